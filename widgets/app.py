@@ -1,0 +1,89 @@
+"""The workshop app: a KPI strip on top and the steps Import → Segment → Reallocate → KPIs as tabs."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import ipywidgets as w
+
+from .import_step import ImportStep
+from .kpi_step import KpiStep
+from .reallocate_step import ReallocateStep
+from .segment_step import SegmentStep
+from .state import WorkbenchState
+
+__all__ = ["WorkshopApp", "default_book_path"]
+
+_STRIP_KPIS = ("revenue_12m", "accounts_moved", "workload_imbalance", "managers_in_band")
+
+
+def default_book_path() -> Path:
+    """``$WORKBENCH_BOOK`` if set, else the project's ``sample_data`` folder."""
+    env = os.environ.get("WORKBENCH_BOOK")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[1] / "sample_data"
+    return here if here.exists() else Path.cwd() / "sample_data"
+
+
+class KpiStrip(w.HTML):
+    """Headline KPIs, baseline → scenario, always visible above the steps."""
+
+    def __init__(self, state: WorkbenchState, **kwargs):
+        super().__init__(**kwargs)
+        self.state = state
+        self.add_class("wb-kpi-strip")
+        state.observe(self._render, names="projection")
+        self._render()
+
+    def _render(self, _change=None) -> None:
+        proj = self.state.projection
+        if proj is None:
+            self.value = '<div class="wb-kpis wb-empty">Load a book to see the projected effect.</div>'
+            return
+        cards = []
+        for key in _STRIP_KPIS:
+            k = proj.kpis.get(key)
+            if not k:
+                continue
+            delta = k["delta"]
+            cls = "up" if delta > 0 else "down" if delta < 0 else "flat"
+            cards.append(
+                f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label">{html.escape(k["label"])}</div>'
+                f'<div class="wb-kpi-value">{_fmt(k["scenario"], k["unit"])}</div>'
+                f'<div class="wb-kpi-delta wb-{cls}">{_fmt(delta, k["unit"], sign=True)} vs baseline '
+                f'{_fmt(k["baseline"], k["unit"])}</div></div>')
+        self.value = f'<div class="wb-kpis">{"".join(cards)}</div>'
+
+
+def _fmt(v: float, unit: str, sign: bool = False) -> str:
+    s = "+" if sign else ""
+    if unit == "share":
+        return f"{v:{s}.1%}"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:{s},.2f} M {unit}".strip()
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:{s},.0f} k {unit}".strip()
+    return f"{v:{s},.2f} {unit}".strip() if not float(v).is_integer() else f"{v:{s},.0f} {unit}".strip()
+
+
+class WorkshopApp(w.VBox):
+    """The one-page workshop app. ``WorkshopApp(book_path)`` loads that book folder at start."""
+
+    def __init__(self, book_path: str | Path | None = None, state: WorkbenchState | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.state = state or WorkbenchState()
+        self.import_step = ImportStep(self.state)
+        self.segment_step = SegmentStep(self.state)
+        self.reallocate_step = ReallocateStep(self.state)
+        self.kpi_step = KpiStep(self.state)
+        self.tabs = w.Tab(children=[self.import_step, self.segment_step, self.reallocate_step, self.kpi_step],
+                          titles=["1 · Import", "2 · Segment", "3 · Reallocate", "4 · KPIs"])
+        title = w.HTML('<div class="wb-title">Restructure Workbench</div>')
+        self.children = [title, KpiStrip(self.state), self.tabs]
+        self.add_class("wb-app")
+        path = book_path if book_path is not None else default_book_path()
+        if path:
+            self.import_step.load(str(path))

@@ -1,0 +1,63 @@
+"""Small building blocks shared by the step views: a friendly error box and a guard for callbacks."""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import traceback
+from collections.abc import Callable
+
+import ipywidgets as w
+import pandas as pd
+
+__all__ = ["MessageBox", "guarded", "table_html", "step_header"]
+
+log = logging.getLogger("widgets")
+
+
+class MessageBox(w.HTML):
+    """A one-line message in plain language: info, warning or error. Never a traceback."""
+
+    _COLORS = {"info": "#1f4e79", "warning": "#8a6d00", "error": "#a40000", "ok": "#1e6b2f"}
+
+    def show(self, text: str, level: str = "info") -> None:
+        color = self._COLORS.get(level, "#333")
+        self.value = f'<div class="wb-msg wb-msg-{level}" style="color:{color}">{html.escape(text)}</div>'
+
+    def clear(self) -> None:
+        self.value = ""
+
+
+def guarded(message_box_attr: str = "_msg") -> Callable:
+    """Decorate a view method: an exception becomes a plain message in the view (details go to the log)."""
+
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(self, *args, **kwargs):
+            box: MessageBox | None = getattr(self, message_box_attr, None)
+            try:
+                return fn(self, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the UI must never show a traceback
+                log.warning("view error in %s: %s\n%s", fn.__qualname__, exc, traceback.format_exc())
+                if box is not None:
+                    box.show(f"Could not complete this step: {exc}", "error")
+                return None
+
+        return wrapper
+
+    return deco
+
+
+def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f}") -> str:
+    """A compact HTML table of the first ``max_rows`` rows (numbers formatted, text escaped)."""
+    shown = df.head(max_rows)
+    fmt = {c: float_format.format for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
+    body = shown.to_html(index=False, escape=True, formatters=fmt, classes="wb-table", border=0, na_rep="")
+    more = f'<div class="wb-more">{len(df) - max_rows:,} more rows</div>' if len(df) > max_rows else ""
+    return f'<div class="wb-table-wrap">{body}{more}</div>'
+
+
+def step_header(title: str, subtitle: str = "") -> w.HTML:
+    sub = f'<div class="wb-sub">{html.escape(subtitle)}</div>' if subtitle else ""
+    return w.HTML(f'<h3 class="wb-h">{html.escape(title)}</h3>{sub}')
