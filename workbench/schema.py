@@ -135,8 +135,10 @@ class Validation:
 def _as_text(s: pd.Series) -> pd.Series:
     """Text column with blanks as missing; numbers that came as floats (12.0) lose the '.0'."""
     if pd.api.types.is_float_dtype(s):
-        txt = s.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
-        out = txt.astype("string")
+        arr = s.to_numpy(dtype="float64")
+        whole = np.isfinite(arr) & (np.mod(arr, 1) == 0) & (np.abs(arr) < 2**53)
+        out = s.astype("string")
+        out[whole] = arr[whole].astype("int64").astype(str)
     else:
         out = s.astype("string")
     out = out.str.strip()
@@ -147,6 +149,21 @@ def _as_number(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
     return pd.to_numeric(s.astype("string").str.strip().replace("", pd.NA), errors="coerce").astype("float64")
+
+
+def _as_date(s: pd.Series) -> pd.Series:
+    """Dates from ISO (with or without time, with ``.000Z``) or German ``dd.mm.yyyy``; unparseable → NaT."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert(None)
+        return out.astype("datetime64[ns]")
+    txt = s.astype("string").str.strip().str.replace(r"(\.\d+)?(Z|[+-]\d\d:?\d\d)$", "", regex=True)
+    out = pd.to_datetime(txt, format="ISO8601", errors="coerce")
+    rest = out.isna() & txt.notna()
+    if rest.any():
+        out = out.where(~rest, pd.to_datetime(txt.where(rest), format="%d.%m.%Y", errors="coerce"))
+    return out.astype("datetime64[ns]")
 
 
 def validate(df: pd.DataFrame, table: str, file: str = "", row_numbers: np.ndarray | None = None) -> Validation:
@@ -184,7 +201,7 @@ def validate(df: pd.DataFrame, table: str, file: str = "", row_numbers: np.ndarr
 
     for c in cols:
         if c.name not in df.columns:
-            out[c.name] = pd.Series(pd.NA, index=df.index, dtype=_PANDAS_DTYPE[c.kind])
+            out[c.name] = pd.Series(index=df.index, dtype=_PANDAS_DTYPE[c.kind])
             continue
         raw = df[c.name]
         if c.kind in ("id", "str"):
@@ -204,15 +221,14 @@ def validate(df: pd.DataFrame, table: str, file: str = "", row_numbers: np.ndarr
                 flag(frac, c.name, raw, "not a whole number")
                 val = val.where(~frac).round().astype("Int64")
         else:  # date
-            val = pd.to_datetime(raw, errors="coerce")
-            if getattr(val.dt, "tz", None) is not None:
-                val = val.dt.tz_localize(None)
+            val = _as_date(raw)
             isna = val.isna().to_numpy()
             raw_blank = _as_text(raw).isna().to_numpy()
             flag(isna & ~raw_blank, c.name, raw, "not a date")
             val = val.dt.to_period("M").dt.to_timestamp()
         if not c.nullable:
-            flag(isna, c.name, raw, "required value is missing")
+            blank = isna if c.kind in ("id", "str") else raw_blank
+            flag(blank, c.name, raw, "required value is missing")
         out[c.name] = val
     extra = [c for c in df.columns if c not in out.columns]
     for c in extra:
