@@ -1,0 +1,64 @@
+"""Time each stage of `workbench run` (load → segment → reallocate → project → write) on a generated book.
+
+Usage: python bench/pipeline.py [--accounts 100000] [--managers N] [--months 24] [--seed 42]
+Prints one line per stage and ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from workbench.allocate import reallocate
+from workbench.kpi import project
+from workbench.sampledata import generate
+from workbench.segment import segment
+
+from workbench.book import load_book
+from workbench.pipeline import merge_params, write_results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--accounts", type=int, default=100_000)
+    ap.add_argument("--managers", type=int, default=0, help="default: accounts / 50, at least 40")
+    ap.add_argument("--months", type=int, default=24)
+    ap.add_argument("--seed", type=int, default=42)
+    a = ap.parse_args()
+    n_managers = a.managers or max(40, a.accounts // 50)
+    p = merge_params(None)
+    t = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        generate(n_accounts=a.accounts, n_managers=n_managers, n_months=a.months, seed=a.seed).write(tmp)
+        t["generate_and_write_csv"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        book = load_book(tmp)
+        t["load"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        seg = segment(book, **p["segment"])
+        t["segment"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        asg = reallocate(book, seg, **p["allocate"])
+        t["reallocate"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        proj = project(book, seg, asg, **p["kpi"])
+        t["project"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        from workbench.results import RunResult
+
+        write_results(RunResult(seg, asg, proj, p, book.fingerprint()), Path(tmp) / "out")
+        t["write_results"] = time.perf_counter() - t0
+    for k, v in t.items():
+        print(f"{k:>24}: {v:8.2f} s")
+    run_seconds = sum(v for k, v in t.items() if k != "generate_and_write_csv")
+    print(json.dumps({"stage": "pipeline", "accounts": a.accounts, "managers": n_managers,
+                      "seconds": round(run_seconds, 3), **{k: round(v, 3) for k, v in t.items()},
+                      "moves": int(len(asg.moves))}))
+
+
+if __name__ == "__main__":
+    main()
