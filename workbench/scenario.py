@@ -1,0 +1,606 @@
+"""Scenarios that last: a named parameter set with its book fingerprint and results, and the SQLite store for them.
+
+A ``Scenario`` is what a workshop decides between: name, description, author, creation time, every parameter
+of ``workbench.pipeline`` (segmentation, coverage model, allocation, assumptions), the fingerprint of the
+input book and the results (``Segmentation``, ``Assignment``, ``Projection``). Its parameter part is written
+to and read from YAML for batch runs.
+
+``ScenarioStore`` keeps scenarios in one SQLite file in WAL mode. Every save is one transaction, so a process
+killed mid-save leaves the store readable with all earlier scenarios intact; each save of a name adds a
+version (history); delete is soft; publish pins the version stakeholders see. Result frames are stored as
+zstd-compressed Parquet BLOBs with a SHA-256 checksum each. A dashboard opens the store read-only
+(``mode=ro``) and reads consistent snapshots while a workshop writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .results import Assignment, Projection, RunResult, Segmentation, _json_default
+
+__all__ = [
+    "Scenario",
+    "ScenarioStore",
+    "ScenarioStoreError",
+    "SCHEMA_VERSION",
+    "PARAM_SECTIONS",
+    "DEFAULT_STORE",
+    "read_yaml",
+    "pseudonymise",
+    "aliases",
+]
+
+#: parameter sections of ``workbench.pipeline`` (kept here so the store does not import the stage modules)
+PARAM_SECTIONS = ("segment", "allocate", "kpi")
+#: where the CLI and the app keep the store unless told otherwise (relative to the working directory)
+DEFAULT_STORE = Path("workspace") / "scenarios.sqlite"
+#: the store layout this code writes; older stores are migrated on a writable open
+SCHEMA_VERSION = 2
+
+_RESULT_PARTS: dict[str, type] = {"segmentation": Segmentation, "assignment": Assignment, "projection": Projection}
+_NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+
+
+class ScenarioStoreError(ValueError):
+    """The store or a scenario in it cannot be used; the message is one plain sentence for the user."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Scenario:
+    """A named restructure: parameters, input fingerprint and results.
+
+    Parameters
+    ----------
+    name : unique name in a store (1–100 printable characters).
+    params : the nested parameter dict of ``workbench.pipeline`` (``segment``/``allocate``/``kpi`` sections,
+        including the coverage model and assumption overrides when given).
+    fingerprint : ``AccountBook.fingerprint()`` of the book the results were computed on.
+    description, author : free text for people.
+    created : ISO-8601 UTC time the scenario was made.
+    segmentation, assignment, projection : the results, or ``None`` for a parameter-only scenario (YAML).
+    import_report : ``ImportReport.to_dict()`` of the book (rows read/accepted/rejected, rejections, warnings).
+    book_summary : one line describing the book (accounts, managers, revenue).
+    currency : the book's currency code.
+    version, saved_at, published : filled by ``ScenarioStore.load`` (``None``/``""``/``False`` otherwise).
+    """
+
+    name: str
+    params: dict = field(default_factory=dict)
+    fingerprint: str = ""
+    description: str = ""
+    author: str = ""
+    created: str = field(default_factory=_now)
+    segmentation: Segmentation | None = None
+    assignment: Assignment | None = None
+    projection: Projection | None = None
+    import_report: dict = field(default_factory=dict)
+    book_summary: str = ""
+    currency: str = "EUR"
+    version: int | None = None
+    saved_at: str = ""
+    published: bool = False
+
+    @classmethod
+    def from_run(cls, name: str, result: RunResult, book=None, description: str = "", author: str = "") -> Scenario:
+        """A scenario from a ``pipeline.run`` result (and, when given, the ``AccountBook`` it ran on)."""
+        sc = cls(name=name, params=copy.deepcopy(result.params), fingerprint=result.fingerprint,
+                 description=description, author=author, segmentation=result.segmentation,
+                 assignment=result.assignment, projection=result.projection)
+        if book is not None:
+            sc.import_report = book.report.to_dict()
+            sc.book_summary = book.summary()
+            sc.currency = book.currency
+        return sc
+
+    @property
+    def has_results(self) -> bool:
+        return self.segmentation is not None and self.assignment is not None and self.projection is not None
+
+    def to_run_result(self) -> RunResult:
+        """The results as a ``RunResult`` (what ``pipeline.write_results`` and the widgets take)."""
+        if not self.has_results:
+            raise ScenarioStoreError(f"Scenario {self.name!r} holds parameters only, no results.")
+        return RunResult(segmentation=self.segmentation, assignment=self.assignment, projection=self.projection,
+                         params=self.params, fingerprint=self.fingerprint)
+
+    def header(self) -> dict:
+        """Name, description, author, created and fingerprint: the YAML header and the summary sheet."""
+        return {"name": self.name, "description": self.description, "author": self.author,
+                "created": self.created, "book_fingerprint": self.fingerprint}
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The parameter part as YAML (header + ``params``); written to ``path`` when given."""
+        import yaml
+
+        doc = {**self.header(), "params": json.loads(json.dumps(self.params, default=_json_default))}
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_yaml(cls, source: str | Path) -> Scenario:
+        """Read a scenario's parameter part from a YAML file (or YAML text); results stay ``None``."""
+        return read_yaml(source)
+
+
+def read_yaml(source: str | Path) -> Scenario:
+    """Parse a scenario YAML file (path) or text into a parameter-only ``Scenario``.
+
+    Raises
+    ------
+    ScenarioStoreError : the file is missing, is not YAML, or names an unknown parameter section.
+    """
+    import yaml
+
+    label = "scenario YAML"
+    text = str(source)
+    if isinstance(source, Path) or ("\n" not in text and text.endswith((".yaml", ".yml"))):
+        path = Path(source)
+        if not path.is_file():
+            raise ScenarioStoreError(f"Scenario file {path} does not exist.")
+        label, text = path.name, path.read_text(encoding="utf-8")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise ScenarioStoreError(f"{label} is not valid YAML{at}.") from exc
+    if not isinstance(doc, dict):
+        raise ScenarioStoreError(f"{label} must be a mapping with at least 'name' and 'params'.")
+    params = doc.get("params") or {}
+    if not isinstance(params, dict):
+        raise ScenarioStoreError(f"{label}: 'params' must be a mapping of sections ({', '.join(PARAM_SECTIONS)}).")
+    for section, values in params.items():
+        if section not in PARAM_SECTIONS:
+            raise ScenarioStoreError(f"{label}: unknown parameter section {section!r}; "
+                                     f"expected one of {', '.join(PARAM_SECTIONS)}.")
+        if values is not None and not isinstance(values, dict):
+            raise ScenarioStoreError(f"{label}: section {section!r} must be a mapping of key: value.")
+    name = str(doc.get("name") or (Path(label).stem if label != "scenario YAML" else "scenario"))
+    created = doc.get("created")
+    return Scenario(name=name, params={k: dict(v or {}) for k, v in params.items()},
+                    fingerprint=str(doc.get("book_fingerprint") or ""), description=str(doc.get("description") or ""),
+                    author=str(doc.get("author") or ""), created=str(created) if created else _now())
+
+
+# ---------------------------------------------------------------------------------------------------- storage
+def _frame_bytes(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    # zstd keeps a 100k-account scenario to a few MB; index dropped because result frames carry ids as columns
+    df.to_parquet(buf, index=False, compression="zstd")
+    return buf.getvalue()
+
+
+def _encode_results(sc: Scenario) -> tuple[list[tuple[str, bytes, str]], dict]:
+    """Result frames → [(part, parquet bytes, sha256)], other result fields → a JSON-able dict."""
+    parts: list[tuple[str, bytes, str]] = []
+    meta: dict = {}
+    for attr in _RESULT_PARTS:
+        obj = getattr(sc, attr)
+        if obj is None:
+            continue
+        meta[attr] = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, pd.DataFrame):
+                data = _frame_bytes(value)
+                parts.append((f"{attr}.{f.name}", data, hashlib.sha256(data).hexdigest()))
+            else:
+                meta[attr][f.name] = value
+    return parts, meta
+
+
+def _decode_results(meta: dict, blobs: dict[str, bytes]) -> dict:
+    out = {}
+    for attr, cls in _RESULT_PARTS.items():
+        if attr not in meta:
+            out[attr] = None
+            continue
+        kwargs = dict(meta[attr])
+        for f in dataclasses.fields(cls):
+            key = f"{attr}.{f.name}"
+            if key in blobs:
+                kwargs[f.name] = pd.read_parquet(io.BytesIO(blobs[key]))
+        out[attr] = cls(**kwargs)
+    return out
+
+
+def _headline(meta: dict) -> dict:
+    """The KPI dict of a stored projection (what listings show without reading any BLOB)."""
+    return (meta.get("projection") or {}).get("kpis") or {}
+
+
+def _m1(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("""CREATE TABLE scenarios (
+        name TEXT PRIMARY KEY, created_at TEXT NOT NULL, latest_version INTEGER NOT NULL,
+        published_version INTEGER, published_at TEXT, deleted_at TEXT)""")
+    db.execute("""CREATE TABLE versions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL REFERENCES scenarios(name), version INTEGER NOT NULL,
+        description TEXT NOT NULL, author TEXT NOT NULL, created TEXT NOT NULL, saved_at TEXT NOT NULL,
+        fingerprint TEXT NOT NULL, params_json TEXT NOT NULL, meta_json TEXT NOT NULL, UNIQUE (name, version))""")
+    db.execute("""CREATE TABLE parts (
+        version_id INTEGER NOT NULL REFERENCES versions(id), part TEXT NOT NULL, data BLOB NOT NULL,
+        sha256 TEXT NOT NULL, PRIMARY KEY (version_id, part))""")
+    db.execute("INSERT INTO meta VALUES ('alias_salt', ?)", (secrets.token_hex(8),))
+
+
+def _m2(db: sqlite3.Connection) -> None:
+    # version 2 keeps the headline KPIs beside each version so that listings never parse meta_json
+    db.execute("ALTER TABLE versions ADD COLUMN kpis_json TEXT NOT NULL DEFAULT '{}'")
+    rows = db.execute("SELECT id, meta_json FROM versions").fetchall()
+    db.executemany("UPDATE versions SET kpis_json = ? WHERE id = ?",
+                   [(json.dumps(_headline(json.loads(m)), default=_json_default), i) for i, m in rows])
+
+
+#: migration to schema version N is ``_MIGRATIONS[N]``; each runs inside the transaction that bumps the version
+_MIGRATIONS = {1: _m1, 2: _m2}
+
+
+class ScenarioStore:
+    """Scenarios in one SQLite file (WAL mode): save, load, list, history, soft delete, publish.
+
+    Parameters
+    ----------
+    path : the store file; its folder is created on a writable open.
+    read_only : open with ``mode=ro`` (dashboards): nothing can be written, and the file must exist.
+    timeout : seconds to wait for another writer's lock before giving up.
+
+    Examples
+    --------
+    >>> store = ScenarioStore("workspace/scenarios.sqlite")          # doctest: +SKIP
+    >>> store.save(Scenario.from_run("Balanced", result, book), publish=True)  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_STORE, read_only: bool = False, timeout: float = 30.0):
+        self.path = Path(path)
+        self.read_only = read_only
+        self.timeout = timeout
+        if read_only:
+            if not self.path.is_file():
+                raise ScenarioStoreError(f"No scenario store at {self.path}.")
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                # NORMAL in WAL mode: a committed save survives a killed process; only power loss can drop the last
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+            version = self.schema_version
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ScenarioStoreError(f"{self.path} is not a readable scenario store ({exc}).") from exc
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise ScenarioStoreError(f"{self.path} was written by a newer workbench (store schema {version}); "
+                                     "update the workbench to read it.")
+        if version < SCHEMA_VERSION:
+            self._db.close()
+            raise ScenarioStoreError(f"{self.path} uses store schema {version}; open it once in the workshop "
+                                     "(writable) to upgrade it.")
+
+    # ---- lifecycle
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ScenarioStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The store's layout version (0 for a new, empty file)."""
+        has = self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'").fetchone()
+        if not has:
+            return 0
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self, target: int = SCHEMA_VERSION) -> None:
+        if self.schema_version >= target:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            # re-read under the write lock: another process may have migrated meanwhile
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = self.schema_version
+            for n in range(current + 1, target + 1):
+                _MIGRATIONS[n](self._db)
+            self._db.execute("DELETE FROM schema_version")
+            self._db.execute("INSERT INTO schema_version VALUES (?)", (max(current, target),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _write(self) -> None:
+        if self.read_only:
+            raise ScenarioStoreError("This scenario store is open read-only.")
+
+    @property
+    def alias_salt(self) -> str:
+        """Per-store secret that makes pseudonymous aliases stable within the store and unguessable outside."""
+        return self._db.execute("SELECT value FROM meta WHERE key='alias_salt'").fetchone()[0]
+
+    # ---- write
+    def save(self, scenario: Scenario, publish: bool = False) -> int:
+        """Save ``scenario`` as the next version of its name (atomically) and return that version number.
+
+        Saving a soft-deleted name brings it back. ``publish=True`` also makes this version the published one.
+        """
+        self._write()
+        name = scenario.name.strip() if isinstance(scenario.name, str) else ""
+        if not _NAME_RE.match(name):
+            raise ScenarioStoreError("A scenario name must be 1 to 100 printable characters.")
+        parts, meta = _encode_results(scenario)
+        meta["scenario"] = {"import_report": scenario.import_report, "book_summary": scenario.book_summary,
+                            "currency": scenario.currency}
+        params_json = json.dumps(scenario.params, default=_json_default, sort_keys=True)
+        meta_json = json.dumps(meta, default=_json_default)
+        kpis_json = json.dumps(_headline(meta), default=_json_default)
+        saved_at = _now()
+        db = self._db
+        # everything is encoded before the write lock is taken so the lock is held only for the inserts
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT latest_version FROM scenarios WHERE name = ?", (name,)).fetchone()
+            version = (row[0] if row else 0) + 1
+            if row is None:
+                db.execute("INSERT INTO scenarios (name, created_at, latest_version) VALUES (?, ?, ?)",
+                           (name, scenario.created or saved_at, version))
+            cur = db.execute(
+                "INSERT INTO versions (name, version, description, author, created, saved_at, fingerprint, "
+                "params_json, meta_json, kpis_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, version, scenario.description or "", scenario.author or "", scenario.created or saved_at,
+                 saved_at, scenario.fingerprint or "", params_json, meta_json, kpis_json))
+            vid = cur.lastrowid
+            db.executemany("INSERT INTO parts (version_id, part, data, sha256) VALUES (?, ?, ?, ?)",
+                           [(vid, p, sqlite3.Binary(d), s) for p, d, s in parts])
+            db.execute("UPDATE scenarios SET latest_version = ?, deleted_at = NULL WHERE name = ?", (version, name))
+            if publish:
+                db.execute("UPDATE scenarios SET published_version = ?, published_at = ? WHERE name = ?",
+                           (version, saved_at, name))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return version
+
+    def _update(self, sql: str, args: tuple, name: str) -> None:
+        self._write()
+        cur = self._db.execute(sql, args)
+        if cur.rowcount == 0:
+            raise ScenarioStoreError(f"No scenario named {name!r} in {self.path.name}.")
+
+    def publish(self, name: str, version: int | None = None) -> int:
+        """Make ``version`` (default: the latest) the version stakeholders see; returns it."""
+        self._write()
+        info = self._row(name)
+        v = int(version or info["latest_version"])
+        if not self._db.execute("SELECT 1 FROM versions WHERE name=? AND version=?", (name, v)).fetchone():
+            raise ScenarioStoreError(f"Scenario {name!r} has no version {v}.")
+        self._update("UPDATE scenarios SET published_version=?, published_at=? WHERE name=? AND deleted_at IS NULL",
+                     (v, _now(), name), name)
+        return v
+
+    def unpublish(self, name: str) -> None:
+        """Hide the scenario from dashboards again (its versions stay)."""
+        self._update("UPDATE scenarios SET published_version=NULL, published_at=NULL WHERE name=?", (name,), name)
+
+    def delete(self, name: str) -> None:
+        """Soft delete: the scenario disappears from listings and dashboards, its versions stay restorable."""
+        self._update("UPDATE scenarios SET deleted_at=?, published_version=NULL, published_at=NULL "
+                     "WHERE name=? AND deleted_at IS NULL", (_now(), name), name)
+
+    def restore(self, name: str) -> None:
+        """Undo a soft delete (the scenario comes back unpublished)."""
+        self._update("UPDATE scenarios SET deleted_at=NULL WHERE name=? AND deleted_at IS NOT NULL", (name,), name)
+
+    # ---- read
+    def _row(self, name: str, include_deleted: bool = False) -> dict:
+        cur = self._db.execute("SELECT * FROM scenarios WHERE name = ?", (name,))
+        row = cur.fetchone()
+        if row is None or (row[5] is not None and not include_deleted):
+            raise ScenarioStoreError(f"No scenario named {name!r} in {self.path.name}.")
+        return dict(zip([d[0] for d in cur.description], row))
+
+    def names(self, published_only: bool = False) -> list[str]:
+        """Names of the live scenarios (only published ones when asked), sorted."""
+        sql = "SELECT name FROM scenarios WHERE deleted_at IS NULL"
+        if published_only:
+            sql += " AND published_version IS NOT NULL"
+        return [r[0] for r in self._db.execute(sql + " ORDER BY name")]
+
+    def list(self, published_only: bool = False, include_deleted: bool = False) -> pd.DataFrame:
+        """One row per scenario: name, version shown, number of versions, who/when, published, headline KPIs.
+
+        The version shown is the published one when ``published_only``, else the latest.
+        Columns: ``name, version, versions, description, author, created, saved_at, fingerprint, published,
+        published_version, deleted, revenue_12m, accounts_moved`` (the two KPIs as scenario values, NaN if absent).
+        """
+        shown = "s.published_version" if published_only else "s.latest_version"
+        sql = f"""SELECT s.name, v.version, (SELECT COUNT(*) FROM versions x WHERE x.name = s.name) AS versions,
+                  v.description, v.author, v.created, v.saved_at, v.fingerprint,
+                  s.published_version IS NOT NULL AS published, s.published_version, s.deleted_at IS NOT NULL,
+                  v.kpis_json
+                  FROM scenarios s JOIN versions v ON v.name = s.name AND v.version = {shown}
+                  WHERE 1=1"""
+        if not include_deleted:
+            sql += " AND s.deleted_at IS NULL"
+        if published_only:
+            sql += " AND s.published_version IS NOT NULL"
+        rows = self._db.execute(sql + " ORDER BY s.name").fetchall()
+        cols = ["name", "version", "versions", "description", "author", "created", "saved_at", "fingerprint",
+                "published", "published_version", "deleted"]
+        df = pd.DataFrame([r[:-1] for r in rows], columns=cols)
+        df["published"] = df["published"].astype(bool)
+        df["deleted"] = df["deleted"].astype(bool)
+        df["published_version"] = df["published_version"].astype("Int64")
+        kpis = [json.loads(r[-1]) for r in rows]
+        for key in ("revenue_12m", "accounts_moved"):
+            vals = [(k.get(key) or {}).get("scenario") for k in kpis]
+            df[key] = np.array([np.nan if v is None else float(v) for v in vals], dtype=float)
+        return df
+
+    def history(self, name: str) -> pd.DataFrame:
+        """Every saved version of ``name``: ``version, saved_at, author, description, fingerprint, published``."""
+        info = self._row(name, include_deleted=True)
+        rows = self._db.execute("SELECT version, saved_at, author, description, fingerprint FROM versions "
+                                "WHERE name = ? ORDER BY version", (name,)).fetchall()
+        df = pd.DataFrame(rows, columns=["version", "saved_at", "author", "description", "fingerprint"])
+        df["published"] = df["version"] == (info["published_version"] or -1)
+        return df
+
+    def load(self, name: str, version: int | None = None, published_only: bool = False,
+             include_deleted: bool = False) -> Scenario:
+        """Load one scenario version (default: latest, or the published one with ``published_only``).
+
+        All reads happen in one read transaction, a consistent snapshot even while another process saves;
+        every BLOB is checked against its SHA-256.
+
+        Raises
+        ------
+        ScenarioStoreError : no such (live / published) scenario or version, or a damaged BLOB.
+        """
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            info = self._row(name, include_deleted=include_deleted)
+            if published_only:
+                if info["published_version"] is None:
+                    raise ScenarioStoreError(f"Scenario {name!r} is not published.")
+                version = info["published_version"]
+            v = int(version or info["latest_version"])
+            row = db.execute("SELECT id, description, author, created, saved_at, fingerprint, params_json, meta_json "
+                             "FROM versions WHERE name = ? AND version = ?", (name, v)).fetchone()
+            if row is None:
+                raise ScenarioStoreError(f"Scenario {name!r} has no version {v}.")
+            blobs = {p: (bytes(d), s) for p, d, s in
+                     db.execute("SELECT part, data, sha256 FROM parts WHERE version_id = ?", (row[0],))}
+        finally:
+            db.execute("COMMIT")
+        for part, (data, sha) in blobs.items():
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise ScenarioStoreError(f"Scenario {name!r} version {v}: stored part {part} is damaged.")
+        meta = json.loads(row[7])
+        extra = meta.pop("scenario", {})
+        results = _decode_results(meta, {p: d for p, (d, _) in blobs.items()})
+        return Scenario(name=name, params=json.loads(row[6]), fingerprint=row[5], description=row[1], author=row[2],
+                        created=row[3], import_report=extra.get("import_report") or {},
+                        book_summary=extra.get("book_summary", ""), currency=extra.get("currency", "EUR"),
+                        version=v, saved_at=row[4], published=info["published_version"] == v, **results)
+
+    def integrity_ok(self) -> bool:
+        """``PRAGMA integrity_check`` says ok (used after crashes and by tests)."""
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# ---------------------------------------------------------------------------------------------- pseudonyms
+_HEX = np.array(list("0123456789abcdef"))
+_ACCOUNT_COLS = {"account_id", "parent_id", "source_id"}
+_MANAGER_COLS = {"manager_id", "from_manager", "to_manager", "owner_id"}
+
+
+def aliases(values: pd.Series | np.ndarray, salt: str, prefix: str, digits: int = 8) -> np.ndarray:
+    """Stable pseudonyms ``"<prefix> <hex>"``: the same value and salt always give the same alias.
+
+    Vectorised keyed SipHash (``pd.util.hash_array``) of the value text; ``digits`` hex digits (≤ 16).
+    Missing values stay missing.
+    """
+    s = pd.Series(values, dtype="string")
+    key = (salt * 2 + "0" * 16)[:16]
+    h = pd.util.hash_array(s.fillna("").to_numpy(dtype=object), hash_key=key)
+    shifts = np.arange(digits - 1, -1, -1, dtype=np.uint64) * np.uint64(4)
+    nib = (h[:, None] >> shifts[None, :]) & np.uint64(0xF)
+    hexes = np.ascontiguousarray(_HEX[nib.astype(np.int64)]).view(f"<U{digits}").ravel()
+    out = np.char.add(prefix + " ", hexes).astype(object)
+    out[s.isna().to_numpy()] = None
+    return out
+
+
+def _pseudo_frame(df: pd.DataFrame, salt: str, manager_names: dict[str, str]) -> pd.DataFrame:
+    df = df.copy()
+    for c in df.columns:
+        if c in _ACCOUNT_COLS:
+            df[c] = pd.array(aliases(df[c], salt, "Account", 12), dtype="string")
+        elif c in _MANAGER_COLS:
+            df[c] = pd.array(aliases(df[c], salt, "Manager"), dtype="string")
+    if "name" in df.columns:
+        # a name takes its row's (already aliased) id, so a person or company keeps one alias everywhere
+        if "manager_id" in df.columns:
+            df["name"] = df["manager_id"]
+        elif "account_id" in df.columns:
+            df["name"] = df["account_id"]
+        else:
+            df["name"] = pd.array(aliases(df["name"], salt, "Name"), dtype="string")
+    if "reason" in df.columns and manager_names:
+        names = sorted((n for n in manager_names if n), key=len, reverse=True)
+        pattern = "|".join(re.escape(n) for n in names)
+        df["reason"] = df["reason"].astype("string").str.replace(pattern, lambda m: manager_names[m.group(0)],
+                                                                 regex=True)
+    return df
+
+
+def pseudonymise(scenario: Scenario, salt: str) -> Scenario:
+    """A copy of ``scenario`` with account and manager ids/names replaced by stable aliases.
+
+    Aliases depend only on the original value and ``salt`` (use ``ScenarioStore.alias_salt``), so the same
+    manager carries the same alias in every scenario of a store. Manager names inside move reasons are
+    replaced too; rejected values in the import report are blanked.
+    """
+    manager_names: dict[str, str] = {}
+    if scenario.assignment is not None and {"manager_id", "name"} <= set(scenario.assignment.loads.columns):
+        loads = scenario.assignment.loads
+        al = aliases(loads["manager_id"], salt, "Manager")
+        for real_id, real_name, alias in zip(loads["manager_id"], loads["name"], al):
+            if isinstance(real_name, str) and real_name:
+                manager_names[real_name] = alias
+            if isinstance(real_id, str) and real_id:
+                manager_names[real_id] = alias
+    out = copy.copy(scenario)
+    for attr in _RESULT_PARTS:
+        obj = getattr(scenario, attr)
+        if obj is None:
+            continue
+        changes = {f.name: _pseudo_frame(getattr(obj, f.name), salt, manager_names)
+                   for f in dataclasses.fields(obj) if isinstance(getattr(obj, f.name), pd.DataFrame)}
+        setattr(out, attr, dataclasses.replace(obj, **changes))
+    if scenario.import_report:
+        rep = copy.deepcopy(scenario.import_report)
+        for r in rep.get("rejections") or []:
+            r["value"] = "…"
+        out.import_report = rep
+    return out
+
+
+def default_store_path() -> Path:
+    """``$WORKBENCH_STORE`` if set, else ``workspace/scenarios.sqlite`` under the working directory."""
+    env = os.environ.get("WORKBENCH_STORE")
+    return Path(env) if env else DEFAULT_STORE
