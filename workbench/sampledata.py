@@ -1,0 +1,881 @@
+"""Synthetic but realistic DACH B2B account books (accounts, managers, monthly revenue) with a hidden truth.
+
+Every demo and test runs on these books, so the generating process is explicit and documented here; the
+segmentation step should recover the tiers, the KPI backtest should recover growth and churn, and the
+harmonisation step should find the planted duplicates.
+
+The generating process
+----------------------
+Everything is drawn with numpy from one ``np.random.default_rng(seed)`` over whole arrays (no Python loop over
+accounts), so the same arguments give byte-identical files.
+
+1. **Location.** Country DE / AT / CH with shares 90 / 5.5 / 4.5 %; inside a country a real city is drawn with
+   probability ~ population^0.8 from ``CITIES`` (city, Bundesland / canton, postcode range). The postcode is
+   uniform in the city's range (5 digits in DE, 4 in AT/CH), ``region`` is the Bundesland or canton.
+2. **Tier** (the truth segmentation should recover) with shares Strategic 3 %, Grow 15 %, Maintain 34 %,
+   Long tail 48 %. Per tier (see ``TIER_PROCESS``):
+
+   ============ ============== ======== ============== ============ ============ ============= ===========
+   tier         annual revenue log-sd   potential /    service need growth / yr  seasonality   churn in
+                median (EUR)            revenue        median (h/y)  mean (sd)   amplitude     window
+   ============ ============== ======== ============== ============ ============ ============= ===========
+   Strategic    1,400,000      0.55     1.1 – 1.5      170          +4 % (5 %)   0.05 – 0.20   0.5 %
+   Grow         140,000        0.60     1.8 – 4.0      55           +25 % (10 %) 0.05 – 0.30   2 %
+   Maintain     45,000         0.55     1.0 – 1.25     18           0 % (5 %)    0.05 – 0.30   5 %
+   Long tail    4,500          0.90     1.0 – 1.6      3.5          −6 % (10 %)  0.00 – 0.40   12 %
+   ============ ============== ======== ============== ============ ============ ============= ===========
+
+   ``base_revenue`` (annual level at the last month) is log-normal around the tier median; ``service_need``
+   scales with revenue^0.3 around the tier median (log-sd 0.3); ``employees`` follow revenue^0.6 around a tier
+   median (20 / 150 / 400 / 3,000 people) with log-sd 0.5; ``potential`` is revenue × the tier's multiplier.
+3. **Monthly revenue** for ``n_months`` months ending at ``end_month``:
+   ``base/12 · (1+g)^((t−T+1)/12) · (1 + a·cos(2π(month − peak)/12)) · lognormal(0, s)`` with ``g`` the growth
+   rate, ``a`` the seasonality amplitude, ``peak`` the industry's peak month (± 1) and ``s`` the tier's noise
+   (0.10 / 0.20 / 0.25 / 0.45). Long-tail accounts order lumpily (a month without an order with probability
+   0.3). Churned accounts drop to 0 at their churn month and stay at 0; about 4 % of accounts (mostly Grow)
+   are new customers whose history starts late (no rows before their first month). Amounts are whole cents and
+   ``revenue_12m`` is exactly the sum of the last 12 months of history.
+4. **Families.** 1.2 % of accounts (weighted towards Strategic and Grow) are parents with 1 + Poisson(2)
+   subsidiaries each (≈ 5 % of all accounts are family members); a subsidiary's name extends the parent's
+   ("Müller Logistik Service GmbH", "… Austria GmbH") and it keeps the parent's owner with probability 0.7.
+5. **Managers.** Roles exactly "Key Account Manager", "Account Manager", "Inside Sales"; each tier is routed
+   to roles (Strategic → KAM 85 %, AM 15 %; Grow → AM 75 %; Maintain → AM 55 %, Inside Sales 42 %;
+   Long tail → Inside Sales 85 %) and each role gets managers in proportion to the service need routed to it.
+   A manager's home region is drawn like an account's; ``capacity_hours`` 1,300 – 1,600 h/year,
+   ``cost`` by role (KAM ~170 k, AM ~115 k, Inside Sales ~75 k EUR/year); languages ``de;en`` (plus ``fr`` /
+   ``it`` in the French- and Italian-speaking cantons, and some ``fr`` elsewhere).
+6. **Current owners** are deliberately uneven: each manager has a log-normal "pull" (log-sd 0.45); an account
+   picks a manager of its routed role in its own region with probability 0.8 (else in its country, else
+   anywhere), weighted by pull. About 1 % of accounts are unowned. The result has managers well over capacity
+   (> 115 %), under-used ones (< 85 %) and accounts owned outside their region. With the default 50 accounts
+   per manager the total service need is ~85–90 % of the total capacity, so a balanced plan exists.
+7. **Dirt** (``dirty=True``): 2 % extra near-duplicate accounts of existing ones (legal-form variants
+   "GmbH"/"G.m.b.H.", umlaut transliteration "Müller"/"Mueller", a typo, word order, upper case) that share the
+   original's revenue (the original keeps 1 − f); missing industry / employees / postcode / potential /
+   owner; country written out ("Deutschland"); and a few impossible values: negative ``revenue_12m``,
+   ``employees = -1``, postcodes of the wrong length (a lost leading zero, a dropped digit). Each planted
+   defect is recorded in ``truth.dirt`` and each duplicate in ``truth.duplicate_of``.
+
+Python: ``generate(n_accounts=2000, n_managers=40, n_months=24, seed=42) -> SampleData``;
+``data.book()`` gives a validated ``AccountBook``, ``data.write(folder, truth=False)`` writes the CSV files.
+CLI: ``workbench sample-data --accounts N --managers M --months K --seed S --out DIR [--dirty] [--truth]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from . import schema
+from .book import AccountBook, ImportReport
+
+__all__ = [
+    "TIERS",
+    "ROLES",
+    "CITIES",
+    "TIER_PROCESS",
+    "SampleData",
+    "generate",
+]
+
+TIERS: tuple[str, ...] = ("Strategic", "Grow", "Maintain", "Long tail")
+ROLES: tuple[str, ...] = ("Key Account Manager", "Account Manager", "Inside Sales")
+
+# The generating process per tier (rows in TIERS order); the module docstring explains each column.
+TIER_PROCESS = pd.DataFrame({
+    "share": [0.03, 0.15, 0.34, 0.48],
+    "revenue_median": [900_000.0, 140_000.0, 45_000.0, 7_000.0],       # EUR / year
+    "revenue_logsd": [0.55, 0.60, 0.55, 0.90],
+    "potential_lo": [1.1, 1.8, 1.0, 1.0],                                # × revenue
+    "potential_hi": [1.5, 4.0, 1.25, 1.6],
+    "need_median": [190.0, 62.0, 20.0, 4.0],                              # hours / year
+    "employees_median": [3000.0, 400.0, 150.0, 20.0],                     # people
+    "growth_mean": [0.04, 0.25, 0.0, -0.06],                              # per year
+    "growth_sd": [0.05, 0.10, 0.05, 0.10],
+    "season_lo": [0.05, 0.05, 0.05, 0.0],
+    "season_hi": [0.20, 0.30, 0.30, 0.40],
+    "noise_sd": [0.10, 0.20, 0.25, 0.45],
+    "churn_prob": [0.005, 0.02, 0.05, 0.12],                              # churned inside the window
+    "new_prob": [0.0, 0.15, 0.02, 0.02],                                  # history starts late
+    "gap_prob": [0.0, 0.0, 0.0, 0.30],                                    # month without an order
+    "role_kam": [0.85, 0.10, 0.03, 0.0],                                  # routing to the owner's role
+    "role_am": [0.15, 0.75, 0.55, 0.15],
+    "role_is": [0.0, 0.15, 0.42, 0.85],
+    "family_weight": [8.0, 3.0, 1.0, 0.15],                               # relative chance to be a parent
+}, index=pd.Index(TIERS, name="tier"))
+
+_COUNTRY_SHARE = {"DE": 0.90, "AT": 0.055, "CH": 0.045}
+
+# Real cities with their Bundesland / canton and a plausible postcode range (lo, hi, step); population in
+# thousands (rounded) drives how often a city is drawn. lang is the local business language.
+_CITY_ROWS = [
+    # country, city, region, plz_lo, plz_hi, step, population_k, lang
+    ("DE", "Berlin", "Berlin", 10115, 14199, 1, 3700, "de"),
+    ("DE", "Hamburg", "Hamburg", 20095, 22769, 1, 1900, "de"),
+    ("DE", "München", "Bayern", 80331, 81929, 1, 1500, "de"),
+    ("DE", "Köln", "Nordrhein-Westfalen", 50667, 51149, 1, 1080, "de"),
+    ("DE", "Frankfurt am Main", "Hessen", 60306, 60599, 1, 760, "de"),
+    ("DE", "Stuttgart", "Baden-Württemberg", 70173, 70629, 1, 630, "de"),
+    ("DE", "Düsseldorf", "Nordrhein-Westfalen", 40210, 40629, 1, 620, "de"),
+    ("DE", "Leipzig", "Sachsen", 4103, 4357, 1, 600, "de"),
+    ("DE", "Dortmund", "Nordrhein-Westfalen", 44135, 44388, 1, 590, "de"),
+    ("DE", "Essen", "Nordrhein-Westfalen", 45127, 45359, 1, 580, "de"),
+    ("DE", "Bremen", "Bremen", 28195, 28779, 1, 570, "de"),
+    ("DE", "Dresden", "Sachsen", 1067, 1328, 1, 560, "de"),
+    ("DE", "Hannover", "Niedersachsen", 30159, 30669, 1, 540, "de"),
+    ("DE", "Nürnberg", "Bayern", 90402, 90491, 1, 520, "de"),
+    ("DE", "Duisburg", "Nordrhein-Westfalen", 47051, 47279, 1, 500, "de"),
+    ("DE", "Bochum", "Nordrhein-Westfalen", 44787, 44894, 1, 365, "de"),
+    ("DE", "Wuppertal", "Nordrhein-Westfalen", 42103, 42399, 1, 355, "de"),
+    ("DE", "Bielefeld", "Nordrhein-Westfalen", 33602, 33739, 1, 335, "de"),
+    ("DE", "Bonn", "Nordrhein-Westfalen", 53111, 53229, 1, 330, "de"),
+    ("DE", "Münster", "Nordrhein-Westfalen", 48143, 48167, 1, 320, "de"),
+    ("DE", "Mannheim", "Baden-Württemberg", 68159, 68309, 1, 315, "de"),
+    ("DE", "Karlsruhe", "Baden-Württemberg", 76131, 76229, 1, 308, "de"),
+    ("DE", "Augsburg", "Bayern", 86150, 86199, 1, 300, "de"),
+    ("DE", "Wiesbaden", "Hessen", 65183, 65207, 1, 280, "de"),
+    ("DE", "Mönchengladbach", "Nordrhein-Westfalen", 41061, 41239, 1, 260, "de"),
+    ("DE", "Gelsenkirchen", "Nordrhein-Westfalen", 45879, 45899, 1, 260, "de"),
+    ("DE", "Aachen", "Nordrhein-Westfalen", 52062, 52080, 1, 250, "de"),
+    ("DE", "Braunschweig", "Niedersachsen", 38100, 38126, 1, 250, "de"),
+    ("DE", "Kiel", "Schleswig-Holstein", 24103, 24159, 1, 247, "de"),
+    ("DE", "Chemnitz", "Sachsen", 9111, 9247, 1, 245, "de"),
+    ("DE", "Halle (Saale)", "Sachsen-Anhalt", 6108, 6132, 1, 240, "de"),
+    ("DE", "Magdeburg", "Sachsen-Anhalt", 39104, 39130, 1, 237, "de"),
+    ("DE", "Freiburg im Breisgau", "Baden-Württemberg", 79098, 79117, 1, 230, "de"),
+    ("DE", "Krefeld", "Nordrhein-Westfalen", 47798, 47839, 1, 227, "de"),
+    ("DE", "Mainz", "Rheinland-Pfalz", 55116, 55131, 1, 218, "de"),
+    ("DE", "Lübeck", "Schleswig-Holstein", 23552, 23570, 1, 216, "de"),
+    ("DE", "Erfurt", "Thüringen", 99084, 99099, 1, 214, "de"),
+    ("DE", "Rostock", "Mecklenburg-Vorpommern", 18055, 18147, 1, 209, "de"),
+    ("DE", "Kassel", "Hessen", 34117, 34134, 1, 200, "de"),
+    ("DE", "Potsdam", "Brandenburg", 14467, 14482, 1, 183, "de"),
+    ("DE", "Saarbrücken", "Saarland", 66111, 66133, 1, 180, "de"),
+    ("DE", "Ludwigshafen am Rhein", "Rheinland-Pfalz", 67059, 67071, 1, 172, "de"),
+    ("DE", "Oldenburg", "Niedersachsen", 26121, 26135, 1, 170, "de"),
+    ("DE", "Osnabrück", "Niedersachsen", 49074, 49090, 1, 165, "de"),
+    ("DE", "Heidelberg", "Baden-Württemberg", 69115, 69126, 1, 160, "de"),
+    ("DE", "Darmstadt", "Hessen", 64283, 64297, 1, 160, "de"),
+    ("DE", "Regensburg", "Bayern", 93047, 93059, 1, 153, "de"),
+    ("DE", "Paderborn", "Nordrhein-Westfalen", 33098, 33106, 1, 152, "de"),
+    ("DE", "Ingolstadt", "Bayern", 85049, 85057, 1, 138, "de"),
+    ("DE", "Würzburg", "Bayern", 97070, 97084, 1, 127, "de"),
+    ("DE", "Ulm", "Baden-Württemberg", 89073, 89081, 1, 126, "de"),
+    ("DE", "Heilbronn", "Baden-Württemberg", 74072, 74081, 1, 126, "de"),
+    ("DE", "Wolfsburg", "Niedersachsen", 38440, 38448, 1, 125, "de"),
+    ("DE", "Pforzheim", "Baden-Württemberg", 75172, 75181, 1, 125, "de"),
+    ("DE", "Göttingen", "Niedersachsen", 37073, 37085, 1, 118, "de"),
+    ("DE", "Reutlingen", "Baden-Württemberg", 72760, 72770, 1, 116, "de"),
+    ("DE", "Bremerhaven", "Bremen", 27568, 27580, 1, 115, "de"),
+    ("DE", "Koblenz", "Rheinland-Pfalz", 56068, 56077, 1, 114, "de"),
+    ("DE", "Erlangen", "Bayern", 91052, 91058, 1, 113, "de"),
+    ("DE", "Jena", "Thüringen", 7743, 7751, 1, 110, "de"),
+    ("DE", "Trier", "Rheinland-Pfalz", 54290, 54296, 1, 110, "de"),
+    ("DE", "Siegen", "Nordrhein-Westfalen", 57072, 57080, 1, 102, "de"),
+    ("DE", "Kaiserslautern", "Rheinland-Pfalz", 67655, 67663, 1, 100, "de"),
+    ("DE", "Gütersloh", "Nordrhein-Westfalen", 33330, 33335, 1, 100, "de"),
+    ("DE", "Cottbus", "Brandenburg", 3042, 3055, 1, 98, "de"),
+    ("DE", "Schwerin", "Mecklenburg-Vorpommern", 19053, 19063, 1, 96, "de"),
+    ("DE", "Gera", "Thüringen", 7545, 7557, 1, 93, "de"),
+    ("DE", "Tübingen", "Baden-Württemberg", 72070, 72076, 1, 91, "de"),
+    ("DE", "Flensburg", "Schleswig-Holstein", 24937, 24944, 1, 90, "de"),
+    ("DE", "Zwickau", "Sachsen", 8056, 8066, 1, 88, "de"),
+    ("DE", "Konstanz", "Baden-Württemberg", 78462, 78467, 1, 85, "de"),
+    ("DE", "Bamberg", "Bayern", 96047, 96052, 1, 78, "de"),
+    ("DE", "Dessau-Roßlau", "Sachsen-Anhalt", 6842, 6862, 1, 75, "de"),
+    ("DE", "Fulda", "Hessen", 36037, 36043, 1, 68, "de"),
+    ("DE", "Weimar", "Thüringen", 99423, 99428, 1, 65, "de"),
+    ("DE", "Rosenheim", "Bayern", 83022, 83026, 1, 64, "de"),
+    ("DE", "Neubrandenburg", "Mecklenburg-Vorpommern", 17033, 17036, 1, 63, "de"),
+    ("DE", "Stralsund", "Mecklenburg-Vorpommern", 18435, 18439, 1, 59, "de"),
+    ("DE", "Frankfurt (Oder)", "Brandenburg", 15230, 15236, 1, 57, "de"),
+    ("DE", "Passau", "Bayern", 94032, 94036, 1, 53, "de"),
+    ("DE", "Neunkirchen", "Saarland", 66538, 66540, 1, 46, "de"),
+    ("AT", "Wien", "Wien", 1010, 1230, 10, 1980, "de"),
+    ("AT", "Graz", "Steiermark", 8010, 8055, 1, 300, "de"),
+    ("AT", "Linz", "Oberösterreich", 4020, 4040, 1, 210, "de"),
+    ("AT", "Salzburg", "Salzburg", 5020, 5026, 1, 157, "de"),
+    ("AT", "Innsbruck", "Tirol", 6020, 6080, 1, 132, "de"),
+    ("AT", "Klagenfurt am Wörthersee", "Kärnten", 9020, 9073, 1, 102, "de"),
+    ("AT", "Villach", "Kärnten", 9500, 9524, 1, 65, "de"),
+    ("AT", "Wels", "Oberösterreich", 4600, 4600, 1, 63, "de"),
+    ("AT", "St. Pölten", "Niederösterreich", 3100, 3151, 1, 56, "de"),
+    ("AT", "Dornbirn", "Vorarlberg", 6850, 6850, 1, 50, "de"),
+    ("AT", "Wiener Neustadt", "Niederösterreich", 2700, 2700, 1, 47, "de"),
+    ("AT", "Steyr", "Oberösterreich", 4400, 4407, 1, 38, "de"),
+    ("AT", "Feldkirch", "Vorarlberg", 6800, 6800, 1, 35, "de"),
+    ("AT", "Bregenz", "Vorarlberg", 6900, 6900, 1, 30, "de"),
+    ("AT", "Baden", "Niederösterreich", 2500, 2500, 1, 26, "de"),
+    ("AT", "Leoben", "Steiermark", 8700, 8712, 1, 25, "de"),
+    ("AT", "Eisenstadt", "Burgenland", 7000, 7000, 1, 15, "de"),
+    ("CH", "Zürich", "Zürich", 8001, 8064, 1, 420, "de"),
+    ("CH", "Genf", "Genf", 1201, 1209, 1, 200, "fr"),
+    ("CH", "Basel", "Basel-Stadt", 4001, 4059, 1, 175, "de"),
+    ("CH", "Lausanne", "Waadt", 1003, 1018, 1, 140, "fr"),
+    ("CH", "Bern", "Bern", 3001, 3030, 1, 134, "de"),
+    ("CH", "Winterthur", "Zürich", 8400, 8411, 1, 115, "de"),
+    ("CH", "Luzern", "Luzern", 6003, 6015, 1, 82, "de"),
+    ("CH", "St. Gallen", "St. Gallen", 9000, 9016, 1, 76, "de"),
+    ("CH", "Lugano", "Tessin", 6900, 6917, 1, 63, "it"),
+    ("CH", "Biel/Bienne", "Bern", 2500, 2505, 1, 55, "de"),
+    ("CH", "Thun", "Bern", 3600, 3609, 1, 44, "de"),
+    ("CH", "Fribourg", "Freiburg", 1700, 1708, 1, 38, "fr"),
+    ("CH", "Schaffhausen", "Schaffhausen", 8200, 8208, 1, 37, "de"),
+    ("CH", "Chur", "Graubünden", 7000, 7007, 1, 37, "de"),
+    ("CH", "Sion", "Wallis", 1950, 1951, 1, 35, "fr"),
+    ("CH", "Neuchâtel", "Neuenburg", 2000, 2000, 1, 34, "fr"),
+    ("CH", "Zug", "Zug", 6300, 6304, 1, 31, "de"),
+    ("CH", "Frauenfeld", "Thurgau", 8500, 8500, 1, 26, "de"),
+    ("CH", "Aarau", "Aargau", 5000, 5004, 1, 22, "de"),
+    ("CH", "Baden", "Aargau", 5400, 5406, 1, 20, "de"),
+    ("CH", "Solothurn", "Solothurn", 4500, 4500, 1, 17, "de"),
+    ("CH", "Liestal", "Basel-Landschaft", 4410, 4410, 1, 15, "de"),
+]
+CITIES = pd.DataFrame(_CITY_ROWS, columns=["country", "city", "region", "plz_lo", "plz_hi", "plz_step",
+                                           "population_k", "lang"])
+
+# Industry: weight, peak month of its seasonality, words used in company names.
+_INDUSTRIES = [
+    ("Maschinenbau", 0.14, 11, ["Maschinenbau", "Anlagenbau", "Präzisionstechnik", "Antriebstechnik",
+                                "Fördertechnik"]),
+    ("Automobilzulieferer", 0.07, 3, ["Automotive", "Fahrzeugtechnik", "Karosseriebau", "Fahrzeugteile"]),
+    ("Chemie", 0.05, 4, ["Chemie", "Chemiewerke", "Lackfabrik", "Klebstoffe"]),
+    ("Pharma & Medizintechnik", 0.05, 10, ["Pharma", "Medizintechnik", "Labortechnik", "Diagnostik"]),
+    ("Lebensmittel", 0.08, 12, ["Lebensmittel", "Feinkost", "Backwaren", "Molkerei", "Getränke"]),
+    ("Logistik", 0.09, 11, ["Logistik", "Spedition", "Transporte", "Lagerlogistik"]),
+    ("Großhandel", 0.11, 12, ["Großhandel", "Handelsgesellschaft", "Vertrieb", "Import-Export"]),
+    ("Bau", 0.09, 7, ["Bau", "Bauunternehmung", "Hochbau", "Tiefbau", "Baustoffe"]),
+    ("Elektrotechnik", 0.08, 10, ["Elektrotechnik", "Elektronik", "Schaltanlagen", "Elektroanlagen"]),
+    ("IT-Dienstleistungen", 0.09, 12, ["IT-Services", "Software", "Systemhaus", "Datentechnik", "Informatik"]),
+    ("Energie", 0.04, 1, ["Energie", "Energietechnik", "Solartechnik", "Wärmetechnik"]),
+    ("Metallverarbeitung", 0.06, 5, ["Metallbau", "Stahlbau", "Metallwerk", "Gießerei", "Umformtechnik"]),
+    ("Gesundheitswesen", 0.02, 2, ["Pflegedienste", "Gesundheitsdienste", "Klinikservice"]),
+    ("Medien & Druck", 0.03, 11, ["Druckerei", "Verlag", "Medien", "Werbetechnik"]),
+]
+
+_SURNAMES = {
+    "DE": ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz",
+           "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf", "Schröder", "Neumann",
+           "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Schmitt", "Werner",
+           "Schmitz", "Krause", "Meier", "Lehmann", "Schulze", "Maier", "Köhler", "Herrmann", "König",
+           "Walter", "Mayer", "Huber", "Kaiser", "Fuchs", "Peters", "Lang", "Scholz", "Möller", "Weiß",
+           "Jung", "Hahn", "Schubert", "Vogel", "Friedrich", "Keller", "Günther", "Frank", "Berger",
+           "Winkler", "Roth", "Beck", "Lorenz", "Baumann", "Franke", "Albrecht", "Schuster", "Simon",
+           "Ludwig", "Böhm", "Winter", "Kraus", "Schumacher", "Krämer", "Vogt", "Stein", "Jäger", "Otto",
+           "Sommer", "Groß", "Seidel", "Heinrich", "Brandt", "Haas", "Schreiber", "Graf", "Schulte",
+           "Dietrich", "Ziegler", "Kuhn", "Kühn", "Pohl", "Engel", "Horn", "Busch", "Bergmann", "Voigt",
+           "Sauer", "Arnold", "Wolff", "Pfeiffer", "Brüggemann", "Düring", "Gößling", "Thyssen", "Röhrig"],
+    "AT": ["Gruber", "Huber", "Bauer", "Wagner", "Müller", "Pichler", "Steiner", "Moser", "Mayer", "Hofer",
+           "Leitner", "Berger", "Fuchs", "Eder", "Fischer", "Schmid", "Winkler", "Weber", "Schwarz", "Maier",
+           "Schneider", "Reiter", "Mayr", "Schmidt", "Wimmer", "Egger", "Brunner", "Lang", "Baumgartner",
+           "Auer", "Binder", "Lechner", "Wolf", "Wallner", "Aigner", "Ebner", "Koller", "Lehner", "Haas",
+           "Schuster", "Höller", "Pöll", "Strobl", "Zöchling"],
+    "CH": ["Müller", "Meier", "Schmid", "Keller", "Weber", "Huber", "Meyer", "Schneider", "Steiner",
+           "Fischer", "Gerber", "Brunner", "Baumann", "Frei", "Zimmermann", "Moser", "Widmer", "Wyss", "Graf",
+           "Roth", "Suter", "Baumgartner", "Bachmann", "Studer", "Bühler", "Bieri", "Hofmann", "Kälin",
+           "Zürcher", "Lüthi", "Favre", "Rochat", "Bonvin", "Rossi", "Bernasconi", "Künzli", "Näf"],
+}
+# Prefix + stem make invented brand names ("Rheintec", "Alpenwerk"); region-flavoured on purpose.
+_BRAND_PREFIX = ["Nord", "Süd", "West", "Ost", "Rhein", "Alpen", "Donau", "Elb", "Main", "Isar", "Neckar",
+                 "Spree", "Weser", "Ruhr", "Bodensee", "Harz", "Eifel", "Tauber", "Mosel", "Inn", "Euro",
+                 "Prima", "Inno", "Meister", "Kontor", "Hanse", "Schwaben", "Franken", "Tiroler", "Stein"]
+_BRAND_STEM = ["tec", "werk", "tronic", "plan", "data", "bau", "stahl", "form", "med", "trans", "logic",
+               "matic", "pro", "line", "therm", "chem", "pack", "licht", "kraft", "guss"]
+_SUBSIDIARY_WORD = ["Service", "Vertrieb", "Systems", "Technik", "International", "Holding", "Produktion",
+                    "Beteiligungs"]
+_FIRST_NAMES = {
+    "de": ["Anna", "Lena", "Julia", "Katharina", "Sabine", "Claudia", "Stefanie", "Miriam", "Sophie", "Jana",
+           "Thomas", "Michael", "Andreas", "Stefan", "Markus", "Jörg", "Jürgen", "Tobias", "Florian",
+           "Matthias", "Lukas", "Jan", "Björn", "Sören", "Özlem", "Hülya", "Dominik", "Christoph", "Ute",
+           "Kerstin"],
+    "fr": ["Claire", "Sophie", "Camille", "Nathalie", "Julien", "Nicolas", "Olivier", "Pierre", "Céline",
+           "Amélie"],
+    "it": ["Giulia", "Chiara", "Francesca", "Marco", "Luca", "Matteo", "Alessandro", "Paolo"],
+}
+
+# Legal forms, the generic form a company is drawn with, then spelled per country / language area.
+_LEGAL = ("GmbH", "AG", "KG", "GmbH & Co. KG", "e.K.", "SE")
+# Probability of each generic legal form per company size class (employees <10, <250, <2000, >=2000).
+_LEGAL_BY_SIZE = np.array([
+    [0.55, 0.00, 0.08, 0.07, 0.30, 0.00],
+    [0.60, 0.05, 0.08, 0.25, 0.02, 0.00],
+    [0.45, 0.25, 0.02, 0.25, 0.00, 0.03],
+    [0.15, 0.50, 0.00, 0.15, 0.00, 0.20],
+])
+_LEGAL_SPELLING = {  # (country, lang) -> spelling of each generic form in _LEGAL order
+    ("DE", "de"): _LEGAL,
+    ("AT", "de"): ("GmbH", "AG", "KG", "GmbH & Co KG", "e.U.", "SE"),
+    ("CH", "de"): ("GmbH", "AG", "KG", "AG", "GmbH", "AG"),
+    ("CH", "fr"): ("Sàrl", "SA", "SNC", "SA", "Sàrl", "SA"),
+    ("CH", "it"): ("Sagl", "SA", "SNC", "SA", "Sagl", "SA"),
+}
+# Near-duplicate legal-form variants as a CRM holds them (regex pattern, replacement).
+_LEGAL_VARIANTS = [(r" GmbH & Co\. KG$", " GmbH & Co KG"), (r" GmbH$", " G.m.b.H."), (r" AG$", " Aktiengesellschaft"),
+                   (r" e\.K\.$", " e. K."), (r" KG$", " Kommanditgesellschaft"), (r" SE$", " S.E.")]
+_COUNTRY_WRITTEN = {"DE": "Deutschland", "AT": "Österreich", "CH": "Schweiz"}
+
+_BASE62 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+_SF_SUFFIX = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", dtype=np.uint8)
+
+_STR = np.dtypes.StringDType()
+
+
+@dataclass
+class SampleData:
+    """A generated book plus its hidden truth.
+
+    ``accounts``, ``managers``, ``history`` are in the canonical schema (``workbench.schema``); ``history`` is
+    long form ``account_id, period, revenue`` (period = first day of month, revenue in EUR/month).
+    ``truth`` has one row per account: ``account_id``, ``true_tier``, ``base_revenue`` (EUR/year at the last
+    month), ``growth_rate`` (per year, fraction), ``season_amplitude`` (fraction), ``season_peak_month``
+    (1–12), ``noise_sd``, ``start_period`` / ``churn_period`` (first month with history / first month at 0;
+    empty when none), ``duplicate_of`` (account_id of the original for planted duplicates) and ``dirt``
+    (';'-separated planted defects).
+    """
+
+    accounts: pd.DataFrame
+    managers: pd.DataFrame
+    history: pd.DataFrame
+    truth: pd.DataFrame
+    params: dict
+
+    def book(self) -> AccountBook:
+        """The data as a validated ``AccountBook`` (rows that break the schema land in ``book.report``)."""
+        report = ImportReport()
+        tables = {}
+        for table, df in (("accounts", self.accounts), ("managers", self.managers), ("history", self.history)):
+            v = schema.validate(df, table, file=f"{_FILE_STEMS[table]}.csv")
+            report.add(v, f"{_FILE_STEMS[table]}.csv")
+            tables[table] = v.accepted
+        accounts, managers = tables["accounts"], tables["managers"]
+        unknown = accounts["owner_id"].notna() & ~accounts["owner_id"].isin(managers["manager_id"])
+        if unknown.any():
+            accounts.loc[unknown, "owner_id"] = pd.NA
+        return AccountBook(accounts=accounts, managers=managers, history=tables["history"], report=report)
+
+    def write(self, out: str | Path, truth: bool = False) -> Path:
+        """Write ``accounts.csv``, ``managers.csv``, ``revenue_history.csv`` (and ``truth.csv``) to ``out``.
+
+        Plain UTF-8 CSV (strings quoted, missing values empty, dates ISO ``YYYY-MM-DD``) written by pyarrow;
+        the same data always gives byte-identical files.
+        """
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        frames = {"accounts": self.accounts, "managers": self.managers, "history": self.history}
+        if truth:
+            frames["truth"] = self.truth
+        for table, df in frames.items():
+            _write_csv(df, out / f"{_FILE_STEMS[table]}.csv")
+        return out
+
+
+_FILE_STEMS = {"accounts": "accounts", "managers": "managers", "history": "revenue_history", "truth": "truth"}
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    cols = {}
+    for name in df.columns:
+        s = df[name]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            arr = pa.array(s.to_numpy(dtype="datetime64[D]").astype("int64").astype("int32"), pa.int32())
+            arr = arr.view(pa.date32()) if s.notna().all() else pa.array(s.dt.date.where(s.notna(), None))
+        elif isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
+            arr = pa.array(s, type=pa.string(), from_pandas=True)
+        elif isinstance(s.dtype, pd.CategoricalDtype):
+            arr = pa.DictionaryArray.from_arrays(pa.array(s.cat.codes.to_numpy(), pa.int32()),
+                                                 pa.array(s.cat.categories.astype(str), pa.string()))
+        else:
+            arr = pa.array(s, from_pandas=True)
+        cols[name] = arr
+    pacsv.write_csv(pa.table(cols), path)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# helpers over whole arrays
+
+
+def _choice_cdf(rng: np.random.Generator, cdf_rows: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """One draw per element from the categorical distribution ``cdf_rows[row]`` (inverse CDF, vectorised)."""
+    u = rng.random(len(row))
+    cdf = cdf_rows[row]
+    return np.minimum((u[:, None] > cdf).sum(axis=1), cdf_rows.shape[1] - 1)
+
+
+def _cat(*parts: np.ndarray | str) -> np.ndarray:
+    """Concatenate string arrays / scalars element-wise (numpy StringDType, C speed)."""
+    out = np.asarray(parts[0], dtype=_STR)
+    for p in parts[1:]:
+        out = np.strings.add(out, np.asarray(p, dtype=_STR))
+    return out
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    return _cat(prefix, np.strings.zfill(numbers.astype(_STR), width))
+
+
+def _salesforce_ids(key_prefix: str, numbers: np.ndarray, salt: int) -> np.ndarray:
+    """Salesforce-like 18-character ids: 3-char key prefix, pod "5g", 5 zeros, 5 base-62 chars, checksum.
+
+    The 5 base-62 characters are a bijective scramble of ``numbers`` (so ids are unique and look random);
+    the last 3 characters are Salesforce's real case-safe checksum of the first 15.
+    """
+    space = 62 ** 5
+    # An odd multiplier not divisible by 31 is invertible modulo 62^5 = 2^5·31^5: a bijection on the id space.
+    scrambled = (numbers.astype(np.int64) * 387_420_489 + salt) % space
+    digits = np.empty((len(numbers), 5), np.uint8)
+    for j in range(4, -1, -1):  # five digit positions, not accounts
+        digits[:, j] = _BASE62[scrambled % 62]
+        scrambled //= 62
+    head = np.frombuffer((key_prefix + "5g00000").encode(), np.uint8)
+    chars = np.concatenate([np.broadcast_to(head, (len(numbers), 10)), digits], axis=1)
+    upper = (chars >= ord("A")) & (chars <= ord("Z"))
+    weights = 1 << np.arange(5)
+    suffix = np.stack([_SF_SUFFIX[(upper[:, 5 * k:5 * k + 5] * weights).sum(axis=1)] for k in range(3)], axis=1)
+    full = np.ascontiguousarray(np.concatenate([chars, suffix], axis=1))
+    return full.view("S18").ravel().astype(_STR)
+
+
+def _pick_weighted(rng: np.random.Generator, account_key: np.ndarray, manager_key: np.ndarray,
+                   manager_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each account, a manager whose key equals the account's key, drawn with probability ∝ weight.
+
+    Returns (manager index, found) where ``found`` is False for accounts whose key no manager has.
+    """
+    order = np.argsort(manager_key, kind="stable")
+    keys = manager_key[order]
+    cum = np.cumsum(manager_weight[order])
+    ukeys, start, counts = np.unique(keys, return_index=True, return_counts=True)
+    pos = np.clip(np.searchsorted(ukeys, account_key), 0, len(ukeys) - 1)
+    found = ukeys[pos] == account_key
+    lo = start[pos]
+    hi = lo + counts[pos] - 1
+    before = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
+    target = before + rng.random(len(account_key)) * (cum[hi] - before)
+    idx = np.clip(np.searchsorted(cum, target, side="right"), lo, hi)
+    return order[idx], found
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, seed: int = 42,
+             dirty: bool = False, end_month: str = "2026-10") -> SampleData:
+    """Generate a DACH B2B account book with a hidden truth (see the module docstring for the process).
+
+    Parameters
+    ----------
+    n_accounts : number of (clean) accounts; ``dirty`` adds 2 % near-duplicates on top.
+    n_managers : number of account managers; ~50 accounts per manager keeps total need below capacity.
+    n_months : months of revenue history (at least 12, so that ``revenue_12m`` is a full year).
+    seed : seed of the only random generator used; same arguments → identical data.
+    dirty : plant near-duplicates, missing and impossible values (recorded in ``truth``).
+    end_month : last month of the history, ``"YYYY-MM"``.
+
+    Returns
+    -------
+    SampleData with ``accounts``, ``managers``, ``history``, ``truth`` and the ``params`` used.
+    """
+    if n_accounts < 1:
+        raise ValueError(f"n_accounts must be at least 1, got {n_accounts}")
+    if n_managers < 1:
+        raise ValueError(f"n_managers must be at least 1, got {n_managers}")
+    if n_months < 12:
+        raise ValueError(f"n_months must be at least 12 (revenue_12m is a full year), got {n_months}")
+    try:
+        last = pd.Period(end_month, freq="M")
+    except (ValueError, TypeError):
+        raise ValueError(f"end_month must look like 2026-10, got {end_month!r}") from None
+    params = {"n_accounts": n_accounts, "n_managers": n_managers, "n_months": n_months, "seed": seed,
+              "dirty": dirty, "end_month": str(last)}
+    rng = np.random.default_rng(seed)
+    n, T = n_accounts, n_months
+    tp = TIER_PROCESS
+
+    # --- location -----------------------------------------------------------------------------------
+    countries = np.array(list(_COUNTRY_SHARE))
+    country = rng.choice(len(countries), size=n, p=np.array(list(_COUNTRY_SHARE.values())))
+    city_w = CITIES["population_k"].to_numpy(float) ** 0.8
+    city_country = CITIES["country"].map({c: i for i, c in enumerate(countries)}).to_numpy()
+    cdf = np.zeros((len(countries), len(CITIES)))
+    for ci in range(len(countries)):  # three countries
+        w = np.where(city_country == ci, city_w, 0.0)
+        cdf[ci] = np.cumsum(w) / w.sum()
+    city = _choice_cdf(rng, cdf, country)
+    lo, hi, step = (CITIES[c].to_numpy() for c in ("plz_lo", "plz_hi", "plz_step"))
+    plz = lo[city] + step[city] * rng.integers(0, (hi[city] - lo[city]) // step[city] + 1)
+    plz_width = np.where(countries[country] == "DE", 5, 4)
+    postcode = np.where(plz_width == 5, np.strings.zfill(plz.astype(_STR), 5), plz.astype(_STR))
+    regions, region = np.unique(CITIES["region"].to_numpy(), return_inverse=True)
+    acc_region = region[city]
+
+    # --- tier, value, need --------------------------------------------------------------------------
+    tier = rng.choice(len(TIERS), size=n, p=tp["share"].to_numpy())
+    base_revenue = tp["revenue_median"].to_numpy()[tier] * np.exp(rng.normal(0, 1, n) * tp["revenue_logsd"].to_numpy()[tier])
+    rel = base_revenue / tp["revenue_median"].to_numpy()[tier]
+    growth = rng.normal(tp["growth_mean"].to_numpy()[tier], tp["growth_sd"].to_numpy()[tier])
+    amp = rng.uniform(tp["season_lo"].to_numpy()[tier], tp["season_hi"].to_numpy()[tier])
+    ind_w = np.array([i[1] for i in _INDUSTRIES])
+    industry = rng.choice(len(_INDUSTRIES), size=n, p=ind_w / ind_w.sum())
+    peak = (np.array([i[2] for i in _INDUSTRIES])[industry] - 1 + rng.integers(-1, 2, n)) % 12 + 1
+    noise_sd = tp["noise_sd"].to_numpy()[tier]
+    need = tp["need_median"].to_numpy()[tier] * rel ** 0.3 * np.exp(rng.normal(0, 0.3, n))
+    need = np.maximum(np.round(need * 2) / 2, 0.5)
+    employees = np.maximum(1, np.round(tp["employees_median"].to_numpy()[tier] * rel ** 0.6
+                                       * np.exp(rng.normal(0, 0.5, n)))).astype(np.int64)
+    pot_mult = rng.uniform(tp["potential_lo"].to_numpy()[tier], tp["potential_hi"].to_numpy()[tier])
+
+    # --- history timing: churn and late start ---------------------------------------------------------
+    churned = rng.random(n) < tp["churn_prob"].to_numpy()[tier]
+    churn_t = np.where(churned, rng.integers(2, T, n), T)           # first month at 0 (T = never)
+    is_new = (rng.random(n) < tp["new_prob"].to_numpy()[tier]) & ~churned
+    start_t = np.where(is_new, rng.integers(1, T - 3, n), 0)          # first month with a row
+
+    # --- names ---------------------------------------------------------------------------------------
+    lang = CITIES["lang"].to_numpy()[city]
+    size_class = np.searchsorted([10, 250, 2000], employees, side="right")
+    legal_generic = _choice_cdf(rng, np.cumsum(_LEGAL_BY_SIZE, axis=1), size_class)
+    legal = np.empty(n, dtype=object)
+    for (ctry, lg), spelled in _LEGAL_SPELLING.items():  # five spelling areas
+        m = (countries[country] == ctry) & (lang == lg)
+        legal[m] = np.asarray(spelled, dtype=object)[legal_generic[m]]
+    legal = legal.astype(_STR)
+    core = _company_cores(rng, countries[country], industry, CITIES["city"].to_numpy()[city])
+
+    # --- families ------------------------------------------------------------------------------------
+    parent = np.full(n, -1)
+    n_parents = int(round(0.012 * n))
+    if n_parents and n >= 20:
+        w = tp["family_weight"].to_numpy()[tier]
+        parents = rng.choice(n, size=n_parents, replace=False, p=w / w.sum())
+        kids_per = np.minimum(1 + rng.poisson(2.0, n_parents), 8)
+        pool = np.setdiff1d(np.arange(n), parents)
+        kids = rng.permutation(pool)[: min(int(kids_per.sum()), len(pool))]
+        parent[kids] = np.repeat(parents, kids_per)[: len(kids)]
+        kid = parent >= 0
+        sub_word = np.asarray(_SUBSIDIARY_WORD, dtype=_STR)[rng.integers(0, len(_SUBSIDIARY_WORD), n)]
+        ctry = countries[country]
+        foreign = ctry != countries[country[np.maximum(parent, 0)]]
+        sub_word = np.where(foreign & (ctry == "AT"), "Austria", sub_word)
+        sub_word = np.where(foreign & (ctry == "CH"), "Schweiz", sub_word)
+        sub_word = np.where(foreign & (ctry == "DE"), "Deutschland", sub_word)
+        core = np.where(kid, _cat(core[np.maximum(parent, 0)], " ", sub_word), core)
+    name = _cat(core, " ", legal)
+
+    # --- managers and current owners ------------------------------------------------------------------
+    routing = tp[["role_kam", "role_am", "role_is"]].to_numpy()
+    role_of_account = _choice_cdf(rng, np.cumsum(routing, axis=1), tier)
+    managers, mgr_role, mgr_region, mgr_country = _managers(rng, n_managers, role_of_account, need, regions,
+                                                            acc_region, country, countries)
+    pull = np.exp(rng.normal(0, 0.45, n_managers))
+    local = rng.random(n) < 0.85
+    r_count = len(regions) + 1
+    owner, found = _pick_weighted(rng, role_of_account * r_count + acc_region, mgr_role * r_count + mgr_region, pull)
+    owner_c, found_c = _pick_weighted(rng, role_of_account * 10 + country, mgr_role * 10 + mgr_country, pull)
+    owner_r, found_r = _pick_weighted(rng, role_of_account, mgr_role, pull)
+    owner_any, _ = _pick_weighted(rng, np.zeros(n, np.int64), np.zeros(n_managers, np.int64), pull)
+    owner = np.where(found & local, owner, np.where(found_c, owner_c, np.where(found_r, owner_r, owner_any)))
+    kid = parent >= 0
+    keep_family = kid & (rng.random(n) < 0.7)
+    owner = np.where(keep_family, owner[np.maximum(parent, 0)], owner)
+    unowned = (rng.random(n) < 0.01) | (is_new & (rng.random(n) < 0.1))
+
+    # --- monthly revenue (cents) --------------------------------------------------------------------------
+    periods = pd.period_range(end=last, periods=T, freq="M")
+    moy = periods.month.to_numpy()
+    t = np.arange(T)
+    level = (base_revenue / 12)[:, None] * (1 + growth[:, None]) ** ((t[None, :] - (T - 1)) / 12)
+    season = 1 + amp[:, None] * np.cos(2 * np.pi * (moy[None, :] - peak[:, None]) / 12)
+    monthly = level * season * np.exp(rng.normal(0, 1, (n, T)) * noise_sd[:, None])
+    gap = rng.random((n, T)) < tp["gap_prob"].to_numpy()[tier][:, None]
+    monthly[gap | (t[None, :] >= churn_t[:, None])] = 0.0
+    has_row = t[None, :] >= start_t[:, None]
+
+    truth_extra = {"duplicate_of": np.full(n, -1), "dirt": np.full(n, "", dtype=object)}
+    country_txt = countries[country].astype(object)
+    if dirty:
+        (n, tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp, peak,
+         noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row,
+         country_txt, truth_extra) = _add_dirt(
+            rng, n, tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp,
+            peak, noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row,
+            countries)
+
+    cents = np.round(monthly * 100).astype(np.int64)
+    cents[~has_row] = 0
+    revenue_12m = cents[:, -12:].sum(axis=1) / 100
+    potential = np.round(np.maximum(revenue_12m, base_revenue) * pot_mult, -2)
+
+    # --- ids, in a shuffled order when dirty so planted duplicates are not simply the last rows ------------
+    id_no = rng.permutation(n) + 1 if dirty else np.arange(1, n + 1)
+    width = max(6, len(str(n)))
+    account_id = _ids("A", id_no, width)
+    mgr_id = managers["manager_id"].to_numpy()
+    sort = np.argsort(id_no, kind="stable")
+
+    accounts = pd.DataFrame({
+        "account_id": account_id,
+        "name": name,
+        "parent_id": np.where(parent >= 0, account_id[np.maximum(parent, 0)], None),
+        "country": country_txt,
+        "region": regions[acc_region],
+        "city": CITIES["city"].to_numpy()[city],
+        "postcode": postcode,
+        "industry": np.array([i[0] for i in _INDUSTRIES], dtype=object)[industry],
+        "employees": employees,
+        "revenue_12m": revenue_12m,
+        "potential": potential,
+        "service_need": need,
+        "owner_id": np.where(unowned, None, mgr_id[owner].astype(object)),
+        "source_id": _salesforce_ids("001", id_no, salt=seed % 1_000_003),
+    })
+    if dirty:
+        accounts = _blank_and_break(rng, accounts, truth_extra)
+    accounts = accounts.iloc[sort].reset_index(drop=True)
+    accounts = _canonical(accounts, "accounts")
+
+    # history: long form, sorted by account then period; empty months before a late start have no row
+    rows_acc, rows_t = np.nonzero(has_row[sort])
+    history = pd.DataFrame({
+        "account_id": pd.Series(pd.arrays.ArrowStringArray(
+            pa.DictionaryArray.from_arrays(pa.array(rows_acc.astype(np.int32)),
+                                           pa.array(account_id[sort])).dictionary_decode())),
+        "period": periods.to_timestamp().to_numpy()[rows_t],
+        "revenue": cents[sort][rows_acc, rows_t] / 100,
+    })
+
+    period_txt = np.asarray(periods.strftime("%Y-%m-%d"), dtype=object)
+    dup = truth_extra["duplicate_of"]
+    truth = pd.DataFrame({
+        "account_id": account_id,
+        "true_tier": np.asarray(TIERS, dtype=object)[tier],
+        "base_revenue": np.round(base_revenue, 2),
+        "growth_rate": np.round(growth, 4),
+        "season_amplitude": np.round(amp, 4),
+        "season_peak_month": peak.astype(np.int64),
+        "noise_sd": noise_sd,
+        "start_period": np.where(start_t > 0, period_txt[np.minimum(start_t, T - 1)], None),
+        "churn_period": np.where(churn_t < T, period_txt[np.minimum(churn_t, T - 1)], None),
+        "duplicate_of": np.where(dup >= 0, account_id[np.maximum(dup, 0)], None),
+        "dirt": truth_extra["dirt"],
+    }).iloc[sort].reset_index(drop=True)
+    for c in ("account_id", "true_tier", "start_period", "churn_period", "duplicate_of", "dirt"):
+        truth[c] = truth[c].astype("string")
+    truth["dirt"] = truth["dirt"].mask(truth["dirt"] == "", pd.NA)
+    return SampleData(accounts=accounts, managers=managers, history=history, truth=truth, params=params)
+
+
+def _canonical(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Give the canonical columns their canonical pandas dtypes (strings as ``string``, integers ``Int64``)."""
+    out = df.copy()
+    for c in schema.columns(table):
+        if c.name not in out:
+            continue
+        if c.kind in ("id", "str"):
+            out[c.name] = out[c.name].astype("string")
+        elif c.kind == "int":
+            out[c.name] = out[c.name].astype("Int64")
+        elif c.kind == "float":
+            out[c.name] = out[c.name].astype("float64")
+    return out
+
+
+def _company_cores(rng: np.random.Generator, country: np.ndarray, industry: np.ndarray,
+                   city: np.ndarray) -> np.ndarray:
+    """Company names without legal form, from vectorised choices of surname, brand, industry word and city."""
+    n = len(country)
+    surnames, offsets, counts = [], {}, {}
+    for c, names in _SURNAMES.items():
+        offsets[c], counts[c] = len(surnames), len(names)
+        surnames += names
+    sn = np.asarray(surnames, dtype=_STR)
+    off = np.vectorize(offsets.get, otypes=[np.int64])(country) if n < 4 else \
+        pd.Series(country).map(offsets).to_numpy(np.int64)
+    cnt = pd.Series(country).map(counts).to_numpy(np.int64)
+    s1 = sn[off + (rng.random(n) * cnt).astype(np.int64)]
+    s2 = sn[off + (rng.random(n) * cnt).astype(np.int64)]
+    words, w_off, w_cnt = [], [], []
+    for _, _, _, ws in _INDUSTRIES:
+        w_off.append(len(words))
+        w_cnt.append(len(ws))
+        words += ws
+    word = np.asarray(words, dtype=_STR)[np.asarray(w_off)[industry]
+                                        + (rng.random(n) * np.asarray(w_cnt)[industry]).astype(np.int64)]
+    brand = _cat(np.asarray(_BRAND_PREFIX, dtype=_STR)[rng.integers(0, len(_BRAND_PREFIX), n)],
+                 np.asarray(_BRAND_STEM, dtype=_STR)[rng.integers(0, len(_BRAND_STEM), n)])
+    pattern = rng.choice(6, size=n, p=[0.38, 0.15, 0.20, 0.10, 0.10, 0.07])
+    city_s = city.astype(_STR)
+    options = [
+        _cat(s1, " ", word),                        # Hoffmann Maschinenbau
+        _cat(s1, " & ", s2),                        # Becker & Schäfer
+        _cat(brand, " ", word),                     # Rheintec Logistik
+        _cat(word, " ", s1),                        # Spedition Wagner
+        _cat(s1, " ", word, " ", city_s),           # Müller Logistik Hamburg
+        _cat("Gebr. ", s1),                         # Gebr. Krämer
+    ]
+    out = options[0]
+    for k in range(1, len(options)):
+        out = np.where(pattern == k, options[k], out)
+    return out
+
+
+def _apportion(total: int, weights: np.ndarray, jitter: np.ndarray) -> np.ndarray:
+    """Split ``total`` whole units over ``weights`` by largest remainder (``jitter`` breaks ties)."""
+    if total <= 0 or weights.sum() <= 0:
+        return np.zeros(len(weights), int)
+    quota = total * weights / weights.sum()
+    counts = np.floor(quota).astype(int)
+    rest = total - counts.sum()
+    counts[np.argsort(-(quota - counts + jitter * 1e-9), kind="stable")[:rest]] += 1
+    return counts
+
+
+def _managers(rng: np.random.Generator, m: int, role_of_account: np.ndarray, need: np.ndarray,
+              regions: np.ndarray, acc_region: np.ndarray, country: np.ndarray,
+              countries: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Managers sized to the work routed to each role, placed in the regions where that role's hours are."""
+    role_need = np.bincount(role_of_account, weights=need, minlength=len(ROLES))
+    counts = _apportion(m, role_need, rng.random(len(ROLES)))
+    if m >= len(ROLES):  # every role exists, taken from the largest
+        for r in np.flatnonzero(counts == 0):
+            counts[np.argmax(counts)] -= 1
+            counts[r] = 1
+    role = np.repeat(np.arange(len(ROLES)), counts)
+    # A manager sits where the work is: each role's managers go to regions by largest remainder of its hours.
+    region = np.concatenate([
+        np.repeat(np.arange(len(regions)), _apportion(
+            counts[r], np.bincount(acc_region[role_of_account == r], weights=need[role_of_account == r],
+                                   minlength=len(regions)), rng.random(len(regions))))
+        for r in range(len(ROLES))]).astype(np.int64)
+    region_country = CITIES.groupby("region")["country"].first().reindex(regions).to_numpy()
+    mgr_country = (
+        pd.Series(region_country[region]).map({c: i for i, c in enumerate(countries)}).to_numpy(np.int64))
+    city_lang = CITIES.groupby("region")["lang"].first().reindex(regions).to_numpy()
+    lang = city_lang[region]
+    first = np.where(lang == "fr", np.asarray(_FIRST_NAMES["fr"], dtype=object)[rng.integers(0, len(_FIRST_NAMES["fr"]), m)],
+                     np.where(lang == "it", np.asarray(_FIRST_NAMES["it"], dtype=object)[rng.integers(0, len(_FIRST_NAMES["it"]), m)],
+                              np.asarray(_FIRST_NAMES["de"], dtype=object)[rng.integers(0, len(_FIRST_NAMES["de"]), m)]))
+    all_surnames = np.asarray(sum(_SURNAMES.values(), []), dtype=object)
+    last = all_surnames[rng.integers(0, len(all_surnames), m)]
+    extra_fr = rng.random(m) < 0.12
+    languages = np.where(lang == "fr", "fr;de;en", np.where(lang == "it", "it;de;en",
+                                                           np.where(extra_fr, "de;en;fr", "de;en")))
+    cap_lo = np.array([1300, 1400, 1450])[role]
+    cap_hi = np.array([1500, 1600, 1600])[role]
+    capacity = np.round(rng.uniform(cap_lo, cap_hi) / 10) * 10
+    cost_mid = np.array([170_000, 115_000, 75_000])[role]
+    cost = np.round(cost_mid * rng.uniform(0.88, 1.12, m), -2)
+    numbers = np.arange(1, m + 1)
+    managers = pd.DataFrame({
+        "manager_id": _ids("M", numbers, max(3, len(str(m)))).astype(object),
+        "name": _cat(first.astype(_STR), " ", last.astype(_STR)),
+        "role": np.asarray(ROLES, dtype=object)[role],
+        "region": regions[region],
+        "languages": languages,
+        "capacity_hours": capacity,
+        "cost": cost,
+        "source_id": _salesforce_ids("005", numbers, salt=7_919),
+    })
+    return _canonical(managers, "managers"), role, region, mgr_country
+
+
+def _mutate_names(rng: np.random.Generator, names: pd.Series) -> pd.Series:
+    """Near-duplicate spellings of company names as a CRM accumulates them (one mutation per name)."""
+    kind = rng.integers(0, 5, len(names))
+    out = names.copy()
+    legal = names.copy()
+    changed = np.zeros(len(names), bool)
+    for pattern, repl in _LEGAL_VARIANTS:  # first matching legal form wins
+        new = names.str.replace(pattern, repl, regex=True)
+        hit = (new != names).to_numpy() & ~changed
+        legal[hit] = new[hit]
+        changed |= hit
+    translit = names.str.replace("ä", "ae").str.replace("ö", "oe").str.replace("ü", "ue").str.replace("ß", "ss")
+    translit = translit.str.replace("Ä", "Ae").str.replace("Ö", "Oe").str.replace("Ü", "Ue")
+    swapped = names.str.replace(r"^(\S+) & (\S+)", r"\2 & \1", regex=True)
+    swapped = swapped.where(swapped != names, names.str.replace(r"^(\S+) (\S+)", r"\2 \1", regex=True))
+    a = names.to_numpy(dtype=_STR)
+    length = np.strings.str_len(a)
+    p = 1 + (rng.random(len(a)) * np.maximum(length - 4, 1)).astype(np.int64)
+    typo = _cat(np.strings.slice(a, 0, p), np.strings.slice(a, p + 1, p + 2), np.strings.slice(a, p, p + 1),
+                np.strings.slice(a, p + 2, length))
+    typo = pd.Series(typo.astype(object), index=names.index)
+    out = out.where(kind != 0, legal)
+    out = out.where(kind != 1, translit)
+    out = out.where(kind != 2, typo)
+    out = out.where(kind != 3, swapped)
+    out = out.where(kind != 4, names.str.upper())
+    # A mutation that changed nothing (no umlaut, unknown legal form) falls back to a typo.
+    return out.where(out != names, typo)
+
+
+def _add_dirt(rng, n, tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp,
+              peak, noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row,
+              countries):
+    """Append 2 % near-duplicate accounts that split their original's revenue (the original keeps 1 − f)."""
+    n_dup = max(1, int(round(0.02 * n)))
+    src = np.sort(rng.choice(n, size=n_dup, replace=False))
+    idx = np.concatenate([np.arange(n), src])
+    f = rng.uniform(0.05, 0.35, n_dup)
+    monthly = monthly[idx]
+    monthly[n:] = monthly[src] * f[:, None]
+    monthly[src] *= (1 - f)[:, None]
+    dup_names = _mutate_names(rng, pd.Series(name[src].astype(object))).to_numpy(dtype=_STR)
+    name = np.concatenate([name, dup_names])
+    parent = np.concatenate([parent, np.full(n_dup, -1)])
+    other_owner = owner[rng.integers(0, n, n_dup)]
+    dup_owner = np.where(rng.random(n_dup) < 0.5, other_owner, owner[src])
+    owner = np.concatenate([owner, dup_owner])
+    unowned = np.concatenate([unowned, unowned[src] | (rng.random(n_dup) < 0.2)])
+    duplicate_of = np.concatenate([np.full(n, -1), src])
+    arrays = [tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp, peak,
+              noise_sd, need, pot_mult, churn_t, start_t]
+    (tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp, peak, noise_sd,
+     need, pot_mult, churn_t, start_t) = (a[idx] for a in arrays)
+    has_row = has_row[idx]
+    n_total = n + n_dup
+    country_txt = countries[country].astype(object)
+    written = rng.random(n_total) < 0.02
+    country_txt = np.where(written, pd.Series(country_txt).map(_COUNTRY_WRITTEN).to_numpy(), country_txt)
+    dirt = np.where(written, "country_written_out;", "").astype(object)
+    dirt = np.where(duplicate_of >= 0, dirt + "near_duplicate;", dirt)
+    truth_extra = {"duplicate_of": duplicate_of, "dirt": dirt}
+    return (n_total, tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp,
+            peak, noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row,
+            country_txt, truth_extra)
+
+
+def _blank_and_break(rng: np.random.Generator, accounts: pd.DataFrame, truth_extra: dict) -> pd.DataFrame:
+    """Blank some values and plant a few impossible ones; every defect is tagged in ``truth_extra['dirt']``."""
+    n = len(accounts)
+    a = accounts.copy()
+    a["employees"] = a["employees"].astype("Int64")
+    dirt = truth_extra["dirt"]
+
+    def pick(share: float) -> np.ndarray:
+        m = np.zeros(n, bool)
+        m[rng.choice(n, size=max(1, int(round(share * n))), replace=False)] = True
+        return m
+
+    for column, share in (("industry", 0.03), ("employees", 0.05), ("postcode", 0.02), ("potential", 0.03),
+                          ("owner_id", 0.02), ("city", 0.01)):
+        m = pick(share)
+        a.loc[m, column] = None if a[column].dtype == object else pd.NA
+        dirt = np.where(m, dirt + f"missing_{column};", dirt)
+    m = pick(0.002)
+    a.loc[m, "revenue_12m"] = -(a.loc[m, "revenue_12m"].abs() + 100.0)
+    dirt = np.where(m, dirt + "negative_revenue;", dirt)
+    m = pick(0.003)
+    a.loc[m, "employees"] = -1
+    dirt = np.where(m, dirt + "employees_minus_one;", dirt)
+    m = pick(0.003) & a["postcode"].notna().to_numpy()
+    pcode = a.loc[m, "postcode"].astype(str)
+    # Spreadsheets drop the leading zero of Saxon postcodes (01067 → 1067); other codes lose a digit.
+    a.loc[m, "postcode"] = np.where(pcode.str.startswith("0"), pcode.str[1:], pcode.str[:-1])
+    dirt = np.where(m, dirt + "postcode_wrong_length;", dirt)
+    truth_extra["dirt"] = pd.Series(dirt).str.rstrip(";").to_numpy(dtype=object)
+    return a
