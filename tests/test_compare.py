@@ -1,0 +1,136 @@
+"""compare(): KPI deltas and bands, move overlap, loads side by side, parameter diff; and its chart builders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_scenario_store import make_scenario
+
+from workbench.compare import compare, flatten_params
+from workbench.report.charts import MAX_MARKS
+from workbench.report.charts.compare import (
+    kpi_bands,
+    kpi_series,
+    loads_before_after,
+    loads_side_by_side,
+    move_overlap,
+)
+from workbench.scenario import Scenario
+
+
+@pytest.fixture(scope="module")
+def trio():
+    a = make_scenario("Tight band", seed=1, band=0.10)
+    b = make_scenario("Wide band", seed=2, band=0.20)
+    c = make_scenario("Same as A", seed=1, band=0.10)
+    c.params["kpi"]["assumptions"] = {"owner_change_loss": 0.12}
+    return a, b, c
+
+
+def _marks(chart) -> int:
+    """Data rows across all datasets of a chart spec (an upper bound on its marks)."""
+    return sum(len(v) for v in chart.to_dict().get("datasets", {}).values())
+
+
+def test_kpi_deltas_against_baseline_and_reference(trio):
+    a, b, _ = trio
+    cmp = compare([a, b])
+    k = cmp.kpis.set_index(["kpi", "scenario"])
+    ra, rb = a.projection.kpis["revenue_12m"], b.projection.kpis["revenue_12m"]
+    assert k.loc[("revenue_12m", "Wide band"), "delta_vs_reference"] == pytest.approx(rb["scenario"] - ra["scenario"])
+    assert k.loc[("revenue_12m", "Tight band"), "delta_vs_reference"] == 0
+    assert k.loc[("revenue_12m", "Wide band"), "p10"] == pytest.approx(rb["p10"])
+    assert np.isnan(k.loc[("accounts_moved", "Wide band"), "p10"])  # no Monte Carlo → NaN band
+    wide = cmp.kpi_table.set_index("kpi")
+    assert wide.loc["revenue_12m", "Wide band"] == pytest.approx(rb["scenario"])
+    assert wide.loc["revenue_12m", "Wide band P10–P90"] != "" and wide.loc["accounts_moved", "Wide band P10–P90"] == ""
+    assert list(cmp.kpis["kpi"].unique()) == list(a.projection.kpis)
+
+
+def test_move_overlap_counts(trio):
+    a, b, c = trio
+    cmp = compare([a, b, c])
+    ov = cmp.overlap.set_index(["a", "b"])
+    # identical move lists: full overlap, same targets
+    same = ov.loc[("Tight band", "Same as A")]
+    assert same["jaccard"] == 1.0 and same["same_target"] == same["both_moved"] == len(a.assignment.moves)
+    # cross-check a different pair by set arithmetic
+    ma, mb = set(a.assignment.moves["account_id"]), set(b.assignment.moves["account_id"])
+    pair = ov.loc[("Tight band", "Wide band")]
+    assert pair["both_moved"] == len(ma & mb) and pair["only_a"] == len(ma - mb) and pair["only_b"] == len(mb - ma)
+    assert pair["jaccard"] == pytest.approx(len(ma & mb) / len(ma | mb))
+    assert len(cmp.overlap) == 3
+    assert set(cmp.moves["account_id"]) == ma | mb
+    moved_b = cmp.moves.set_index("account_id")["Wide band"]
+    assert moved_b.notna().sum() == len(mb)
+
+
+def test_loads_side_by_side(trio):
+    a, b, _ = trio
+    cmp = compare([a, b])
+    la = a.assignment.loads.set_index("manager_id")
+    got = cmp.loads.set_index("manager_id")
+    np.testing.assert_allclose(got["hours_after · Tight band"], la["hours_after"])
+    np.testing.assert_allclose(got["hours_after · Wide band"], b.assignment.loads.set_index("manager_id")["hours_after"])
+    assert len(cmp.loads_long) == len(a.assignment.loads) + len(b.assignment.loads)
+
+
+def test_parameter_diff(trio):
+    a, b, c = trio
+    cmp = compare([a, b, c])
+    diff = cmp.param_diff.set_index("parameter")
+    assert "allocate.band" in diff.index and diff.loc["allocate.band", "Wide band"] == "0.2"
+    assert "kpi.assumptions.owner_change_loss" in diff.index
+    assert diff.loc["kpi.assumptions.owner_change_loss", "Tight band"] == "—"
+    assert "segment.method" not in diff.index  # equal everywhere → not a difference
+    assert flatten_params({"a": {"b": [1, 2], "c": {}}}) == {"a.b": "[1, 2]", "a.c": "{}"}
+
+
+def test_same_name_versions_get_labels_and_errors():
+    a, b = make_scenario("X", seed=1), make_scenario("X", seed=2)
+    a.version, b.version = 1, 2
+    assert compare([a, b]).names == ["X v1", "X v2"]
+    with pytest.raises(ValueError, match="at least two"):
+        compare([a])
+    with pytest.raises(ValueError, match="only once"):
+        compare([a, a])
+    with pytest.raises(ValueError, match="parameters only"):
+        compare([a, Scenario("Y")])
+
+
+def test_different_books_warn(trio):
+    a, b, c = trio
+    assert compare([a, c]).warnings == []
+    assert "different books" in compare([a, b]).warnings[0]
+
+
+def test_chart_specs_carry_the_numbers(trio):
+    a, b, c = trio
+    cmp = compare([a, b, c])
+    spec = kpi_bands(cmp.kpis).to_dict()
+    assert len(spec["vconcat"]) == cmp.kpis["kpi"].nunique()
+    values = [r for ds in spec["datasets"].values() for r in ds]
+    assert any(r.get("value") == pytest.approx(b.projection.kpis["revenue_12m"]["scenario"]) for r in values)
+    assert "p10" in str(spec["vconcat"][0])
+    ov = move_overlap(cmp.overlap).to_dict()
+    assert sum(len(v) for v in ov["datasets"].values()) == 2 * len(cmp.overlap)
+    series = kpi_series(a.projection.series).to_dict()
+    assert any(layer["mark"]["type"] == "area" for layer in series["layer"])
+
+
+def test_charts_stay_under_the_mark_limit():
+    big = [make_scenario(f"S{i}", n_accounts=20_000, n_managers=400, seed=i) for i in range(4)]
+    cmp = compare(big)
+    chart = loads_side_by_side(cmp.loads_long)
+    assert _marks(chart) <= MAX_MARKS
+    assert "60 of 400" in chart.to_dict()["title"]
+    assert _marks(loads_before_after(big[0].assignment.loads)) <= MAX_MARKS
+    assert _marks(kpi_bands(cmp.kpis)) <= MAX_MARKS
+
+
+def test_comparison_is_deterministic(trio):
+    a, b, c = trio
+    x, y = compare([a, b, c]), compare([a, b, c])
+    for f in ("kpis", "kpi_table", "moves", "overlap", "loads", "params"):
+        pd.testing.assert_frame_equal(getattr(x, f), getattr(y, f))

@@ -1,0 +1,191 @@
+"""Compare two or more scenarios: KPIs with deltas and P10–P90 bands, move-list overlap, loads, parameter diff.
+
+``compare(scenarios)`` takes ``Scenario`` objects with results (the first is the reference) and returns a
+``Comparison`` of plain frames that a table, a chart builder, an Excel sheet or a test can use alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .scenario import Scenario
+
+__all__ = ["Comparison", "compare", "flatten_params", "scenario_labels"]
+
+
+@dataclass
+class Comparison:
+    """Side-by-side view of scenarios; the first scenario is the reference for ``delta_vs_reference``.
+
+    names : display label per scenario (its name, or ``"name v3"`` when one name appears in several versions).
+    kpis : long form, one row per KPI and scenario: ``kpi, label, unit, scenario, baseline, value, delta``
+        (value − baseline), ``delta_vs_reference`` (value − reference scenario's value), ``p10``, ``p50``,
+        ``p90`` (NaN when no Monte Carlo ran).
+    kpi_table : wide form for people: ``kpi, label, unit, baseline`` then per scenario ``<label>``,
+        ``<label> Δ ref`` and ``<label> P10–P90`` (text).
+    moves : one row per account moved in at least one scenario: ``account_id``, ``from_manager`` and per
+        scenario the new owner (``<label>``; empty when that scenario does not move it).
+    overlap : one row per pair of scenarios: ``a, b, moves_a, moves_b, both_moved, same_target,
+        only_a, only_b, jaccard`` (both_moved / moved in either).
+    loads : one row per manager: ``manager_id, name, role, band_low, band_high, hours_before, accounts_before``
+        and per scenario ``hours_after · <label>``, ``accounts_after · <label>``.
+    loads_long : ``manager_id, name, scenario, hours_after, accounts_after, band_low, band_high, hours_before``.
+    params : one row per parameter (dotted path): ``parameter`` then one column per scenario (values as text)
+        and ``differs``.
+    warnings : plain sentences (for example: the scenarios were computed on different books).
+    """
+
+    names: list[str]
+    kpis: pd.DataFrame
+    kpi_table: pd.DataFrame
+    moves: pd.DataFrame
+    overlap: pd.DataFrame
+    loads: pd.DataFrame
+    loads_long: pd.DataFrame
+    params: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def param_diff(self) -> pd.DataFrame:
+        """Only the parameters whose values differ between scenarios."""
+        return self.params[self.params["differs"]].reset_index(drop=True)
+
+
+def scenario_labels(scenarios: list[Scenario]) -> list[str]:
+    """Unique display labels: the name, with ``v<version>`` added where a name repeats."""
+    names = [s.name for s in scenarios]
+    labels = [f"{s.name} v{s.version}" if names.count(s.name) > 1 else s.name for s in scenarios]
+    if len(set(labels)) != len(labels):
+        raise ValueError("Each scenario may appear only once in a comparison.")
+    return labels
+
+
+def flatten_params(params: dict, prefix: str = "") -> dict[str, str]:
+    """``{"segment": {"k": 4}}`` → ``{"segment.k": "4"}``; lists and scalars as compact JSON text."""
+    out: dict[str, str] = {}
+    for key, value in (params or {}).items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flatten_params(value, path + "."))
+        else:
+            out[path] = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return out
+
+
+def _kpis_long(scenarios: list[Scenario], labels: list[str]) -> pd.DataFrame:
+    rows = []
+    for sc, label in zip(scenarios, labels):
+        for key, k in sc.projection.kpis.items():
+            rows.append({"kpi": key, "label": k.get("label", key), "unit": k.get("unit", ""), "scenario": label,
+                         "baseline": k.get("baseline"), "value": k.get("scenario"), "delta": k.get("delta"),
+                         "p10": k.get("p10"), "p50": k.get("p50"), "p90": k.get("p90")})
+    df = pd.DataFrame(rows, columns=["kpi", "label", "unit", "scenario", "baseline", "value", "delta",
+                                     "p10", "p50", "p90"])
+    for c in ("baseline", "value", "delta", "p10", "p50", "p90"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    ref = df[df["scenario"] == labels[0]].set_index("kpi")["value"]
+    df["delta_vs_reference"] = df["value"] - df["kpi"].map(ref)
+    order = {k: i for i, k in enumerate(dict.fromkeys(df["kpi"]))}
+    df["_o"] = df["kpi"].map(order)
+    df["_s"] = df["scenario"].map({lab: i for i, lab in enumerate(labels)})
+    return df.sort_values(["_o", "_s"]).drop(columns=["_o", "_s"]).reset_index(drop=True)
+
+
+def _band_text(p10: float, p90: float) -> str:
+    if np.isnan(p10) or np.isnan(p90):
+        return ""
+    return f"{p10:,.4g} – {p90:,.4g}"
+
+
+def _kpi_table(kpis: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    first = kpis.drop_duplicates("kpi")[["kpi", "label", "unit", "baseline"]].set_index("kpi")
+    out = first.copy()
+    for label in labels:
+        part = kpis[kpis["scenario"] == label].set_index("kpi")
+        out[label] = part["value"]
+        out[f"{label} Δ ref"] = part["delta_vs_reference"]
+        out[f"{label} P10–P90"] = [_band_text(a, b) for a, b in zip(part["p10"].reindex(out.index),
+                                                                     part["p90"].reindex(out.index))]
+    return out.reset_index()
+
+
+def _moves(scenarios: list[Scenario], labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frames = [sc.assignment.moves[["account_id", "from_manager", "to_manager"]].astype({"account_id": "string"})
+              for sc in scenarios]
+    all_ids = pd.concat([f[["account_id", "from_manager"]] for f in frames]).drop_duplicates("account_id")
+    wide = all_ids.sort_values("account_id").reset_index(drop=True)
+    for f, label in zip(frames, labels):
+        wide[label] = wide["account_id"].map(f.set_index("account_id")["to_manager"])
+    rows = []
+    for (i, a), (j, b) in itertools.combinations(enumerate(labels), 2):
+        fa, fb = frames[i], frames[j]
+        both = fa.merge(fb, on="account_id", suffixes=("_a", "_b"))
+        n_both = len(both)
+        union = len(fa) + len(fb) - n_both
+        rows.append({"a": a, "b": b, "moves_a": len(fa), "moves_b": len(fb), "both_moved": n_both,
+                     "same_target": int((both["to_manager_a"] == both["to_manager_b"]).sum()),
+                     "only_a": len(fa) - n_both, "only_b": len(fb) - n_both,
+                     "jaccard": n_both / union if union else 1.0})
+    return wide, pd.DataFrame(rows)
+
+
+def _loads(scenarios: list[Scenario], labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    base_cols = ["manager_id", "name", "role", "band_low", "band_high", "hours_before", "accounts_before"]
+    parts = []
+    for sc, label in zip(scenarios, labels):
+        ld = sc.assignment.loads
+        cols = [c for c in base_cols if c in ld.columns] + ["hours_after", "accounts_after"]
+        part = ld[cols].copy()
+        part["scenario"] = label
+        parts.append(part)
+    long = pd.concat(parts, ignore_index=True)
+    info = long.drop_duplicates("manager_id")[[c for c in base_cols if c in long.columns]]
+    wide = info.reset_index(drop=True)
+    for label in labels:
+        part = long[long["scenario"] == label].set_index("manager_id")
+        wide[f"hours_after · {label}"] = wide["manager_id"].map(part["hours_after"])
+        wide[f"accounts_after · {label}"] = wide["manager_id"].map(part["accounts_after"])
+    long_cols = ["manager_id", "name", "scenario", "hours_after", "accounts_after", "band_low", "band_high",
+                 "hours_before"]
+    return wide, long[[c for c in long_cols if c in long.columns]].reset_index(drop=True)
+
+
+def _params(scenarios: list[Scenario], labels: list[str]) -> pd.DataFrame:
+    flat = [flatten_params(sc.params) for sc in scenarios]
+    keys = sorted(set().union(*flat))
+    df = pd.DataFrame({"parameter": keys})
+    for f, label in zip(flat, labels):
+        df[label] = [f.get(k, "—") for k in keys]
+    vals = df[labels].to_numpy()
+    df["differs"] = (vals != vals[:, :1]).any(axis=1) if len(df) else pd.Series(dtype=bool)
+    return df
+
+
+def compare(scenarios: list[Scenario]) -> Comparison:
+    """Put two or more scenarios side by side; the first one is the reference.
+
+    Raises
+    ------
+    ValueError : fewer than two scenarios, one appears twice, or one holds parameters only.
+    """
+    if len(scenarios) < 2:
+        raise ValueError("Choose at least two scenarios to compare.")
+    for sc in scenarios:
+        if not sc.has_results:
+            raise ValueError(f"Scenario {sc.name!r} holds parameters only; run it before comparing.")
+    labels = scenario_labels(scenarios)
+    warnings = []
+    prints = {sc.fingerprint for sc in scenarios}
+    if len(prints) > 1:
+        warnings.append("These scenarios were computed on different books (fingerprints "
+                        f"{', '.join(sorted(prints))}); compare their numbers with care.")
+    kpis = _kpis_long(scenarios, labels)
+    moves, overlap = _moves(scenarios, labels)
+    loads, loads_long = _loads(scenarios, labels)
+    return Comparison(names=labels, kpis=kpis, kpi_table=_kpi_table(kpis, labels), moves=moves, overlap=overlap,
+                      loads=loads, loads_long=loads_long, params=_params(scenarios, labels), warnings=warnings)

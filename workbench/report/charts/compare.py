@@ -1,0 +1,153 @@
+"""Chart builders for scenarios and their comparison: KPI bands, loads side by side, move overlap, KPI series.
+
+Pure functions: frames of a ``Comparison`` (or of one scenario's results) in, ``alt.Chart`` out; each caps
+its marks well below ``MAX_MARKS`` by aggregating or choosing the most telling managers in pandas.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from . import MAX_MARKS
+
+__all__ = ["kpi_bands", "loads_side_by_side", "move_overlap", "kpi_series", "loads_before_after"]
+
+_PALETTE = ["#1f4e79", "#c0504d", "#4f8f3a", "#8064a2", "#d08a1e", "#2c8c99"]
+
+
+def kpi_bands(kpis: pd.DataFrame, keys: list[str] | None = None, width: int = 360) -> alt.VConcatChart:
+    """One small chart per KPI: scenario value as a bar, P10–P90 as a whisker, baseline as a dashed rule.
+
+    Parameters
+    ----------
+    kpis : ``Comparison.kpis`` (long form: ``kpi, label, unit, scenario, baseline, value, p10, p90``).
+    keys : KPI keys to show (default: all, in order).
+    width : width of each panel in pixels.
+    """
+    keys = keys or list(dict.fromkeys(kpis["kpi"]))
+    panels = []
+    for key in keys:
+        d = kpis[kpis["kpi"] == key]
+        if d.empty:
+            continue
+        title = f"{d['label'].iloc[0]} ({d['unit'].iloc[0]})" if d["unit"].iloc[0] else d["label"].iloc[0]
+        y = alt.Y("scenario:N", title=None, sort=list(d["scenario"]))
+        bars = alt.Chart(d).mark_bar(opacity=0.85).encode(
+            x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False)), y=y,
+            color=alt.Color("scenario:N", legend=None, scale=alt.Scale(range=_PALETTE)),
+            tooltip=["scenario", alt.Tooltip("value:Q", format=",.4g"), alt.Tooltip("delta:Q", format="+,.4g"),
+                     alt.Tooltip("p10:Q", format=",.4g"), alt.Tooltip("p90:Q", format=",.4g")])
+        layers = [bars]
+        band = d.dropna(subset=["p10", "p90"])
+        if len(band):
+            layers.append(alt.Chart(band).mark_rule(color="#222", strokeWidth=2).encode(x="p10:Q", x2="p90:Q", y=y))
+        base = d.drop_duplicates("kpi")[["baseline"]]
+        layers.append(alt.Chart(base).mark_rule(color="#888", strokeDash=[4, 3]).encode(x="baseline:Q"))
+        panels.append(alt.layer(*layers).properties(title=title, width=width, height=24 * len(d)))
+    return alt.vconcat(*panels).resolve_scale(x="independent")
+
+
+def loads_side_by_side(loads_long: pd.DataFrame, max_managers: int = 60) -> alt.LayerChart:
+    """Hours after reallocation per manager and scenario, with the balance band as a grey range.
+
+    Parameters
+    ----------
+    loads_long : ``Comparison.loads_long`` (``manager_id, name, scenario, hours_after, band_low, band_high``);
+        hours per year.
+    max_managers : show at most this many managers: those whose load differs most between scenarios.
+    """
+    d = loads_long.copy()
+    spread = d.groupby("manager_id")["hours_after"].agg(lambda s: s.max() - s.min())
+    keep = spread.sort_values(ascending=False, kind="stable").index[:max_managers]
+    d = d[d["manager_id"].isin(keep)]
+    n_scen = d["scenario"].nunique()
+    if len(d) + len(keep) > MAX_MARKS:  # cannot happen with the cap above unless scenarios are many
+        d = d.head(MAX_MARKS - len(keep))
+    shown = "" if len(keep) == len(spread) else f" ({len(keep)} of {len(spread)} managers that differ most)"
+    d["who"] = d["name"].astype("string").fillna(d["manager_id"].astype("string"))
+    order = list(d.drop_duplicates("manager_id").sort_values("hours_before" if "hours_before" in d else "who")["who"])
+    x = alt.X("who:N", title=None, sort=order, axis=alt.Axis(labelAngle=-60, labelLimit=90))
+    layers = []
+    if {"band_low", "band_high"} <= set(d.columns):
+        band = d.drop_duplicates("manager_id")
+        layers.append(alt.Chart(band).mark_bar(color="#ddd", opacity=0.7).encode(
+            x=x, y=alt.Y("band_low:Q", title="hours per year"), y2="band_high:Q"))
+    layers.append(alt.Chart(d).mark_point(filled=True, size=50).encode(
+        x=x, y=alt.Y("hours_after:Q", title="hours per year"),
+        color=alt.Color("scenario:N", scale=alt.Scale(range=_PALETTE)),
+        shape=alt.Shape("scenario:N"),
+        tooltip=["who:N", "scenario:N", alt.Tooltip("hours_after:Q", format=",.0f"), "accounts_after:Q"]))
+    return alt.layer(*layers).properties(title=f"Workload after reallocation{shown}",
+                                         width=max(320, 14 * len(keep) * max(1, n_scen // 2)), height=240)
+
+
+def move_overlap(overlap: pd.DataFrame) -> alt.LayerChart:
+    """Heat map of move-list overlap (Jaccard: accounts moved in both / moved in either) for each pair.
+
+    Parameters
+    ----------
+    overlap : ``Comparison.overlap`` (``a, b, both_moved, same_target, jaccard``).
+    """
+    d = pd.concat([overlap, overlap.rename(columns={"a": "b", "b": "a", "moves_a": "moves_b",
+                                                    "moves_b": "moves_a", "only_a": "only_b", "only_b": "only_a"})],
+                  ignore_index=True)
+    base = alt.Chart(d).encode(x=alt.X("a:N", title=None), y=alt.Y("b:N", title=None))
+    rect = base.mark_rect().encode(
+        color=alt.Color("jaccard:Q", title="overlap", scale=alt.Scale(domain=[0, 1], scheme="blues")),
+        tooltip=["a", "b", "both_moved:Q", "same_target:Q", alt.Tooltip("jaccard:Q", format=".0%")])
+    text = base.mark_text(fontSize=12).encode(
+        text=alt.Text("jaccard:Q", format=".0%"),
+        color=alt.condition(alt.datum.jaccard > 0.5, alt.value("white"), alt.value("#222")))
+    side = 60 * max(2, d["a"].nunique())
+    return (rect + text).properties(title="Move lists: share of moved accounts in common", width=side, height=side)
+
+
+def kpi_series(series: pd.DataFrame, title: str = "Monthly revenue: baseline vs scenario") -> alt.LayerChart:
+    """Monthly totals over the horizon: baseline and scenario lines, P10–P90 band when Monte Carlo ran.
+
+    Parameters
+    ----------
+    series : ``Projection.series`` (``month``, ``baseline``, ``scenario`` [, ``scenario_p10``, ``scenario_p90``]);
+        amounts in the book's currency per month.
+    """
+    long = series.melt(id_vars="month", value_vars=["baseline", "scenario"], var_name="line", value_name="amount")
+    x = alt.X("month:O", title="month")
+    layers = []
+    if {"scenario_p10", "scenario_p90"} <= set(series.columns):
+        layers.append(alt.Chart(series).mark_area(opacity=0.25, color=_PALETTE[0]).encode(
+            x=x, y="scenario_p10:Q", y2="scenario_p90:Q"))
+    layers.append(alt.Chart(long).mark_line(point=True).encode(
+        x=x, y=alt.Y("amount:Q", title="per month", scale=alt.Scale(zero=False)),
+        color=alt.Color("line:N", scale=alt.Scale(domain=["baseline", "scenario"], range=["#888", _PALETTE[0]])),
+        tooltip=["month:O", "line:N", alt.Tooltip("amount:Q", format=",.0f")]))
+    return alt.layer(*layers).properties(title=title, width=360, height=220)
+
+
+def loads_before_after(loads: pd.DataFrame, max_managers: int = 80) -> alt.LayerChart:
+    """Per manager: hours before (grey) and after (blue) reallocation against the balance band.
+
+    Parameters
+    ----------
+    loads : ``Assignment.loads`` (``manager_id, name, hours_before, hours_after, band_low, band_high``);
+        hours per year.
+    max_managers : show at most this many managers, those with the largest change.
+    """
+    d = loads.copy()
+    d["change"] = (d["hours_after"] - d["hours_before"]).abs()
+    if len(d) > max_managers:
+        d = d.nlargest(max_managers, "change")
+    d["who"] = d["name"].astype("string").fillna(d["manager_id"].astype("string"))
+    d = d.sort_values("hours_before", kind="stable")
+    x = alt.X("who:N", title=None, sort=list(d["who"]), axis=alt.Axis(labelAngle=-60, labelLimit=90))
+    band = alt.Chart(d).mark_bar(color="#e6e6e6").encode(x=x, y=alt.Y("band_low:Q", title="hours per year"),
+                                                         y2="band_high:Q")
+    long = d.melt(id_vars=["who"], value_vars=["hours_before", "hours_after"], var_name="when", value_name="hours")
+    long["when"] = np.where(long["when"] == "hours_before", "before", "after")
+    pts = alt.Chart(long).mark_point(filled=True, size=45).encode(
+        x=x, y="hours:Q", color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"],
+                                                                    range=["#999", _PALETTE[0]])),
+        tooltip=["who:N", "when:N", alt.Tooltip("hours:Q", format=",.0f")])
+    return (band + pts).properties(title="Workload per manager before and after", width=max(320, 10 * len(d)),
+                                   height=220)
