@@ -1,0 +1,472 @@
+"""Harmonise an account book: normalise names, countries and industries, find and merge duplicate accounts,
+and resolve account families from parent ids or parent names.
+
+Everything works on whole columns: value lookups run once per distinct value (a book has few distinct
+countries or industries), duplicate search compares only candidate pairs from several blocking keys
+(sorted neighbourhoods and shared postcodes) with rapidfuzz — never all pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "normalise_names", "normalise_countries", "normalise_industries", "CANONICAL_INDUSTRIES",
+    "DuplicateFinder", "find_duplicates", "merge_duplicates", "MergeResult", "resolve_parent_names",
+    "account_families",
+]
+
+# ------------------------------------------------------------------------------------------ names
+
+_TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe", "å": "aa",
+                           "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+# Legal-form words (as tokens after punctuation became spaces): they say nothing about who the company is.
+_LEGAL_FORMS = (
+    "gmbh", "mbh", "ag", "kg", "kgaa", "se", "ug", "ohg", "gbr", "ev", "eg", "haftungsbeschraenkt", "co", "cokg",
+    "inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "company", "plc", "lp", "llp", "pty",
+    "sa", "sarl", "sas", "srl", "spa", "bv", "nv", "oy", "ab", "as", "aps", "kft", "sro", "spzoo", "zoo", "sp",
+    "holding", "group", "gruppe", "the", "und", "and",
+)
+_LEGAL_RX = re.compile(r"\b(?:" + "|".join(sorted(_LEGAL_FORMS, key=len, reverse=True)) + r")\b")
+
+
+def normalise_names(names: pd.Series) -> pd.Series:
+    """Company names reduced for matching: lower case, ä→ae/ß→ss, accents and punctuation removed,
+    legal forms (GmbH, AG, Inc., Ltd, S.A., ...) and filler words dropped, spaces collapsed.
+
+    ``"Müller & Söhne GmbH & Co. KG"`` → ``"mueller soehne"``. Missing names become ``""``.
+    """
+    s = names.astype("string").fillna("").str.lower()
+    s = s.str.translate(_TRANSLIT)
+    s = s.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    s = s.str.replace(r"(?<=\b[a-z])\.(?=[a-z]\b\.?)", "", regex=True)  # s.a. → sa, e.v. → ev
+    s = s.str.replace(r"[^a-z0-9]+", " ", regex=True)
+    s = s.str.replace(_LEGAL_RX, " ", regex=True)
+    return s.str.replace(r"\s+", " ", regex=True).str.strip().astype(object)
+
+
+def _key(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", s.lower().translate(_TRANSLIT))
+
+
+# ------------------------------------------------------------------------------------------ countries
+
+_COUNTRY_ALIASES = {
+    "usa": "US", "us": "US", "unitedstatesofamerica": "US", "america": "US", "vereinigtestaaten": "US",
+    "uk": "GB", "greatbritain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northernireland": "GB",
+    "grossbritannien": "GB", "britain": "GB", "holland": "NL", "korea": "KR", "southkorea": "KR",
+    "northkorea": "KP", "russia": "RU", "czechrepublic": "CZ", "czechia": "CZ", "tschechien": "CZ",
+    "ivorycoast": "CI", "uae": "AE", "vietnam": "VN", "laos": "LA", "burma": "MM", "persia": "IR",
+    "brd": "DE", "bundesrepublikdeutschland": "DE", "oesterreich": "AT", "schweiz": "CH", "suisse": "CH",
+    "svizzera": "CH", "macedonia": "MK", "swaziland": "SZ", "capeverde": "CV", "turkey": "TR", "tuerkei": "TR",
+    "hongkong": "HK", "taiwan": "TW", "palestine": "PS", "vatican": "VA", "bolivia": "BO", "venezuela": "VE",
+    "iran": "IR", "syria": "SY", "tanzania": "TZ", "moldova": "MD", "micronesia": "FM", "brunei": "BN",
+}
+_ALPHA3 = {
+    "deu": "DE", "aut": "AT", "che": "CH", "gbr": "GB", "fra": "FR", "ita": "IT", "esp": "ES", "nld": "NL",
+    "bel": "BE", "lux": "LU", "pol": "PL", "cze": "CZ", "dnk": "DK", "swe": "SE", "nor": "NO", "fin": "FI",
+    "prt": "PT", "irl": "IE", "can": "CA", "mex": "MX", "bra": "BR", "arg": "AR", "jpn": "JP", "chn": "CN",
+    "kor": "KR", "ind": "IN", "aus": "AU", "nzl": "NZ", "zaf": "ZA", "tur": "TR", "rus": "RU", "hun": "HU",
+    "rou": "RO", "grc": "GR", "phl": "PH", "sgp": "SG", "are": "AE", "isr": "IL", "ken": "KE", "jor": "JO",
+    "pan": "PA", "svk": "SK", "svn": "SI", "hrv": "HR", "bgr": "BG", "ukr": "UA", "est": "EE", "lva": "LV",
+    "ltu": "LT",
+}
+_COUNTRY_TABLE: dict[str, str] | None = None
+
+
+def _country_table() -> dict[str, str]:
+    """Country names in several languages (from Babel's CLDR data, shipped offline) → ISO alpha-2."""
+    global _COUNTRY_TABLE
+    if _COUNTRY_TABLE is None:
+        table: dict[str, str] = {}
+        try:
+            from babel import Locale
+
+            for loc in ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da"):
+                for code, name in Locale(loc).territories.items():
+                    if len(code) == 2 and code.isalpha() and code not in ("ZZ", "EU", "EZ", "UN", "QO"):
+                        table.setdefault(_key(name), code)
+                        table.setdefault(code.lower(), code)
+        except ImportError:  # pragma: no cover - Babel comes with JupyterLab; aliases still work without it
+            pass
+        table.update(_ALPHA3)
+        table.update(_COUNTRY_ALIASES)
+        _COUNTRY_TABLE = table
+    return _COUNTRY_TABLE
+
+
+def normalise_countries(values: pd.Series, fuzzy_cutoff: float = 88.0) -> tuple[pd.Series, dict[str, str]]:
+    """Country names or codes to ISO-3166 alpha-2, tolerant of language and typos.
+
+    ``"United States"``, ``"USA"``, ``"US"``, ``"Deutschland"``, ``"Germany"``, ``"Philipines"`` →
+    ``US, US, US, DE, DE, PH``. Values that match nothing are kept as they came.
+
+    Returns
+    -------
+    (normalised series, {original value: code} for every distinct value that changed)
+    """
+    from rapidfuzz import fuzz, process
+
+    table = _country_table()
+    txt = values.astype("string").str.strip()
+    uniq = pd.unique(txt.dropna())
+    mapping: dict[str, str] = {}
+    keys = list(table)
+    for u in uniq:  # once per distinct country, not per account
+        k = _key(u)
+        code = table.get(k)
+        if code is None and len(k) > 3:
+            hit = process.extractOne(k, keys, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff)
+            code = table[hit[0]] if hit else None
+        if code is not None:
+            mapping[u] = code
+    out = txt.map(mapping).fillna(txt).astype("string")
+    return out, {k: v for k, v in mapping.items() if k != v}
+
+
+# ------------------------------------------------------------------------------------------ industries
+
+#: Canonical industry labels (Salesforce's standard picklist plus common extras), with synonyms that map to them.
+CANONICAL_INDUSTRIES: dict[str, tuple[str, ...]] = {
+    "Agriculture": ("farming", "landwirtschaft", "agrar"),
+    "Apparel": ("fashion", "textile", "textiles", "bekleidung", "mode"),
+    "Automotive": ("automobil", "automobile", "auto", "fahrzeugbau", "kfz"),
+    "Banking": ("bank", "banks", "banken", "bankwesen"),
+    "Biotechnology": ("biotech", "biotechnologie"),
+    "Chemicals": ("chemical", "chemie", "chemistry"),
+    "Communications": ("kommunikation",),
+    "Construction": ("bau", "bauwesen", "building", "baugewerbe"),
+    "Consulting": ("beratung", "consultancy", "unternehmensberatung"),
+    "Education": ("bildung", "schools", "university"),
+    "Electronics": ("elektronik", "elektrotechnik", "electrical"),
+    "Employment": ("staffing", "recruiting", "personaldienstleistung", "zeitarbeit"),
+    "Energy": ("energie", "oil and gas", "power"),
+    "Engineering": ("ingenieurwesen", "ingenieur"),
+    "Entertainment": ("unterhaltung", "leisure"),
+    "Environmental": ("umwelt", "environment"),
+    "Finance": ("financial", "finanzen", "financial services", "finanzdienstleistung", "fintech"),
+    "Food & Beverage": ("food", "beverage", "food and beverage", "lebensmittel", "nahrungsmittel", "getraenke"),
+    "Government": ("public sector", "oeffentliche verwaltung", "behoerde", "public administration"),
+    "Healthcare": ("health", "health care", "gesundheit", "gesundheitswesen", "hospital", "krankenhaus"),
+    "Hospitality": ("hotel", "hotels", "gastronomie", "horeca", "tourism", "tourismus"),
+    "Insurance": ("versicherung", "versicherungen", "insurer"),
+    "Legal": ("legal services", "recht", "kanzlei", "law"),
+    "Logistics": ("logistik", "spedition", "freight"),
+    "Machinery": ("maschinenbau", "mechanical engineering", "anlagenbau"),
+    "Manufacturing": ("produktion", "herstellung", "industrie", "industrial"),
+    "Marketing": ("advertising", "werbung", "agency"),
+    "Media": ("medien", "publishing", "verlag", "broadcasting"),
+    "Medical": ("medizin", "medizintechnik", "medtech", "medical devices"),
+    "Not For Profit": ("non profit", "nonprofit", "ngo", "verein", "gemeinnuetzig"),
+    "Pharmaceuticals": ("pharma", "pharmaceutical", "pharmazie"),
+    "Real Estate": ("immobilien", "property", "realty"),
+    "Recreation": ("sport", "sports", "freizeit"),
+    "Retail": ("einzelhandel", "handel", "shop", "retailer"),
+    "Services": ("service", "dienstleistung", "dienstleistungen", "business services"),
+    "Shipping": ("schifffahrt", "maritime"),
+    "Software": ("saas", "software development"),
+    "Technology": ("tech", "it", "information technology", "hightech", "technologie", "informationstechnik"),
+    "Telecommunications": ("telecom", "telco", "telekommunikation"),
+    "Transportation": ("transport", "verkehr", "transportation and logistics"),
+    "Utilities": ("utility", "versorger", "stadtwerke", "energieversorgung"),
+    "Wholesale": ("grosshandel", "distribution", "distributor"),
+    "Other": ("sonstige", "misc", "miscellaneous", "andere"),
+}
+
+
+def normalise_industries(values: pd.Series, fuzzy_cutoff: float = 85.0) -> tuple[pd.Series, dict[str, str]]:
+    """Industry labels to :data:`CANONICAL_INDUSTRIES`, tolerant of case, German words and typos
+    (``"technolgy"`` → ``Technology``). Values that match nothing keep their text.
+
+    Returns
+    -------
+    (normalised series, {original value: canonical label} for every distinct value that changed)
+    """
+    from rapidfuzz import fuzz, process
+
+    lookup: dict[str, str] = {}
+    for label, syns in CANONICAL_INDUSTRIES.items():
+        lookup[_key(label)] = label
+        for s in syns:
+            lookup[_key(s)] = label
+    keys = list(lookup)
+    txt = values.astype("string").str.strip()
+    mapping: dict[str, str] = {}
+    for u in pd.unique(txt.dropna()):  # once per distinct label
+        k = _key(u)
+        label = lookup.get(k)
+        if label is None and len(k) >= 5:
+            hit = process.extractOne(k, keys, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff)
+            label = lookup[hit[0]] if hit else None
+        if label is not None:
+            mapping[u] = label
+    out = txt.map(mapping).fillna(txt).astype("string")
+    return out, {k: v for k, v in mapping.items() if k != v}
+
+
+# ------------------------------------------------------------------------------------------ duplicates
+
+
+def _skeleton(nn: pd.Series) -> pd.Series:
+    """Consonant skeleton with doubled letters collapsed: survives most vowel typos and ae/a spellings."""
+    s = nn.str.replace(r"(?<=\w)[aeiouy]", "", regex=True).str.replace(r"(\w)\1+", r"\1", regex=True)
+    return s.str.replace(" ", "", regex=False)
+
+
+@dataclass
+class DuplicateFinder:
+    """Find candidate duplicate accounts by fuzzy name similarity within blocks.
+
+    Candidate pairs come from sorted neighbourhoods (each account against its ``window`` neighbours when
+    sorted by several keys: normalised name, tokens sorted, name reversed, consonant skeleton) and from
+    shared postcodes — never all pairs. Each pair gets a name score (the better of rapidfuzz ``ratio`` and
+    ``token_sort_ratio`` on normalised names, 0–100) and evidence from postcode, city and country; the
+    final score adds ``postcode_bonus`` for an equal postcode and subtracts ``mismatch_penalty`` when the
+    country or city are both known and differ.
+
+    Parameters
+    ----------
+    threshold : smallest final score (0–100) reported as a candidate.
+    window : neighbours compared per account and sort key.
+    postcode_bonus, mismatch_penalty : score points for address evidence.
+    max_block : largest postcode block compared all-against-all (bigger blocks rely on the neighbourhoods).
+    """
+
+    threshold: float = 90.0
+    window: int = 6
+    postcode_bonus: float = 4.0
+    mismatch_penalty: float = 12.0
+    max_block: int = 60
+    candidates_: pd.DataFrame = field(default=None, init=False, repr=False)
+    n_compared_: int = field(default=0, init=False)
+
+    def fit(self, accounts: pd.DataFrame) -> DuplicateFinder:
+        """Compute ``candidates_`` (see :func:`find_duplicates`) and ``n_compared_`` (pairs scored)."""
+        from rapidfuzz import fuzz, process
+
+        n = len(accounts)
+        nn = normalise_names(accounts["name"]).reset_index(drop=True)
+        nn_arr = nn.to_numpy(dtype=object)
+        keys = [nn, nn.str.split(" ").map(sorted).str.join(" "), nn.str[::-1], _skeleton(nn)]
+        left, right = [], []
+        for key in keys:
+            order = np.argsort(key.to_numpy(dtype=object), kind="stable")
+            for d in range(1, min(self.window, n - 1) + 1):
+                left.append(order[:-d])
+                right.append(order[d:])
+        if "postcode" in accounts.columns:
+            pc = accounts["postcode"].astype("string").str.strip().str.upper().reset_index(drop=True)
+            valid = pc.notna() & (pc != "")
+            codes, _ = pd.factorize(pc.where(valid))
+            idx = np.flatnonzero(codes >= 0)
+            if len(idx):
+                order = idx[np.argsort(codes[idx], kind="stable")]
+                c = codes[order]
+                # all pairs inside each small postcode block: offsets d where both ends share the block
+                for d in range(1, self.max_block):
+                    same = c[:-d] == c[d:]
+                    if not same.any():
+                        break
+                    left.append(order[:-d][same])
+                    right.append(order[d:][same])
+        if not left or n < 2:
+            self.candidates_, self.n_compared_ = _empty_candidates(), 0
+            return self
+        a = np.concatenate(left)
+        b = np.concatenate(right)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        keep = (lo != hi) & (nn_arr[lo] != "") & (nn_arr[hi] != "")
+        code = np.unique(lo[keep].astype(np.int64) * n + hi[keep])
+        lo, hi = code // n, code % n
+        self.n_compared_ = len(code)
+        s1 = process.cpdist(nn_arr[lo], nn_arr[hi], scorer=fuzz.ratio, workers=-1)
+        s2 = process.cpdist(nn_arr[lo], nn_arr[hi], scorer=fuzz.token_sort_ratio, workers=-1)
+        name_score = np.maximum(s1, s2).astype(np.float64)
+        score = name_score.copy()
+        evidence = np.full(len(lo), "", dtype=object)
+        for col, bonus in (("postcode", self.postcode_bonus), ("city", 0.0), ("country", 0.0)):
+            if col not in accounts.columns:
+                continue
+            v = accounts[col].astype("string").str.strip().str.upper().reset_index(drop=True).to_numpy(dtype=object)
+            va, vb = v[lo], v[hi]
+            known = pd.notna(va) & pd.notna(vb)
+            eq = known & (va == vb)
+            score += np.where(eq, bonus, 0.0)
+            if col in ("city", "country"):
+                score -= np.where(known & ~eq, self.mismatch_penalty, 0.0)
+            evidence = np.where(eq, evidence + f"same {col}; ", evidence)
+            evidence = np.where(known & ~eq, evidence + f"different {col}; ", evidence)
+        score = np.clip(score, 0, 100)
+        ok = score >= self.threshold
+        ids = accounts["account_id"].astype("string").reset_index(drop=True).to_numpy(dtype=object)
+        names = accounts["name"].astype("string").reset_index(drop=True).to_numpy(dtype=object)
+        lo, hi = lo[ok], hi[ok]
+        cand = pd.DataFrame({
+            "left_id": ids[lo], "right_id": ids[hi], "left_name": names[lo], "right_name": names[hi],
+            "score": np.round(score[ok], 1), "name_score": np.round(name_score[ok], 1),
+            "evidence": [("names " + ("identical after normalising" if s >= 100 else f"{s:.0f} % similar") + "; "
+                          + e).rstrip("; ") for s, e in zip(name_score[ok], evidence[ok])],
+        })
+        self.candidates_ = cand.sort_values(["score", "left_id", "right_id"], ascending=[False, True, True],
+                                            kind="stable").reset_index(drop=True)
+        return self
+
+
+def _empty_candidates() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+        ("left_id", object), ("right_id", object), ("left_name", object), ("right_name", object),
+        ("score", float), ("name_score", float), ("evidence", object))})
+
+
+def find_duplicates(accounts: pd.DataFrame, threshold: float = 90.0, window: int = 6) -> pd.DataFrame:
+    """Candidate duplicate pairs, best first.
+
+    Parameters
+    ----------
+    accounts : canonical accounts (``account_id``, ``name``; ``postcode``, ``city``, ``country`` used as evidence).
+    threshold : smallest score (0–100) to report.
+    window : neighbours compared per account and blocking key.
+
+    Returns
+    -------
+    DataFrame ``left_id, right_id, left_name, right_name, score, name_score, evidence`` — one row per pair
+    for the user to accept or reject.
+    """
+    return DuplicateFinder(threshold=threshold, window=window).fit(accounts).candidates_
+
+
+@dataclass
+class MergeResult:
+    """Accounts after merging: ``accounts`` (survivors, with ``source_ids``), ``id_map`` (old → survivor id)
+    and ``history`` (revenue history re-keyed to survivors, or ``None``)."""
+
+    accounts: pd.DataFrame
+    id_map: pd.Series
+    history: pd.DataFrame | None
+    merged_groups: int
+
+
+def merge_duplicates(accounts: pd.DataFrame, pairs: pd.DataFrame, history: pd.DataFrame | None = None) -> MergeResult:
+    """Merge accepted duplicate pairs (transitively) into one account per group.
+
+    The survivor is the account with the highest ``revenue_12m`` (first in file order on ties). Its blanks
+    are filled from the others; ``revenue_12m``, ``potential`` and ``service_need`` are summed (the same
+    customer's business was split over records); ``employees`` takes the maximum. ``source_ids`` lists every
+    source id of the group joined by ``;`` (survivor first) so CRM move files can address all records;
+    ``source_id`` stays the survivor's. Parent ids and history rows pointing at merged-away accounts are
+    re-keyed to the survivor.
+
+    Parameters
+    ----------
+    accounts : canonical accounts.
+    pairs : accepted pairs with ``left_id``, ``right_id``.
+    history : optional long revenue history to re-key.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    acc = accounts.reset_index(drop=True).copy()
+    ids = acc["account_id"].astype("string")
+    pos = pd.Index(ids)
+    src = acc["source_id"].astype("string").fillna(ids) if "source_id" in acc else ids
+    if "source_ids" in acc:
+        src = acc["source_ids"].astype("string").fillna(src)
+    n = len(acc)
+    li = pos.get_indexer(pairs["left_id"].astype("string")) if len(pairs) else np.array([], int)
+    ri = pos.get_indexer(pairs["right_id"].astype("string")) if len(pairs) else np.array([], int)
+    ok = (li >= 0) & (ri >= 0)
+    graph = coo_matrix((np.ones(ok.sum()), (li[ok], ri[ok])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    rev = acc["revenue_12m"].astype("float64").fillna(0).to_numpy() if "revenue_12m" in acc else np.zeros(n)
+    order = np.lexsort((np.arange(n), -rev, comp))  # per component: highest revenue first, then file order
+    first = np.ones(n, bool)
+    first[1:] = comp[order][1:] != comp[order][:-1]
+    survivor_of_comp = np.empty(comp.max() + 1 if n else 0, dtype=np.int64)
+    survivor_of_comp[comp[order][first]] = order[first]
+    surv = survivor_of_comp[comp]
+    id_map = pd.Series(ids.to_numpy()[surv], index=ids.to_numpy(), name="survivor_id")
+    sorted_acc = acc.iloc[order].assign(_grp=comp[order])
+    g = sorted_acc.groupby("_grp", sort=True)
+    merged = g.first()  # first non-null per column, survivor's values first
+    for col in ("revenue_12m", "potential", "service_need"):
+        if col in acc:
+            merged[col] = g[col].sum(min_count=1)
+    if "employees" in acc:
+        merged["employees"] = g["employees"].max()
+    merged["account_id"] = ids.to_numpy()[survivor_of_comp]
+    merged["source_ids"] = pd.Series(src.to_numpy()[order], index=comp[order]).groupby(level=0).agg(
+        lambda s: ";".join(dict.fromkeys(s.dropna())))
+    if "source_id" in acc:
+        merged["source_id"] = acc["source_id"].to_numpy()[survivor_of_comp]
+    merged = merged.reset_index(drop=True)
+    # keep file order of survivors and the original column order
+    merged = merged.set_index(pd.Index(survivor_of_comp)).sort_index().reset_index(drop=True)
+    cols = [c for c in acc.columns if c in merged.columns] + (["source_ids"] if "source_ids" not in acc else [])
+    merged = merged[cols]
+    for col in acc.columns:
+        if col in merged and merged[col].dtype != acc[col].dtype:
+            try:
+                merged[col] = merged[col].astype(acc[col].dtype)
+            except (TypeError, ValueError):
+                pass
+    if "parent_id" in merged:
+        p = merged["parent_id"].astype("string")
+        remapped = p.map(id_map).astype("string")
+        merged["parent_id"] = remapped.fillna(p).where(remapped.fillna(p) != merged["account_id"]).astype("string")
+    hist = None
+    if history is not None:
+        hist = history.copy()
+        hist["account_id"] = hist["account_id"].astype("string").map(id_map).fillna(hist["account_id"])
+        hist = hist.groupby(["account_id", "period"], as_index=False, sort=True)["revenue"].sum()
+    groups = int((pd.Series(comp).value_counts() > 1).sum())
+    return MergeResult(accounts=merged, id_map=id_map, history=hist, merged_groups=groups)
+
+
+# ------------------------------------------------------------------------------------------ families
+
+
+def resolve_parent_names(accounts: pd.DataFrame, column: str = "parent_name") -> tuple[pd.DataFrame, list[str]]:
+    """Fill ``parent_id`` from a parent NAME column (e.g. Maven's ``subsidiary_of``) by normalised name.
+
+    A parent name that matches exactly one account's normalised name gives that account's id; names that
+    match none (or several) stay unresolved and are returned so the report can list them.
+
+    Returns
+    -------
+    (accounts with ``parent_id`` filled where it was empty, sorted list of unresolved parent names)
+    """
+    acc = accounts.copy()
+    if column not in acc or acc[column].isna().all():
+        return acc, []
+    key = normalise_names(acc["name"])
+    counts = key.value_counts()
+    unique_keys = key[key.map(counts) == 1]
+    lookup = pd.Series(acc.loc[unique_keys.index, "account_id"].astype("string").to_numpy(),
+                       index=unique_keys.to_numpy())
+    pname = acc[column].astype("string").str.strip()
+    pkey = normalise_names(pname)
+    found = pkey.map(lookup).astype("string")
+    # an account is not its own parent
+    found = found.where(found != acc["account_id"].astype("string"))
+    parent = acc["parent_id"].astype("string") if "parent_id" in acc else pd.Series(pd.NA, index=acc.index,
+                                                                                    dtype="string")
+    acc["parent_id"] = parent.fillna(found)
+    unresolved = sorted(set(pname[pname.notna() & (pname != "") & found.isna()]))
+    return acc, unresolved
+
+
+def account_families(accounts: pd.DataFrame) -> pd.DataFrame:
+    """Family per account: ``account_id``, ``family_id`` (top ancestor via ``parent_id``), ``family_size``.
+
+    Later steps move a family as one unit (see ``workbench.book.account_units``).
+    """
+    from .book import account_units
+
+    fam = account_units(accounts)
+    out = pd.DataFrame({"account_id": accounts["account_id"].to_numpy(), "family_id": fam})
+    out["family_size"] = out.groupby("family_id")["account_id"].transform("size").astype("int64")
+    return out

@@ -1,0 +1,351 @@
+"""``import_book``: CRM export files in → a validated canonical :class:`~workbench.book.AccountBook` with a full report.
+
+Steps per accounts file: detect (encoding, delimiter, decimal, preset) → map columns → derive what is missing
+(ids, names, owners from a pipeline, managers from owners) → harmonise countries and industries → resolve
+account families → validate. Every row read is either accepted or rejected with a reason; every guess
+(preset, fuzzy header match, default capacity, derived owner) is written into the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from .. import schema
+from ..book import AccountBook, ImportReport
+from .errors import ImportFileError
+from .history import history_frame
+from .owners import derive_owners, managers_from_owners, map_managers, won_revenue
+from .presets import ColumnMapping, build_mapping, load_mapping
+from .readers import RawTable, Source, read_table, sniff
+
+__all__ = ["import_book", "import_accounts", "read_mapped", "FileInput"]
+
+#: A file to import: a path, or ``(file name, bytes)`` for an upload.
+FileInput = str | Path | tuple[str, bytes]
+Progress = Callable[[float, str], None]
+
+
+def _split(f: FileInput) -> tuple[Source, str]:
+    if isinstance(f, tuple):
+        name, data = f
+        return bytes(data), str(name)
+    return f, Path(f).name
+
+
+def read_mapped(accounts: FileInput, preset: str = "auto", mapping: dict | ColumnMapping | str | Path | None = None,
+                sheet: str | int | None = None) -> tuple[RawTable, ColumnMapping]:
+    """Read an accounts file with the columns the mapping says are numbers parsed in the file's locale.
+
+    ``mapping`` may be a dict (YAML shape), a :class:`ColumnMapping` or the path of a YAML mapping file.
+    """
+    src, name = _split(accounts)
+    if isinstance(mapping, (str, Path)):
+        mapping = load_mapping(mapping)
+    sn = sniff(src, name=name, sheet=sheet)
+    cmap = build_mapping(sn.header, preset=preset, override=mapping)
+    raw = read_table(src, name=name, sheet=sheet, numeric=cmap.numeric_sources(),
+                     sniffed=sn if sn.detected.get("format") == "csv" else None)
+    if raw.detected.get("format") != "csv":
+        # Excel and Parquet cells were read as they are; numbers in text cells follow the point locale
+        from .readers import parse_numbers
+
+        for col in cmap.numeric_sources() & set(raw.frame.columns):
+            raw.frame[col] = parse_numbers(raw.frame[col])
+    return raw, cmap
+
+
+def _apply_mapping(raw: RawTable, cmap: ColumnMapping, notes: list[str], warnings: list[str]) -> pd.DataFrame:
+    df = raw.frame
+    out = pd.DataFrame(index=df.index)
+    for target, src in cmap.columns.items():
+        if isinstance(src, list):
+            parts = [pd.to_numeric(df[s], errors="coerce") for s in src]
+            out[target] = pd.concat(parts, axis=1).sum(axis=1, min_count=1)
+            notes.append(f"{raw.file}: {target} = sum of {', '.join(src)}")
+        else:
+            out[target] = df[src]
+    for target, table in cmap.values.items():
+        if target in out and table:
+            txt = out[target].astype("string").str.strip()
+            mapped = txt.map(table)
+            n = int(mapped.notna().sum())
+            if n:
+                out[target] = mapped.fillna(txt)
+                notes.append(f"{raw.file}: {n:,} {target} values translated by the "
+                             f"{'mapping file' if cmap.how.get(target) == 'mapping file' else cmap.preset} table")
+    for target, val in cmap.constants.items():
+        out[target] = val
+    used = cmap.sources()
+    for h in df.columns:
+        if h in used:
+            continue
+        name = h if h not in out.columns and h not in {c.name for c in schema.ACCOUNTS} else f"{h}_source"
+        out[name] = df[h]
+    return out
+
+
+def _fill_revenue(df: pd.DataFrame, file: str, src: str | None, warnings: list[str]) -> None:
+    """Missing revenue → 0 with a warning (a CRM's revenue field is often sparse; text stays for rejection)."""
+    if "revenue_12m" not in df:
+        df["revenue_12m"] = 0.0
+        warnings.append(f"{file}: no revenue column found; revenue_12m set to 0 for all rows "
+                        "(name the column in a mapping file)")
+        return
+    col = df["revenue_12m"]
+    blank = col.isna() | (col.astype("string").str.strip() == "").fillna(True)
+    if blank.any():
+        share = float(blank.mean())
+        label = f"'{src}'" if src else "revenue_12m"
+        warnings.append(f"{file}: {label} missing for {share:.0%} of rows ({int(blank.sum()):,}); "
+                        "treated as 0 revenue")
+        df["revenue_12m"] = col.astype(object).where(~blank, 0.0)
+
+
+def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, harmonise: bool = True,
+                    pipeline: RawTable | None = None) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame | None]:
+    """Map, derive, harmonise and validate one accounts file; add it to ``report``.
+
+    Returns
+    -------
+    (accepted canonical accounts, owner names per account_id or None, history derived from the pipeline or None)
+    """
+    from ..harmonize import normalise_countries, normalise_industries, resolve_parent_names
+
+    notes, warnings = report.notes, report.warnings
+    df = _apply_mapping(raw, cmap, notes, warnings)
+    n = len(df)
+    if "account_id" not in df:
+        width = max(5, len(str(n)))
+        df.insert(0, "account_id", [f"A{i:0{width}d}" for i in range(1, n + 1)])
+        notes.append(f"{raw.file}: no id column; account ids A{1:0{width}d}…A{n:0{width}d} generated in file order")
+    if "name" not in df:
+        df["name"] = "Account " + df["account_id"].astype("string")
+        notes.append(f"{raw.file}: no name column; names generated from the ids")
+    if "source_id" not in df:
+        df["source_id"] = df["account_id"]
+    owner_names = None
+    if "owner_name" in df:
+        if "owner_id" not in df:
+            df["owner_id"] = df["owner_name"]
+            notes.append(f"{raw.file}: owners given by name ('{cmap.columns['owner_name']}'); "
+                         "the name is used as manager id")
+        owner_names = df.pop("owner_name")
+    hist = None
+    if pipeline is not None:
+        key = _account_key(df)
+        owner, facts = derive_owners(pipeline, key)
+        if "owner_id" in df and df["owner_id"].notna().any():
+            fill = df["owner_id"].isna()
+            df.loc[fill, "owner_id"] = df.loc[fill, "account_id"].map(owner)
+            notes.append(f"{pipeline.file}: owners filled for {int(fill.sum())} accounts without one; {facts['rule']}")
+        else:
+            df["owner_id"] = df["account_id"].astype("string").map(owner)
+            notes.append(f"{pipeline.file}: owner derived per account from {facts['rows_used']:,} pipeline rows "
+                         f"of {facts['agents']} agents; {facts['rule']} (window ends {facts['window_end']}: "
+                         f"{facts['from_recent_won']} accounts by recent won value, {facts['from_all_won']} by all "
+                         f"won value, {facts['from_count']} by opportunity count)")
+        if facts["unmatched_rows"]:
+            warnings.append(f"{pipeline.file}: {facts['unmatched_rows']:,} of {facts['rows_read']:,} rows name no "
+                            "known account (or no agent) and were not used")
+        rev, hist = won_revenue(pipeline, key)
+        if "revenue_12m" in df:
+            df["annual_revenue"] = df.pop("revenue_12m")
+            notes.append(f"{raw.file}: the file's revenue column ('{cmap.columns.get('revenue_12m')}') is kept as "
+                         "annual_revenue (company size)")
+        df["revenue_12m"] = df["account_id"].astype("string").map(rev).fillna(0.0).astype("float64")
+        notes.append(f"{pipeline.file}: revenue_12m = won value in the last 12 months of the pipeline; "
+                     "monthly won value becomes the revenue history")
+    _fill_revenue(df, raw.file, cmap.columns.get("revenue_12m") if pipeline is None else None, warnings)
+    if harmonise:
+        if "country" in df:
+            df["country"], changed = normalise_countries(df["country"])
+            if changed:
+                shown = ", ".join(f"{k} → {v}" for k, v in list(changed.items())[:8])
+                notes.append(f"{raw.file}: countries normalised to ISO codes ({shown}"
+                             f"{', …' if len(changed) > 8 else ''})")
+            odd = df["country"].notna() & ~df["country"].astype("string").str.fullmatch(r"[A-Z]{2}").fillna(False)
+            if odd.any():
+                vals = sorted(set(df.loc[odd, "country"].astype(str)))[:5]
+                warnings.append(f"{raw.file}: {int(odd.sum())} country values are not recognised "
+                                f"({', '.join(vals)}); kept as they came")
+        if "industry" in df:
+            df["industry"], changed = normalise_industries(df["industry"])
+            if changed:
+                shown = ", ".join(f"{k} → {v}" for k, v in list(changed.items())[:8])
+                notes.append(f"{raw.file}: industries normalised ({shown}{', …' if len(changed) > 8 else ''})")
+    if "parent_name" in df:
+        ids_as_parent = df["parent_name"].astype("string").isin(df["account_id"].astype("string"))
+        if ids_as_parent.any():
+            # a "Parent Company" column may hold record ids rather than names
+            df["parent_id"] = (df["parent_id"].astype("string") if "parent_id" in df
+                               else pd.Series(pd.NA, index=df.index, dtype="string"))
+            df.loc[ids_as_parent, "parent_id"] = df.loc[ids_as_parent, "parent_name"]
+        df, unresolved = resolve_parent_names(df, "parent_name")
+        n_par = int(df["parent_id"].notna().sum())
+        notes.append(f"{raw.file}: {n_par} accounts linked to a parent by name ('{cmap.columns['parent_name']}')")
+        if unresolved:
+            warnings.append(f"{raw.file}: parent names not found among the accounts: {', '.join(unresolved[:8])}")
+    v = schema.validate(df, "accounts", file=raw.file, row_numbers=raw.row_numbers)
+    v = _with_bad_rows(v, raw)
+    if "parent_id" in v.accepted:
+        p = v.accepted["parent_id"]
+        unknown = p.notna() & ~p.isin(v.accepted["account_id"])
+        if unknown.any():
+            warnings.append(f"{raw.file}: {int(unknown.sum())} accounts name a parent id that is not in the file; "
+                            "they are treated as their own family")
+    detected = dict(raw.detected)
+    detected["preset"] = cmap.preset
+    detected["mapping"] = {k: (v_ if isinstance(v_, str) else list(v_)) for k, v_ in cmap.columns.items()}
+    detected["mapping_how"] = dict(cmap.how)
+    report.add(v, raw.file, detected)
+    if owner_names is not None:
+        owner_names = pd.Series(owner_names.to_numpy(), index=df["owner_id"].astype("string").to_numpy())
+    return v.accepted, owner_names, hist
+
+
+def _account_key(df: pd.DataFrame) -> pd.Series:
+    """Pipeline account value → account_id: by id, source id or (normalised) name, in that order of trust."""
+    ids = df["account_id"].astype("string")
+    parts = [pd.Series(ids.to_numpy(), index=ids.to_numpy())]
+    if "source_id" in df:
+        parts.append(pd.Series(ids.to_numpy(), index=df["source_id"].astype("string").to_numpy()))
+    parts.append(pd.Series(ids.to_numpy(), index=df["name"].astype("string").str.strip().to_numpy()))
+    key = pd.concat(parts)
+    return key[~key.index.duplicated(keep="first") & key.index.notna()]
+
+
+def _with_bad_rows(v: schema.Validation, raw: RawTable) -> schema.Validation:
+    """Add rows the reader could not parse to the validation so that read = accepted + rejected holds."""
+    if not len(raw.bad_rows):
+        return v
+    rej = pd.concat([raw.bad_rows.astype({"row": "int64"}), v.rejections], ignore_index=True)
+    rej = rej.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+    return schema.Validation(table=v.table, accepted=v.accepted, rejections=rej,
+                             rows_read=v.rows_read + len(raw.bad_rows), warnings=v.warnings)
+
+
+def import_book(accounts: FileInput, managers: FileInput | None = None, history: FileInput | None = None,
+                pipeline: FileInput | None = None, preset: str = "auto",
+                mapping: dict | ColumnMapping | str | Path | None = None, sheet: str | int | None = None,
+                harmonise: bool = True, currency: str = "EUR", progress: Progress | None = None) -> AccountBook:
+    """Import CRM export files into a validated :class:`AccountBook` whose ``report`` says what happened.
+
+    Parameters
+    ----------
+    accounts : accounts export (CSV, Excel or Parquet): a path or ``(file name, bytes)``.
+    managers : optional managers/users file; without it managers are derived from the owners seen.
+    history : optional monthly revenue history, long (account, month, revenue) or wide (a column per month).
+    pipeline : optional opportunities file (account, agent, stage/won, close date, value); owners are then
+        derived per account by :data:`workbench.io.owners.OWNER_RULE` and ``revenue_12m`` is the won value of
+        the last 12 months (the file's own revenue column is kept as ``annual_revenue``).
+    preset : ``auto`` (detect from headers), ``salesforce``, ``hubspot``, ``dynamics`` or ``generic``.
+    mapping : overrides (YAML mapping file path or dict with ``columns``, ``values``, ``constants``).
+    sheet : Excel sheet name or index (default: first visible sheet).
+    harmonise : normalise countries to ISO alpha-2 and industries to the canonical list.
+    currency : the book's currency.
+    progress : called with (fraction 0–1, what is happening) for a progress bar.
+
+    Raises
+    ------
+    ImportFileError : a file cannot be read at all, or no account row is valid (one plain sentence).
+    """
+    def step(frac: float, text: str) -> None:
+        if progress is not None:
+            progress(frac, text)
+
+    report = ImportReport()
+    step(0.05, "reading accounts")
+    raw, cmap = read_mapped(accounts, preset=preset, mapping=mapping, sheet=sheet)
+    if "name" not in cmap.columns and "account_id" not in cmap.columns and "revenue_12m" not in cmap.columns:
+        raise ImportFileError(f"{raw.file}: no column looks like an account id, name or revenue; "
+                              f"found: {', '.join(map(str, list(raw.frame.columns)[:12]))}; name them in a mapping file.")
+    pipe_raw = None
+    if pipeline is not None:
+        step(0.25, "reading pipeline")
+        psrc, pname = _split(pipeline)
+        pipe_raw = read_table(psrc, name=pname)
+    step(0.4, "mapping and validating accounts")
+    acc, owner_names, hist_derived = import_accounts(raw, cmap, report, harmonise=harmonise, pipeline=pipe_raw)
+    if len(acc) == 0:
+        raise ImportFileError(f"{raw.file}: none of the {report.rows_read:,} rows is a valid account "
+                              f"(first problem: {_first_problem(report)}).")
+    step(0.6, "managers")
+    if managers is not None:
+        msrc, mname = _split(managers)
+        mraw = read_table(msrc, name=mname)
+        mdf, mmap, mnotes = map_managers(mraw)
+        report.notes.extend(mnotes)
+        mv = _with_bad_rows(schema.validate(mdf, "managers", file=mraw.file, row_numbers=mraw.row_numbers), mraw)
+        report.add(mv, mraw.file, {**mraw.detected, "mapping": mmap})
+        man = mv.accepted
+        if "team_manager" in man and man["team_manager"].notna().any():
+            regions = f" in {man['region'].nunique()} regions" if man["region"].notna().any() else ""
+            report.notes.append(f"{mraw.file}: {len(man)} managers under {man['team_manager'].nunique()} "
+                                f"team managers{regions} (kept as team_manager and region)")
+    else:
+        names = None
+        if owner_names is not None:
+            names = owner_names[~owner_names.index.duplicated()].reindex(acc["owner_id"].astype("string"))
+            names = pd.Series(names.to_numpy(), index=acc.index)
+        man = managers_from_owners(acc["owner_id"], names)
+        man = schema.validate(man, "managers", file="(derived from owners)").accepted
+        report.notes.append(f"no managers file: {len(man)} managers derived from the owners seen in the accounts "
+                            f"(capacity {man['capacity_hours'].iloc[0]:,.0f} hours/year each)" if len(man)
+                            else "no managers file and no owners in the accounts: the book has no managers yet")
+    if len(man) and acc["owner_id"].notna().any():
+        known = acc["owner_id"].isin(man["manager_id"])
+        by_name = ~known & acc["owner_id"].notna() & acc["owner_id"].isin(man["name"])
+        if by_name.any():
+            # owners given by name while the managers file has ids: translate
+            name_to_id = man.drop_duplicates("name").set_index("name")["manager_id"]
+            acc.loc[by_name, "owner_id"] = acc.loc[by_name, "owner_id"].map(name_to_id)
+            known = acc["owner_id"].isin(man["manager_id"])
+        unknown = acc["owner_id"].notna() & ~known
+        if unknown.any():
+            report.warnings.append(f"{int(unknown.sum()):,} accounts name an owner that is not in the managers "
+                                   f"table ({', '.join(sorted(set(acc.loc[unknown, 'owner_id'].astype(str)))[:5])}); "
+                                   "they are treated as unowned")
+            acc.loc[unknown, "owner_id"] = pd.NA
+    step(0.75, "revenue history")
+    hist = None
+    if history is not None:
+        hsrc, hname = _split(history)
+        hraw = read_table(hsrc, name=hname)
+        long, hdet = history_frame(hraw)
+        key = _account_key(acc)
+        mapped = long["account_id"].astype("string").str.strip().map(key)
+        long["account_id"] = mapped.fillna(long["account_id"].astype("string"))
+        wide = hdet["history_layout"].startswith("wide")
+        hv = schema.validate(long.drop(columns="_row"), "history", file=hraw.file,
+                             row_numbers=None if wide else long["_row"].to_numpy())
+        if not wide:
+            hv = _with_bad_rows(hv, hraw)
+        report.add(hv, hraw.file, {**hraw.detected, **hdet})
+        if wide:
+            report.notes.append(f"{hraw.file}: wide history; rows are counted per account and month")
+        hist = hv.accepted[["account_id", "period", "revenue"]]
+        orphan = ~hist["account_id"].isin(acc["account_id"])
+        if orphan.any():
+            report.warnings.append(f"{hraw.file}: {int(orphan.sum()):,} history rows name an account that is not in "
+                                   "the accounts; they are dropped")
+            hist = hist[~orphan].reset_index(drop=True)
+        hist = hist.groupby(["account_id", "period"], as_index=False, sort=True)["revenue"].sum()
+    elif hist_derived is not None and len(hist_derived):
+        hist = hist_derived.astype({"account_id": "string"}).reset_index(drop=True)
+    step(1.0, "done")
+    report.notes.append(f"book: {len(acc):,} accounts, {len(man):,} managers"
+                        + (f", {hist['period'].nunique()} months of history" if hist is not None else ""))
+    return AccountBook(accounts=acc, managers=man.reset_index(drop=True), history=hist, report=report,
+                       currency=currency)
+
+
+def _first_problem(report: ImportReport) -> str:
+    if len(report.rejections):
+        r = report.rejections.iloc[0]
+        col = f" column {r['column']}" if r["column"] else ""
+        return f"row {r['row']}{col}: {r['rule']}"
+    return "no rows"
+

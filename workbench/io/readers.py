@@ -1,0 +1,537 @@
+"""Read one CRM export (CSV, Excel, Parquet) into a raw frame and say what was detected.
+
+CSV detection covers encoding (UTF-8, UTF-8 with BOM, UTF-16 with BOM, cp1252, latin-1), delimiter
+(``,`` ``;`` tab ``|``), decimal comma with thousands dot vs decimal point, and the date format of
+date-looking columns (``dd.mm.yyyy``, ISO, ISO with ``.000Z``). Columns are read as text unless the
+caller names them numeric, so ids and postcodes keep their leading zeros. Rows that cannot be parsed
+(too many fields, truncated last row) become rejections with their row number instead of vanishing;
+a file that cannot be read at all raises :class:`ImportFileError` with one sentence.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ImportFileError
+
+__all__ = ["RawTable", "Sniffed", "Source", "sniff", "read_table", "parse_numbers", "parse_dates",
+           "detect_date_format", "SAMPLE_BYTES"]
+
+#: Bytes looked at for detection (encoding, delimiter, decimal). Large enough for a few hundred rows.
+SAMPLE_BYTES = 256 * 1024
+_DELIMITERS = (",", ";", "\t", "|")
+_DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_EXCEL_EXT = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+_EMPTY_REJECTIONS_COLUMNS = ["file", "row", "column", "value", "rule"]
+
+Source = str | Path | bytes | bytearray | memoryview
+
+
+@dataclass
+class RawTable:
+    """A file as read, before mapping to the canonical schema.
+
+    ``frame`` has the source headers as columns (text unless asked numeric), ``row_numbers`` the 1-based
+    data row number of each row, ``bad_rows`` one rejection per row that could not be parsed, and
+    ``detected`` what was found (format, encoding, delimiter, decimal, thousands, dates, sheet).
+    ``rows_read == len(frame) + len(bad_rows)``.
+    """
+
+    frame: pd.DataFrame
+    file: str
+    row_numbers: np.ndarray
+    detected: dict
+    bad_rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_EMPTY_REJECTIONS_COLUMNS))
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.frame) + len(self.bad_rows)
+
+
+@dataclass
+class Sniffed:
+    """What detection found from the first bytes of a file: its header, a sample and the parameters."""
+
+    header: list[str]
+    sample: pd.DataFrame
+    detected: dict
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _name_of(source: Source, name: str | None) -> str:
+    if name:
+        return name
+    if isinstance(source, (str, Path)):
+        return Path(source).name
+    return "upload"
+
+
+def _head_bytes(source: Source, n: int = SAMPLE_BYTES) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source[:n])
+    path = Path(source)
+    if not path.exists():
+        raise ImportFileError(f"{path} does not exist.")
+    if path.is_dir():
+        raise ImportFileError(f"{path} is a folder, not a file.")
+    try:
+        with path.open("rb") as fh:
+            return fh.read(n)
+    except OSError as exc:
+        raise ImportFileError(f"{path.name} could not be opened: {exc.strerror or exc}.") from None
+
+
+def _handle(source: Source):
+    """A path or a fresh binary buffer over in-memory bytes (pandas and calamine accept both)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(source))
+    return str(source)
+
+
+def _kind(source: Source, head: bytes, file: str) -> str:
+    ext = Path(file).suffix.lower()
+    if head.startswith(b"PAR1") or ext == ".parquet":
+        return "parquet"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0") or ext in _EXCEL_EXT:
+        return "excel"
+    return "csv"
+
+
+def _detect_encoding(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    # the sample may end inside a multi-byte character: ignore an incomplete tail
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return data.decode(encoding, errors="ignore")
+
+
+def _looks_binary(text: str) -> bool:
+    if not text:
+        return False
+    if "\x00" in text:
+        return True
+    sample = text[:20000]
+    ctrl = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f\v")
+    return ctrl / len(sample) > 0.02
+
+
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _detect_delimiter(lines: list[str]) -> str:
+    """The candidate that splits the first lines into the most fields most consistently (quotes ignored)."""
+    best, best_score = ",", (-1.0, -1)
+    lines = [_QUOTED.sub("", ln) for ln in lines[:30] if ln.strip()]
+    if not lines:
+        return ","
+    for d in _DELIMITERS:
+        counts = np.array([ln.count(d) for ln in lines])
+        if counts[0] == 0:
+            continue
+        share = float(np.mean(counts == counts[0]))
+        score = (share, int(counts[0]))
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+_COMMA_DEC = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+(,\d*)?|\d+,\d{1,2}|\d+,\d{4,}|\d{1,3}(\.\d{3})+)$")
+_POINT_DEC = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+(\.\d*)?|\d+\.\d{1,2}|\d+\.\d{4,}|\d+(\.\d+)?[eE][-+]?\d+)$")
+
+
+def _detect_decimal(sample: pd.DataFrame, delimiter: str) -> tuple[str, str | None]:
+    """``(decimal, thousands)`` from unambiguous number cells; a tie follows the delimiter's locale."""
+    if sample.empty:
+        return ".", None
+    cells = pd.Series(sample.to_numpy().ravel()).dropna().astype(str).str.strip()
+    cells = cells[cells.str.contains(r"\d", regex=True)]
+    comma = int(cells.str.match(_COMMA_DEC).sum())
+    point = int(cells.str.match(_POINT_DEC).sum())
+    if comma > point or (comma == point and comma > 0 and delimiter == ";"):
+        return ",", "."
+    if point > 0 and cells.str.match(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$").any():
+        return ".", ","
+    return ".", None
+
+
+_DATE_FORMATS = (
+    ("dd.mm.yyyy", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}( \d{1,2}:\d{2}(:\d{2})?)?$"), "%d.%m.%Y"),
+    ("ISO with .000Z", re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"), "ISO8601"),
+    ("ISO", re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"), "ISO8601"),
+    ("dd/mm/yyyy", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$"), "%d/%m/%Y"),
+)
+
+
+def detect_date_format(values: pd.Series) -> str | None:
+    """The name of the date format (``dd.mm.yyyy``, ``ISO``, ``ISO with .000Z``, ``dd/mm/yyyy``,
+    ``mm/dd/yyyy``) that at least 95 % of the non-blank ``values`` follow, or ``None``."""
+    txt = values.dropna().astype(str).str.strip()
+    txt = txt[txt != ""].head(500)
+    if txt.empty:
+        return None
+    for label, rx, _ in _DATE_FORMATS:
+        if txt.str.match(rx).mean() >= 0.95:
+            if label == "dd/mm/yyyy":
+                first = txt.str.extract(r"^(\d{1,2})/(\d{1,2})/")
+                if (first[1].astype(float) > 12).any() and not (first[0].astype(float) > 12).any():
+                    return "mm/dd/yyyy"
+            return label
+    return None
+
+
+def parse_dates(values: pd.Series, fmt: str | None = None) -> pd.Series:
+    """Parse text dates in the detected (or given) format into naive ``datetime64[ns]``; bad cells → NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert(None)
+        return out.astype("datetime64[ns]")
+    fmt = fmt or detect_date_format(values)
+    txt = values.astype("string").str.strip()
+    if fmt in ("ISO", "ISO with .000Z", None):
+        txt = txt.str.replace(r"(\.\d+)?(Z|[+-]\d\d:?\d\d)$", "", regex=True)
+        out = pd.to_datetime(txt, format="ISO8601", errors="coerce")
+    elif fmt == "dd.mm.yyyy":
+        out = pd.to_datetime(txt.str.slice(0, 10).str.strip(), format="%d.%m.%Y", errors="coerce")
+    elif fmt == "dd/mm/yyyy":
+        out = pd.to_datetime(txt, format="%d/%m/%Y", errors="coerce")
+    else:
+        out = pd.to_datetime(txt, format="%m/%d/%Y", errors="coerce")
+    return out.astype("datetime64[ns]")
+
+
+def parse_numbers(values: pd.Series, decimal: str = ".", thousands: str | None = None) -> pd.Series:
+    """Text numbers in the given locale as float64; text that is no number stays text for validation.
+
+    Cells that parse become floats; the rest keep their original text so that the schema check reports
+    them with their value ("not a number"), which is why the result may be ``object`` dtype.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    txt = values.astype("string").str.strip()
+    norm = txt
+    if thousands:
+        norm = norm.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        norm = norm.str.replace(decimal, ".", regex=False)
+    norm = norm.str.replace(r"^([-+]?)[€$£]\s*|\s*[€$£%]$", r"\1", regex=True).str.replace(" ", "", regex=False)
+    num = pd.to_numeric(norm.mask(norm == ""), errors="coerce")
+    bad = num.isna() & txt.notna() & (txt != "")
+    if bad.any():
+        return num.astype(object).where(~bad, txt.astype(object))
+    return num.astype("float64")
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+
+
+def sniff(source: Source, name: str | None = None, sheet: str | int | None = None) -> Sniffed:
+    """Detect format, encoding, delimiter and decimal from the first bytes; return header and a sample.
+
+    Raises
+    ------
+    ImportFileError : the file is empty, binary or has no header.
+    """
+    file = _name_of(source, name)
+    head = _head_bytes(source)
+    kind = _kind(source, head, file)
+    if kind != "csv":
+        raw = read_table(source, name=name, sheet=sheet)
+        return Sniffed(list(map(str, raw.frame.columns)), raw.frame.head(1000), raw.detected)
+    if not head.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise ImportFileError(f"{file} is empty.")
+    encoding = _detect_encoding(head)
+    text = _decode(head, encoding)
+    if _looks_binary(text):
+        raise ImportFileError(f"{file} does not look like a table: it contains binary data, not text.")
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    if len(head) >= SAMPLE_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last sampled line may be cut off
+    delimiter = _detect_delimiter(lines)
+    try:
+        header = next(csv.reader([lines[0]], delimiter=delimiter)) if lines else []
+    except csv.Error:
+        header = lines[0].split(delimiter) if lines else []
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise ImportFileError(f"{file} has no header row.")
+    try:
+        sample = pd.read_csv(io.StringIO("\n".join(lines)), sep=delimiter, dtype=str, keep_default_na=False,
+                             nrows=1000, on_bad_lines="skip", engine="python")
+    except Exception:  # noqa: BLE001 - a sample that does not parse just gives no locale evidence
+        sample = pd.DataFrame(columns=header)
+    decimal, thousands = _detect_decimal(sample, delimiter)
+    detected = {"format": "csv", "encoding": encoding, "delimiter": _DELIM_NAMES[delimiter],
+                "decimal": "comma" if decimal == "," else "point",
+                "thousands": {".": "dot", ",": "comma", None: "none"}[thousands]}
+    return Sniffed(header, sample, detected)
+
+
+def _csv_params(detected: dict) -> tuple[str, str, str, str | None]:
+    delim = {v: k for k, v in _DELIM_NAMES.items()}[detected["delimiter"]]
+    dec = "," if detected["decimal"] == "comma" else "."
+    thou = {"dot": ".", "comma": ",", "none": None}[detected["thousands"]]
+    return detected["encoding"], delim, dec, thou
+
+
+def _read_csv_fast(source: Source, enc: str, delim: str, header: list[str], numeric: set[str], dec: str,
+                   thou: str | None) -> pd.DataFrame:
+    dtypes = {h: str for h in header if h not in numeric}
+    return pd.read_csv(_handle(source), sep=delim, encoding=enc, dtype=dtypes, keep_default_na=False,
+                       na_values=[""], decimal=dec, thousands=thou, engine="c", low_memory=False,
+                       skipinitialspace=False)
+
+
+def _read_csv_robust(data: bytes, enc: str, delim: str, file: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Row by row with the csv module, for files the fast parser refuses: a row with too many fields
+    becomes a rejection, a short row is padded (except a truncated last row, which is rejected)."""
+    text = _decode(data, enc).lstrip("\ufeff")
+    csv.field_size_limit(2**31 - 1)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise ImportFileError(f"{file} is empty.")
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    n = len(header)
+    lens = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
+    truncated_last = len(body) > 0 and lens[-1] < n and not text.endswith(("\n", "\r"))
+    bad = lens > n
+    if truncated_last:
+        bad[-1] = True
+    good_idx = np.flatnonzero(~bad)
+    frame = pd.DataFrame([(body[i] + [""] * (n - len(body[i])))[:n] for i in good_idx], columns=_dedupe(header))
+    frame = frame.replace("", np.nan)
+    bad_idx = np.flatnonzero(bad)
+    rules = [f"row has {lens[i]} fields, the header has {n}" + (" (file ends mid-row)" if truncated_last and
+                                                                 i == len(body) - 1 else "") for i in bad_idx]
+    bad_rows = pd.DataFrame({"file": file, "row": bad_idx + 1, "column": "",
+                             "value": [delim.join(body[i])[:200] for i in bad_idx], "rule": rules})
+    return frame, bad_rows.reindex(columns=_EMPTY_REJECTIONS_COLUMNS), good_idx + 1
+
+
+def _dedupe(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        h = h or "Unnamed"
+        if h in seen:
+            seen[h] += 1
+            out.append(f"{h}.{seen[h]}")
+        else:
+            seen[h] = 0
+            out.append(h)
+    return out
+
+
+def _last_row_truncated(source: Source, enc: str, delim: str, n_fields: int) -> bool:
+    """True when the file ends without a newline inside a row that has fewer fields than the header."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        tail = bytes(source[-65536:])
+    else:
+        with open(source, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 65536))
+            tail = fh.read()
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return False
+    last = _decode(tail, enc).splitlines()[-1]
+    try:
+        fields = next(csv.reader([last], delimiter=delim))
+    except (csv.Error, StopIteration):
+        return True
+    return len(fields) < n_fields
+
+
+def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawTable:
+    detected = dict(sn.detected)
+    enc, delim, dec, thou = _csv_params(detected)
+    frame = None
+    for encoding in dict.fromkeys([enc, "cp1252", "latin-1"]):
+        try:
+            frame = _read_csv_fast(source, encoding, delim, sn.header, numeric, dec, thou)
+            detected["encoding"] = encoding
+            break
+        except UnicodeDecodeError:
+            continue
+        except Exception:  # noqa: BLE001 - any parser refusal falls back to the row-by-row reader
+            frame = None
+            break
+    if frame is not None and len(frame) and _last_row_truncated(source, detected["encoding"], delim,
+                                                                 len(sn.header)):
+        frame = None  # re-read robustly so the cut-off row is rejected, not padded
+    if frame is None:
+        data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
+        try:
+            frame, bad, rows = _read_csv_robust(data, detected["encoding"], delim, file)
+        except ImportFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - nothing else can read it: one sentence
+            raise ImportFileError(f"{file} could not be read as a {_DELIM_NAMES[delim]}-separated table "
+                                  f"({type(exc).__name__}).") from None
+        detected["parser"] = "row-by-row (the file has malformed rows)"
+        for col in numeric & set(frame.columns):
+            frame[col] = parse_numbers(frame[col], dec, thou)
+        raw = RawTable(frame, file, rows, detected, bad)
+    else:
+        frame.columns = [str(c).strip() for c in frame.columns]
+        for col in numeric & set(frame.columns):
+            if not pd.api.types.is_numeric_dtype(frame[col]):
+                frame[col] = parse_numbers(frame[col], dec, thou)
+        raw = RawTable(frame, file, np.arange(1, len(frame) + 1), detected)
+    if raw.rows_read == 0:
+        raise ImportFileError(f"{file} has a header but no data rows.")
+    return raw
+
+
+# ---------------------------------------------------------------------------------------------- Excel
+
+
+def _excel_rows(source: Source, file: str, sheet: str | int | None) -> tuple[list[list], str, str]:
+    """All rows of the chosen sheet (default: first visible worksheet), python-calamine with openpyxl fallback."""
+    try:
+        from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
+        wb = (CalamineWorkbook.from_filelike(io.BytesIO(bytes(source)))
+              if isinstance(source, (bytes, bytearray, memoryview)) else CalamineWorkbook.from_path(str(source)))
+        names = wb.sheet_names
+        if sheet is None:
+            visible = [m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
+            chosen = (visible or names)[0]
+        elif isinstance(sheet, int):
+            chosen = names[sheet]
+        else:
+            if sheet not in names:
+                raise ImportFileError(f"{file} has no sheet named {sheet!r}; sheets: {', '.join(names)}.")
+            chosen = sheet
+        return wb.get_sheet_by_name(chosen).to_python(skip_empty_area=False), chosen, "python-calamine"
+    except ImportFileError:
+        raise
+    except Exception:  # noqa: BLE001 - calamine refuses some files openpyxl can still read
+        pass
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(_handle(source), read_only=True, data_only=True)
+        if sheet is None:
+            visible = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
+            chosen = (visible or wb.sheetnames)[0]
+        else:
+            chosen = wb.sheetnames[sheet] if isinstance(sheet, int) else sheet
+        rows = [list(r) for r in wb[chosen].iter_rows(values_only=True)]
+        return rows, chosen, "openpyxl"
+    except Exception as exc:  # noqa: BLE001
+        raise ImportFileError(f"{file} could not be read as an Excel workbook ({type(exc).__name__}).") from None
+
+
+def _cells_as_text(col: pd.Series) -> pd.Series:
+    """Excel cells as text: whole numbers without '.0', dates as ISO, blanks as missing."""
+    num = pd.to_numeric(col, errors="coerce")
+    out = col.astype(object).where(col.notna(), None)
+    isnum = num.notna() & col.map(type).isin([int, float]).to_numpy()
+    if isnum.any():
+        v = num[isnum].to_numpy(dtype="float64")
+        whole = np.mod(v, 1) == 0
+        txt = np.where(whole, np.char.mod("%d", np.where(whole, v, 0).astype(np.int64)), v.astype(str))
+        out[isnum] = txt
+    rest = out.notna() & ~isnum
+    out[rest] = out[rest].astype(str)
+    return out.where(out.astype("string").str.strip() != "", None)
+
+
+def _read_excel(source: Source, file: str, sheet: str | int | None, numeric: set[str] | None) -> RawTable:
+    rows, chosen, engine = _excel_rows(source, file, sheet)
+    rows = [r for r in rows if any(c not in (None, "") for c in r)]
+    if not rows:
+        raise ImportFileError(f"{file}: sheet {chosen!r} is empty.")
+    header = _dedupe([("" if h is None else str(h)).strip() for h in rows[0]])
+    n = len(header)
+    body = [list(r[:n]) + [None] * (n - len(r)) for r in rows[1:]]
+    if not body:
+        raise ImportFileError(f"{file}: sheet {chosen!r} has a header but no data rows.")
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    for col in header:
+        if numeric and col in numeric:
+            frame[col] = parse_numbers(_cells_as_text(frame[col]) if frame[col].map(type).eq(str).any()
+                                       else pd.to_numeric(frame[col], errors="coerce"))
+        else:
+            frame[col] = _cells_as_text(frame[col])
+    detected = {"format": "excel", "sheet": chosen, "engine": engine}
+    return RawTable(frame, file, np.arange(1, len(frame) + 1), detected)
+
+
+# ---------------------------------------------------------------------------------------------- entry
+
+
+def read_table(source: Source, name: str | None = None, sheet: str | int | None = None,
+               numeric: Iterable[str] | None = None, sniffed: Sniffed | None = None) -> RawTable:
+    """Read a CSV, Excel or Parquet export into a :class:`RawTable`.
+
+    Parameters
+    ----------
+    source : path of the file, or its bytes (an upload).
+    name : file name to report (defaults to the path's name; needed for bytes to see the extension).
+    sheet : Excel sheet name or 0-based index; default the first visible worksheet.
+    numeric : source headers to parse as numbers in the detected locale; all other columns are text.
+    sniffed : result of :func:`sniff` when the caller already has it (saves a second look).
+
+    Raises
+    ------
+    ImportFileError : the file is missing, empty, binary, or cannot be parsed at all.
+    """
+    file = _name_of(source, name)
+    numeric = set(numeric or ())
+    head = _head_bytes(source)
+    kind = _kind(source, head, file)
+    if kind == "parquet":
+        try:
+            frame = pd.read_parquet(_handle(source))
+        except Exception as exc:  # noqa: BLE001
+            raise ImportFileError(f"{file} could not be read as Parquet ({type(exc).__name__}).") from None
+        if frame.empty:
+            raise ImportFileError(f"{file} has no data rows.")
+        return RawTable(frame.reset_index(drop=True), file, np.arange(1, len(frame) + 1), {"format": "parquet"})
+    if kind == "excel":
+        return _read_excel(source, file, sheet, numeric)
+    sn = sniffed or sniff(source, name=file)
+    raw = _read_csv(source, file, numeric, sn)
+    dates = {}
+    for col in raw.frame.columns:
+        if col not in numeric and raw.frame[col].dtype == object:
+            fmt = detect_date_format(raw.frame[col].head(500))
+            if fmt:
+                dates[col] = fmt
+    if dates:
+        raw.detected["dates"] = sorted(set(dates.values()))
+        raw.detected["date_columns"] = dates
+    return raw
