@@ -140,7 +140,9 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
         if "owner_id" in df and df["owner_id"].notna().any():
             fill = df["owner_id"].isna()
             df.loc[fill, "owner_id"] = df.loc[fill, "account_id"].map(owner)
-            notes.append(f"{pipeline.file}: owners filled for {int(fill.sum())} accounts without one; {facts['rule']}")
+            notes.append(f"{pipeline.file}: owners filled for {int(fill.sum())} accounts without one; {facts['rule']}"
+                         if fill.any() else f"{pipeline.file}: every account already has an owner; the pipeline "
+                         "gives revenue only")
         else:
             df["owner_id"] = df["account_id"].astype("string").map(owner)
             notes.append(f"{pipeline.file}: owner derived per account from {facts['rows_used']:,} pipeline rows "

@@ -1,0 +1,132 @@
+"""Every real file in ../shared/realdata imports with a sensible report (row accounting, detections, derivations)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workbench.book import load_book
+from workbench.cli import main as cli_main
+from workbench.io import ImportFileError, import_book
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+SF = REAL / "salesforce_dataloader_samples"
+MAVEN = REAL / "maven_crm_sales_opportunities"
+UCI = REAL / "uci_wholesale_customers" / "Wholesale customers data.csv"
+
+
+def _accounting(book):
+    rep = book.report
+    assert rep.rows_read == rep.rows_accepted + rep.rows_rejected
+    for f in rep.files:
+        assert f["rows_read"] == f["rows_accepted"] + f["rows_rejected"]
+
+
+def test_salesforce_dataloader_accounts():
+    book = import_book(SF / "accountData.csv")
+    _accounting(book)
+    det = book.report.files[0]["detected"]
+    assert (det["encoding"], det["delimiter"], det["preset"]) == ("cp1252", "comma", "salesforce")
+    assert "ISO with .000Z" in det["dates"]
+    acc = book.accounts
+    assert len(acc) == 423 and book.report.rows_rejected == 0
+    assert acc["account_id"].str.startswith("001x").all()
+    assert acc["postcode"].eq("08035").any()  # leading zero kept
+    # "US" and "United States" both become US
+    assert acc["country"].value_counts().index[0] == "US" and not acc["country"].isin(["United States"]).any()
+    # one owner for all rows → one derived manager
+    assert acc["owner_id"].nunique() == 1 and len(book.managers) == 1
+    assert any("ANNUALREVENUE" in w and "treated as 0" in w for w in book.report.warnings)
+    assert acc["revenue_12m"].max() == pytest.approx(8.48e10)
+
+
+@pytest.mark.parametrize("pipe", ["opportunityData.csv", "success0413060133.csv", "error0413060133.csv"])
+def test_salesforce_opportunity_files_as_pipeline(pipe):
+    book = import_book(SF / "accountData.csv", pipeline=SF / pipe)
+    _accounting(book)
+    acc = book.accounts.set_index("account_id")
+    opp = pd.read_csv(SF / pipe, encoding="cp1252", dtype=str)
+    won = opp[opp["ISWON"].str.lower() == "true"]
+    won_acc = won["ACCOUNTID"].iloc[0]
+    assert acc.loc[won_acc, "revenue_12m"] > 0
+    assert acc["revenue_12m"].sum() <= pd.to_numeric(won["AMOUNT"]).sum() + 1e-6
+    assert book.history is not None and set(book.history["account_id"]) <= set(acc.index)
+
+
+def test_maven_accounts_teams_pipeline_as_one_book():
+    book = import_book(MAVEN / "accounts.csv", managers=MAVEN / "sales_teams.csv",
+                       pipeline=MAVEN / "sales_pipeline.csv")
+    _accounting(book)
+    acc, man = book.accounts, book.managers
+    assert len(acc) == 85 and len(man) == 35
+    assert man["team_manager"].nunique() == 6 and man["region"].nunique() == 3
+    # every account gets exactly one owner, and it is one of the 35 agents
+    assert acc["owner_id"].notna().all() and acc["owner_id"].isin(man["manager_id"]).all()
+    assert any("largest won value" in n for n in book.report.notes)
+    # the documented rule, checked independently for one account
+    pipe = pd.read_csv(MAVEN / "sales_pipeline.csv", parse_dates=["close_date"])
+    end = pipe["close_date"].max()
+    w = pipe[(pipe.deal_stage == "Won") & (pipe.close_date > end - pd.DateOffset(months=12))]
+    sums = w[w.account == "Acme Corporation"].groupby("sales_agent")["close_value"].sum()
+    best = sums[sums == sums.max()].index.min()
+    assert acc.set_index("name").loc["Acme Corporation", "owner_id"] == best
+    assert acc.set_index("name").loc["Acme Corporation", "revenue_12m"] == pytest.approx(sums.sum())
+    # typos harmonised; subsidiaries resolved by parent name
+    assert "PH" in set(acc["country"]) and "Technology" in set(acc["industry"])
+    assert acc["parent_id"].notna().sum() == pd.read_csv(MAVEN / "accounts.csv")["subsidiary_of"].notna().sum()
+    assert any("1,425" in w for w in book.report.warnings)  # pipeline rows without an account
+    assert book.history["period"].nunique() >= 6
+
+
+def test_uci_wholesale_with_generated_ids(tmp_path):
+    mp = tmp_path / "wholesale.yaml"
+    mp.write_text("columns:\n  revenue_12m: [Fresh, Milk, Grocery, Frozen, Detergents_Paper, Delicassen]\n"
+                  "  industry: Channel\n  region: Region\nvalues:\n  industry: {1: Horeca, 2: Retail}\n"
+                  "  region: {1: Lisbon, 2: Oporto, 3: Other}\nconstants:\n  country: PT\n")
+    book = import_book(UCI, mapping=mp)
+    _accounting(book)
+    acc = book.accounts
+    assert len(acc) == 440 and acc["account_id"].is_unique and acc["account_id"].iloc[0] == "A00001"
+    raw = pd.read_csv(UCI)
+    spend = raw[["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]].sum(axis=1)
+    assert acc["revenue_12m"].tolist() == spend.astype(float).tolist()
+    # the published channel counts: Horeca 298, Retail 142
+    assert acc["industry"].value_counts().to_dict() == {"Hospitality": 298, "Retail": 142}
+    assert any("ids A00001" in n for n in book.report.notes)
+
+
+def test_uci_without_mapping_is_one_clear_sentence():
+    with pytest.raises(ImportFileError, match="mapping file"):
+        import_book(UCI)
+
+
+def test_products_file_is_not_an_accounts_table():
+    with pytest.raises(ImportFileError) as e:
+        import_book(MAVEN / "products.csv")
+    assert "products.csv" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_cli_import_then_load_and_run(tmp_path, capsys):
+    out = tmp_path / "book"
+    rc = cli_main(["import", str(MAVEN / "accounts.csv"), "--managers", str(MAVEN / "sales_teams.csv"),
+                   "--pipeline", str(MAVEN / "sales_pipeline.csv"), "--out", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "85 read, 85 accepted, 0 rejected" in text and "wrote" in text
+    assert (out / "accounts.parquet").exists() and (out / "managers.parquet").exists()
+    rep = json.loads((out / "import_report.json").read_text())
+    assert rep["rows_read"] == rep["rows_accepted"] + rep["rows_rejected"]
+    book = load_book(out)
+    assert len(book.accounts) == 85 and book.accounts["owner_id"].notna().all()
+
+
+def test_cli_failure_is_one_line_and_nonzero(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    rc = cli_main(["import", str(empty), "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and err.count("\n") == 0 and "empty.csv is empty" in err
+    assert not (tmp_path / "b").exists()
