@@ -1,0 +1,151 @@
+"""Exports: the Excel workbook re-read with openpyxl holds the same numbers; HTML is offline; charts render."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from test_scenario_store import make_scenario
+
+from workbench.compare import compare
+from workbench.report.export import (
+    assumptions_table,
+    export_excel,
+    export_html,
+    kpi_frame,
+    save_chart,
+    scenario_charts,
+)
+from workbench.scenario import Scenario, ScenarioStore
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    # through the store, so the export sees exactly what a saved scenario holds
+    sc = make_scenario("Balanced ±15 %", n_accounts=3000, n_managers=25, seed=3)
+    with ScenarioStore(tmp_path_factory.mktemp("s") / "s.sqlite") as store:
+        store.save(sc)
+        return store.load(sc.name)
+
+
+@pytest.fixture(scope="module")
+def workbook(scenario, tmp_path_factory):
+    path = tmp_path_factory.mktemp("x") / "out" / "balanced.xlsx"
+    seen = []
+    export_excel(scenario, path, progress=lambda stage, frac: seen.append((stage, frac)))
+    assert seen[-1] == ("done", 1.0) and [f for _, f in seen] == sorted(f for _, f in seen)
+    return load_workbook(path, read_only=False)
+
+
+def _sheet_frame(ws, header_row: int = 1) -> pd.DataFrame:
+    rows = list(ws.iter_rows(min_row=header_row, values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def test_workbook_has_the_sheets(workbook):
+    assert workbook.sheetnames == ["Summary", "KPIs", "Monthly", "Moves", "Manager loads", "Segments",
+                                   "Assumptions", "Import report"]
+
+
+def test_kpis_round_trip(workbook, scenario):
+    got = _sheet_frame(workbook["KPIs"]).set_index("kpi")
+    for key, k in scenario.projection.kpis.items():
+        for col in ("baseline", "scenario", "delta", "p10", "p90"):
+            want = k[col]
+            if want is None:
+                assert pd.isna(got.loc[key, col])  # an empty cell, not 0
+            else:
+                assert got.loc[key, col] == pytest.approx(want, rel=1e-12)
+
+
+def test_loads_and_moves_round_trip(workbook, scenario):
+    loads = _sheet_frame(workbook["Manager loads"])
+    want = scenario.assignment.loads
+    assert list(loads.columns) == list(want.columns)
+    for col in ("hours_before", "hours_after", "revenue_after", "band_low", "accounts_after"):
+        np.testing.assert_allclose(loads[col].astype(float), want[col].astype(float), rtol=1e-12)
+    assert list(loads["manager_id"]) == list(want["manager_id"])
+    moves = _sheet_frame(workbook["Moves"])
+    assert len(moves) == len(scenario.assignment.moves)
+    assert list(moves["to_manager"]) == list(scenario.assignment.moves["to_manager"])
+    names = want.set_index("manager_id")["name"]
+    assert list(moves["to_name"]) == list(scenario.assignment.moves["to_manager"].map(names))
+    monthly = _sheet_frame(workbook["Monthly"])
+    np.testing.assert_allclose(monthly["scenario_p90"].astype(float), scenario.projection.series["scenario_p90"])
+
+
+def test_formatting_for_humans(workbook):
+    ws = workbook["Manager loads"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    header = [c.value for c in ws[1]]
+    col = header.index("hours_after") + 1
+    assert ws.cell(row=2, column=col).number_format == "#,##0.0"
+    assert ws.cell(row=2, column=header.index("revenue_after") + 1).number_format == "#,##0.00"
+    assert ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width >= len("hours_after")
+    assert ws.cell(row=1, column=1).font.b
+
+
+def test_assumptions_with_sources(workbook, scenario):
+    df = _sheet_frame(workbook["Assumptions"]).set_index("name")
+    assert df.loc["owner_change_loss", "value"] == pytest.approx(0.15)
+    assert "Shi et al. 2017" in df.loc["owner_change_loss", "source"]
+    assert df.loc["effort_elasticity", "value"] == pytest.approx(0.34)
+
+
+def test_summary_and_import_report(workbook, scenario):
+    summary = [[c for c in r if c is not None] for r in workbook["Summary"].iter_rows(values_only=True)]
+    flat = [x for r in summary for x in r]
+    assert f"Scenario: {scenario.name}" in flat and scenario.fingerprint in flat and "allocate.band" in flat
+    rep = [x for r in workbook["Import report"].iter_rows(values_only=True) for x in r if x is not None]
+    assert any("3 rejected" in str(x) for x in rep) and "must be >= 0" in rep
+
+
+def test_assumption_sources_from_defaults_when_only_values_are_known():
+    sc = make_scenario("x")
+    from workbench.assumptions import DEFAULT_ASSUMPTIONS
+
+    name, default = next(iter(DEFAULT_ASSUMPTIONS.items()))
+    sc.projection.assumptions = {name: default.value * 1.1, "segment_retention": {"Grow": 0.93}}
+    sc.params["kpi"]["assumptions"] = {"assumptions": {name: {"value": default.value * 1.1, "source": "CFO, 2026"}}}
+    t = assumptions_table(sc).set_index("name")
+    assert t.loc[name, "source"] == "CFO, 2026" and t.loc[name, "low"] == default.low
+    assert t.loc["segment_retention.Grow", "value"] == pytest.approx(0.93)
+
+
+def test_html_report_is_self_contained(scenario, tmp_path):
+    path = export_html(scenario, tmp_path / "r.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.count("<svg") == 3 and scenario.name in text
+    # nothing that a browser would fetch: no scripts, links, external images or CSS imports
+    assert not re.search(r"<script|<link|<img|<iframe|@import|url\(", text, re.I)
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", text, re.I)
+    kp = kpi_frame(scenario).set_index("kpi")
+    assert f"{kp.loc['revenue_12m', 'scenario']:,.0f}" in text
+    cmp_path = export_html([scenario, make_scenario("Other", seed=8)], tmp_path / "c.html")
+    ctext = cmp_path.read_text(encoding="utf-8")
+    assert ctext.count("<svg") == 3 and "Other" in ctext and "different books" in ctext
+
+
+def test_chart_export_svg_and_png(scenario, tmp_path):
+    chart = scenario_charts(scenario)["monthly"]
+    svg = save_chart(chart, tmp_path / "m.svg").read_text()
+    assert svg.lstrip().startswith("<svg")
+    png = save_chart(chart, tmp_path / "m.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    with pytest.raises(ValueError, match=".svg or .png"):
+        save_chart(chart, tmp_path / "m.pdf")
+
+
+def test_parameter_only_scenario_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="parameters only"):
+        export_excel(Scenario("p"), tmp_path / "p.xlsx")
+    assert not (tmp_path / "p.xlsx").exists()
+
+
+def test_comparison_numbers_are_the_scenarios(scenario):
+    other = make_scenario("Other", seed=8)
+    cmp = compare([scenario, other])
+    assert cmp.kpis["value"].iloc[0] == pytest.approx(scenario.projection.kpis[cmp.kpis["kpi"].iloc[0]]["scenario"])

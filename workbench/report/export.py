@@ -1,0 +1,382 @@
+"""Exports people pass around: an Excel workbook, a self-contained offline HTML report, PNG/SVG charts.
+
+The workbook (xlsxwriter) has the sheets Summary, KPIs, Monthly, Moves, Manager loads, Segments, Assumptions
+(with sources) and Import report, each with a frozen header row, filters, number formats and column widths.
+The HTML report inlines every chart as SVG rendered by vl-convert and all styles, so it opens with no network.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from ..compare import Comparison, compare, flatten_params
+from ..scenario import Scenario
+from .charts.compare import kpi_bands, kpi_series, loads_before_after, loads_side_by_side, move_overlap
+
+__all__ = ["export_excel", "export_html", "scenario_html", "comparison_html", "save_chart", "scenario_charts",
+           "assumptions_table", "kpi_frame", "moves_table", "EXPORT_FORMATS"]
+
+EXPORT_FORMATS = ("xlsx", "html")
+Progress = Callable[[str, float], None]
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#222;margin:2em auto;max-width:1100px;
+padding:0 1em}h1{color:#1f4e79;margin-bottom:.2em}h2{color:#1f4e79;border-bottom:1px solid #ddd;padding-bottom:.2em;
+margin-top:1.6em}.meta{color:#555}table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{padding:.25em .6em;
+border-bottom:1px solid #e5e5e5;text-align:right}th{background:#f2f5f9}td.t,th.t{text-align:left}
+.warn{color:#8a6d00}.charts{display:flex;flex-wrap:wrap;gap:1.5em}.foot{color:#888;font-size:.8em;margin-top:3em}
+"""
+
+
+def _say(progress: Progress | None, stage: str, fraction: float) -> None:
+    if progress is not None:
+        progress(stage, fraction)
+
+
+# ------------------------------------------------------------------------------------------------- tables
+def kpi_frame(scenario: Scenario) -> pd.DataFrame:
+    """One row per KPI: ``kpi, label, unit, baseline, scenario, delta, p10, p50, p90`` (NaN when absent)."""
+    rows = [{"kpi": key, "label": k.get("label", key), "unit": k.get("unit", ""), "baseline": k.get("baseline"),
+             "scenario": k.get("scenario"), "delta": k.get("delta"), "p10": k.get("p10"), "p50": k.get("p50"),
+             "p90": k.get("p90")} for key, k in scenario.projection.kpis.items()]
+    df = pd.DataFrame(rows, columns=["kpi", "label", "unit", "baseline", "scenario", "delta", "p10", "p50", "p90"])
+    for c in ("baseline", "scenario", "delta", "p10", "p50", "p90"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    return df
+
+
+def moves_table(scenario: Scenario) -> pd.DataFrame:
+    """The move list with segment and manager names: ``account_id, segment, from_manager, from_name,
+    to_manager, to_name, reason`` (names and segment empty when unknown)."""
+    moves = scenario.assignment.moves
+    names = scenario.assignment.loads.set_index("manager_id")["name"] if "name" in scenario.assignment.loads else None
+    seg = scenario.segmentation.labels.set_index("account_id")["segment"]
+    out = pd.DataFrame({"account_id": moves["account_id"]})
+    out["segment"] = moves["account_id"].map(seg)
+    for side in ("from", "to"):
+        out[f"{side}_manager"] = moves[f"{side}_manager"]
+        out[f"{side}_name"] = moves[f"{side}_manager"].map(names) if names is not None else ""
+    out["reason"] = moves["reason"] if "reason" in moves else ""
+    return out.reset_index(drop=True)
+
+
+def assumptions_table(scenario: Scenario) -> pd.DataFrame:
+    """Every assumption value the projection used, with label, range, unit and source.
+
+    Values come from ``Projection.assumptions``; label/range/unit/source from the scenario's own assumption
+    overrides (``params['kpi']['assumptions']``) when they restate them, else from the workbench defaults.
+    Per-segment values (for example retention estimated from history) get one row per segment.
+    """
+    try:
+        from ..assumptions import DEFAULT_ASSUMPTIONS
+    except ImportError:  # the KPI package is optional for exporting older scenarios
+        DEFAULT_ASSUMPTIONS = {}
+    given = (scenario.params.get("kpi") or {}).get("assumptions") or {}
+    if isinstance(given, dict) and isinstance(given.get("assumptions"), dict):
+        given = given["assumptions"]
+    rows = []
+    for name, value in (scenario.projection.assumptions or {}).items():
+        if isinstance(value, dict) and "value" not in value:
+            for sub, v in value.items():
+                rows.append({"name": f"{name}.{sub}", "label": f"{name.replace('_', ' ')} ({sub})", "value": v,
+                             "low": None, "high": None, "unit": "", "source": "estimated from the book's revenue history"})
+            continue
+        info: dict = {}
+        d = DEFAULT_ASSUMPTIONS.get(name)
+        if d is not None:
+            info = {"label": d.label, "low": d.low, "high": d.high, "unit": d.unit, "source": d.source}
+        own = given.get(name) if isinstance(given, dict) else None
+        if isinstance(value, dict):
+            info.update({k: value[k] for k in ("label", "low", "high", "unit", "source") if k in value})
+            value = value["value"]
+        if isinstance(own, dict):
+            info.update({k: own[k] for k in ("label", "low", "high", "unit", "source") if k in own})
+        rows.append({"name": name, "label": info.get("label", name), "value": value, "low": info.get("low"),
+                     "high": info.get("high"), "unit": info.get("unit", ""), "source": info.get("source", "")})
+    df = pd.DataFrame(rows, columns=["name", "label", "value", "low", "high", "unit", "source"])
+    for c in ("value", "low", "high"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    return df
+
+
+def _import_frames(report: dict) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    files = pd.DataFrame([{k: f.get(k) for k in ("file", "table", "rows_read", "rows_accepted", "rows_rejected")}
+                          for f in report.get("files") or []],
+                         columns=["file", "table", "rows_read", "rows_accepted", "rows_rejected"])
+    rej = pd.DataFrame(report.get("rejections") or [], columns=["file", "row", "column", "value", "rule"])
+    lines = [f"{report.get('rows_read', 0):,} rows read, {report.get('rows_accepted', 0):,} accepted, "
+             f"{report.get('rows_rejected', 0):,} rejected"] if report else ["No import report was saved."]
+    lines += [f"warning: {w}" for w in report.get("warnings") or []] + list(report.get("notes") or [])
+    return files, rej, lines
+
+
+# -------------------------------------------------------------------------------------------------- Excel
+_MONEY = {"revenue", "potential", "baseline", "scenario", "delta", "p10", "p50", "p90", "cost", "amount"}
+
+
+def _num_format(col: str, unit: str = "") -> str | None:
+    c = col.lower()
+    if unit == "share" or c.endswith(("_share", "share")) or c in ("jaccard",):
+        return "0.0%"
+    if c.startswith(("accounts_", "rows_", "n_")) or c in ("row", "version", "segment_id", "month"):
+        return "#,##0"
+    if "hours" in c or c.startswith("band_"):
+        return "#,##0.0"
+    if any(k in c for k in _MONEY):
+        return "#,##0.00"
+    return None
+
+
+class _Book:
+    """xlsxwriter workbook with our house formats; ``table`` writes a frame as a formatted sheet."""
+
+    def __init__(self, path: Path):
+        import xlsxwriter
+
+        self.wb = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "strings_to_urls": False,
+                                                  "strings_to_formulas": False, "strings_to_numbers": False})
+        self.head = self.wb.add_format({"bold": True, "bg_color": "#1f4e79", "font_color": "white", "border": 1,
+                                        "text_wrap": True, "valign": "top"})
+        self.title = self.wb.add_format({"bold": True, "font_size": 14, "font_color": "#1f4e79"})
+        self.bold = self.wb.add_format({"bold": True})
+        self.wrap = self.wb.add_format({"text_wrap": True, "valign": "top"})
+        self._fmts: dict[str, object] = {}
+
+    def fmt(self, num_format: str | None):
+        if num_format is None:
+            return None
+        if num_format not in self._fmts:
+            self._fmts[num_format] = self.wb.add_format({"num_format": num_format})
+        return self._fmts[num_format]
+
+    def table(self, name: str, df: pd.DataFrame, formats: dict[str, str] | None = None, start_row: int = 0,
+              ws=None, wrap: tuple[str, ...] = ()) -> object:
+        """Write ``df`` with a header row at ``start_row``: frozen, filtered, formatted, sized columns."""
+        ws = ws or self.wb.add_worksheet(name)
+        formats = formats or {}
+        for j, col in enumerate(df.columns):
+            ws.write_string(start_row, j, str(col), self.head)
+            s = df[col]
+            fmt = formats.get(col, _num_format(col)) if pd.api.types.is_numeric_dtype(s) else None
+            if pd.api.types.is_bool_dtype(s):
+                values = s.astype(object).where(s.notna(), None).tolist()
+            elif pd.api.types.is_numeric_dtype(s):
+                arr = pd.to_numeric(s, errors="coerce").astype(float).to_numpy()
+                values = [None if math.isnan(v) else v for v in arr.tolist()]
+            else:
+                values = s.astype("string").astype(object).where(s.notna(), None).tolist()
+            ws.write_column(start_row + 1, j, values, self.fmt(fmt))
+            # width from the longest text in a sample (vectorised), header included, capped for readability
+            sample = s.head(2000).astype("string").str.len().max() if len(s) else 0
+            longest = max(len(str(col)), 0 if pd.isna(sample) else int(sample), 8 if fmt else 4)
+            width = min(60 if col in wrap else 45, longest + 2)
+            ws.set_column(j, j, width, self.wrap if col in wrap else self.fmt(fmt))
+        if len(df.columns):
+            ws.freeze_panes(start_row + 1, 0)
+            ws.autofilter(start_row, 0, start_row + max(len(df), 1), len(df.columns) - 1)
+        return ws
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+def export_excel(scenario: Scenario, path: str | Path, progress: Progress | None = None) -> Path:
+    """Write ``scenario`` as an Excel workbook for people; returns the path.
+
+    Sheets: Summary (who/when/book/headline KPIs/parameters), KPIs, Monthly, Moves, Manager loads, Segments,
+    Assumptions (value, range, unit, source), Import report (files, warnings, rejected rows).
+    Amounts are in the book's currency, hours per year, shares as percent.
+
+    Raises
+    ------
+    ValueError : the scenario holds parameters only.
+    """
+    if not scenario.has_results:
+        raise ValueError(f"Scenario {scenario.name!r} holds parameters only; nothing to export.")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    book = _Book(tmp)
+    steps = 8
+    _say(progress, "summary", 0 / steps)
+    ws = book.wb.add_worksheet("Summary")
+    ws.write(0, 0, f"Scenario: {scenario.name}", book.title)
+    info = [("Description", scenario.description), ("Author", scenario.author), ("Created", scenario.created),
+            ("Version", "" if scenario.version is None else str(scenario.version)), ("Saved", scenario.saved_at),
+            ("Book", scenario.book_summary), ("Book fingerprint", scenario.fingerprint),
+            ("Currency", scenario.currency), ("Exported", datetime.now(UTC).isoformat(timespec="seconds"))]
+    for i, (k, v) in enumerate(info, start=2):
+        ws.write_string(i, 0, k, book.bold)
+        ws.write_string(i, 1, str(v or ""))
+    kpis = kpi_frame(scenario)
+    row = len(info) + 3
+    ws.write_string(row, 0, "Headline KPIs", book.bold)
+    book.table("Summary", kpis[["label", "unit", "baseline", "scenario", "delta", "p10", "p90"]], ws=ws,
+               start_row=row + 1)
+    row += len(kpis) + 3
+    ws.write_string(row, 0, "Parameters", book.bold)
+    params = pd.DataFrame(list(flatten_params(scenario.params).items()), columns=["parameter", "value"])
+    for i, (p, v) in enumerate(params.itertuples(index=False), start=row + 1):
+        ws.write_string(i, 0, p)
+        ws.write_string(i, 1, v)
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 1, 34)
+    ws.freeze_panes(1, 0)
+    _say(progress, "kpis", 1 / steps)
+    book.table("KPIs", kpis)
+    _say(progress, "monthly", 2 / steps)
+    book.table("Monthly", scenario.projection.series)
+    _say(progress, "moves", 3 / steps)
+    book.table("Moves", moves_table(scenario), wrap=("reason",))
+    _say(progress, "manager loads", 4 / steps)
+    book.table("Manager loads", scenario.assignment.loads)
+    _say(progress, "segments", 5 / steps)
+    seg = scenario.segmentation.profiles.merge(
+        scenario.segmentation.coverage.drop(columns=["segment"], errors="ignore"), on="segment_id", how="left") \
+        if "segment_id" in scenario.segmentation.coverage else scenario.segmentation.profiles
+    book.table("Segments", seg)
+    _say(progress, "assumptions", 6 / steps)
+    book.table("Assumptions", assumptions_table(scenario), wrap=("source",))
+    _say(progress, "import report", 7 / steps)
+    files, rej, lines = _import_frames(scenario.import_report)
+    ws = book.wb.add_worksheet("Import report")
+    for i, line in enumerate(lines):
+        ws.write_string(i, 0, line)
+    start = len(lines) + 1
+    book.table("Import report", files, ws=ws, start_row=start)
+    book.table("Import report", rej, ws=ws, start_row=start + len(files) + 3)
+    ws.set_column(0, 0, 40)
+    book.close()
+    tmp.replace(path)  # readers never see a half-written workbook
+    _say(progress, "done", 1.0)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------- charts
+def scenario_charts(scenario: Scenario) -> dict[str, alt.TopLevelMixin]:
+    """The standard charts of one scenario: ``kpis`` (values with bands), ``monthly``, ``loads``."""
+    long = kpi_frame(scenario).rename(columns={"scenario": "value"})
+    long["scenario"] = scenario.name
+    return {"kpis": kpi_bands(long), "monthly": kpi_series(scenario.projection.series),
+            "loads": loads_before_after(scenario.assignment.loads)}
+
+
+def comparison_charts(cmp: Comparison) -> dict[str, alt.TopLevelMixin]:
+    """The standard charts of a comparison: ``kpis``, ``loads``, ``overlap``."""
+    return {"kpis": kpi_bands(cmp.kpis), "loads": loads_side_by_side(cmp.loads_long),
+            "overlap": move_overlap(cmp.overlap)}
+
+
+def _svg(chart: alt.TopLevelMixin) -> str:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_dict())
+
+
+def save_chart(chart: alt.TopLevelMixin, path: str | Path, scale: float = 2.0) -> Path:
+    """Render ``chart`` offline to ``path``: ``.svg`` or ``.png`` (``scale`` × pixel density for PNG)."""
+    import vl_convert as vlc
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        path.write_text(vlc.vegalite_to_svg(chart.to_dict()), encoding="utf-8")
+    elif suffix == ".png":
+        path.write_bytes(vlc.vegalite_to_png(chart.to_dict(), scale=scale))
+    else:
+        raise ValueError(f"Charts are saved as .svg or .png, not {suffix or 'a file without extension'}.")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------- HTML
+def _table(df: pd.DataFrame, max_rows: int = 200) -> str:
+    shown = df.head(max_rows)
+    head = "".join(f'<th class="{"t" if not pd.api.types.is_numeric_dtype(shown[c]) else ""}">{html.escape(str(c))}'
+                   "</th>" for c in shown.columns)
+    cols = []
+    for c in shown.columns:
+        s = shown[c]
+        if pd.api.types.is_bool_dtype(s):
+            cols.append([("", html.escape(str(v))) for v in s])
+        elif pd.api.types.is_numeric_dtype(s):
+            fmt = _num_format(str(c))
+            arr = pd.to_numeric(s, errors="coerce").astype(float)
+            text = [("", "" if np.isnan(v) else (f"{v:.1%}" if fmt == "0.0%" else f"{v:,.0f}" if abs(v) >= 1000
+                                                  else f"{v:,.4g}")) for v in arr]
+            cols.append(text)
+        else:
+            cols.append([("t", html.escape("" if pd.isna(v) else str(v))) for v in s])
+    body = "".join("<tr>" + "".join(f'<td class="{k}">{v}</td>' for k, v in row) + "</tr>" for row in zip(*cols))
+    more = f'<p class="meta">{len(df) - max_rows:,} more rows in the Excel export.</p>' if len(df) > max_rows else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+def _page(title: str, body: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{_CSS}</style></head><body>{body}"
+            f'<p class="foot">Restructure Workbench report, generated {stamp}. Self-contained: no network needed.</p>'
+            "</body></html>")
+
+
+def scenario_html(scenario: Scenario, progress: Progress | None = None) -> str:
+    """A self-contained HTML report of one scenario (header, KPIs, charts as inline SVG, moves, assumptions)."""
+    if not scenario.has_results:
+        raise ValueError(f"Scenario {scenario.name!r} holds parameters only; nothing to export.")
+    _say(progress, "charts", 0.0)
+    charts = scenario_charts(scenario)
+    svgs = []
+    for i, (key, chart) in enumerate(charts.items()):
+        svgs.append(f'<figure data-chart="{key}">{_svg(chart)}</figure>')
+        _say(progress, f"chart {key}", (i + 1) / (len(charts) + 1))
+    meta = " · ".join(html.escape(x) for x in (scenario.author, scenario.created, scenario.book_summary,
+                                               f"book {scenario.fingerprint}") if x)
+    _, _, import_lines = _import_frames(scenario.import_report)
+    kpis = kpi_frame(scenario)[["label", "unit", "baseline", "scenario", "delta", "p10", "p90"]]
+    body = (f"<h1>{html.escape(scenario.name)}</h1><p class='meta'>{meta}</p>"
+            f"<p>{html.escape(scenario.description)}</p>"
+            f"<h2>Headline KPIs</h2>{_table(kpis)}"
+            f"<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
+            f"<h2>Moves ({len(scenario.assignment.moves):,})</h2>{_table(moves_table(scenario), 100)}"
+            f"<h2>Manager loads</h2>{_table(scenario.assignment.loads)}"
+            f"<h2>Assumptions</h2>{_table(assumptions_table(scenario))}"
+            f"<h2>Parameters</h2>{_table(pd.DataFrame(list(flatten_params(scenario.params).items()), columns=['parameter', 'value']))}"
+            f"<h2>Import report</h2>" + "".join(f"<p>{html.escape(x)}</p>" for x in import_lines))
+    _say(progress, "done", 1.0)
+    return _page(f"Scenario {scenario.name}", body)
+
+
+def comparison_html(cmp: Comparison, progress: Progress | None = None) -> str:
+    """A self-contained HTML report comparing scenarios (KPI table, charts, overlap, parameter diff)."""
+    charts = comparison_charts(cmp)
+    svgs = []
+    for i, (key, chart) in enumerate(charts.items()):
+        svgs.append(f'<figure data-chart="{key}">{_svg(chart)}</figure>')
+        _say(progress, f"chart {key}", (i + 1) / (len(charts) + 1))
+    warn = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in cmp.warnings)
+    body = (f"<h1>Comparison: {html.escape(' vs '.join(cmp.names))}</h1>{warn}"
+            f"<h2>KPIs</h2>{_table(cmp.kpi_table)}<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
+            f"<h2>Move lists</h2>{_table(cmp.overlap)}<h2>Parameters that differ</h2>{_table(cmp.param_diff)}"
+            f"<h2>Workload per manager</h2>{_table(cmp.loads)}")
+    _say(progress, "done", 1.0)
+    return _page("Scenario comparison", body)
+
+
+def export_html(obj: Scenario | Comparison | list[Scenario], path: str | Path,
+                progress: Progress | None = None) -> Path:
+    """Write a self-contained HTML report of a scenario, a comparison, or a list of scenarios (compared)."""
+    if isinstance(obj, list):
+        obj = compare(obj)
+    text = comparison_html(obj, progress) if isinstance(obj, Comparison) else scenario_html(obj, progress)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
