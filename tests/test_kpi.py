@@ -1,0 +1,228 @@
+"""KPI projection: each effect in isolation, Monte Carlo bands, determinism, backtest and pilot tracking."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.assumptions import Assumptions
+from workbench.book import AccountBook
+from workbench.kpi import KPI_LABELS, KpiModel, gini, project
+from workbench.results import Assignment, Segmentation
+
+SEGMENTS = ["Strategic", "Grow", "Maintain", "Long tail"]
+
+
+def small_book(n: int = 400, m: int = 8, months: int = 0, seed: int = 0, growth=(0.05, 0.0, -0.03, 0.10)):
+    """A hand-made book: accounts in 4 segments, ``m`` managers with capacity equal to their current load."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"A{i:05d}" for i in range(n)], dtype=object)
+    mids = np.array([f"M{j:03d}" for j in range(m)], dtype=object)
+    seg = np.arange(n) % 4
+    owner = mids[np.arange(n) % m]
+    rev = rng.lognormal(10, 0.8, n).round(2)
+    regions = np.array(["BY", "NW"], dtype=object)
+    acc = pd.DataFrame({"account_id": ids, "name": ids, "region": regions[np.arange(n) % 2],
+                        "industry": np.array(["IT", "Food"], dtype=object)[(np.arange(n) // 4) % 2],
+                        "revenue_12m": rev, "service_need": np.full(n, 10.0), "owner_id": owner})
+    load = np.bincount(np.arange(n) % m, weights=np.full(n, 10.0), minlength=m)
+    mgr = pd.DataFrame({"manager_id": mids, "name": [f"Manager {j}" for j in range(m)],
+                        "role": np.where(np.arange(m) < 2, "Key Account Manager", "Account Manager"),
+                        "region": regions[np.arange(m) % 2], "capacity_hours": load, "cost": 100_000.0})
+    hist = None
+    if months:
+        per = pd.date_range(end="2026-10-01", periods=months, freq="MS")
+        g = np.asarray(growth)[seg]
+        t = np.arange(months) - (months - 1)
+        base = rev[:, None] / 12 * (1 + g[:, None]) ** (t[None, :] / 12)
+        noise = rng.lognormal(0, 0.05, base.shape)
+        hist = pd.DataFrame({"account_id": np.repeat(ids, months), "period": np.tile(per, n),
+                             "revenue": (base * noise).round(2).ravel()})
+    book = AccountBook(acc, mgr, hist)
+    labels = pd.DataFrame({"account_id": ids, "segment_id": seg, "segment": np.array(SEGMENTS, dtype=object)[seg]})
+    coverage = pd.DataFrame({"segment_id": range(4), "segment": SEGMENTS,
+                             "role": ["Key Account Manager"] + ["Account Manager"] * 3,
+                             "hours_per_account": [10.0] * 4, "accounts_per_manager": [50] * 4})
+    return book, Segmentation(labels, pd.DataFrame(), coverage)
+
+
+def assignment(book: AccountBook, to: np.ndarray | None = None, hours: np.ndarray | None = None) -> Assignment:
+    acc = book.accounts
+    frm = acc["owner_id"].to_numpy(dtype=object)
+    to = frm.copy() if to is None else to
+    hours = acc["service_need"].to_numpy(dtype=float) if hours is None else hours
+    owners = pd.DataFrame({"account_id": acc["account_id"], "from_manager": frm, "to_manager": to, "hours": hours})
+    moves = owners[owners["from_manager"] != owners["to_manager"]].assign(reason="test")
+    mg = book.managers
+    lb = owners.groupby("from_manager")["hours"].sum().reindex(mg["manager_id"]).fillna(0).to_numpy()
+    la = owners.groupby("to_manager")["hours"].sum().reindex(mg["manager_id"]).fillna(0).to_numpy()
+    cap = mg["capacity_hours"].to_numpy()
+    loads = mg[["manager_id", "name", "role", "capacity_hours"]].assign(
+        target_hours=cap, band_low=cap * 0.85, band_high=cap * 1.15, hours_before=lb, hours_after=la)
+    return Assignment(owners, moves, loads, params={"band": 0.15})
+
+
+NO_DRIFT = {"baseline_growth": 0.0, "retention": 0.97, "handover_churn_uplift": 0.0}
+
+
+def test_no_moves_no_coverage_change_scenario_equals_baseline():
+    book, seg = small_book(months=24)
+    proj = project(book, seg, assignment(book), draws=0)
+    for key in ("revenue_12m", "revenue_horizon", "clv", "retention_rate", "gross_margin_after_cts",
+                "cost_to_serve", "workload_imbalance", "managers_in_band", "service_coverage"):
+        k = proj.kpis[key]
+        assert k["scenario"] == pytest.approx(k["baseline"], rel=1e-12), key
+        assert k["delta"] == pytest.approx(0.0, abs=1e-6 * max(1.0, abs(k["baseline"]))), key
+    assert proj.kpis["accounts_moved"]["scenario"] == 0
+    assert np.allclose(proj.series["scenario"], proj.series["baseline"])
+    assert proj.kpis["revenue_12m"]["p10"] is None
+
+
+def test_contract_keys_and_json():
+    book, seg = small_book()
+    proj = project(book, seg, assignment(book), draws=0)
+    for key in ("revenue_12m", "accounts_moved", "workload_imbalance", "managers_in_band", "revenue_growth",
+                "retention_rate", "clv", "gross_margin_after_cts", "cost_reduction", "revenue_per_manager",
+                "revenue_moved", "revenue_at_risk", "accounts_per_account_manager",
+                "accounts_per_key_account_manager"):
+        assert key in proj.kpis, key
+        assert set(proj.kpis[key]) >= {"label", "unit", "baseline", "scenario", "delta", "p10", "p50", "p90"}
+    assert proj.kpis["revenue_12m"]["unit"] == "EUR"
+    assert proj.kpis["managers_in_band"]["unit"] == "share"
+    assert proj.kpis["accounts_moved"]["unit"] == "accounts"
+    json.dumps(proj.kpis)
+    json.dumps(proj.assumptions)
+    assert list(proj.series["month"]) == list(range(1, 13))
+    assert set(KPI_LABELS) <= set(proj.kpis)
+
+
+def test_moved_account_loses_the_stated_share():
+    book, seg = small_book(m=4)
+    acc = book.accounts
+    to = acc["owner_id"].to_numpy(dtype=object).copy()
+    # swap two accounts between M000 and M001 with equal hours: no load changes, so no coverage effect;
+    # the first pair's new owners differ in region (M000 BY / M001 NW; accounts 0 BY, 1 NW) but share industry
+    to[0], to[1] = "M001", "M000"
+    a = Assumptions().with_values(**NO_DRIFT)
+    proj = project(book, seg, assignment(book, to=to), assumptions=a)
+    rev = acc["revenue_12m"].to_numpy()
+    r = 0.97
+    months = np.arange(1, 13)
+    base_moved = (rev[0] + rev[1]) / 12 * np.sum(r ** (months / 12))
+    # industry matches (IT), region does not → half of the relief applies
+    expected = -0.15 * (1 - 0.40 * 0.5) * base_moved
+    assert proj.kpis["delta_handover"]["scenario"] == pytest.approx(expected, rel=1e-9)
+    assert proj.kpis["delta_coverage"]["scenario"] == pytest.approx(0.0, abs=1e-6)
+    assert proj.kpis["revenue_12m"]["delta"] == pytest.approx(expected, rel=1e-9)
+    assert proj.kpis["accounts_moved"]["scenario"] == 2
+    assert proj.kpis["revenue_moved"]["scenario"] == pytest.approx(rev[0] + rev[1])
+    # a higher loss assumption loses proportionally more
+    p2 = project(book, seg, assignment(book, to=to), assumptions=a.with_values(handover_loss=0.20))
+    assert p2.kpis["delta_handover"]["scenario"] == pytest.approx(expected * 0.20 / 0.15, rel=1e-9)
+
+
+def test_handover_loss_smaller_with_matching_owner():
+    book, seg = small_book(m=4)
+    to_far = book.accounts["owner_id"].to_numpy(dtype=object).copy()
+    to_near = to_far.copy()
+    # account 0 (BY, IT) owned by M000: M001 is NW (no region match), M002 is BY and already serves IT
+    to_far[0], to_far[1] = "M001", "M000"
+    to_near[0], to_near[2] = "M002", "M000"
+    a = Assumptions().with_values(**NO_DRIFT)
+    far = KpiModel().fit(book, seg, assignment(book, to=to_far))
+    near = KpiModel().fit(book, seg, assignment(book, to=to_near))
+    assert sorted(near.groups_.query("handover == 1")["match"]) == [2, 2]
+    assert (far.groups_.query("handover == 1")["match"] < 2).all()
+    rev = book.accounts["revenue_12m"].to_numpy()
+    pn = near.project(a)
+    months = np.arange(1, 13)
+    expected = -0.15 * (1 - 0.40) * (rev[0] + rev[2]) / 12 * np.sum(0.97 ** (months / 12))
+    assert pn.kpis["delta_handover"]["scenario"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_coverage_effect_sign_and_size():
+    """Manager M000 is at twice its capacity before; moving half its hours away doubles the served hours of
+    every account it keeps (and of those moved to an idle manager): revenue × 2^elasticity after the ramp."""
+    book, seg = small_book(m=4)
+    mg = book.managers.copy()
+    mg.loc[mg["manager_id"] == "M000", "capacity_hours"] /= 2
+    mg.loc[mg["manager_id"] == "M003", "capacity_hours"] *= 3
+    book = AccountBook(book.accounts, mg, None)
+    acc = book.accounts
+    to = acc["owner_id"].to_numpy(dtype=object).copy()
+    m0 = np.flatnonzero(to == "M000")
+    to[m0[::2]] = "M003"
+    asg = assignment(book, to=to)
+    for eps in (0.2, 0.3, 0.4):
+        a = Assumptions().with_values(elasticity=eps, response_lag_months=1, **NO_DRIFT)
+        model = KpiModel().fit(book, seg, asg)
+        proj = model.project(a)
+        rev = acc["revenue_12m"].to_numpy()
+        months = np.arange(1, 13)
+        # M003 had spare capacity 3x its load; after taking half of M000's book it is still under capacity
+        expected = (2 ** eps - 1) * rev[m0].sum() / 12 * np.sum(0.97 ** (months / 12))
+        assert proj.kpis["delta_coverage"]["scenario"] == pytest.approx(expected, rel=1e-9)
+        assert proj.kpis["delta_coverage"]["scenario"] > 0
+    # the opposite move (overloading an idle manager) has the opposite sign
+    back = KpiModel().fit(book, seg, assignment(book, to=np.where(to == "M001", "M000", to).astype(object)))
+    assert back.project(Assumptions().with_values(**NO_DRIFT)).kpis["delta_coverage"]["scenario"] < 0
+
+
+def test_monte_carlo_bands_contain_deterministic_value_and_are_deterministic():
+    book, seg = small_book(months=24)
+    to = book.accounts["owner_id"].to_numpy(dtype=object).copy()
+    to[::7] = np.roll(to[::7], 1)
+    asg = assignment(book, to=to)
+    model = KpiModel().fit(book, seg, asg)
+    det = model.project(draws=0)
+    p1 = model.project(draws=1000, seed=7)
+    p2 = model.project(draws=1000, seed=7)
+    p3 = model.project(draws=1000, seed=8)
+    for key in ("revenue_12m", "revenue_at_risk", "delta_handover", "retention_rate", "clv"):
+        k = p1.kpis[key]
+        assert k["p10"] <= det.kpis[key]["scenario"] <= k["p90"], key
+        assert k["p10"] < k["p90"], key
+        assert k["p10"] <= k["p50"] <= k["p90"]
+    assert p1.kpis == p2.kpis
+    pd.testing.assert_frame_equal(p1.series, p2.series)
+    assert p1.kpis["revenue_12m"]["p10"] != p3.kpis["revenue_12m"]["p10"]
+    s = p1.series
+    assert (s["scenario_p10"] <= s["scenario_p90"]).all()
+    # draws leave the deterministic values alone
+    assert p1.kpis["revenue_12m"]["scenario"] == det.kpis["revenue_12m"]["scenario"]
+
+
+def test_history_growth_recovered_and_series_has_periods():
+    book, seg = small_book(n=800, months=24)
+    model = KpiModel().fit(book, seg, assignment(book))
+    est = model.baseline_.segments
+    assert np.allclose(est["growth"], [0.05, 0.0, -0.03, 0.10], atol=0.01)
+    assert (est["growth_source"] == "history").all()
+    assert np.allclose(est["retention"], 1.0)
+    proj = model.project(horizon_months=18)
+    assert len(proj.series) == 18
+    assert proj.series["period"].iloc[0] == pd.Timestamp("2026-11-01")
+    # the 12-month baseline grows by the segment rates from the last year's revenue
+    seg_tab = proj.by_segment.set_index("segment")
+    assert seg_tab.loc["Long tail", "growth_baseline"] > seg_tab.loc["Maintain", "growth_baseline"]
+
+
+def test_gini():
+    assert gini(np.ones(10)) == pytest.approx(0.0)
+    assert gini(np.array([0, 0, 0, 1.0])) == pytest.approx(0.75)
+    assert gini(np.array([])) == 0.0
+
+
+def test_bad_inputs_have_clear_messages():
+    book, seg = small_book()
+    asg = assignment(book)
+    with pytest.raises(ValueError, match="horizon_months"):
+        project(book, seg, asg, horizon_months=0)
+    bad = Assignment(asg.owners.drop(columns=["hours"]), asg.moves, asg.loads)
+    with pytest.raises(ValueError, match="hours"):
+        project(book, seg, bad)
+    with pytest.raises(ValueError, match="outside its range"):
+        project(book, seg, asg, assumptions={"handover_loss": 0.9})

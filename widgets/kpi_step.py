@@ -1,0 +1,203 @@
+"""The KPIs step: edit the projection's assumptions and see baseline vs scenario KPIs, bands, fan and waterfall.
+
+The view fits a ``workbench.kpi.KpiModel`` once per assignment (all per-account work) and re-evaluates it on
+every assumption change, which takes milliseconds; it computes nothing itself.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+
+from workbench.assumptions import Assumptions
+from workbench.kpi import KpiModel
+from workbench.report.charts.kpi import fan_chart, manager_change_chart, revenue_waterfall
+
+from .charting import ChartPane
+from .common import MessageBox, guarded, step_header, table_html
+from .state import WorkbenchState
+
+__all__ = ["KpiStep"]
+
+_CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "gross_margin_after_cts",
+              "cost_to_serve", "revenue_per_manager", "workload_imbalance", "managers_in_band",
+              "service_coverage", "accounts_moved", "revenue_moved", "revenue_at_risk")
+_DRAW_OPTIONS = (("none (deterministic)", 0), ("200", 200), ("1,000", 1000), ("5,000", 5000))
+_MANAGER_COLUMNS = ("manager_id", "name", "role", "accounts_before", "accounts_after", "moved_in", "moved_out",
+                    "utilisation_before", "utilisation_after", "revenue_before_12m", "revenue_after_12m",
+                    "revenue_delta_12m")
+_TEXT = {
+    "title": "4 · KPIs",
+    "subtitle": "Projected effect of the new assignment: baseline (keep owners) vs scenario, with every "
+                "assumption, its range and its source.",
+    "waiting": "Waiting for an assignment (steps 2 and 3).",
+    "fitting": "Preparing the projection …",
+    "done": "Projected {n:,} accounts over {h} months{bands}.",
+    "bands": " with {d:,} Monte Carlo draws (P10–P90 shown)",
+    "reset": "Reset to defaults",
+}
+
+
+def _fmt(v, unit: str, sign: bool = False) -> str:
+    if v is None:
+        return "–"
+    s = "+" if sign else ""
+    if unit == "share":
+        return f"{v * 100:{s}.1f} %" if not sign else f"{v * 100:+.1f} pp"
+    if unit == "index":
+        return f"{v:{s}.3f}"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:{s},.2f} M {unit}"
+    if a >= 1e4:
+        return f"{v / 1e3:{s},.0f} k {unit}"
+    return f"{v:{s},.1f} {unit}".strip()
+
+
+class KpiStep(w.VBox):
+    """Observe ``state.assignment``, project KPIs under editable assumptions, set ``state.projection``."""
+
+    def __init__(self, state: WorkbenchState, **kwargs):
+        super().__init__(**kwargs)
+        self.state = state
+        self._model: KpiModel | None = None
+        self._managers_stale = True  # utilisation depends on the assignment only: redraw it once per fit
+        self._defaults = Assumptions()
+        self._msg = MessageBox()
+        kpi = state.params.get("kpi", {})
+        start = self._defaults.with_values(**dict(kpi.get("assumptions") or {}))
+        self._sliders: dict[str, w.FloatSlider] = {}
+        rows = []
+        for name, a in start.items.items():
+            step = 1.0 if a.unit == "months" else round((a.high - a.low) / 40, 6) or 0.01
+            sl = w.FloatSlider(value=a.value, min=a.low, max=a.high, step=step, continuous_update=False,
+                               readout_format=".0f" if a.unit in ("months", "currency/hour") else ".3f",
+                               layout=w.Layout(width="320px"))
+            sl.observe(self._on_assumption, names="value")
+            self._sliders[name] = sl
+            info = w.HTML(f'<div class="wb-assumption" title="{html.escape(a.source)}">'
+                          f'<b>{html.escape(a.label)}</b> <span class="wb-unit">({html.escape(a.unit)}, range '
+                          f'{a.low:g}–{a.high:g}{", uncertain" if a.uncertain else ""})</span><br>'
+                          f'<span class="wb-source">{html.escape(a.source)}</span></div>',
+                          layout=w.Layout(width="560px"))
+            rows.append(w.HBox([sl, info]))
+        self._draws = w.Dropdown(options=_DRAW_OPTIONS, value=self._draw_value(kpi.get("draws", 0)),
+                                 description="Monte Carlo draws", style={"description_width": "initial"})
+        self._horizon = w.IntSlider(value=int(kpi.get("horizon_months", 12) or 12), min=1, max=36,
+                                    description="Horizon (months)", continuous_update=False,
+                                    style={"description_width": "initial"})
+        self._reset = w.Button(description=_TEXT["reset"], icon="undo")
+        self._draws.observe(self._on_run_param, names="value")
+        self._horizon.observe(self._on_run_param, names="value")
+        self._reset.on_click(lambda _: self.reset())
+        self._cards = w.HTML()
+        self._fan = ChartPane()
+        self._waterfall = ChartPane()
+        self._mgr_chart = ChartPane()
+        self._segments = w.HTML()
+        self._managers = w.HTML()
+        editor = w.Accordion(children=[w.VBox(rows)], titles=("Assumptions (hover for the source)",))
+        self.children = [step_header(_TEXT["title"], _TEXT["subtitle"]),
+                         w.HBox([self._draws, self._horizon, self._reset]), editor, self._msg, self._cards,
+                         w.HBox([self._fan, self._waterfall]),
+                         w.HTML("<h4>Per segment</h4>"), self._segments,
+                         w.HTML("<h4>Per manager</h4>"), w.HBox([self._mgr_chart, self._managers])]
+        self.add_class("wb-step")
+        state.observe(self._on_assignment, names="assignment")
+        if state.assignment is not None:
+            self._on_assignment()
+        else:
+            self._msg.show(_TEXT["waiting"])
+
+    # -- state ----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _draw_value(draws) -> int:
+        values = [v for _, v in _DRAW_OPTIONS]
+        return int(draws) if int(draws or 0) in values else 0
+
+    @property
+    def assumptions(self) -> Assumptions:
+        """The assumptions as currently set in the editor."""
+        return self._defaults.with_values(**{n: s.value for n, s in self._sliders.items()})
+
+    def _changed(self) -> dict:
+        return {n: s.value for n, s in self._sliders.items() if s.value != self._defaults[n]}
+
+    # -- events ---------------------------------------------------------------------------------------------
+    @guarded()
+    def _on_assignment(self, _change=None) -> None:
+        st = self.state
+        if st.assignment is None or st.segmentation is None or st.book is None:
+            self._model = None
+            self.state.projection = None
+            self._msg.show(_TEXT["waiting"])
+            return
+        self._msg.show(_TEXT["fitting"])
+        self._model = KpiModel().fit(st.book, st.segmentation, st.assignment)
+        self._managers_stale = True
+        self.refresh()
+
+    @guarded()
+    def _on_assumption(self, _change=None) -> None:
+        self.state.set_section("kpi", assumptions=self._changed())
+        self.refresh()
+
+    @guarded()
+    def _on_run_param(self, _change=None) -> None:
+        self.state.set_section("kpi", draws=int(self._draws.value), horizon_months=int(self._horizon.value))
+        self.refresh()
+
+    def reset(self) -> None:
+        """Put every assumption back to its default (one recompute)."""
+        for n, s in self._sliders.items():
+            s.unobserve(self._on_assumption, names="value")
+            s.value = self._defaults[n]
+            s.observe(self._on_assumption, names="value")
+        self._on_assumption()
+
+    @guarded()
+    def refresh(self) -> None:
+        """Re-evaluate the fitted model with the current assumptions and redraw."""
+        if self._model is None:
+            return
+        kpi = self.state.params.get("kpi", {})
+        proj = self._model.project(self.assumptions, horizon_months=int(self._horizon.value),
+                                   draws=int(self._draws.value), seed=int(kpi.get("seed", 0) or 0))
+        self.state.projection = proj
+        self._render(proj)
+        d = int(self._draws.value)
+        self._msg.show(_TEXT["done"].format(n=self._model.n_accounts_, h=int(self._horizon.value),
+                                            bands=_TEXT["bands"].format(d=d) if d else ""), "ok")
+
+    # -- rendering ------------------------------------------------------------------------------------------
+    def _render(self, proj) -> None:
+        cards = []
+        for key in _CARD_KPIS + tuple(k for k in proj.kpis if k.startswith("accounts_per_")):
+            k = proj.kpis.get(key)
+            if not k:
+                continue
+            unit = k["unit"]
+            band = ""
+            if k.get("p10") is not None and k["p10"] != k["p90"]:
+                band = (f'<div class="wb-kpi-band">P10–P90: {_fmt(k["p10"], unit)} … '
+                        f'{_fmt(k["p90"], unit)}</div>')
+            cls = "up" if k["delta"] > 0 else "down" if k["delta"] < 0 else "flat"
+            cards.append(
+                f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label">{html.escape(k["label"])}</div>'
+                f'<div class="wb-kpi-value">{_fmt(k["baseline"], unit)} → {_fmt(k["scenario"], unit)}</div>'
+                f'<div class="wb-kpi-delta wb-{cls}">{_fmt(k["delta"], unit, sign=True)}</div>{band}</div>')
+        self._cards.value = f'<div class="wb-kpis wb-kpi-cards">{"".join(cards)}</div>'
+        cur = self._model.currency_ if self._model is not None else ""
+        self._fan.show(fan_chart(proj.series, currency=cur))
+        self._waterfall.show(revenue_waterfall(proj.kpis, currency=cur))
+        if self._managers_stale:
+            self._mgr_chart.show(manager_change_chart(proj.by_manager))
+            self._managers_stale = False
+        seg_cols = [c for c in ("segment", "accounts", "revenue_last_12m", "baseline_revenue_12m",
+                                "scenario_revenue_12m", "delta_revenue_12m", "retention_baseline",
+                                "accounts_moved", "revenue_at_risk") if c in proj.by_segment]
+        self._segments.value = table_html(proj.by_segment[seg_cols], max_rows=20)
+        cols = [c for c in _MANAGER_COLUMNS if c in proj.by_manager]
+        top = proj.by_manager.reindex(proj.by_manager["revenue_delta_12m"].abs().sort_values(ascending=False).index)
+        self._managers.value = table_html(top[cols], max_rows=25, float_format="{:,.2f}")

@@ -1,0 +1,13 @@
+"""KPI projection: explicit assumptions → baseline vs scenario KPIs over a horizon, with Monte Carlo bands.
+
+``project(book, segmentation, assignment, ...)`` is what the pipeline calls; ``KpiModel`` is the compiled
+form for fast recomputation after an assumption change; ``backtest`` checks the baseline against held-out
+history; ``track_pilot`` compares actuals after a roll-out with the projection.
+"""
+
+from ..assumptions import Assumption, Assumptions
+from .baseline import Baseline, fit_baseline, history_matrix
+from .model import KPI_LABELS, KpiModel, as_assumptions, gini, project
+
+__all__ = ["project", "KpiModel", "KPI_LABELS", "Assumptions", "Assumption", "as_assumptions", "gini",
+           "Baseline", "fit_baseline", "history_matrix"]
