@@ -1,0 +1,215 @@
+"""The served workshop app in a real browser (headless Chromium), plus the serving set-up it relies on.
+
+Browser tests (marker ``browser``) start Voilà through ``workbench app``'s own code path, cut the network to
+localhost, wait for a rendered chart (never for ``load``), change a control and check the KPI strip follows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import altair as alt
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.cli.app import (
+    MAX_UPLOAD_BYTES,
+    TEMPLATE_NAME,
+    WEBSOCKET_MAX_MESSAGE_BYTES,
+    default_notebook,
+    template_data_dir,
+    voila_command,
+    voila_config_dir,
+    voila_env,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = template_data_dir() / "voila" / "templates" / TEMPLATE_NAME
+CHART_MARK = ".wb-chart svg path"  # a vega mark inside a chart pane: the chart really rendered
+TRACEBACK_TEXT = re.compile(r"Traceback \(most recent call last\)|Error displaying widget|\w+Error: ")
+WAIT_MS = 45_000
+
+
+# -- serving set-up (no browser) -------------------------------------------------------------------------------
+def test_template_has_no_remote_links():
+    for f in TEMPLATE_DIR.rglob("*"):
+        if f.is_file():
+            text = f.read_text(encoding="utf-8")
+            assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), f"remote link in {f.name}"
+            assert "cdn." not in text, f"CDN reference in {f.name}"
+
+
+def test_voila_command_serves_one_notebook_safely():
+    cmd = voila_command(default_notebook(), "127.0.0.1", 8866, python="python")
+    assert cmd[:4] == ["python", "-m", "voila", str(default_notebook())]
+    for flag in ("--no-browser", f"--template={TEMPLATE_NAME}", "--strip_sources=True", "--show_tracebacks=False",
+                 "--Voila.port=8866", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
+                 "--VoilaConfiguration.allow_template_override=NO"):
+        assert flag in cmd
+    # Serving a notebook path (not a folder) means there is no file browser.
+    assert Path(cmd[3]).suffix == ".ipynb"
+
+
+def test_websocket_limit_fits_a_50_mb_upload():
+    cfg = json.loads((voila_config_dir() / "voila.json").read_text())
+    limit = cfg["Voila"]["tornado_settings"]["websocket_max_message_size"]
+    assert limit == WEBSOCKET_MAX_MESSAGE_BYTES
+    assert limit >= MAX_UPLOAD_BYTES * 4 / 3 + 1024 * 1024  # base64 + JSON envelope of a 50 MB file
+
+
+def test_voila_finds_our_template_and_reads_our_settings():
+    """Voilà itself parses our command line, environment and voila.json (in a child process, because
+    ``Voila.initialize`` installs signal handlers)."""
+    code = ("import json, sys; from voila.app import Voila; a = Voila(); a.initialize(sys.argv[1:]); "
+            "c = a.voila_configuration; print(json.dumps([a.template_paths, a.tornado_settings, c.template, "
+            "c.strip_sources, c.show_tracebacks, a.open_browser, a.ip, a.port, c.allow_template_override]))")
+    argv = voila_command(default_notebook(), "127.0.0.1", 8866)[3:]
+    out = subprocess.run([sys.executable, "-c", code, *argv], env=voila_env(), capture_output=True, text=True,
+                         check=True, timeout=60)
+    paths, settings, template, strip, tracebacks, browser, ip, port, override = \
+        json.loads(out.stdout.strip().splitlines()[-1])
+    # Ours first (found through JUPYTER_PATH), then the stock lab template it extends.
+    assert Path(paths[0]) == TEMPLATE_DIR
+    assert json.loads((TEMPLATE_DIR / "conf.json").read_text())["base_template"] == "lab"
+    assert any(p.endswith("voila/templates/lab") for p in paths)
+    assert settings["websocket_max_message_size"] == WEBSOCKET_MAX_MESSAGE_BYTES
+    assert (template, strip, tracebacks, browser, ip, port, override) == \
+        (TEMPLATE_NAME, True, False, False, "127.0.0.1", 8866, "NO")
+
+
+def test_cli_refuses_a_busy_port_in_one_line():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "workbench", "app", "--port", str(port)], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert f"port {port}" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_workshop_notebook_is_committed_without_outputs():
+    nb = nbformat.read(default_notebook(), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs and c.execution_count is None for c in code)
+    assert "WorkshopApp()" in code[-1].source
+
+
+# -- interactive chart pane (no browser) ------------------------------------------------------------------------
+def test_chart_pane_default_is_static_svg():
+    from widgets.charting import ChartPane, InteractiveChartPane
+
+    df = pd.DataFrame({"x": [1, 2, 3], "y": [3, 1, 2]})
+    pane = ChartPane(alt.Chart(df).mark_bar().encode(x="x:O", y="y:Q"))
+    assert type(pane) is ChartPane and "<svg" in pane.value
+    live = ChartPane(interactive=True)
+    assert isinstance(live, InteractiveChartPane) and live.selection == {}
+
+
+def test_rows_in_selection_interval_point_and_untrusted_values():
+    from widgets.charting import rows_in_selection
+
+    df = pd.DataFrame({"revenue": [10.0, 50.0, 90.0, 130.0], "segment": ["A", "B", "A", "C"], "n": [1, 2, 3, 4]})
+    assert rows_in_selection(df, {"revenue": [40, 100]}).tolist() == [False, True, True, False]
+    assert rows_in_selection(df, {"revenue": [100, 40], "segment": ["A"]}).tolist() == [False, False, True, False]
+    assert rows_in_selection(df, [{"segment": "A", "n": 3}, {"segment": "C", "n": 4}]).tolist() == \
+        [False, False, True, True]
+    assert rows_in_selection(df, [{"n": "2"}]).tolist() == [False, True, False, False]
+    # Unknown fields (a crafted widget message) and empty selections select nothing; text is never evaluated.
+    assert not rows_in_selection(df, {"__import__('os')": [0, 1]}).any()
+    assert not rows_in_selection(df, {"segment": ["A') or True or ('"]}).any()
+    assert not rows_in_selection(df, {}).any() and not rows_in_selection(df, []).any()
+    big = pd.DataFrame({"revenue": np.arange(100_000, dtype=float)})
+    assert rows_in_selection(big, {"revenue": [10, 19.5]}).sum() == 10
+
+
+# -- the app in a real browser ---------------------------------------------------------------------------------
+def _kpi_values(page) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        ".wb-kpi[data-kpi]", "els => Object.fromEntries(els.map(e => [e.dataset.kpi, "
+        "e.querySelector('.wb-kpi-value').innerText + ' | ' + e.querySelector('.wb-kpi-delta').innerText]))")
+
+
+def _assert_clean(rec) -> None:
+    assert rec.foreign_requests == [], f"requests left localhost: {rec.foreign_requests[:5]}"
+    body = rec.page.inner_text("body")
+    assert not TRACEBACK_TEXT.search(body), f"error text visible: {TRACEBACK_TEXT.search(body).group(0)}"
+    assert rec.page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+
+
+@pytest.mark.browser
+def test_workshop_app_renders_offline_and_kpis_follow_a_control(workshop_server, offline_page, artifacts_dir):
+    page = offline_page.page
+    page.goto(workshop_server.url, wait_until="commit")
+    page.wait_for_selector(CHART_MARK, timeout=WAIT_MS)
+    page.wait_for_selector(".wb-kpi[data-kpi='workload_imbalance']", timeout=WAIT_MS)
+    before = _kpi_values(page)
+    assert {"revenue_12m", "accounts_moved", "workload_imbalance"} <= before.keys()
+
+    # Reallocate tab: tighten the balance band; the assignment and so the KPI strip must change.
+    page.get_by_role("tab", name=re.compile("Reallocate")).click()
+    band = page.locator(".wb-step:visible .widget-slider", has_text=re.compile("band", re.I)).first
+    band.wait_for(timeout=WAIT_MS)
+    band.locator(".ui-slider-handle, .noUi-handle").first.focus()
+    page.keyboard.press("Home")  # the narrowest band the control allows
+    page.wait_for_function(
+        "before => { const now = Object.fromEntries([...document.querySelectorAll('.wb-kpi[data-kpi]')].map("
+        "e => [e.dataset.kpi, e.querySelector('.wb-kpi-value').innerText + ' | ' + "
+        "e.querySelector('.wb-kpi-delta').innerText])); return JSON.stringify(now) !== JSON.stringify(before); }",
+        arg=before, timeout=WAIT_MS)
+    after = _kpi_values(page)
+    assert after != before
+
+    for tab in ("Segment", "KPIs", "Import"):
+        page.get_by_role("tab", name=re.compile(tab)).click()
+        page.wait_for_selector(f".wb-step:visible {CHART_MARK}", timeout=WAIT_MS)
+    _assert_clean(offline_page)
+    page.screenshot(path=str(artifacts_dir / "workshop.png"), full_page=True)
+
+
+_LIVE_CHART_NB = '''
+import altair as alt, ipywidgets as w, numpy as np, pandas as pd
+from widgets.charting import ChartPane, rows_in_selection
+rng = np.random.default_rng(0)
+accounts = pd.DataFrame({"account_id": [f"A{i:04d}" for i in range(400)],
+                         "revenue": rng.lognormal(11, 1, 400), "potential": rng.lognormal(11.5, 1, 400)})
+brush = alt.selection_interval(name="brush")
+chart = alt.Chart(accounts).mark_point().encode(x="revenue:Q", y="potential:Q").add_params(brush)
+pane = ChartPane(chart.properties(width=420, height=320), interactive=True)
+listing = w.HTML("no accounts selected")
+listing.add_class("wb-selected")
+def show_selected(_):
+    hit = accounts[rows_in_selection(accounts, pane.selection.get("brush", {}))]
+    listing.value = f"{len(hit)} accounts selected" if len(hit) else "no accounts selected"
+pane.observe(show_selected, names="selection")
+w.VBox([pane, listing])
+'''
+
+
+@pytest.mark.browser
+def test_interactive_chart_pane_brush_reaches_python_offline(offline_page, serve_notebook, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(_LIVE_CHART_NB)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "live_chart.ipynb")
+    server = serve_notebook(tmp_path / "live_chart.ipynb")
+    page = offline_page.page
+    page.goto(server.url, wait_until="commit")
+    page.wait_for_selector(".wb-chart-live svg .mark-symbol path", timeout=WAIT_MS)
+    box = page.locator(".wb-chart-live svg").first.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.15
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["width"] * 0.5, y0 + box["height"] * 0.6, steps=8)
+    page.mouse.up()
+    page.wait_for_function("() => /^[1-9]\\d* accounts selected/.test("
+                           "document.querySelector('.wb-selected').innerText)", timeout=WAIT_MS)
+    _assert_clean(offline_page)
