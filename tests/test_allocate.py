@@ -1,0 +1,259 @@
+"""Reallocation engine: contract, hard constraints (capacity, band, locks, families), diagnosis, events, CRM files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.allocate import InfeasibleError, parse_event, reallocate
+from workbench.book import AccountBook, account_units
+from workbench.results import Assignment, Segmentation
+
+ROLES = ("Key Account Manager", "Account Manager", "Inside Sales")
+REGIONS = ("Bayern", "Berlin", "Hessen", "Wien", "Zürich", "Hamburg")
+COUNTRY = {"Bayern": "DE", "Berlin": "DE", "Hessen": "DE", "Wien": "AT", "Zürich": "CH", "Hamburg": "DE"}
+SEG_HOURS = np.array([60.0, 20.0, 8.0, 2.0])
+SEG_ROLE = ("Key Account Manager", "Account Manager", "Account Manager", "Inside Sales")
+SEG_NAME = ("Strategic", "Grow", "Maintain", "Long tail")
+
+
+def synthetic_book(n: int = 600, m: int = 16, seed: int = 0, slack: float = 1.15, skew: float = 1.5,
+                   unowned: float = 0.02, families: float = 0.05) -> tuple[AccountBook, Segmentation]:
+    """A small book with uneven owners (a quarter of each role's managers pulls extra accounts) and a coverage
+    model whose total need is capacity / ``slack``."""
+    rng = np.random.default_rng(seed)
+    seg = rng.choice(4, size=n, p=[0.05, 0.25, 0.4, 0.3])
+    region = rng.choice(REGIONS, size=n)
+    rev = np.round(rng.lognormal(10, 1.0, n) * (4 - seg), 2)
+    ids = np.array([f"A{i:05d}" for i in range(n)])
+    mroles = np.array(ROLES)[rng.choice(3, size=m, p=[0.2, 0.55, 0.25])]
+    mroles[:3] = ROLES
+    seg_role = np.array(SEG_ROLE)[seg]
+    need = SEG_HOURS[seg]
+    per_role = {r: need[seg_role == r].sum() / (mroles == r).sum() for r in ROLES}
+    cap = np.array([per_role[r] * slack for r in mroles]) * rng.uniform(0.9, 1.1, m)
+    owner = np.empty(n, dtype=object)
+    for r in ROLES:
+        idx = np.flatnonzero(seg_role == r)
+        ms = np.flatnonzero(mroles == r)
+        p = np.ones(len(ms))
+        p[: max(1, len(ms) // 4)] += skew
+        owner[idx] = np.array([f"M{j:03d}" for j in ms])[rng.choice(len(ms), size=len(idx), p=p / p.sum())]
+    owner[rng.random(n) < unowned] = None
+    parent = np.full(n, None, dtype=object)
+    fam = np.flatnonzero(rng.random(n) < families)
+    parent[fam] = ids[rng.integers(0, n, len(fam))]
+    parent[parent == ids] = None
+    acc = pd.DataFrame({"account_id": ids, "name": [f"Firma {i}" for i in range(n)], "parent_id": parent,
+                        "country": [COUNTRY[r] for r in region], "region": region,
+                        "industry": rng.choice(["Retail", "Software", "Health", "Logistics"], size=n),
+                        "revenue_12m": rev, "potential": rev * rng.uniform(1, 3, n), "owner_id": owner,
+                        "source_id": [f"001{i:012d}" for i in range(n)]})
+    for c in ("account_id", "parent_id", "owner_id", "source_id", "region", "country", "industry", "name"):
+        acc[c] = acc[c].astype("string")
+    mgr = pd.DataFrame({"manager_id": [f"M{j:03d}" for j in range(m)], "name": [f"Manager {j}" for j in range(m)],
+                        "role": mroles, "region": rng.choice(REGIONS, size=m),
+                        "languages": rng.choice(["de", "de;en", "de;fr"], m), "capacity_hours": np.round(cap, 1),
+                        "source_id": [f"005{j:012d}" for j in range(m)]}).astype(
+        {"manager_id": "string", "name": "string", "role": "string", "region": "string", "source_id": "string"})
+    labels = pd.DataFrame({"account_id": ids, "segment_id": seg, "segment": np.array(SEG_NAME)[seg]})
+    cov = pd.DataFrame({"segment_id": range(4), "segment": SEG_NAME, "role": SEG_ROLE,
+                        "hours_per_account": SEG_HOURS, "accounts_per_manager": [25, 80, 200, 800]})
+    return AccountBook(accounts=acc, managers=mgr), Segmentation(labels=labels, profiles=pd.DataFrame(), coverage=cov)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return synthetic_book()
+
+
+@pytest.fixture(scope="module")
+def plan(small):
+    book, seg = small
+    return reallocate(book, seg)
+
+
+def _check_band(asg: Assignment, tol: float = 1e-6) -> None:
+    ld = asg.loads[asg.loads["target_hours"] > 0]
+    assert (ld["hours_after"] <= ld["band_high"] + tol).all(), ld[ld["hours_after"] > ld["band_high"] + tol]
+    assert (ld["hours_after"] >= ld["band_low"] - tol).all(), ld[ld["hours_after"] < ld["band_low"] - tol]
+    assert (ld["hours_after"] <= ld["capacity_hours"] + tol).all()
+
+
+def test_contract_columns_and_types(plan, small):
+    book, _ = small
+    assert isinstance(plan, Assignment)
+    assert {"account_id", "from_manager", "to_manager", "hours"} <= set(plan.owners.columns)
+    assert {"account_id", "from_manager", "to_manager", "reason"} <= set(plan.moves.columns)
+    need = {"manager_id", "name", "role", "capacity_hours", "target_hours", "band_low", "band_high",
+            "accounts_before", "accounts_after", "hours_before", "hours_after", "revenue_before", "revenue_after",
+            "potential_before", "potential_after", "in_band_before", "in_band_after"}
+    assert need <= set(plan.loads.columns)
+    for key in ("objective", "lower_bound", "gap", "seconds", "status", "solver", "diagnosis"):
+        assert key in plan.stats
+    assert len(plan.owners) == len(book.accounts)
+    assert plan.owners["to_manager"].notna().all()
+    assert plan.loads["accounts_after"].sum() == len(book.accounts)
+    assert plan.loads["hours_after"].sum() == pytest.approx(plan.owners["hours"].sum())
+    # every move is a real owner change and has a sentence
+    assert (plan.moves["from_manager"].fillna("-") != plan.moves["to_manager"]).all()
+    assert plan.moves["reason"].str.len().min() > 10
+
+
+def test_feasible_plan_respects_capacity_and_band(plan):
+    assert plan.stats["status"] in ("optimal", "feasible")
+    assert plan.stats["diagnosis"] == ""
+    _check_band(plan)
+    assert plan.stats["managers_in_band_before"] < plan.stats["managers_in_band_after"] == len(plan.loads)
+    assert plan.stats["lower_bound"] <= plan.stats["objective"] + 1e-6
+    assert 0 <= plan.stats["gap"] < 0.01
+
+
+def test_unowned_accounts_get_an_owner_with_reason(plan, small):
+    book, _ = small
+    unowned = book.accounts.loc[book.accounts["owner_id"].isna(), "account_id"]
+    assert len(unowned)
+    mv = plan.moves.set_index("account_id")
+    assert set(unowned) <= set(mv.index)
+    assert mv.loc[list(unowned), "from_manager"].isna().all()
+    assert (mv.loc[list(unowned), "reason_code"] == "unowned").all()
+    assert mv.loc[list(unowned), "reason"].str.startswith("Unowned").all()
+
+
+def test_families_never_split(plan, small):
+    book, _ = small
+    units = pd.Series(account_units(book.accounts), index=book.accounts["account_id"].to_numpy())
+    owners = plan.owners.set_index("account_id")["to_manager"]
+    per_unit = owners.groupby(units.reindex(owners.index).to_numpy()).nunique()
+    assert (per_unit == 1).all()
+    assert (units.value_counts() > 1).any()  # the book really has families
+
+
+def test_reasons_name_the_overloaded_manager(plan):
+    over = plan.moves[plan.moves["reason_code"] == "over_capacity"]
+    assert len(over)
+    first = over.iloc[0]
+    assert first["reason"].startswith(first["from_name"] + " over capacity by ")
+    assert "% under target" in first["reason"] or "% over target" in first["reason"]
+
+
+def test_deterministic(small):
+    book, seg = small
+    a = reallocate(book, seg, seed=3)
+    b = reallocate(book, seg, seed=3)
+    pd.testing.assert_frame_equal(a.owners, b.owners)
+    pd.testing.assert_frame_equal(a.moves, b.moves)
+    assert a.stats["objective"] == b.stats["objective"]
+
+
+def test_locks_hold(small):
+    book, seg = small
+    acc = book.accounts
+    owned = acc[acc["owner_id"].notna() & acc["parent_id"].isna()]
+    keep = owned["account_id"].iloc[:5].tolist()
+    other = owned["account_id"].iloc[5]
+    other_owner = owned["owner_id"].iloc[5]
+    target = book.managers.loc[(book.managers["manager_id"] != other_owner)
+                               & (book.managers["role"] == book.managers.set_index("manager_id").loc[
+                                   other_owner, "role"]), "manager_id"].iloc[0]
+    locks = pd.DataFrame({"account_id": keep + [other], "manager_id": [None] * 5 + [target]})
+    asg = reallocate(book, seg, locks=locks)
+    to = asg.owners.set_index("account_id")["to_manager"]
+    assert (to.loc[keep].to_numpy() == owned["owner_id"].iloc[:5].to_numpy()).all()
+    assert to.loc[other] == target
+    assert asg.moves.set_index("account_id").loc[other, "reason_code"] == "lock"
+
+
+def test_capacity_below_demand_is_diagnosed(small):
+    book, seg = small
+    tight = AccountBook(accounts=book.accounts, managers=book.managers.assign(
+        capacity_hours=book.managers["capacity_hours"] * 0.6))
+    asg = reallocate(book=tight, segmentation=seg)
+    assert asg.stats["status"] == "infeasible"
+    assert "Capacity below demand" in asg.stats["diagnosis"]
+    assert "Add capacity" in asg.stats["diagnosis"]
+
+
+def test_lock_onto_full_manager_is_diagnosed(small):
+    book, seg = small
+    acc = book.accounts
+    mgr = book.managers.iloc[0]
+    same_role = seg.labels.set_index("account_id")["segment_id"].map(dict(enumerate(SEG_ROLE)))
+    ids = acc.loc[acc["parent_id"].isna() & same_role.reindex(acc["account_id"]).eq(mgr["role"]).to_numpy(),
+                  "account_id"]
+    asg = reallocate(book, seg, locks={a: mgr["manager_id"] for a in ids})
+    assert asg.stats["status"] == "infeasible"
+    assert "Locks put" in asg.stats["diagnosis"] and mgr["name"] in asg.stats["diagnosis"]
+
+
+def test_too_tight_move_limit_is_diagnosed(small):
+    book, seg = small
+    asg = reallocate(book, seg, max_move_share=0.01)
+    assert asg.stats["status"] == "infeasible"
+    assert "move limit" in asg.stats["diagnosis"]
+
+
+def test_move_limit_holds_when_feasible(small, plan):
+    book, seg = small
+    owned_moves = plan.moves["from_manager"].notna().sum()
+    share = (owned_moves * 1.3) / book.accounts["owner_id"].notna().sum()
+    asg = reallocate(book, seg, max_move_share=share)
+    assert asg.stats["status"] != "infeasible", asg.stats["diagnosis"]
+    assert asg.moves["from_manager"].notna().sum() <= share * book.accounts["owner_id"].notna().sum() + 1e-9
+    _check_band(asg)
+
+
+def test_manager_leaves_and_hire_joins(small):
+    book, seg = small
+    leaver = book.managers.loc[book.managers["role"] == "Account Manager", "manager_id"].iloc[0]
+    events = [{"type": "leave", "manager_id": leaver},
+              {"type": "hire", "name": "Ana Roth", "role": "Account Manager", "region": "Bayern",
+               "capacity_hours": 900.0, "ramp": 0.5}]
+    asg = reallocate(book, seg, events=events)
+    ld = asg.loads.set_index("manager_id")
+    assert ld.loc[leaver, "hours_after"] == 0 and ld.loc[leaver, "accounts_after"] == 0
+    assert ld.loc["NEW-1", "capacity_hours"] == pytest.approx(450.0)
+    assert ld.loc["NEW-1", "hours_after"] > 0
+    left = asg.moves[asg.moves["from_manager"] == leaver]
+    assert (left["reason_code"].isin(["manager_leaves", "family"])).all()
+    assert len(left) == (book.accounts["owner_id"] == leaver).sum()
+    _check_band(asg)
+
+
+def test_override_with_rest_frozen(small, plan):
+    book, seg = small
+    acc = book.accounts[book.accounts["parent_id"].isna() & book.accounts["owner_id"].notna()].iloc[0]
+    dest = book.managers.loc[book.managers["manager_id"] != acc["owner_id"], "manager_id"].iloc[0]
+    asg = reallocate(book, seg, events=[{"type": "override", "account_id": acc["account_id"], "manager_id": dest,
+                                         "rest": "freeze"}], base=plan)
+    to = asg.owners.set_index("account_id")["to_manager"]
+    assert to.loc[acc["account_id"]] == dest
+    base_to = plan.owners.set_index("account_id")["to_manager"]
+    same_family = account_units(book.accounts) == account_units(book.accounts)[
+        book.accounts["account_id"].eq(acc["account_id"]).to_numpy()][0]
+    others = book.accounts.loc[~same_family, "account_id"]
+    assert (to.loc[others] == base_to.loc[others]).all()
+
+
+def test_bad_inputs_give_plain_errors(small):
+    book, seg = small
+    with pytest.raises(ValueError, match="band"):
+        reallocate(book, seg, band=1.5)
+    with pytest.raises(ValueError, match="not in the accounts table"):
+        reallocate(book, seg, locks=["NOPE"])
+    with pytest.raises(ValueError, match="not in the managers table"):
+        reallocate(book, seg, events=[{"type": "leave", "manager_id": "X"}])
+    with pytest.raises(ValueError, match="unknown weight"):
+        reallocate(book, seg, weights={"speed": 1})
+    assert issubclass(InfeasibleError, ValueError)
+
+
+def test_parse_event():
+    assert parse_event("leave:M007") == {"type": "leave", "manager_id": "M007"}
+    assert parse_event("override:A1=M2,freeze") == {"type": "override", "account_id": "A1", "manager_id": "M2",
+                                                    "rest": "freeze"}
+    ev = parse_event("hire:name=Ana,role=Account Manager,capacity_hours=1600,ramp=0.5")
+    assert ev["capacity_hours"] == 1600.0 and ev["ramp"] == 0.5 and ev["role"] == "Account Manager"
+    with pytest.raises(ValueError):
+        parse_event("fire:M1")

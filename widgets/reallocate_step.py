@@ -1,0 +1,259 @@
+"""The Reallocate step: band, move limit and weights, locks and overrides, what-if events → a re-solved plan.
+
+The view observes ``state.segmentation`` (and its own controls), calls ``workbench.allocate.reallocate`` and
+sets ``state.assignment``; it renders the workload chart with the band, the move list (filterable by reason
+and segment), the per-manager table and a view by region. It computes nothing itself.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+
+from workbench.allocate import normalise_locks, reallocate
+from workbench.report.charts.allocate import moves_by_reason_chart, region_chart, workload_chart
+
+from .charting import ChartPane
+from .common import MessageBox, guarded, step_header, table_html
+from .state import WorkbenchState
+
+__all__ = ["ReallocateStep"]
+
+_ALL = "(all)"
+_MAX_LOCK_LINES = 5000
+_STATUS_LEVEL = {"optimal": "ok", "feasible": "ok", "infeasible": "error"}
+
+
+class ReallocateStep(w.VBox):
+    """Re-solve the owner assignment whenever the segmentation or a control changes; show moves and loads."""
+
+    def __init__(self, state: WorkbenchState, **kwargs):
+        super().__init__(**kwargs)
+        self.state = state
+        p = state.params.get("allocate", {})
+        style = {"description_width": "initial"}
+        self._band = w.FloatSlider(value=float(p.get("band", 0.15)), min=0.02, max=0.5, step=0.01,
+                                   description="Band ± (share of target)", readout_format=".0%",
+                                   continuous_update=False, style=style, layout=w.Layout(width="360px"))
+        mms = p.get("max_move_share")
+        self._limit_on = w.Checkbox(value=mms is not None, description="Limit moves", indent=False)
+        self._limit = w.FloatSlider(value=float(mms if mms is not None else 0.2), min=0.0, max=1.0, step=0.01,
+                                    description="Max share moved", readout_format=".0%", continuous_update=False,
+                                    style=style, layout=w.Layout(width="320px"))
+        wts = p.get("weights") or {}
+        self._w = {k: w.FloatSlider(value=float(wts.get(k, 1.0)), min=0.0, max=5.0, step=0.1,
+                                    description=f"Weight {k}", continuous_update=False, style=style,
+                                    layout=w.Layout(width="300px")) for k in ("continuity", "fit", "balance")}
+        self._locks = w.Textarea(placeholder="one per line: ACCOUNT_ID  or  ACCOUNT_ID,MANAGER_ID",
+                                 description="Locks", layout=w.Layout(width="360px", height="90px"))
+        self._apply_locks = w.Button(description="Apply locks", icon="lock")
+        self._leave = w.Dropdown(description="Manager leaves", options=[], style=style, layout=w.Layout(width="340px"))
+        self._leave_btn = w.Button(description="Remove manager", icon="user-times")
+        self._hire_name = w.Text(description="Hire name", value="New hire", style=style, layout=w.Layout(width="220px"))
+        self._hire_role = w.Dropdown(description="role", options=[], layout=w.Layout(width="260px"))
+        self._hire_region = w.Dropdown(description="region", options=[], layout=w.Layout(width="220px"))
+        self._hire_cap = w.BoundedFloatText(value=1600.0, min=1.0, max=5000.0, description="hours/yr",
+                                            layout=w.Layout(width="180px"))
+        self._hire_ramp = w.FloatSlider(value=0.5, min=0.1, max=1.0, step=0.05, description="ramp-up",
+                                        readout_format=".0%", continuous_update=False, layout=w.Layout(width="260px"))
+        self._hire_btn = w.Button(description="Add hire", icon="user-plus")
+        self._ovr_account = w.Text(description="Override account", style=style, layout=w.Layout(width="260px"))
+        self._ovr_manager = w.Dropdown(description="to", options=[], layout=w.Layout(width="260px"))
+        self._ovr_freeze = w.Checkbox(value=False, description="freeze the rest", indent=False)
+        self._ovr_btn = w.Button(description="Override", icon="hand-paper-o")
+        self._clear_btn = w.Button(description="Clear events", icon="undo")
+        self._events_html = w.HTML()
+        self._msg = MessageBox()
+        self._stats = w.HTML()
+        self._chart = ChartPane()
+        self._reason_chart = ChartPane()
+        self._region_chart = ChartPane()
+        self._reason = w.Dropdown(description="Reason", options=[_ALL], layout=w.Layout(width="260px"))
+        self._segment = w.Dropdown(description="Segment", options=[_ALL], layout=w.Layout(width="260px"))
+        self._moves = w.HTML()
+        self._loads = w.HTML()
+        self._events: list[dict] = list(p.get("events") or [])
+        self._lock_df = normalise_locks(p.get("locks") or None)
+
+        for ctl in (self._band, self._limit, self._limit_on, *self._w.values()):
+            ctl.observe(self._on_control, names="value")
+        for ctl in (self._reason, self._segment):
+            ctl.observe(lambda _c: self._render_moves(), names="value")
+        self._apply_locks.on_click(lambda _b: self._on_locks())
+        self._leave_btn.on_click(lambda _b: self._add_event({"type": "leave", "manager_id": self._leave.value}))
+        self._hire_btn.on_click(lambda _b: self._on_hire())
+        self._ovr_btn.on_click(lambda _b: self._on_override())
+        self._clear_btn.on_click(lambda _b: self._clear_events())
+        state.observe(self._on_segmentation, names="segmentation")
+
+        controls = w.VBox([w.HBox([self._band, self._limit_on, self._limit]), w.HBox(list(self._w.values()))])
+        what_if = w.VBox([w.HBox([self._locks, self._apply_locks]),
+                          w.HBox([self._leave, self._leave_btn]),
+                          w.HBox([self._hire_name, self._hire_role, self._hire_region, self._hire_cap,
+                                  self._hire_ramp, self._hire_btn]),
+                          w.HBox([self._ovr_account, self._ovr_manager, self._ovr_freeze, self._ovr_btn]),
+                          w.HBox([self._clear_btn, self._events_html])])
+        acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
+        moves_box = w.VBox([w.HBox([self._reason, self._segment]), self._moves])
+        tabs = w.Tab(children=[w.HBox([self._chart, self._reason_chart]), moves_box, self._loads, self._region_chart],
+                     titles=["Workload", "Moves", "Managers", "By region"])
+        self.children = [step_header("3 · Reallocate", "Every manager inside the band, as few relationships moved "
+                                                       "as possible."),
+                         controls, acc, self._msg, self._stats, tabs]
+        self.add_class("wb-step")
+        if state.segmentation is not None:
+            self.solve()
+
+    # ---------------------------------------------------------------- events from the user
+    def _on_segmentation(self, _change) -> None:
+        self.solve()
+
+    def _on_control(self, _change) -> None:
+        self.solve()
+
+    @guarded()
+    def _on_locks(self) -> None:
+        lines = [ln.strip() for ln in self._locks.value.splitlines() if ln.strip()]
+        if len(lines) > _MAX_LOCK_LINES:
+            raise ValueError(f"at most {_MAX_LOCK_LINES:,} lock lines, got {len(lines):,}")
+        recs = []
+        for i, ln in enumerate(lines, 1):
+            parts = [x.strip() for x in ln.replace(";", ",").replace("\t", ",").split(",")]
+            if not parts[0] or len(parts) > 2:
+                raise ValueError(f"lock line {i} ({ln!r}): expected ACCOUNT_ID or ACCOUNT_ID,MANAGER_ID")
+            recs.append({"account_id": parts[0], "manager_id": parts[1] if len(parts) > 1 and parts[1] else None})
+        self._lock_df = normalise_locks(recs or None)
+        self.solve()
+
+    @guarded()
+    def _on_hire(self) -> None:
+        self._add_event({"type": "hire", "name": self._hire_name.value.strip() or "New hire",
+                         "role": self._hire_role.value, "region": self._hire_region.value,
+                         "capacity_hours": float(self._hire_cap.value), "ramp": float(self._hire_ramp.value)})
+
+    @guarded()
+    def _on_override(self) -> None:
+        acc = self._ovr_account.value.strip()
+        if not acc:
+            raise ValueError("type the account id to override")
+        self._add_event({"type": "override", "account_id": acc, "manager_id": self._ovr_manager.value,
+                         "rest": "freeze" if self._ovr_freeze.value else "reoptimise"})
+
+    def _add_event(self, event: dict) -> None:
+        if event.get("type") == "leave" and not event.get("manager_id"):
+            self._msg.show("Choose the manager who leaves first.", "warning")
+            return
+        self._events.append(event)
+        if self.solve() is False:
+            self._events.pop()  # a refused event (unknown id, bad value) must not poison later solves
+
+    def _clear_events(self) -> None:
+        self._events = []
+        self.solve()
+
+    # ---------------------------------------------------------------- the work
+    def params(self) -> dict:
+        """The allocate parameters the controls describe (what ``reallocate`` receives)."""
+        out = {"band": round(float(self._band.value), 4),
+               "max_move_share": round(float(self._limit.value), 4) if self._limit_on.value else None,
+               "weights": {k: float(s.value) for k, s in self._w.items()}}
+        if len(self._lock_df):
+            out["locks"] = self._lock_df.astype(object).where(self._lock_df.notna(), None).to_dict("records")
+        if self._events:
+            out["events"] = list(self._events)
+        return out
+
+    @guarded()
+    def solve(self) -> bool | None:
+        """Re-solve with the current controls; ``False`` when the inputs were refused (message shown)."""
+        book, seg = self.state.book, self.state.segmentation
+        if book is None or seg is None:
+            self._msg.show("Segment the book first: the reallocation needs the coverage model.", "info")
+            return None
+        self._sync_options(book)
+        p = self.params()
+        self.state.busy = True
+        self._msg.show("Re-solving …")
+        try:
+            asg = reallocate(book, seg, **p)
+        except ValueError as exc:
+            self._msg.show(f"Could not apply this: {exc}", "error")
+            return False
+        finally:
+            self.state.busy = False
+        self.state.set_section("allocate", **{k: v for k, v in p.items()})
+        self.state.assignment = asg
+        self._render(asg)
+        return True
+
+    def _sync_options(self, book) -> None:
+        m = book.managers
+        opts = [(f"{n} ({i})", i) for i, n in zip(m["manager_id"].astype(str), m["name"].astype(str), strict=False)]
+        hires = [(f"{e.get('name')} (new)", e.get("manager_id") or f"NEW-{j + 1}")
+                 for j, e in enumerate(x for x in self._events if x.get("type") == "hire")]
+        if [o[1] for o in self._leave.options] != [o[1] for o in opts]:
+            self._leave.options = opts
+        if [o[1] for o in self._ovr_manager.options] != [o[1] for o in opts + hires]:
+            self._ovr_manager.options = opts + hires
+        roles = sorted(m["role"].dropna().astype(str).unique()) if "role" in m else []
+        regions = sorted(m["region"].dropna().astype(str).unique()) if "region" in m else []
+        if list(self._hire_role.options) != roles:
+            self._hire_role.options = roles
+        if list(self._hire_region.options) != regions:
+            self._hire_region.options = regions
+
+    def _render(self, asg) -> None:
+        s = asg.stats
+        level = _STATUS_LEVEL.get(s["status"], "info")
+        if s["status"] == "infeasible":
+            self._msg.show(f"No plan meets every constraint. {s['diagnosis']}", "error")
+        else:
+            self._msg.show(f"{s['moves']:,} accounts change owner; {s['managers_in_band_after']} of "
+                           f"{s['active_managers']} managers inside the band (before: {s['managers_in_band_before']}).",
+                           level)
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in s.get("notes", []))
+        self._stats.value = (
+            f'<div class="wb-alloc-stats">Solver {html.escape(s["solver"])}: cost {s["objective"]:,.0f}, '
+            f'lower bound {s["lower_bound"]:,.0f}, gap {s["gap"]:.2%}, {s["seconds"]:.2f} s.</div>'
+            + (f"<ul>{notes}</ul>" if notes else ""))
+        ev = [_event_text(e) for e in self._events]
+        nl = len(self._lock_df)
+        self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
+        self._chart.show(workload_chart(asg.loads, band=float(asg.params.get("band", self._band.value))))
+        self._reason_chart.show(moves_by_reason_chart(asg.moves))
+        self._region_chart.show(region_chart(asg.owners, self.state.book.accounts, asg.loads))
+        reasons = [_ALL] + sorted(asg.moves["reason_code"].dropna().astype(str).unique())
+        segs = [_ALL] + sorted(asg.moves["segment"].dropna().astype(str).unique())
+        if list(self._reason.options) != reasons:
+            self._reason.options = reasons
+        if list(self._segment.options) != segs:
+            self._segment.options = segs
+        cols = ["manager_id", "name", "role", "target_hours", "band_low", "band_high", "hours_before", "hours_after",
+                "accounts_before", "accounts_after", "revenue_before", "revenue_after", "in_band_after"]
+        self._loads.value = table_html(asg.loads[cols].sort_values("hours_before", ascending=False), max_rows=50)
+        self._render_moves()
+
+    def _render_moves(self) -> None:
+        asg = self.state.assignment
+        if asg is None:
+            self._moves.value = ""
+            return
+        mv = asg.moves
+        if self._reason.value and self._reason.value != _ALL:
+            mv = mv[mv["reason_code"] == self._reason.value]
+        if self._segment.value and self._segment.value != _ALL:
+            mv = mv[mv["segment"] == self._segment.value]
+        cols = ["account_id", "segment", "from_name", "to_name", "revenue_12m", "reason"]
+        self._moves.value = (f'<div class="wb-moves-count">{len(mv):,} moves</div>'
+                             + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40))
+
+
+def _event_text(e: dict) -> str:
+    if e.get("type") == "leave":
+        return f"{e.get('manager_id')} leaves"
+    if e.get("type") == "hire":
+        return f"hire {e.get('name')} ({e.get('role')}, {float(e.get('ramp', 1)):.0%} ramp-up)"
+    return f"override {e.get('account_id')} → {e.get('manager_id')}" + (" (rest frozen)" if e.get("rest") == "freeze"
+                                                                      else "")
+

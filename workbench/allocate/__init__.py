@@ -1,0 +1,7 @@
+"""Reallocation engine: optimised, explainable owner assignment with capacity, balance bands, continuity, locks
+and what-if events (``reallocate``), on top of an array-level solver (``workbench.allocate.solver``)."""
+
+from .assumptions import ASSUMPTIONS
+from .engine import DEFAULT_WEIGHTS, InfeasibleError, normalise_locks, parse_event, reallocate
+
+__all__ = ["reallocate", "InfeasibleError", "DEFAULT_WEIGHTS", "ASSUMPTIONS", "parse_event", "normalise_locks"]

@@ -1,0 +1,698 @@
+"""Reallocation on a book: units, eligibility, targets and bands, costs, events and locks → an explained Assignment.
+
+``reallocate(book, segmentation, ...)`` turns the book into the arrays of ``workbench.allocate.solver``, solves,
+and turns the plan back into frames: owner per account, the moves with a reason each, and a per-manager
+before/after table. Everything is vectorised; the only Python loops run over managers, roles or events.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..book import AccountBook, account_units
+from ..results import Assignment, Segmentation
+from . import solver as S
+from .assumptions import ASSUMPTIONS, COUNTRY_LANGUAGE
+
+__all__ = ["reallocate", "InfeasibleError", "DEFAULT_WEIGHTS", "parse_event", "normalise_locks"]
+
+DEFAULT_WEIGHTS: dict[str, float] = {"continuity": 1.0, "fit": 1.0, "balance": 1.0}
+_EVENT_TYPES = ("leave", "hire", "override")
+
+
+class InfeasibleError(ValueError):
+    """No plan meets the constraints; the message names the binding constraint and what to relax.
+
+    ``reallocate`` itself never raises it for an infeasible band or capacity (it returns the best-effort plan with
+    ``stats["status"] == "infeasible"`` and the diagnosis); callers that must not continue (the CLI) raise it.
+    """
+
+
+# ---------------------------------------------------------------------------------------------------- inputs
+def parse_event(text: str) -> dict:
+    """Parse a CLI event string into an event dict.
+
+    ``leave:M007`` · ``hire:name=Ana Roth,role=Account Manager,region=Bayern,capacity_hours=1600,ramp=0.5`` ·
+    ``override:A00012=M003`` (rest re-optimised) · ``override:A00012=M003,freeze`` (rest frozen).
+    """
+    kind, sep, rest = text.partition(":")
+    kind = kind.strip().lower()
+    if not sep or kind not in _EVENT_TYPES:
+        raise ValueError(f"event {text!r} not understood; use leave:MANAGER_ID, hire:key=value,... or "
+                         "override:ACCOUNT_ID=MANAGER_ID[,freeze]")
+    if kind == "leave":
+        return {"type": "leave", "manager_id": rest.strip()}
+    if kind == "override":
+        parts = [p.strip() for p in rest.split(",")]
+        acc, eq, mgr = parts[0].partition("=")
+        if not eq:
+            raise ValueError(f"override event {text!r} needs ACCOUNT_ID=MANAGER_ID")
+        return {"type": "override", "account_id": acc.strip(), "manager_id": mgr.strip(),
+                "rest": "freeze" if "freeze" in parts[1:] else "reoptimise"}
+    ev: dict = {"type": "hire"}
+    for part in rest.split(","):
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise ValueError(f"hire event {text!r}: expected key=value pairs, got {part!r}")
+        key = key.strip()
+        ev[key] = float(value) if key in ("capacity_hours", "ramp", "cost") else value.strip()
+    return ev
+
+
+def normalise_locks(locks) -> pd.DataFrame:
+    """Locks as a frame ``account_id, manager_id`` (``manager_id`` missing = keep the current owner).
+
+    Accepts a frame with ``account_id`` (and optional ``manager_id``), a list of account ids, a list of records
+    or a dict ``{account_id: manager_id or None}``.
+    """
+    if locks is None:
+        return pd.DataFrame({"account_id": pd.Series(dtype="string"), "manager_id": pd.Series(dtype="string")})
+    if isinstance(locks, dict):
+        df = pd.DataFrame({"account_id": list(locks), "manager_id": list(locks.values())})
+    elif isinstance(locks, pd.DataFrame):
+        df = locks.copy()
+    else:
+        items = list(locks)
+        df = pd.DataFrame(items) if items and isinstance(items[0], dict) else pd.DataFrame({"account_id": items})
+    if "account_id" not in df:
+        raise ValueError(f"locks need an account_id column; got {', '.join(map(str, df.columns))}")
+    if "manager_id" not in df:
+        df["manager_id"] = pd.NA
+    df = df[["account_id", "manager_id"]].astype("string")
+    df["account_id"] = df["account_id"].str.strip()
+    df["manager_id"] = df["manager_id"].str.strip().replace("", pd.NA)
+    return df.dropna(subset=["account_id"]).reset_index(drop=True)
+
+
+@dataclass
+class _Managers:
+    frame: pd.DataFrame          # all managers incl. hires; columns: manager_id, name, role, region, ...
+    capacity: np.ndarray         # effective capacity after ramp-up and departures (hours/year)
+    active: np.ndarray           # can take accounts
+    hired: np.ndarray            # joined through an event
+    notes: list
+
+
+def _apply_manager_events(managers: pd.DataFrame, events: list[dict]) -> _Managers:
+    m = managers.reset_index(drop=True).copy()
+    for col in ("role", "region", "languages", "source_id"):
+        if col not in m:
+            m[col] = pd.NA
+    hires = []
+    leaving = []
+    notes = []
+    for i, ev in enumerate(events):
+        kind = ev.get("type")
+        if kind == "leave":
+            mid = str(ev.get("manager_id", "")).strip()
+            if mid not in set(m["manager_id"]):
+                raise ValueError(f"event {i + 1}: manager {mid!r} (leave) is not in the managers table")
+            leaving.append(mid)
+        elif kind == "hire":
+            cap = float(ev.get("capacity_hours", np.nan))
+            ramp = float(ev.get("ramp", 1.0))
+            if not np.isfinite(cap) or cap <= 0:
+                raise ValueError(f"event {i + 1}: a hire needs capacity_hours > 0 (hours per year)")
+            if not 0 < ramp <= 1:
+                raise ValueError(f"event {i + 1}: ramp must be a share of capacity in (0, 1], got {ramp}")
+            mid = str(ev.get("manager_id") or f"NEW-{len(hires) + 1}")
+            hires.append({"manager_id": mid, "name": str(ev.get("name") or f"New hire {len(hires) + 1}"),
+                          "role": ev.get("role", pd.NA), "region": ev.get("region", pd.NA),
+                          "languages": ev.get("languages", pd.NA), "capacity_hours": cap,
+                          "cost": ev.get("cost", pd.NA), "_ramp": ramp, "_industries": ev.get("industries", "")})
+        elif kind != "override":
+            raise ValueError(f"event {i + 1}: unknown type {kind!r}; expected one of {', '.join(_EVENT_TYPES)}")
+    m["_ramp"] = 1.0
+    m["_industries"] = ""
+    if hires:
+        h = pd.DataFrame(hires)
+        dup = h["manager_id"].isin(m["manager_id"])
+        if dup.any():
+            raise ValueError(f"hire id {h.loc[dup, 'manager_id'].iloc[0]!r} already exists in the managers table")
+        m = pd.concat([m, h], ignore_index=True)
+        notes.append(f"{len(hires)} new hire(s) at {', '.join(f'{r:.0%}' for r in h['_ramp'])} of capacity (ramp-up)")
+    active = ~m["manager_id"].isin(leaving).to_numpy()
+    if leaving:
+        notes.append(f"{len(leaving)} manager(s) leave: {', '.join(leaving)}")
+    if not active.any():
+        raise ValueError("every manager leaves: no one is left to own the accounts")
+    cap = m["capacity_hours"].astype(float).to_numpy() * m["_ramp"].astype(float).to_numpy()
+    hired = np.zeros(len(m), dtype=bool)
+    hired[len(managers):] = True
+    return _Managers(frame=m, capacity=np.where(active, cap, 0.0), active=active, hired=hired, notes=notes)
+
+
+def _norm(s: pd.Series) -> pd.Series:
+    return s.astype("string").str.strip().str.lower().replace("", pd.NA)
+
+
+# ---------------------------------------------------------------------------------------------------- main
+def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15,
+               max_move_share: float | None = None, locks=None, events: list[dict] | None = None,
+               weights: dict | None = None, mode: str = "auto", seed: int = 0, candidates: int = 6,
+               base: Assignment | None = None, time_limit: float = 60.0) -> Assignment:
+    """Reassign account owners: every manager inside a workload band, as few valuable relationships moved as possible.
+
+    Parameters
+    ----------
+    book : the account book (accounts with ``owner_id``, managers with ``capacity_hours``).
+    segmentation : labels per account and the coverage model (``hours_per_account`` and ``role`` by segment).
+    band : allowed deviation of each manager's hours from their target, as a share (0.15 = ±15 %). The target
+        is a fair share of the hours their role serves, proportional to capacity; the upper edge is capped at
+        capacity.
+    max_move_share : at most this share of owned accounts may change owner (forced moves, e.g. from a manager
+        who leaves, do not count). ``None`` = no limit.
+    locks : accounts pinned to their current owner or to a named manager (frame ``account_id, manager_id``, a
+        list of ids, or a dict). A locked account pins its whole family.
+    events : what-if events, each a dict: ``{"type": "leave", "manager_id"}``; ``{"type": "hire", "name",
+        "role", "region", "languages", "capacity_hours", "ramp"}`` (ramp = share of capacity in year one);
+        ``{"type": "override", "account_id", "manager_id", "rest": "reoptimise" | "freeze"}``. With ``freeze``
+        every other account keeps its owner in ``base`` (or its current owner) and the band is reported, not
+        enforced.
+    weights : multipliers of the objective terms ``continuity``, ``fit``, ``balance`` (default 1 each).
+    mode : ``"auto"`` (HiGHS LP + rounding on small books, Lagrangian prices + repair on large ones), ``"lp"``,
+        ``"lagrangian"`` or ``"exact"`` (integer program with scipy ``milp``; small books only).
+    seed : seed of the candidate sample (same inputs + seed → same plan).
+    candidates : candidate managers per account unit (current owner included).
+    base : a previous Assignment whose owners the ``freeze`` override keeps.
+    time_limit : seconds the LP / exact solver may take.
+
+    Returns
+    -------
+    Assignment with ``owners``, ``moves`` (with ``reason`` and ``reason_code``), ``loads`` and ``stats``
+    (``objective``, ``lower_bound``, ``gap``, ``seconds``, ``status`` ∈ optimal/feasible/infeasible, ``solver``,
+    ``diagnosis``). An infeasible input returns the best-effort plan with ``status == "infeasible"`` and a
+    diagnosis naming the binding constraint and what to relax.
+    """
+    t0 = time.perf_counter()
+    if not 0 <= float(band) < 1:
+        raise ValueError(f"band must be a share between 0 and 1 (0.15 = ±15 %), got {band}")
+    if max_move_share is not None and not 0 <= float(max_move_share) <= 1:
+        raise ValueError(f"max_move_share must be between 0 and 1, got {max_move_share}")
+    if candidates < 1:
+        raise ValueError("candidates must be at least 1")
+    events = [dict(e) for e in (events or [])]
+    w = dict(DEFAULT_WEIGHTS)
+    for key, value in (weights or {}).items():
+        if key not in w:
+            raise ValueError(f"unknown weight {key!r}; expected {', '.join(w)}")
+        if not np.isfinite(float(value)) or float(value) < 0:
+            raise ValueError(f"weight {key} must be a non-negative number, got {value}")
+        w[key] = float(value)
+    lock_df = normalise_locks(locks)
+    params = {"band": float(band), "max_move_share": max_move_share, "locks": lock_df.astype(object).where(
+        lock_df.notna(), None).to_dict("records"), "events": events, "weights": w, "mode": mode, "seed": seed,
+        "candidates": candidates}
+
+    notes: list[str] = []
+    acc = book.accounts.reset_index(drop=True)
+    mg = _apply_manager_events(book.managers, events)
+    notes += mg.notes
+    mframe = mg.frame
+    M = len(mframe)
+    mid_index = pd.Index(mframe["manager_id"].astype(str))
+    n_acc = len(acc)
+
+    # --- hours per account from the coverage model
+    hours, seg_id, seg_name, acc_role = _account_hours(acc, segmentation, notes)
+
+    # --- current owners (manager index), units
+    owner_idx = mid_index.get_indexer(acc["owner_id"].astype("string").fillna("\0").to_numpy(dtype=object))
+    unit_ids = account_units(acc)
+    unit_codes, unit_keys = pd.factorize(pd.Series(unit_ids, dtype=object), sort=True)
+    n_u = len(unit_keys)
+    revenue = acc["revenue_12m"].astype(float).fillna(0.0).clip(lower=0).to_numpy()
+    potential = (acc["potential"].astype(float).fillna(0.0).to_numpy() if "potential" in acc else np.zeros(n_acc))
+    untapped = np.clip(potential - revenue, 0, None)
+    value = revenue + ASSUMPTIONS["potential_weight"]["value"] * untapped
+    value = np.maximum(value, 0.05 * max(float(value.mean()) if n_acc else 0.0, 1.0))
+
+    # lead account of each unit: most revenue (ties: first row) carries region/language/industry/owner
+    lead_order = np.lexsort((np.arange(n_acc), -revenue, unit_codes))
+    first = np.r_[True, unit_codes[lead_order][1:] != unit_codes[lead_order][:-1]]
+    lead = lead_order[first]  # lead[u] = account row of unit u's lead account
+    # the unit's owner: lead account's owner, else any member's owner (most revenue first)
+    owned_rows = lead_order[owner_idx[lead_order] >= 0]
+    u_owner = np.full(n_u, -1)
+    if len(owned_rows):
+        oc = unit_codes[owned_rows]
+        f2 = np.r_[True, oc[1:] != oc[:-1]]
+        u_owner[oc[f2]] = owner_idx[owned_rows[f2]]
+    u_owner = np.where(owner_idx[lead] >= 0, owner_idx[lead], u_owner)
+    u_hours = np.bincount(unit_codes, weights=hours, minlength=n_u)
+    u_value = np.bincount(unit_codes, weights=value, minlength=n_u)
+    u_count = np.bincount(unit_codes, minlength=n_u)
+
+    # --- eligibility groups (roles)
+    m_role = _norm(mframe["role"])
+    role_codes, role_keys = pd.factorize(m_role, sort=True)
+    m_group = role_codes.astype(np.int64)  # -1 where the manager has no role
+    a_role = _norm(pd.Series(acc_role, dtype="string"))
+    unit_role = a_role.to_numpy(dtype=object)[lead_order[first]]
+    # the family is served by the most demanding member's role
+    dem_order = np.lexsort((np.arange(n_acc), -hours, unit_codes))
+    dem_first = dem_order[np.r_[True, unit_codes[dem_order][1:] != unit_codes[dem_order][:-1]]]
+    unit_role = a_role.to_numpy(dtype=object)[dem_first]
+    group = pd.Index(role_keys).get_indexer(pd.Series(unit_role, dtype="string").fillna("\0").to_numpy(dtype=object))
+    active_roles = set(role_keys[np.unique(m_group[(m_group >= 0) & mg.active])]) if (m_group >= 0).any() else set()
+    if (m_group < 0).all():
+        if pd.Series(unit_role).notna().any():
+            notes.append("managers have no role: role eligibility is not applied (any manager may serve any segment)")
+        group[:] = -1
+    else:
+        missing_roles = sorted({r for r in pd.Series(unit_role).dropna().unique() if r not in active_roles})
+        for r in missing_roles:
+            cnt = int(u_count[pd.Series(unit_role).eq(r).to_numpy()].sum())
+            notes.append(f"no active manager has the role '{r}': its {cnt:,} accounts may go to any manager")
+        group = np.where(np.isin(group, [i for i, k in enumerate(role_keys) if k in active_roles]), group, -1)
+
+    # --- targets and bands
+    cap = mg.capacity
+    elig_mat_groups = np.unique(group)
+    target = np.zeros(M)
+    for g in elig_mat_groups:
+        hg = float(u_hours[group == g].sum())
+        serve = mg.active & ((m_group == g) if g >= 0 else np.ones(M, dtype=bool))
+        cg = float(cap[serve].sum())
+        if cg > 0:
+            target[serve] += hg * cap[serve] / cg
+    upper = np.minimum(target * (1 + band), cap)
+    lower = np.minimum(target * (1 - band), upper)
+    upper = np.where(mg.active, upper, 0.0)
+    lower = np.where(mg.active, lower, 0.0)
+
+    # --- locks and overrides → locked manager per unit
+    lock_mgr = np.full(n_u, -1)
+    lock_kind = np.zeros(n_u, dtype=np.int8)  # 1 lock, 2 override
+    acc_index = pd.Index(acc["account_id"].astype(str))
+    freeze = False
+    lock_rows = _resolve_locks(lock_df, acc_index, mid_index, owner_idx, mg.active, "lock")
+    ovr = [e for e in events if e.get("type") == "override"]
+    ovr_df = pd.DataFrame({"account_id": [str(e.get("account_id", "")) for e in ovr],
+                           "manager_id": [str(e.get("manager_id", "")) for e in ovr]})
+    freeze = any(e.get("rest") == "freeze" for e in ovr)
+    ovr_rows = _resolve_locks(ovr_df, acc_index, mid_index, owner_idx, mg.active, "override")
+    for rows_, target_mgr, kind in (lock_rows + ovr_rows):
+        u = unit_codes[rows_]
+        clash = (lock_mgr[u] >= 0) & (lock_mgr[u] != target_mgr)
+        if clash.any():
+            raise ValueError(f"account {acc_index[rows_[np.argmax(clash)]]} is pinned to two different managers "
+                             "(a lock or override on another account of the same family); remove one")
+        lock_mgr[u] = target_mgr
+        lock_kind[u] = kind
+    if freeze:
+        base_owner = u_owner.copy()
+        if base is not None:
+            bo = base.owners.set_index("account_id")["to_manager"].astype("string")
+            bo_idx = mid_index.get_indexer(bo.reindex(acc_index).fillna("\0").to_numpy(dtype=object))
+            base_owner = np.where(bo_idx[lead] >= 0, bo_idx[lead], base_owner)
+        keep = (lock_mgr < 0) & (base_owner >= 0) & mg.active[np.clip(base_owner, 0, M - 1)]
+        lock_mgr[keep] = base_owner[keep]
+        lock_kind[keep] = 3
+        notes.append("override with the rest frozen: every other account keeps its owner; the band is reported, "
+                     "not enforced")
+
+    # --- pre-checks that no solver can fix
+    checks = _prechecks(mframe, cap, mg.active, m_group, role_keys, group, u_hours, upper, lock_mgr, band)
+    # --- candidates and costs
+    u_region_s = _norm(acc["region"]).to_numpy(dtype=object)[lead] if "region" in acc else np.full(n_u, pd.NA)
+    m_region_s = _norm(mframe["region"]).to_numpy(dtype=object)
+    reg_codes, _ = pd.factorize(pd.Series(np.concatenate([u_region_s, m_region_s]), dtype="string"))
+    u_region, m_region = reg_codes[:n_u], reg_codes[n_u:]
+    use_region = (m_region >= 0).any() and (u_region >= 0).any()
+    country = acc["country"].astype("string").str.upper().str.strip() if "country" in acc else pd.Series(
+        pd.NA, index=acc.index, dtype="string")
+    a_lang = country.map(COUNTRY_LANGUAGE).astype("string").to_numpy(dtype=object)[lead]
+    m_langs = mframe["languages"].astype("string").fillna("").str.lower().str.replace(",", ";").str.split(";")
+    vocab = sorted({x.strip() for xs in m_langs for x in xs if x.strip()} | {x for x in a_lang if isinstance(x, str)})
+    vocab = vocab[:62]
+    lang_code = {x: i for i, x in enumerate(vocab)}
+    u_lang = np.array([lang_code.get(x, -1) if isinstance(x, str) else -1 for x in a_lang], dtype=np.int64) \
+        if n_u < 50_000 else pd.Series(a_lang, dtype=object).map(lang_code).fillna(-1).astype(np.int64).to_numpy()
+    m_mask = np.array([sum(1 << lang_code[x.strip()] for x in xs if x.strip() in lang_code) for xs in m_langs],
+                      dtype=np.int64)
+    m_mask = np.where(m_mask == 0, np.int64(-1), m_mask)  # unknown languages: no penalty
+    industry = _norm(acc["industry"]) if "industry" in acc else pd.Series(pd.NA, index=acc.index, dtype="string")
+    ind_codes, ind_keys = pd.factorize(industry)
+    u_ind = ind_codes[lead]
+    exp_keys = _industry_experience(owner_idx, ind_codes, len(ind_keys), mframe, ind_keys, M)
+
+    load_before_units = np.bincount(np.clip(owner_idx, 0, None), weights=np.where(owner_idx >= 0, hours, 0.0),
+                                    minlength=M)
+    spare = np.where(mg.active, target - load_before_units, -np.inf)
+    spare = np.where(np.isfinite(spare), spare, -1e18)
+    k = int(min(candidates, max(int(mg.active.sum()), 1)))
+    cand = S.build_candidates(np.where(lock_mgr >= 0, -1, u_owner), group, np.where(use_region, u_region, -1),
+                              u_lang, m_group, m_region, m_mask, mg.active, spare, k=k, seed=seed, lock=lock_mgr)
+    if (cand[:, 0] < 0).any():  # a unit with no candidate at all (only when no active manager)
+        raise ValueError("some accounts have no eligible manager at all")
+
+    # owned revenue / count of each unit by each candidate (mixed-owner families)
+    owned = owner_idx >= 0
+    pair = unit_codes[owned].astype(np.int64) * M + owner_idx[owned]
+    pair_s = pd.DataFrame({"k": pair, "rev": revenue[owned], "n": 1, "act": mg.active[owner_idx[owned]]}) \
+        .groupby("k", sort=True).agg(rev=("rev", "sum"), n=("n", "sum"), act=("act", "first"))
+    u_rev_owned = np.bincount(unit_codes[owned], weights=revenue[owned], minlength=n_u)
+    act_owned = owned.copy()
+    act_owned[owned] = mg.active[owner_idx[owned]]
+    u_cnt_active = np.bincount(unit_codes[act_owned], minlength=n_u)
+
+    loss = ASSUMPTIONS["owner_change_loss"]["value"]
+    avoid = ASSUMPTIONS["avoidable_with_experience"]["value"]
+    n_ind = max(len(ind_keys), 1)
+    pair_pos = pd.Index(pair_s.index)
+    pair_rev = pair_s["rev"].to_numpy()
+    pair_cnt = pair_s["n"].to_numpy()
+
+    def costs(cand_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cost (currency) and owned accounts moved for every (unit, candidate) entry."""
+        valid_ = cand_ >= 0
+        cm_ = np.where(valid_, cand_, 0).astype(np.int64)
+        pos_ = pair_pos.get_indexer((np.arange(n_u, dtype=np.int64)[:, None] * M + cm_).ravel()).reshape(cm_.shape)
+        rev_c = np.where(pos_ >= 0, pair_rev[np.clip(pos_, 0, None)], 0.0)
+        cnt_c = np.where(pos_ >= 0, pair_cnt[np.clip(pos_, 0, None)], 0)
+        exp_ = np.isin(cm_ * n_ind + u_ind[:, None], exp_keys) & (u_ind[:, None] >= 0)
+        cont = w["continuity"] * loss * (u_rev_owned[:, None] - rev_c) * (1 - avoid * exp_)
+        reg_miss = (m_region[cm_] != u_region[:, None]) if use_region else np.zeros(cm_.shape, dtype=bool)
+        lang_ok_ = (u_lang[:, None] < 0) | (((m_mask[cm_] >> np.clip(u_lang, 0, 63)[:, None]) & 1) == 1)
+        fit_ = w["fit"] * u_value[:, None] * (ASSUMPTIONS["region_mismatch"]["value"] * reg_miss
+                                               + ASSUMPTIONS["language_mismatch"]["value"] * ~lang_ok_)
+        mv = u_cnt_active[:, None] - np.where(mg.active[cm_], cnt_c, 0)
+        return np.where(valid_, cont + fit_, 0.0), np.where(valid_, mv, 0).astype(float)
+
+    cost, moves_uc = costs(cand)
+    total_h = float(u_hours.sum())
+    beta = w["balance"] * ASSUMPTIONS["balance_rate"]["value"] * float(u_value.sum()) / max(total_h, 1e-9)
+    # elastic penalty per hour outside the band: far above any cost one hour of work can carry
+    per_hour = float(np.abs(cost).max(initial=0.0)) / max(float(u_hours[u_hours > 0].min(initial=1.0)), 1e-9)
+    penalty = 1e3 * max(per_hour, beta, 1.0)
+    n_owned_active = int(act_owned.sum())
+    move_limit = None if max_move_share is None else float(max_move_share) * n_owned_active
+    if freeze:
+        move_limit = None
+    soft_band = freeze
+    prob = S.Problem(hours=u_hours, cand=cand, cost=cost, moves=moves_uc,
+                     upper=upper if not soft_band else np.where(mg.active, cap, 0.0),
+                     lower=lower if not soft_band else np.zeros(M), target=target, capacity=cap,
+                     balance_rate=beta, move_limit=move_limit, penalty=penalty)
+
+    # --- solve (if restricted candidates leave the band unmet on a small book, widen them once)
+    sol = S.solve(prob, mode=mode, time_limit=time_limit)
+    if not _clean(sol, prob) and k < int(mg.active.sum()) and n_u * M <= 2_000_000:
+        wide = min(int(mg.active.sum()), max(2 * k, 12))
+        cand2 = S.build_candidates(np.where(lock_mgr >= 0, -1, u_owner), group,
+                                   np.where(use_region, u_region, -1), u_lang, m_group, m_region, m_mask,
+                                   mg.active, spare, k=wide, seed=seed, lock=lock_mgr)
+        cost2, moves2 = costs(cand2)
+        prob2 = S.Problem(hours=u_hours, cand=cand2, cost=cost2, moves=moves2, upper=prob.upper, lower=prob.lower,
+                          target=target, capacity=cap, balance_rate=beta, move_limit=move_limit, penalty=penalty)
+        sol2 = S.solve(prob2, mode=mode, time_limit=time_limit)
+        if sol2.objective < sol.objective - 1e-9:
+            sol, prob, cand = sol2, prob2, cand2
+            notes.append(f"candidates widened to {wide} per account to meet the band")
+    choice = sol.choice
+    u_to = cand[np.arange(n_u), choice].astype(np.int64)
+
+    # --- frames
+    to_idx = u_to[unit_codes]
+    ids = mframe["manager_id"].astype("string").to_numpy(dtype=object)
+    from_mgr = pd.Series(np.where(owner_idx >= 0, ids[np.clip(owner_idx, 0, None)], None), dtype="string")
+    owners = pd.DataFrame({"account_id": acc["account_id"].astype("string"), "from_manager": from_mgr,
+                           "to_manager": pd.Series(ids[to_idx], dtype="string"), "hours": hours,
+                           "unit_id": pd.Series(unit_ids, dtype="string"), "segment": seg_name})
+    loads = _loads(mframe, cap, mg.active, target, lower, upper, owner_idx, to_idx, hours, revenue, potential,
+                   band, soft_band)
+    moved_mask = (owner_idx != to_idx)
+    moves = _moves(acc, owners, moved_mask, owner_idx, to_idx, unit_codes, lead, u_owner, lock_kind, mframe,
+                   mg.active, loads, u_region, m_region, use_region, u_lang, m_mask, u_ind, ind_keys, exp_keys,
+                   vocab, seg_name, seg_id, hours, revenue, band)
+
+    stats = _stats(sol, prob, mg, mframe, notes, checks, loads, moves, n_acc, n_u, k, soft_band, move_limit,
+                   time.perf_counter() - t0)
+    return Assignment(owners=owners, moves=moves, loads=loads, params=params, stats=stats)
+
+
+def _clean(sol: S.Solution, prob: S.Problem) -> bool:
+    v = sol.violations
+    tol = 1e-6 * max(float(prob.hours.sum()), 1.0)
+    return v["over_band_hours"].sum() <= tol and v["under_band_hours"].sum() <= tol and v["moves_over_limit"] <= 1e-9
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+def _account_hours(acc: pd.DataFrame, seg: Segmentation, notes: list) -> tuple:
+    """Hours per account (coverage model by segment), segment id/name and serving role per account."""
+    cov = seg.coverage
+    lab = seg.labels
+    for col in ("segment_id", "hours_per_account"):
+        if col not in cov:
+            raise ValueError(f"segmentation coverage lacks the column {col!r} (hours per account by segment)")
+    if "account_id" not in lab or "segment_id" not in lab:
+        raise ValueError("segmentation labels need account_id and segment_id columns")
+    lab = lab.drop_duplicates("account_id").set_index(lab["account_id"].astype(str).drop_duplicates().to_numpy())
+    sid = lab["segment_id"].reindex(acc["account_id"].astype(str).to_numpy())
+    cov_i = cov.drop_duplicates("segment_id").set_index("segment_id")
+    h_by_seg = cov_i["hours_per_account"].astype(float)
+    if (h_by_seg < 0).any() or not np.isfinite(h_by_seg.to_numpy()).all():
+        raise ValueError("coverage hours_per_account must be finite and not negative")
+    hours = sid.map(h_by_seg).to_numpy(dtype=float)
+    missing = ~np.isfinite(hours)
+    if missing.any():
+        fill = float(np.nanmedian(hours)) if (~missing).any() else float(h_by_seg.median())
+        hours = np.where(missing, fill, hours)
+        notes.append(f"{int(missing.sum()):,} accounts have no segment; they get the median {fill:,.1f} hours a year")
+    name_src = cov_i["segment"] if "segment" in cov_i else pd.Series(cov_i.index.astype(str), index=cov_i.index)
+    seg_name = sid.map(name_src).astype("string").to_numpy(dtype=object)
+    role = sid.map(cov_i["role"]).astype("string").to_numpy(dtype=object) if "role" in cov_i else np.full(
+        len(acc), pd.NA, dtype=object)
+    if "role" not in cov_i:
+        notes.append("the coverage model names no serving role: role eligibility is not applied")
+    return hours, sid.to_numpy(), pd.Series(seg_name, dtype="string"), role
+
+
+def _resolve_locks(df: pd.DataFrame, acc_index: pd.Index, mid_index: pd.Index, owner_idx: np.ndarray,
+                   active: np.ndarray, what: str) -> list:
+    """(account rows, manager index, kind) per pinned manager; unknown ids are a plain error."""
+    if not len(df):
+        return []
+    rows = acc_index.get_indexer(df["account_id"].astype(str).to_numpy())
+    if (rows < 0).any():
+        bad = df["account_id"].to_numpy()[rows < 0][:3]
+        raise ValueError(f"{what}: account id(s) {', '.join(map(str, bad))} not in the accounts table")
+    named = df["manager_id"].notna().to_numpy()
+    mgr = np.where(named, mid_index.get_indexer(df["manager_id"].astype("string").fillna("\0").to_numpy(dtype=object)),
+                   owner_idx[rows])
+    if (named & (mgr < 0)).any():
+        bad = df.loc[named & (mgr < 0), "manager_id"].iloc[0]
+        raise ValueError(f"{what}: manager {bad!r} is not in the managers table")
+    if (~named & (mgr < 0)).any():
+        bad = df.loc[~named & (mgr < 0), "account_id"].iloc[0]
+        raise ValueError(f"{what}: account {bad} has no current owner to keep; name the manager to pin it to")
+    if (~active[mgr]).any():
+        bad = df["account_id"].to_numpy()[~active[mgr]][0]
+        raise ValueError(f"{what}: account {bad} is pinned to a manager who leaves; pin it to someone else")
+    kind = 1 if what == "lock" else 2
+    return [(rows[mgr == m], int(m), kind) for m in np.unique(mgr)]
+
+
+def _industry_experience(owner_idx, ind_codes, n_ind, mframe, ind_keys, M) -> np.ndarray:
+    """Keys ``manager * n_industries + industry`` for which the manager has experience (sorted)."""
+    n_ind = max(n_ind, 1)
+    ok = (owner_idx >= 0) & (ind_codes >= 0)
+    keys = owner_idx[ok].astype(np.int64) * n_ind + ind_codes[ok]
+    cnt = np.bincount(keys, minlength=M * n_ind).reshape(M, n_ind) if len(keys) else np.zeros((M, n_ind))
+    total = cnt.sum(axis=1, keepdims=True)
+    share = ASSUMPTIONS["industry_experience_min_share"]["value"]
+    exp = (cnt >= 2) & (cnt >= share * np.maximum(total, 1))
+    # hires may bring declared industries
+    lookup = {str(k): i for i, k in enumerate(ind_keys)}
+    for mi, text in enumerate(mframe["_industries"].fillna("").astype(str)):
+        for name in filter(None, (x.strip().lower() for x in text.replace(",", ";").split(";"))):
+            if name in lookup:
+                exp[mi, lookup[name]] = True
+    return np.flatnonzero(exp.ravel()).astype(np.int64)
+
+
+def _prechecks(mframe, cap, active, m_group, role_keys, group, u_hours, upper, lock_mgr, band) -> list[str]:
+    """Diagnoses of inputs no plan can satisfy: demand above capacity, locks beyond a band, oversized families."""
+    out = []
+    names = mframe["name"].astype(str).to_numpy()
+    total_h, total_c = float(u_hours.sum()), float(cap[active].sum())
+    if total_h > total_c * (1 + 1e-9):
+        out.append(f"Capacity below demand: the accounts need {total_h:,.0f} h a year but the active managers have "
+                   f"{total_c:,.0f} h ({total_h / total_c - 1:.0%} short). Add capacity (a hire), lower the hours "
+                   "per account in the coverage model, or keep a leaving manager.")
+    for g in np.unique(group[group >= 0]):
+        hg = float(u_hours[group == g].sum())
+        cg = float(cap[active & (m_group == g)].sum())
+        if hg > cg * (1 + 1e-9):
+            out.append(f"Capacity below demand for the role '{role_keys[g]}': its accounts need {hg:,.0f} h a year, "
+                       f"its managers have {cg:,.0f} h. Add a {role_keys[g]}, or lower its hours per account.")
+    if (lock_mgr >= 0).any():
+        lk = lock_mgr >= 0
+        locked = np.bincount(lock_mgr[lk], weights=u_hours[lk], minlength=len(cap))
+        for m in np.flatnonzero(locked > upper + 1e-6):
+            limit = "capacity" if upper[m] >= cap[m] - 1e-9 else f"band (+{band:.0%})"
+            out.append(f"Locks put {locked[m]:,.0f} h on {names[m]}, whose {limit} allows at most {upper[m]:,.0f} h. "
+                       f"Unlock some of {names[m]}'s accounts or widen the band.")
+    return out
+
+
+def _loads(mframe, cap, active, target, lower, upper, owner_idx, to_idx, hours, revenue, potential, band,
+           soft_band) -> pd.DataFrame:
+    M = len(mframe)
+    ob = owner_idx >= 0
+    obi = owner_idx[ob]
+
+    def by(idx, wts):
+        return np.bincount(idx, weights=wts, minlength=M)
+
+    hb, ha = by(obi, hours[ob]), by(to_idx, hours)
+    tol = 1e-6 * np.maximum(target, 1.0)
+    out = pd.DataFrame({
+        "manager_id": mframe["manager_id"].astype("string"), "name": mframe["name"].astype("string"),
+        "role": mframe["role"].astype("string"), "region": mframe["region"].astype("string"),
+        "capacity_hours": cap, "target_hours": target, "band_low": lower, "band_high": upper,
+        "accounts_before": np.bincount(obi, minlength=M), "accounts_after": np.bincount(to_idx, minlength=M),
+        "hours_before": hb, "hours_after": ha,
+        "revenue_before": by(obi, revenue[ob]), "revenue_after": by(to_idx, revenue),
+        "potential_before": by(obi, potential[ob]), "potential_after": by(to_idx, potential),
+    })
+    out["load_before"] = np.where(target > 0, hb / np.maximum(target, 1e-9), np.nan)
+    out["load_after"] = np.where(target > 0, ha / np.maximum(target, 1e-9), np.nan)
+    out["in_band_before"] = (hb >= lower - tol) & (hb <= upper + tol)
+    out["in_band_after"] = (ha >= lower - tol) & (ha <= upper + tol)
+    out["status"] = np.where(~active, "leaves", np.where(mframe.get("_ramp", 1.0).to_numpy() < 1, "new hire",
+                                                        "active"))
+    out["status"] = np.where((active & (np.arange(M) >= 0)) & (mframe["_ramp"].to_numpy() == 1.0)
+                             & mframe.index.isin(mframe.index[mframe["_industries"].eq("")]), out["status"],
+                             out["status"])
+    return out
+
+
+def _pct(x: np.ndarray) -> np.ndarray:
+    return np.char.mod("%d", np.rint(np.abs(x) * 100).astype(np.int64))
+
+
+def _moves(acc, owners, moved, owner_idx, to_idx, unit_codes, lead, u_owner, lock_kind, mframe, active, loads,
+           u_region, m_region, use_region, u_lang, m_mask, u_ind, ind_keys, exp_keys, vocab, seg_name, seg_id,
+           hours, revenue, band) -> pd.DataFrame:
+    """One row per account whose owner changes, with a reason code and a sentence a workshop can argue."""
+    r = np.flatnonzero(moved)
+    names = mframe["name"].astype(str).to_numpy()
+    fr = owner_idx[r]
+    to = to_idx[r]
+    u = unit_codes[r]
+    frc = np.clip(fr, 0, None)
+    hb = loads["hours_before"].to_numpy()
+    tgt = loads["target_hours"].to_numpy()
+    cap = loads["capacity_hours"].to_numpy()
+    hi = loads["band_high"].to_numpy()
+    lo = loads["band_low"].to_numpy()
+    dev_to = np.where(tgt[to] > 0, (hb[to] - tgt[to]) / np.maximum(tgt[to], 1e-9), 0.0)
+    dev_fr = np.where(tgt[frc] > 0, (hb[frc] - tgt[frc]) / np.maximum(tgt[frc], 1e-9), 0.0)
+    over_cap = np.where(cap[frc] > 0, hb[frc] / np.maximum(cap[frc], 1e-9) - 1, 0.0)
+    n_ind = max(len(ind_keys), 1)
+    same_reg = (m_region[to] == u_region[u]) & (u_region[u] >= 0) if use_region else np.zeros(len(r), bool)
+    ind_exp = np.isin(to.astype(np.int64) * n_ind + u_ind[u], exp_keys) & (u_ind[u] >= 0)
+    lang_known = (u_lang[u] >= 0) & (m_mask[to] != -1)
+    speaks = lang_known & (((m_mask[to] >> np.clip(u_lang[u], 0, 63)) & 1) == 1)
+    lang_name = np.array(vocab + [""], dtype=object)[np.where(u_lang[u] >= 0, u_lang[u], len(vocab))]
+
+    parts = np.where(same_reg & ind_exp, "the same region and industry experience",
+                     np.where(same_reg, "the same region", np.where(ind_exp, "industry experience", "")))
+    parts = np.where(speaks & (parts != ""), parts.astype(object) + np.where(True, ", speaks ", "") + lang_name,
+                     np.where(speaks, "speaks " + lang_name.astype(str), parts))
+    dev_word = np.where(dev_to <= 0, " % under target", " % over target")
+    fit_txt = np.where(parts != "", "has " + parts.astype(str) + " and is ", "is ")
+    fit_txt = np.where(np.char.startswith(fit_txt.astype(str), "has speaks"),
+                       np.char.replace(fit_txt.astype(str), "has speaks", "speaks"), fit_txt)
+    to_clause = names[to].astype(object) + " " + fit_txt.astype(object) + _pct(dev_to).astype(object) + dev_word
+    owner_gone = (fr >= 0) & ~active[frc]
+    family = (fr >= 0) & (u_owner[u] == to) & (owner_idx[lead[u]] != fr)
+    kind = lock_kind[u]
+    code = np.select(
+        [fr < 0, owner_gone, kind == 2, kind == 1, family, (fr >= 0) & (over_cap > 1e-9),
+         (fr >= 0) & (hb[frc] > hi[frc] + 1e-6), lo[to] - hb[to] > 1e-6],
+        ["unowned", "manager_leaves", "override", "lock", "family", "over_capacity", "over_band", "under_band"],
+        default="rebalance")
+    fr_name = np.where(fr >= 0, names[frc], "")
+    lead_name = acc["name"].astype(str).to_numpy()[lead[u]]
+    band_txt = f"band ±{band:.0%}".replace("%", " %")
+    sent = np.select(
+        [code == "unowned", code == "manager_leaves", code == "override", code == "lock", code == "family",
+         code == "over_capacity", code == "over_band", code == "under_band"],
+        ["Unowned account; " + to_clause,
+         fr_name.astype(object) + " leaves; " + to_clause,
+         "Moved by hand (override) to " + names[to].astype(object),
+         "Locked to " + names[to].astype(object),
+         "Follows its account family (" + lead_name.astype(object) + ") to " + names[to].astype(object),
+         fr_name.astype(object) + " over capacity by " + _pct(over_cap).astype(object) + " %; " + to_clause,
+         fr_name.astype(object) + " " + _pct(dev_fr).astype(object) + " % above target (" + band_txt + "); "
+         + to_clause,
+         names[to].astype(object) + " was " + _pct(dev_to).astype(object) + " % under target, below the band; "
+         "takes it from " + fr_name.astype(object)],
+        default="Rebalancing: " + to_clause)
+    out = pd.DataFrame({
+        "account_id": owners["account_id"].to_numpy()[r],
+        "from_manager": owners["from_manager"].to_numpy()[r],
+        "to_manager": owners["to_manager"].to_numpy()[r],
+        "reason": pd.Series(sent, dtype="string").str.cat(pd.Series("."), na_rep="") if False else
+        pd.Series(sent.astype(str), dtype="string") + ".",
+        "reason_code": pd.Series(code, dtype="string"),
+        "segment": seg_name.to_numpy()[r] if len(r) else pd.Series(dtype="string"),
+        "region": acc["region"].astype("string").to_numpy()[r] if "region" in acc else pd.NA,
+        "from_name": pd.Series(np.where(fr >= 0, names[frc], None), dtype="string"),
+        "to_name": pd.Series(names[to], dtype="string"),
+        "hours": hours[r], "revenue_12m": revenue[r],
+    })
+    out["from_manager"] = out["from_manager"].astype("string")
+    out["to_manager"] = out["to_manager"].astype("string")
+    out["segment"] = out["segment"].astype("string")
+    out["region"] = out["region"].astype("string")
+    return out.reset_index(drop=True)
+
+
+def _stats(sol, prob, mg, mframe, notes, checks, loads, moves, n_acc, n_u, k, soft_band, move_limit,
+           seconds) -> dict:
+    v = sol.violations
+    names = mframe["name"].astype(str).to_numpy()
+    tol = 1e-6 * max(float(prob.hours.sum()), 1.0)
+    diagnosis = list(checks)
+    over = np.flatnonzero(v["over_band_hours"] > 1e-6 * np.maximum(prob.target, 1.0))
+    under = np.flatnonzero(v["under_band_hours"] > 1e-6 * np.maximum(prob.target, 1.0))
+    big_unit = float(prob.hours.max(initial=0.0))
+    if not checks and (len(over) or len(under)):
+        who = [f"{names[m]} ({loads['hours_after'].iat[m]:,.0f} h, band {prob.lower[m]:,.0f}–{prob.upper[m]:,.0f} h)"
+               for m in np.r_[over, under][:5]]
+        hint = ("one account family alone needs " f"{big_unit:,.0f} h, more than some bands allow; "
+                if big_unit > float(np.min(prob.upper[prob.upper > 0], initial=np.inf)) else "")
+        diagnosis.append(f"No plan keeps every manager inside the band: {'; '.join(who)}"
+                         f"{' and more' if len(over) + len(under) > 5 else ''}. {hint.capitalize()}"
+                         "Widen the band, relax locks or the move limit, or allow more managers per account.")
+    if v["moves_over_limit"] > 1e-9 and move_limit is not None:
+        need = int(np.ceil(v["moves"]))
+        diagnosis.append(f"The move limit allows {move_limit:,.0f} account moves but keeping the band needs about "
+                         f"{need:,}; raise the move limit to at least {need / max(move_limit, 1e-9) * 100:,.0f} % of "
+                         "the current share, or widen the band.")
+    clean = (v["over_band_hours"].sum() <= tol and v["under_band_hours"].sum() <= tol and v["moves_over_limit"] <= 1e-9)
+    status = sol.status if clean and not checks else "infeasible"
+    if soft_band and not checks:
+        status = sol.status
+    return {
+        "objective": float(sol.objective), "lower_bound": float(sol.lower_bound), "gap": float(sol.gap),
+        "seconds": float(seconds), "solver_seconds": float(sol.seconds), "status": status, "solver": sol.solver,
+        "iterations": int(sol.iterations), "diagnosis": " ".join(diagnosis), "notes": notes,
+        "accounts": int(n_acc), "units": int(n_u), "candidates_per_unit": int(k),
+        "moves": int(len(moves)), "owned_moves": int(moves["from_manager"].notna().sum()),
+        "assignment_cost": float(v["assignment_cost"]), "balance_cost": float(v["balance_cost"]),
+        "managers_in_band_before": int(loads.loc[mg.active, "in_band_before"].sum()),
+        "managers_in_band_after": int(loads.loc[mg.active, "in_band_after"].sum()),
+        "active_managers": int(mg.active.sum()),
+        "over_capacity_hours": float(v["over_capacity_hours"].sum()),
+        "band_violation_hours": float(v["over_band_hours"].sum() + v["under_band_hours"].sum()),
+        "move_limit": move_limit,
+    }

@@ -1,0 +1,106 @@
+"""Chart builders for the reallocation: workload per manager before/after with the band, hours by region, moves
+by reason. Pure functions: an Assignment's frames in, an ``alt.Chart`` out (aggregated to ≤ 5,000 marks)."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+__all__ = ["workload_chart", "region_chart", "moves_by_reason_chart"]
+
+_BEFORE, _AFTER, _BAND = "#9db4cc", "#1f4e79", "#d9ead3"
+
+
+def workload_chart(loads: pd.DataFrame, band: float, max_managers: int = 60) -> alt.LayerChart:
+    """Dumbbell chart: each manager's hours as a share of target, before (light) and after (dark), with the band.
+
+    Parameters
+    ----------
+    loads : ``Assignment.loads`` (``name``, ``target_hours``, ``hours_before``, ``hours_after``,
+        ``band_low``, ``band_high``).
+    band : the balance band as a share (0.15 = ±15 %), drawn as a shaded strip around 100 % of target.
+    max_managers : show at most this many managers: the ones furthest from target before reallocation
+        (3 marks per manager, so the chart stays far below 5,000 marks).
+    """
+    df = loads.loc[loads["target_hours"] > 0, ["manager_id", "name", "target_hours", "hours_before", "hours_after",
+                                               "band_low", "band_high"]].copy()
+    df["before"] = df["hours_before"] / df["target_hours"]
+    df["after"] = df["hours_after"] / df["target_hours"]
+    df["cap"] = df["band_high"] / df["target_hours"]
+    dev = (df["before"] - 1).abs()
+    df = df.loc[dev.sort_values(ascending=False, kind="stable").index[:max_managers]]
+    df = df.sort_values("before", ascending=False, kind="stable")
+    df["label"] = df["name"].astype(str) + " (" + df["manager_id"].astype(str) + ")"
+    order = df["label"].tolist()
+    height = max(120, 14 * len(df))
+    y = alt.Y("label:N", sort=order, title=None)
+    strip = alt.Chart(pd.DataFrame({"lo": [1 - band], "hi": [1 + band]})).mark_rect(color=_BAND, opacity=0.8).encode(
+        x=alt.X("lo:Q"), x2="hi:Q")
+    target = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#2e7d32", strokeDash=[4, 3]).encode(x="x:Q")
+    link = alt.Chart(df).mark_rule(color="#999").encode(y=y, x=alt.X("before:Q"), x2="after:Q")
+    long = df.melt(id_vars=["label", "hours_before", "hours_after", "target_hours"], value_vars=["before", "after"],
+                   var_name="when", value_name="load")
+    pts = alt.Chart(long).mark_circle(size=70, opacity=1).encode(
+        y=y,
+        x=alt.X("load:Q", title="Hours as share of target (band shaded)", axis=alt.Axis(format="%")),
+        color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"], range=[_BEFORE, _AFTER]),
+                        title=None),
+        tooltip=["label:N", "when:N", alt.Tooltip("load:Q", format=".0%"),
+                 alt.Tooltip("hours_before:Q", format=",.0f"), alt.Tooltip("hours_after:Q", format=",.0f"),
+                 alt.Tooltip("target_hours:Q", format=",.0f")])
+    caps = alt.Chart(df).mark_tick(color="#a40000", thickness=2, size=10).encode(
+        y=y, x="cap:Q", tooltip=[alt.Tooltip("cap:Q", title="band high / capacity", format=".0%")])
+    title = f"Workload per manager before → after (band ±{band:.0%})"
+    if (loads["target_hours"] > 0).sum() > max_managers:
+        title += f", {max_managers} furthest from target"
+    return alt.layer(strip, target, link, caps, pts).properties(title=title, width=420, height=height)
+
+
+def region_chart(owners: pd.DataFrame, accounts: pd.DataFrame, loads: pd.DataFrame,
+                 max_regions: int = 40) -> alt.Chart:
+    """Hours by account region: served by managers of the same region before vs after (grouped bars).
+
+    Parameters
+    ----------
+    owners : ``Assignment.owners`` (``account_id``, ``from_manager``, ``to_manager``, ``hours``).
+    accounts : the book's accounts (``account_id``, ``region``).
+    loads : ``Assignment.loads`` (``manager_id``, ``region``).
+    max_regions : regions with most hours shown (2 bars each).
+    """
+    reg = accounts.set_index(accounts["account_id"].astype(str))["region"].astype("string") if "region" in accounts \
+        else pd.Series(dtype="string")
+    mreg = loads.set_index(loads["manager_id"].astype(str))["region"].astype("string").str.strip().str.lower()
+    a_reg = reg.reindex(owners["account_id"].astype(str).to_numpy()).fillna("(none)").to_numpy()
+    a_key = pd.Series(a_reg, dtype="string").str.strip().str.lower().to_numpy()
+    h = owners["hours"].to_numpy(dtype=float)
+    rows = []
+    for when, col in (("before", "from_manager"), ("after", "to_manager")):
+        mr = mreg.reindex(owners[col].astype("string").fillna("").to_numpy()).to_numpy()
+        local = pd.Series(mr, dtype="string").eq(pd.Series(a_key, dtype="string")).fillna(False).to_numpy()
+        rows.append(pd.DataFrame({"region": a_reg, "when": when, "local": np.where(local, h, 0.0), "hours": h}))
+    df = pd.concat(rows).groupby(["region", "when"], as_index=False)[["local", "hours"]].sum()
+    df["local_share"] = df["local"] / df["hours"].where(df["hours"] > 0)
+    top = df.groupby("region")["hours"].sum().sort_values(ascending=False).index[:max_regions]
+    df = df[df["region"].isin(top)]
+    return alt.Chart(df).mark_bar().encode(
+        y=alt.Y("region:N", sort=list(top), title=None),
+        yOffset=alt.YOffset("when:N", sort=["before", "after"]),
+        x=alt.X("local_share:Q", title="Hours served by a manager of the same region", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"], range=[_BEFORE, _AFTER]), title=None),
+        tooltip=["region:N", "when:N", alt.Tooltip("local_share:Q", format=".0%"),
+                 alt.Tooltip("hours:Q", format=",.0f")],
+    ).properties(title="Local coverage by region", width=320, height=max(120, 22 * len(top)))
+
+
+def moves_by_reason_chart(moves: pd.DataFrame) -> alt.Chart:
+    """Number of moved accounts per reason (one bar per reason code)."""
+    df = moves.groupby("reason_code", as_index=False).agg(accounts=("account_id", "size"),
+                                                          revenue=("revenue_12m", "sum")) if len(moves) else \
+        pd.DataFrame({"reason_code": pd.Series(dtype="string"), "accounts": pd.Series(dtype="int64"),
+                      "revenue": pd.Series(dtype="float64")})
+    return alt.Chart(df).mark_bar(color=_AFTER).encode(
+        y=alt.Y("reason_code:N", sort="-x", title=None), x=alt.X("accounts:Q", title="Accounts moved"),
+        tooltip=["reason_code:N", "accounts:Q", alt.Tooltip("revenue:Q", format=",.0f")],
+    ).properties(title="Moves by reason", width=300, height=max(80, 24 * len(df)))
