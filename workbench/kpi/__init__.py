@@ -6,8 +6,11 @@ history; ``track_pilot`` compares actuals after a roll-out with the projection.
 """
 
 from ..assumptions import Assumption, Assumptions
+from .backtest import Backtest, backtest
 from .baseline import Baseline, fit_baseline, history_matrix
 from .model import KPI_LABELS, KpiModel, as_assumptions, gini, project
+from .pilot import PilotReport, track_pilot
 
 __all__ = ["project", "KpiModel", "KPI_LABELS", "Assumptions", "Assumption", "as_assumptions", "gini",
-           "Baseline", "fit_baseline", "history_matrix"]
+           "Baseline", "fit_baseline", "history_matrix", "Backtest", "backtest",
+           "PilotReport", "track_pilot"]

@@ -51,6 +51,8 @@ class Baseline:
     alive : per account, still active at the end of the history (True for accounts without history).
     last_period : the last observed month (first day), or None without history.
     n_months : months of history used.
+    noise_correlation : mean correlation of the segments' residuals (0..1); Monte Carlo noise shares a common
+        component of this weight so that the total's band is as wide as segments moving together make it.
     """
 
     segments: pd.DataFrame
@@ -59,6 +61,7 @@ class Baseline:
     alive: np.ndarray
     last_period: pd.Timestamp | None
     n_months: int
+    noise_correlation: float = 0.0
 
 
 def history_matrix(history: pd.DataFrame, account_ids: np.ndarray,
@@ -99,7 +102,8 @@ def history_matrix(history: pd.DataFrame, account_ids: np.ndarray,
 
 
 def fit_baseline(account_ids: np.ndarray, revenue_12m: np.ndarray, segment_code: np.ndarray, n_segments: int,
-                 history: pd.DataFrame | None, cutoff: pd.Timestamp | None = None) -> Baseline:
+                 history: pd.DataFrame | None, cutoff: pd.Timestamp | None = None,
+                 unknown_from_revenue_12m: bool = True) -> Baseline:
     """Estimate the baseline process (see the module docstring) per segment code ``0..n_segments-1``.
 
     Parameters
@@ -109,6 +113,8 @@ def fit_baseline(account_ids: np.ndarray, revenue_12m: np.ndarray, segment_code:
     segment_code : segment code per account (int, 0..n_segments-1).
     history : long revenue history or None.
     cutoff : fit only on months up to this one (backtest).
+    unknown_from_revenue_12m : accounts absent from the history take ``revenue_12m / 12`` as their level; when
+        False (backtest: the book as it was at the cutoff) they take 0.
     """
     n_acc = len(account_ids)
     seg = np.asarray(segment_code, dtype=np.int64)
@@ -177,8 +183,9 @@ def fit_baseline(account_ids: np.ndarray, revenue_12m: np.ndarray, segment_code:
             if cm.mean() > 0 and (cm > 0).all():
                 season[s] = cm / cm.mean()
 
-    # residual noise of segment totals around trend × season (log scale)
+    # residual noise of segment totals around trend × season (log scale), and how much segments move together
     sigma = np.zeros(n_segments)
+    resid = np.full((n_segments, n_t), np.nan)
     for s in np.flatnonzero(est):
         tot = totals[s]
         fit = (1.0 + g_use[s]) ** (np.arange(n_t) / 12.0) * season[s, cal]
@@ -186,7 +193,13 @@ def fit_baseline(account_ids: np.ndarray, revenue_12m: np.ndarray, segment_code:
         if ok.sum() > 3:
             r = np.log(tot[ok] / fit[ok])
             sigma[s] = float(np.std(r - r.mean(), ddof=1))
+            resid[s, ok] = r - r.mean()
     segs["sigma"] = sigma
+    rows = resid[np.isfinite(resid).all(axis=1) & (sigma > 0)]
+    rho = 0.0
+    if len(rows) >= 2:
+        c = np.corrcoef(rows)
+        rho = float(np.clip(c[np.triu_indices(len(rows), 1)].mean(), 0.0, 1.0))
     segs["growth"] = growth
     segs["growth_se"] = growth_se
 
@@ -215,6 +228,6 @@ def fit_baseline(account_ids: np.ndarray, revenue_12m: np.ndarray, segment_code:
     mean = (recent / idx * mask).sum(axis=1) / n_active
     centre = (n_active - 1) / 2.0
     level_hist = mean * (1.0 + g_use[seg]) ** (centre / 12.0)
-    level = np.where(has, np.where(alive, level_hist, 0.0), level_default)
-    alive_all = np.where(has, alive, True)
-    return Baseline(segs, season, level, alive_all, months[-1], n_t)
+    level = np.where(has, np.where(alive, level_hist, 0.0), level_default if unknown_from_revenue_12m else 0.0)
+    alive_all = np.where(has, alive, unknown_from_revenue_12m)
+    return Baseline(segs, season, level, alive_all, months[-1], n_t, rho)

@@ -216,8 +216,9 @@ class KpiModel:
         ind_match = (ti >= 0) & (ind_code >= 0) & np.isin(ti.astype(np.int64) * n_ind + ind_code, kb)
         k = np.where(handover, reg_match.astype(np.int64) + ind_match.astype(np.int64), 0)
 
-        base = fit_baseline(ids, rev12, seg_code, n_seg, book.history,
-                            pd.Timestamp(self.history_cutoff) if self.history_cutoff is not None else None)
+        cutoff = pd.Timestamp(self.history_cutoff) if self.history_cutoff is not None else None
+        base = fit_baseline(ids, rev12, seg_code, n_seg, book.history, cutoff,
+                            unknown_from_revenue_12m=cutoff is None)
 
         # groups: accounts sharing every term of the model
         m1 = n_mgr + 1
@@ -240,6 +241,8 @@ class KpiModel:
         })
         self.account_group_ = inv
         self.account_ids_ = ids
+        self.segment_of_account_ = seg_code
+        self.account_level_ = base.level
         self.segment_ids_ = seg_ids
         self.segment_names_ = seg_names
         self.managers_ = mg.assign(load_before=load_b, load_after=load_a, served_share_before=f_b,
@@ -440,6 +443,54 @@ class KpiModel:
         return Projection(kpis=kpis, series=series, by_segment=by_segment, by_manager=by_manager,
                           assumptions=_jsonable(used), params=params)
 
+    def segment_series(self, assumptions=None, months: int = 12, draws: int = 0,
+                       seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scenario revenue per segment and month: deterministic (segments, months) and, with ``draws``,
+        the Monte Carlo draws (draws, segments, months). Used by the backtest and pilot tracking."""
+        a = as_assumptions(assumptions)
+        gr = self.groups_
+        seg = gr["segment_code"].to_numpy()
+        level = gr["level"].to_numpy(dtype=float)
+        tri = self._draw(a, 0, None)
+        g, r = self._segment_rates(a, 0, None, tri)
+        lc = np.log(a["effort_ratio_cap"])
+        powered = (level * np.exp(a["elasticity"] * np.clip(gr["log_effort"].to_numpy(), -lc, lc)))[None, :]
+        *_, scen = self._paths(tri, g, r, level, powered, seg, gr["handover"].to_numpy(dtype=float),
+                               gr["match"].to_numpy(dtype=float), months, None)
+        n_seg = len(self.segment_names_)
+        det = np.zeros((n_seg, months))
+        np.add.at(det, seg, scen[0])
+        if draws <= 0:
+            return det, None
+        rates = self._cost_rates(a)
+        fi, ti = gr["from_idx"].to_numpy(), gr["to_idx"].to_numpy()
+        cts_b = gr["served_before"].to_numpy() * np.where(fi >= 0, rates[fi.clip(0)], 0.0)
+        cts_a = gr["served_after"].to_numpy() * np.where(ti >= 0, rates[ti.clip(0)], 0.0)
+        return det, self._monte_carlo(a, int(draws), seed, months, cts_b, cts_a)["segments"]
+
+    def account_totals(self, assumptions=None, months=(1,)) -> tuple[np.ndarray, np.ndarray]:
+        """Baseline and scenario revenue per account (book order), summed over the given projection months
+        (1 = the month after the last observed one). Every term is shared within a group, so an account's
+        path is its level times its group's path per unit of level."""
+        a = as_assumptions(assumptions)
+        sel = np.asarray(months, dtype=np.int64)
+        if sel.size == 0 or sel.min() < 1 or sel.max() > 120:
+            raise ValueError("projection months must lie between 1 and 120")
+        gr = self.groups_
+        level = gr["level"].to_numpy(dtype=float)
+        tri = self._draw(a, 0, None)
+        g, r = self._segment_rates(a, 0, None, tri)
+        lc = np.log(a["effort_ratio_cap"])
+        powered = (level * np.exp(a["elasticity"] * np.clip(gr["log_effort"].to_numpy(), -lc, lc)))[None, :]
+        base, _, _, scen = self._paths(tri, g, r, level, powered, gr["segment_code"].to_numpy(),
+                                       gr["handover"].to_numpy(dtype=float), gr["match"].to_numpy(dtype=float),
+                                       int(sel.max()), None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_b = np.where(level > 0, base[0][:, sel - 1].sum(axis=1) / level, 0.0)
+            per_s = np.where(level > 0, scen[0][:, sel - 1].sum(axis=1) / level, 0.0)
+        inv = self.account_group_
+        return self.account_level_ * per_b[inv], self.account_level_ * per_s[inv]
+
     def _kpi(self, key: str, baseline: float, scenario: float) -> dict:
         label, unit = KPI_LABELS.get(key, (key, ""))
         return {"label": label, "unit": self.currency_ if unit == "currency" else unit,
@@ -501,7 +552,9 @@ class KpiModel:
         g, r = self._segment_rates(a, draws, rng, tri)
         sigma = self.baseline_.segments["sigma"].to_numpy(dtype=float)
         n_seg = len(sigma)
-        z = rng.standard_normal((draws, n_seg, months))
+        rho = self.baseline_.noise_correlation
+        z = np.sqrt(rho) * rng.standard_normal((draws, 1, months)) \
+            + np.sqrt(1.0 - rho) * rng.standard_normal((draws, n_seg, months))
         noise = np.exp(sigma[None, :, None] * z - sigma[None, :, None] ** 2 / 2.0)
         gr = self.groups_
         level_g = gr["level"].to_numpy(dtype=float)[self.mc_order_]
@@ -525,7 +578,11 @@ class KpiModel:
         k_c = cells["match"].to_numpy(dtype=float)
         base, cov, ho, scen = self._paths(tri, g, r, level_c, powered, seg_c, h_c, k_c, months, noise)
         kd = self._kpi_draws(tri, g, r, base, cov, ho, scen, level_c, seg_c, h_c, cts_b_c, cts_a_c, months)
-        return {"kpis": kd, "scenario": scen.sum(axis=1), "baseline": base.sum(axis=1)}
+        n_seg = len(self.segment_names_)
+        seg_scen = np.zeros((draws, n_seg, months))
+        for s in range(n_seg):  # few segments: per-segment totals of the cells
+            seg_scen[:, s, :] = scen[:, seg_c == s, :].sum(axis=1)
+        return {"kpis": kd, "scenario": scen.sum(axis=1), "baseline": base.sum(axis=1), "segments": seg_scen}
 
     def _by_segment(self, base, scen, cov, ho, cts_b, cts_a, r, a: Assumptions) -> pd.DataFrame:
         gr = self.groups_
