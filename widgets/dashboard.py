@@ -1,0 +1,191 @@
+"""The read-only stakeholder dashboard: published scenarios only, one opened or several compared.
+
+It opens the scenario store with ``mode=ro`` (nothing can be written), re-checks on every request that a
+scenario is published (a viewer can send any widget value), and can replace account and manager names
+with stable aliases for wider sharing. Errors show as one friendly line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import ipywidgets as w
+
+from workbench.cli.serve import PSEUDONYMISE_ENV
+from workbench.compare import compare
+from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
+from workbench.report.export import kpi_frame, moves_table, scenario_charts
+from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
+
+from .charting import ChartPane
+from .common import MessageBox, guarded, step_header, table_html
+
+__all__ = ["Dashboard", "PSEUDONYMISE_ENV"]
+
+_TEXT = {
+    "none_published": "No scenarios have been published yet.",
+    "pick_two": "Choose at least two scenarios to compare.",
+    "not_published": "That scenario is not published (any more). Press Refresh to update the list.",
+    "opened": "Showing {name} (version {version}).",
+    "compared": "Comparing {names}.",
+}
+
+
+class Dashboard(w.VBox):
+    """Stakeholder view of a scenario store: list published scenarios, open one, compare several.
+
+    Parameters
+    ----------
+    store_path : the store file; default ``$WORKBENCH_STORE`` or ``workspace/scenarios.sqlite``.
+    pseudonymise : ``"off"`` / ``"on"`` (initial state of the switch) or ``"force"`` (always on, switch locked);
+        default from ``$WORKBENCH_PSEUDONYMISE``, else ``"off"``.
+    """
+
+    def __init__(self, store_path: str | Path | None = None, pseudonymise: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self._store_path = Path(store_path) if store_path else default_store_path()
+        mode = (pseudonymise or os.environ.get(PSEUDONYMISE_ENV, "off")).lower()
+        self._force_alias = mode == "force"
+        self._store: ScenarioStore | None = None
+        self._quiet = False
+        self._compared: list[str] = []
+        self._msg = MessageBox()
+        self._pick = w.Select(options=[], description="Published", rows=8, layout=w.Layout(width="320px"))
+        self._pick_many = w.SelectMultiple(options=[], description="Compare", rows=8, layout=w.Layout(width="320px"))
+        self._compare_btn = w.Button(description="Compare", icon="columns", button_style="primary")
+        self._refresh_btn = w.Button(description="Refresh", icon="refresh")
+        self._alias = w.Checkbox(value=mode in ("on", "force"), description="Pseudonymise names",
+                                 disabled=self._force_alias, indent=False)
+        self._head = w.HTML()
+        self._kpis = w.HTML()
+        self._charts = [ChartPane() for _ in range(3)]
+        self._moves = w.HTML()
+        self._cmp_kpis = w.HTML()
+        self._cmp_charts = [ChartPane() for _ in range(3)]
+        self._cmp_params = w.HTML()
+        scenario_view = w.VBox([self._head, self._kpis, w.HBox(self._charts[:2]), self._charts[2], self._moves])
+        compare_view = w.VBox([self._cmp_kpis, self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params])
+        self.tabs = w.Tab(children=[scenario_view, compare_view], titles=["Scenario", "Compare"])
+        side = w.VBox([self._pick, w.HTML("<hr>"), self._pick_many, self._compare_btn, w.HTML("<hr>"),
+                       self._alias, self._refresh_btn], layout=w.Layout(width="340px"))
+        self.children = [step_header("Restructure scenarios", "Read-only view of the published scenarios."),
+                         self._msg, w.HBox([side, self.tabs])]
+        self.add_class("wb-dashboard")
+        self._pick.observe(self._on_pick, names="value")
+        self._compare_btn.on_click(lambda _: self.show_comparison(list(self._pick_many.value)))
+        self._refresh_btn.on_click(lambda _: self.refresh())
+        self._alias.observe(self._on_alias, names="value")
+        self.refresh()
+
+    # ---- data access (read-only, published only)
+    def _open_store(self) -> ScenarioStore | None:
+        if self._store is None and self._store_path.is_file():
+            self._store = ScenarioStore(self._store_path, read_only=True)
+        return self._store
+
+    @property
+    def published(self) -> list[str]:
+        """Names of the scenarios published right now (re-read from the store)."""
+        store = self._open_store()
+        return store.names(published_only=True) if store is not None else []
+
+    @property
+    def pseudonymised(self) -> bool:
+        # the server's force setting wins over whatever value a viewer sends for the checkbox
+        return self._force_alias or bool(self._alias.value)
+
+    def _load(self, name: str) -> Scenario:
+        store = self._open_store()
+        if store is None or not isinstance(name, str) or name not in self.published:
+            raise ScenarioStoreError(_TEXT["not_published"])
+        try:
+            sc = store.load(name, published_only=True)
+        except ScenarioStoreError as exc:
+            raise ScenarioStoreError(_TEXT["not_published"]) from exc
+        return pseudonymise(sc, store.alias_salt) if self.pseudonymised else sc
+
+    # ---- actions
+    @guarded()
+    def refresh(self) -> None:
+        """Re-read the list of published scenarios; opens the first one when nothing is shown yet."""
+        names = self.published
+        current = self._pick.value
+        self._quiet = True  # changing options moves the selection; open once below, not per change
+        try:
+            self._pick.options = names
+            self._pick_many.options = names
+            target = current if current in names else (names[0] if names else None)
+            self._pick.value = target
+        finally:
+            self._quiet = False
+        if not names:
+            self._msg.show(_TEXT["none_published"], "info")
+            self._clear()
+            return
+        self.show_scenario(target)
+
+    def _on_pick(self, change) -> None:
+        if not self._quiet:
+            self.show_scenario(change["new"])
+
+    def _clear(self, scenario: bool = True, comparison: bool = True) -> None:
+        boxes = ([self._head, self._kpis, self._moves, *self._charts] if scenario else []) + \
+            ([self._cmp_kpis, self._cmp_params, *self._cmp_charts] if comparison else [])
+        for box in boxes:
+            box.value = ""
+        if comparison:
+            self._compared = []
+
+    @guarded()
+    def show_scenario(self, name: str | None) -> None:
+        """Show one published scenario: who/when, headline KPIs with P10–P90, charts, the largest moves."""
+        if not name:
+            return
+        self._clear(comparison=False)  # nothing stale stays on screen if loading fails
+        sc = self._load(name)
+        self.tabs.selected_index = 0
+        meta = " · ".join(html.escape(x) for x in (sc.author, sc.saved_at, sc.book_summary) if x)
+        self._head.value = (f'<h3 class="wb-h" data-scenario="{html.escape(sc.name)}">{html.escape(sc.name)}</h3>'
+                            f'<div class="wb-sub">{html.escape(sc.description)}</div><div class="wb-sub">{meta}</div>')
+        k = kpi_frame(sc)[["label", "unit", "baseline", "scenario", "delta", "p10", "p90"]]
+        self._kpis.value = table_html(k, max_rows=30, float_format="{:,.2f}")
+        for pane, chart in zip(self._charts, scenario_charts(sc).values()):
+            pane.show(chart)
+        moves = moves_table(sc)
+        self._moves.value = (f"<h4>Moves ({len(moves):,})</h4>" + table_html(moves, max_rows=25))
+        self._msg.show(_TEXT["opened"].format(name=sc.name, version=sc.version), "ok")
+
+    @guarded()
+    def show_comparison(self, names: list[str]) -> None:
+        """Compare two or more published scenarios side by side."""
+        names = [n for n in dict.fromkeys(names) if isinstance(n, str)]
+        if len(names) < 2:
+            self._msg.show(_TEXT["pick_two"], "warning")
+            return
+        self._clear(scenario=False)
+        cmp = compare([self._load(n) for n in names])
+        self._compared = names
+        self.tabs.selected_index = 1
+        warn = "".join(f'<div class="wb-msg wb-msg-warning">{html.escape(x)}</div>' for x in cmp.warnings)
+        self._cmp_kpis.value = warn + table_html(cmp.kpi_table.drop(columns=["kpi"]), max_rows=30,
+                                                 float_format="{:,.2f}")
+        self._cmp_charts[0].show(kpi_bands(cmp.kpis))
+        self._cmp_charts[1].show(loads_side_by_side(cmp.loads_long))
+        self._cmp_charts[2].show(move_overlap(cmp.overlap))
+        diff = cmp.param_diff.drop(columns=["differs"])
+        self._cmp_params.value = "<h4>Parameters that differ</h4>" + (
+            table_html(diff, max_rows=50) if len(diff) else "<p>None: same parameters.</p>")
+        self._msg.show(_TEXT["compared"].format(names=", ".join(names)), "ok")
+
+    def _on_alias(self, _change) -> None:
+        if self._force_alias and not self._alias.value:
+            self._alias.value = True  # a viewer cannot switch aliases off when the server forces them
+            return
+        # re-render everything on screen so that no view keeps showing the other kind of names
+        tab = self.tabs.selected_index
+        if self._compared:
+            self.show_comparison(self._compared)
+        self.show_scenario(self._pick.value)
+        self.tabs.selected_index = tab
