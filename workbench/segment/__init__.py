@@ -1,0 +1,254 @@
+"""Segment accounts by value and need: clusters or tier rules → named profiles → coverage model and capacity gap.
+
+``segment(book, method="kmeans", k=4, seed=0)`` is what the pipeline calls; it returns a
+``workbench.results.Segmentation`` whose ``params`` reproduce it and whose ``quality["model"]`` lets
+``reapply`` label new accounts the same way. ``rename`` and ``set_coverage`` return an edited copy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..results import Segmentation
+from .features import DEFAULT_FEATURES, FEATURES, available_features, raw_features
+from .profiles import (
+    COVERAGE_PRACTICE,
+    ROLES,
+    TIERS,
+    apply_coverage,
+    apply_names,
+    auto_names,
+    build_profiles,
+    capacity_gap,
+    default_coverage,
+)
+from .segmenter import CLUSTER_METHODS, K_RANGE, METHODS, RULE_METHODS, AccountSegmenter
+
+__all__ = [
+    "segment", "reapply", "rename", "set_coverage", "stability", "capacity_gap", "accounts_in_region",
+    "AccountSegmenter", "FEATURES", "DEFAULT_FEATURES", "available_features", "METHODS", "CLUSTER_METHODS",
+    "RULE_METHODS", "K_RANGE", "ROLES", "TIERS", "COVERAGE_PRACTICE", "STABLE_ARI", "MODERATE_ARI",
+]
+
+#: Adjusted Rand index across refits at or above which segments count as stable / moderately stable.
+STABLE_ARI = 0.8
+MODERATE_ARI = 0.6
+_STABILITY_SAMPLE = 5_000
+
+_TEXT = {
+    "unstable": ("Segments are not stable: refitting on resampled accounts agrees only {ari:.0%} with this result "
+                 "(adjusted Rand index {ari:.2f}). Try fewer segments or other features before acting on them."),
+    "moderate": ("Segments are only moderately stable (adjusted Rand index {ari:.2f} across refits): accounts near "
+                 "segment borders may switch segment; check them before moving owners."),
+    "imputed": "{feature} is missing for {share:.0%} of accounts; they were placed at the median.",
+}
+
+
+def stability(segmenter: AccountSegmenter, raw: dict[str, np.ndarray], revenue: np.ndarray,
+              need: np.ndarray | None, runs: int = 5, sample: int = _STABILITY_SAMPLE) -> dict:
+    """Adjusted Rand index between the fitted labels and refits on bootstrap samples with other seeds.
+
+    Each run draws a bootstrap sample of (at most ``sample``) accounts, fits the same method and k with seed
+    ``seed + run + 1`` and labels the base sample; the ARI against the fitted labels is recorded.
+
+    Returns
+    -------
+    ``{"ari": mean, "ari_min": min, "runs": [...], "level": "stable" | "moderate" | "unstable"}``.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    n = len(revenue)
+    rng = np.random.default_rng(int(segmenter.seed) + 104729)
+    base = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
+    params = segmenter.get_params()
+    params["k"] = segmenter.k_
+    params["features"] = segmenter.feature_names_
+    scores = []
+    for r in range(runs):
+        boot = base[rng.integers(0, len(base), len(base))]
+        p = dict(params, seed=int(segmenter.seed) + r + 1)
+        if segmenter.method_ in CLUSTER_METHODS and len(np.unique(boot)) <= segmenter.k_:
+            continue
+        refit = AccountSegmenter(**p)
+        refit._fit_raw({f: v[boot] for f, v in raw.items()}, revenue[boot], None if need is None else need[boot])
+        pred = refit._predict_raw({f: v[base] for f, v in raw.items()}, revenue[base],
+                                  None if need is None else need[base])
+        scores.append(float(adjusted_rand_score(segmenter.labels_[base], pred)))
+    if not scores:
+        return {"ari": None, "ari_min": None, "runs": [], "level": "unknown"}
+    ari = float(np.mean(scores))
+    level = "stable" if ari >= STABLE_ARI else "moderate" if ari >= MODERATE_ARI else "unstable"
+    return {"ari": ari, "ari_min": float(np.min(scores)), "runs": scores, "level": level}
+
+
+def _stability_warning(stab: dict) -> str:
+    if stab.get("level") == "unstable":
+        return _TEXT["unstable"].format(ari=stab["ari"])
+    if stab.get("level") == "moderate":
+        return _TEXT["moderate"].format(ari=stab["ari"])
+    return ""
+
+
+def _need(accounts: pd.DataFrame) -> np.ndarray | None:
+    if "service_need" not in accounts.columns:
+        return None
+    return pd.to_numeric(accounts["service_need"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _assemble(book, seg: AccountSegmenter, labels: np.ndarray, raw: dict[str, np.ndarray], params: dict,
+              quality: dict, names: dict | None, coverage: dict | None) -> Segmentation:
+    accounts = book.accounts
+    model = seg.to_dict()
+    profiles = build_profiles(accounts, labels, seg.k_, raw)
+    auto = auto_names(profiles, seg.method_, model)
+    final = apply_names(auto, names)
+    profiles.insert(1, "segment", final)
+    profiles.insert(2, "auto_name", auto)
+    cov = default_coverage(profiles, final, book.managers)
+    cov = apply_coverage(cov, profiles, book.managers, coverage)
+    label_frame = pd.DataFrame({"account_id": accounts["account_id"].to_numpy(),
+                                "segment_id": labels.astype("int64"),
+                                "segment": np.asarray(final, dtype=object)[labels]})
+    quality = dict(quality, model=model,
+                   capacity_gap=capacity_gap(cov, book.managers).to_dict("records"))
+    return Segmentation(labels=label_frame, profiles=profiles, coverage=cov, params=params, quality=quality)
+
+
+def segment(book, method: str = "kmeans", k: int | str = 4, features=None, seed: int = 0,
+            names: dict | None = None, coverage: dict | None = None, abc_cuts: tuple[float, ...] = (0.8, 0.95),
+            grid: int = 2, value_cuts: list[float] | None = None, need_cuts: list[float] | None = None,
+            stability_runs: int = 5, progress: Callable[[str, float], None] | None = None) -> Segmentation:
+    """Segment the accounts of ``book`` and attach profiles, names and the coverage model.
+
+    Parameters
+    ----------
+    book : ``AccountBook`` (accounts, managers, optional history).
+    method : ``"kmeans"`` (default), ``"gmm"``, ``"hierarchical"``, ``"abc"`` or ``"value-need"``.
+    k : number of segments, or ``"auto"`` (k = 2..10 scored by Calinski–Harabasz, Davies–Bouldin and a
+        silhouette on ≤ 10,000 accounts; the scores are in ``quality["k_scores"]``). Ignored by rule methods.
+    features : feature names or a comma-separated string (``workbench.segment.FEATURES``); default
+        revenue, potential and service_need (those the book has), log-transformed and robust-scaled.
+    seed : random seed; same book + parameters + seed → identical segments.
+    names : ``{segment_id: name}`` replacing the automatic business names.
+    coverage : ``{segment_id: {"role", "accounts_per_manager" | "hours_per_account"}}`` edits of the coverage
+        model (accounts per manager, hours per account per year).
+    abc_cuts : cumulative revenue shares closing the ABC tiers.
+    grid, value_cuts, need_cuts : the value × need matrix: 2 or 3 levels per axis, cut points in revenue
+        (currency/year) and service need (hours/year); default the book's quantiles.
+    stability_runs : bootstrap refits for the stability score (0 skips it).
+    progress : optional ``progress(stage, fraction)`` callback for long books.
+
+    Returns
+    -------
+    Segmentation : ``labels``, ``profiles``, ``coverage`` (see ``workbench.results``); ``quality`` holds
+        ``stability`` (ARI), ``warning`` (plain text, empty when stable), the cluster scores, ``k_scores``
+        for ``k="auto"``, ``capacity_gap`` and ``model`` (fitted numbers for ``reapply``).
+    """
+    say = progress or (lambda stage, frac: None)
+    t0 = time.perf_counter()
+    seg = AccountSegmenter(method=method, k=k, features=features, seed=seed, abc_cuts=tuple(abc_cuts),
+                           grid=grid, value_cuts=value_cuts, need_cuts=need_cuts)
+    say("fit", 0.0)
+    seg.fit(book.accounts, book.history)
+    fit_seconds = time.perf_counter() - t0
+    labels = seg.labels_
+    raw = raw_features(book.accounts, book.history, seg.feature_names_)
+    say("stability", 0.6)
+    stab = {"ari": None, "ari_min": None, "runs": [], "level": "not computed"}
+    if stability_runs > 0:
+        rev = book.accounts["revenue_12m"].to_numpy(dtype="float64", na_value=0.0)
+        stab = stability(seg, {f: raw[f] for f in seg.feature_names_}, rev, _need(book.accounts),
+                         runs=stability_runs)
+    say("profiles", 0.85)
+    notes = [_TEXT["imputed"].format(feature=f, share=s) for f, s in seg.missing_share_.items() if s > 0]
+    quality = {"method": seg.method_, "k": int(seg.k_), "features": seg.feature_names_,
+               "stability": stab["ari"], "stability_min": stab["ari_min"], "stability_runs": stab["runs"],
+               "stability_level": stab["level"], "warning": _stability_warning(stab), "notes": notes,
+               **{key: float(v) for key, v in seg.scores_.items()},
+               "k_scores": seg.k_scores_, "fit_seconds": fit_seconds}
+    params = {**seg.get_params(), "names": {str(i): v for i, v in (names or {}).items()},
+              "coverage": {str(i): dict(v) for i, v in (coverage or {}).items()},
+              "stability_runs": int(stability_runs)}
+    out = _assemble(book, seg, labels, raw, params, quality, names, coverage)
+    out.quality["seconds"] = time.perf_counter() - t0
+    say("done", 1.0)
+    return out
+
+
+def reapply(segmentation: Segmentation, book) -> Segmentation:
+    """Label ``book``'s accounts with a saved segmentation's fitted model (no refit), keeping its names and
+    coverage edits. Profiles, coverage counts and capacity gap are those of the new book.
+    """
+    model = segmentation.quality.get("model") if segmentation.quality else None
+    if not model:
+        raise ValueError("this segmentation carries no fitted model to re-apply (was it saved by segment()?)")
+    seg = AccountSegmenter.from_dict(model)
+    labels = seg.predict(book.accounts, book.history).astype("int64")
+    raw = raw_features(book.accounts, book.history, seg.feature_names_)
+    params = dict(segmentation.params, reapplied=True)
+    names = params.get("names") or {}
+    cov = params.get("coverage") or {}
+    quality = {"method": seg.method_, "k": int(seg.k_), "features": seg.feature_names_, "stability": None,
+               "stability_level": "not computed", "warning": "", "k_scores": None,
+               "notes": ["Segments re-applied from a saved model; not refitted on this book."]}
+    return _assemble(book, seg, labels, raw, params, quality, names, cov)
+
+
+def rename(segmentation: Segmentation, names: dict, merge: bool = True) -> Segmentation:
+    """A copy of ``segmentation`` with segments renamed (``{segment_id: name}``).
+
+    With ``merge`` the names are laid over earlier renames; without, they replace them (segments not named
+    go back to their automatic name).
+    """
+    merged = {**(segmentation.params.get("names") or {})} if merge else {}
+    merged.update({str(k): v for k, v in names.items()})
+    final = apply_names(list(segmentation.profiles["auto_name"]), merged)
+    profiles = segmentation.profiles.copy()
+    profiles["segment"] = final
+    labels = segmentation.labels.copy()
+    labels["segment"] = np.asarray(final, dtype=object)[labels["segment_id"].to_numpy()]
+    cov = segmentation.coverage.copy()
+    cov["segment"] = np.asarray(final, dtype=object)[cov["segment_id"].to_numpy()]
+    return Segmentation(labels=labels, profiles=profiles, coverage=cov,
+                        params=dict(segmentation.params, names=merged), quality=dict(segmentation.quality))
+
+
+def set_coverage(segmentation: Segmentation, edits: dict, managers: pd.DataFrame | None) -> Segmentation:
+    """A copy with the coverage model edited (see ``apply_coverage``) and the capacity gap recomputed against
+    ``managers`` (the current team).
+    """
+    merged = {**(segmentation.params.get("coverage") or {})}
+    for key, v in edits.items():
+        merged[str(key)] = {**merged.get(str(key), {}), **dict(v)}
+    cov = apply_coverage(segmentation.coverage, segmentation.profiles, managers, edits)
+    quality = dict(segmentation.quality, capacity_gap=capacity_gap(cov, managers).to_dict("records"))
+    return Segmentation(labels=segmentation.labels, profiles=segmentation.profiles, coverage=cov,
+                        params=dict(segmentation.params, coverage=merged), quality=quality)
+
+
+def accounts_in_region(accounts: pd.DataFrame, segmentation: Segmentation,
+                       revenue: tuple[float, float] | None = None, need: tuple[float, float] | None = None,
+                       segments: list[int] | None = None, limit: int = 200) -> pd.DataFrame:
+    """Accounts whose revenue (currency/year) and service need (hours/year) fall in the given closed ranges,
+    with their segment, largest revenue first (at most ``limit`` rows) — the list behind a scatter selection.
+    """
+    mask = np.ones(len(accounts), dtype=bool)
+    rev = pd.to_numeric(accounts["revenue_12m"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if revenue is not None:
+        mask &= (rev >= revenue[0]) & (rev <= revenue[1])
+    if need is not None:
+        nd = _need(accounts)
+        if nd is not None:
+            mask &= (nd >= need[0]) & (nd <= need[1])
+    seg_ids = segmentation.labels["segment_id"].to_numpy()
+    if segments is not None:
+        mask &= np.isin(seg_ids, list(segments))
+    cols = [c for c in ("account_id", "name", "industry", "region", "revenue_12m", "potential", "service_need",
+                        "owner_id") if c in accounts.columns]
+    out = accounts.loc[mask, cols].copy()
+    out.insert(1, "segment", segmentation.labels["segment"].to_numpy()[mask])
+    return out.sort_values("revenue_12m", ascending=False, kind="stable").head(limit).reset_index(drop=True)

@@ -1,0 +1,190 @@
+"""Segmentation features of customer value, potential and need, with their transforms and a robust scaler.
+
+Every feature is computed column-wise from the accounts table (and the revenue history for growth); heavy-tailed
+amounts are log-transformed (``log1p``) and all features are robust-scaled (median / inter-quartile range) so that
+one outlier account cannot dominate the distance a clustering uses. Missing values are imputed with the feature's
+median (0 after scaling) and counted, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Feature", "FEATURES", "DEFAULT_FEATURES", "available_features", "raw_features", "RobustScaler"]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One segmentation feature.
+
+    Parameters
+    ----------
+    name : feature name used in parameters (``features=["revenue", "service_need"]``).
+    group : ``"value"``, ``"potential"`` or ``"need"``.
+    unit : unit of the raw value (before transform).
+    log : apply ``log1p`` before scaling (heavy-tailed non-negative amounts).
+    columns : account columns the feature can be read from, first match wins (CRM exports name them differently).
+    description : one line for the UI and the README.
+    """
+
+    name: str
+    group: str
+    unit: str
+    log: bool
+    columns: tuple[str, ...]
+    description: str
+
+
+FEATURES: dict[str, Feature] = {f.name: f for f in (
+    Feature("revenue", "value", "currency/year", True, ("revenue_12m",),
+            "Revenue with us over the last 12 months."),
+    Feature("growth", "value", "log ratio", False, (),
+            "Revenue growth from the history: log of last 12 months over the 12 before (needs revenue history)."),
+    Feature("margin", "value", "share or currency/year", False, ("margin", "gross_margin", "margin_pct", "margin_rate"),
+            "Gross margin, where the export has it."),
+    Feature("potential", "potential", "currency/year", True, ("potential",),
+            "Estimated reachable annual revenue."),
+    Feature("whitespace", "potential", "currency/year", True, ("potential",),
+            "Untapped potential: potential minus revenue with us (0 when revenue exceeds potential)."),
+    Feature("service_need", "need", "hours/year", True, ("service_need",),
+            "Service effort the account needs."),
+    Feature("product_breadth", "need", "products", True,
+            ("product_breadth", "products", "n_products", "product_count"),
+            "Number of product lines the account buys, where the export has it."),
+    Feature("tickets", "need", "tickets/year", True, ("tickets", "tickets_12m", "support_tickets", "n_tickets"),
+            "Support tickets per year, where the export has it."),
+)}
+
+#: Used when the caller names no features: value (revenue), potential and need — the axes a coverage model is
+#: built on. Features whose columns are empty in a book are left out.
+DEFAULT_FEATURES: tuple[str, ...] = ("revenue", "potential", "service_need")
+
+
+def _column(accounts: pd.DataFrame, feature: Feature) -> pd.Series | None:
+    for c in feature.columns:
+        if c in accounts.columns:
+            return pd.to_numeric(accounts[c], errors="coerce").astype("float64")
+    return None
+
+
+def _growth(accounts: pd.DataFrame, history: pd.DataFrame | None) -> np.ndarray | None:
+    """Log ratio of the latest 12 months' revenue over the 12 before (shorter windows when history is short)."""
+    if history is None or len(history) == 0:
+        return None
+    periods = np.sort(history["period"].dropna().unique())
+    if len(periods) < 2:
+        return None
+    window = min(12, len(periods) // 2)
+    recent = periods[-window:]
+    before = periods[-2 * window:-window]
+    pos = pd.Index(accounts["account_id"].astype("string")).get_indexer(history["account_id"].astype("string"))
+    ok = pos >= 0
+    per = history["period"].to_numpy()
+    rev = history["revenue"].to_numpy(dtype="float64")
+    n = len(accounts)
+    in_recent = ok & np.isin(per, recent)
+    in_before = ok & np.isin(per, before)
+    last = np.bincount(pos[in_recent], weights=rev[in_recent], minlength=n)
+    prev = np.bincount(pos[in_before], weights=rev[in_before], minlength=n)
+    seen = np.bincount(pos[ok], minlength=n) > 0
+    out = np.log1p(np.clip(last, 0, None)) - np.log1p(np.clip(prev, 0, None))
+    out[~seen] = np.nan
+    return out
+
+
+def raw_features(accounts: pd.DataFrame, history: pd.DataFrame | None = None,
+                 names: list[str] | tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Raw (untransformed) feature values per account, float64 with NaN where unknown.
+
+    Parameters
+    ----------
+    accounts : canonical accounts table.
+    history : optional long revenue history (``account_id``, ``period``, ``revenue``), for ``growth``.
+    names : features to compute; all in ``FEATURES`` when omitted. Features a book cannot provide are absent
+        from the result (check with ``available_features``).
+    """
+    out: dict[str, np.ndarray] = {}
+    for name in names or FEATURES:
+        f = FEATURES[name]
+        if name == "growth":
+            g = _growth(accounts, history)
+            if g is not None:
+                out[name] = g
+            continue
+        col = _column(accounts, f)
+        if col is None:
+            continue
+        values = col.to_numpy(dtype="float64", na_value=np.nan)
+        if name == "whitespace":
+            rev = accounts["revenue_12m"].to_numpy(dtype="float64", na_value=np.nan)
+            values = np.clip(values - rev, 0, None)
+        out[name] = values
+    return {k: v for k, v in out.items() if np.isfinite(v).any()}
+
+
+def available_features(accounts: pd.DataFrame, history: pd.DataFrame | None = None) -> list[str]:
+    """Names of the features this book can provide (in catalogue order)."""
+    return list(raw_features(accounts, history))
+
+
+def transform(name: str, values: np.ndarray) -> np.ndarray:
+    """The feature's transform: ``log1p`` of the non-negative part for heavy-tailed amounts, else unchanged."""
+    if FEATURES[name].log:
+        return np.log1p(np.clip(values, 0, None))
+    return values
+
+
+class RobustScaler:
+    """Clip to the 1st–99th percentile, centre on the median and divide by the inter-quartile range, per feature;
+    NaN becomes 0 (the median).
+
+    Clipping matters for books with churned or brand-new accounts: their zero revenue is ``log1p(0) = 0``, far
+    below everyone else on the log scale, and k-means would spend a whole segment on them. For log-transformed
+    amounts the clip bounds come from the positive values, so zeros join the lowest-value accounts, which is
+    where a restructure puts them.
+
+    Parameters
+    ----------
+    quantiles : lower and upper quantile of the spread (0.25, 0.75 = inter-quartile range).
+    clip : lower and upper quantile the transformed values are clipped to.
+    """
+
+    def __init__(self, quantiles: tuple[float, float] = (0.25, 0.75), clip: tuple[float, float] = (0.01, 0.99)):
+        self.quantiles = quantiles
+        self.clip = clip
+
+    def fit(self, T: np.ndarray, log_columns: list[bool] | None = None) -> RobustScaler:
+        """Learn ``lower_``/``upper_`` (clip bounds), ``center_`` and ``scale_`` from transformed features ``T``
+        (n × d, NaN allowed); ``log_columns`` flags the ``log1p``-transformed amounts.
+        """
+        d = T.shape[1]
+        self.center_ = np.zeros(d)
+        self.scale_ = np.ones(d)
+        self.lower_ = np.full(d, -np.inf)
+        self.upper_ = np.full(d, np.inf)
+        for j in range(d):
+            col = T[:, j]
+            col = col[np.isfinite(col)]
+            if len(col) == 0:
+                continue
+            positive = col[col > 0] if log_columns is not None and log_columns[j] else col
+            bounds = np.percentile(positive if len(positive) else col, [100 * self.clip[0], 100 * self.clip[1]])
+            self.lower_[j], self.upper_[j] = bounds
+            col = np.clip(col, *bounds)
+            lo, med, hi = np.percentile(col, [100 * self.quantiles[0], 50, 100 * self.quantiles[1]])
+            spread = hi - lo
+            if not spread > 0:
+                # Many identical values (e.g. zero potential for most accounts): fall back to the std.
+                spread = float(col.std())
+            self.center_[j] = med
+            self.scale_[j] = spread if spread > 0 else 1.0
+        return self
+
+    def transform(self, T: np.ndarray) -> np.ndarray:
+        """Scaled float32 matrix; unknown values sit at the median (0)."""
+        X = ((np.clip(T, self.lower_, self.upper_) - self.center_) / self.scale_).astype(np.float32)
+        X[~np.isfinite(X)] = 0.0
+        return X

@@ -1,0 +1,363 @@
+"""The account segmenter: an estimator-like object that learns segments from a book and re-applies them.
+
+Methods: k-means (default), Gaussian mixture, hierarchical (Ward) clustering on a sample with every other account
+assigned to the nearest cluster centre, and two rule-based tiers: ABC by cumulative revenue share and a
+value × need matrix with cut points. Segment ids are ordered by value: segment 0 has the highest mean
+(log) revenue. Everything the segmenter learned is plain numbers, so ``to_dict``/``from_dict`` persist it as
+JSON (no pickle) and ``predict`` labels new accounts exactly as the fit would have.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .cluster import cluster_scores, gmm_log_prob, kmeans_fit, lloyd, nearest, silhouette_many, single_thread
+from .features import DEFAULT_FEATURES, FEATURES, RobustScaler, raw_features, transform
+
+__all__ = ["AccountSegmenter", "METHODS", "CLUSTER_METHODS", "RULE_METHODS", "K_RANGE"]
+
+CLUSTER_METHODS = ("kmeans", "gmm", "hierarchical")
+RULE_METHODS = ("abc", "value-need")
+METHODS = CLUSTER_METHODS + RULE_METHODS
+#: Candidate numbers of segments for ``k="auto"``.
+K_RANGE = (2, 10)
+_GMM_SAMPLE = 50_000      # a full-covariance mixture on more rows buys little and costs seconds
+_WARD_SAMPLE = 4_000      # Ward linkage needs O(n²) memory: 4,000 rows ≈ 130 MB
+_SILHOUETTE_SAMPLE = 10_000
+
+
+def _check_k(k, n: int) -> int | str:
+    if isinstance(k, str):
+        if k.strip().lower() == "auto":
+            return "auto"
+        try:
+            k = int(k)
+        except ValueError:
+            raise ValueError(f"k must be a whole number of segments or 'auto', got {k!r}") from None
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a whole number of segments of at least 1 or 'auto', got {k!r}")
+    if k > n:
+        raise ValueError(f"k={k} segments asked for, but the book has only {n} accounts")
+    return int(k)
+
+
+def _as_list(features) -> list[str] | None:
+    if features is None:
+        return None
+    if isinstance(features, str):
+        features = [f for f in (p.strip() for p in features.split(",")) if f]
+    return list(features)
+
+
+class AccountSegmenter:
+    """Learn segments of accounts from value, potential and need features; label new accounts the same way.
+
+    Parameters
+    ----------
+    method : ``"kmeans"``, ``"gmm"``, ``"hierarchical"``, ``"abc"`` or ``"value-need"``.
+    k : number of segments for the clustering methods, or ``"auto"`` to pick k in 2..10 by Calinski–Harabasz,
+        Davies–Bouldin (all rows) and silhouette (sample of ≤ 10,000 rows): the k with the best rank sum wins,
+        the smaller k on ties. Rule methods derive k from their cut points and ignore it.
+    features : feature names (see ``workbench.segment.FEATURES``) or a comma-separated string; ``None`` uses
+        ``DEFAULT_FEATURES`` restricted to what the book provides.
+    seed : random seed (sampling, k-means++ and mixture initialisation).
+    abc_cuts : cumulative revenue shares closing the A and B tiers (0.8, 0.95: A holds the accounts making the
+        top 80 % of revenue).
+    grid : 2 or 3 levels per axis of the value × need matrix (2 → 2×2 at the medians, 3 → 3×3 at the terciles).
+    value_cuts, need_cuts : explicit cut points of the value × need matrix, ascending: revenue_12m in
+        currency/year and service_need in hours/year (``grid - 1`` values each); default quantiles of the book.
+    sample_size : rows the k-means restarts run on before the full-data Lloyd passes.
+    """
+
+    def __init__(self, method: str = "kmeans", k: int | str = 4, features=None, seed: int = 0,
+                 abc_cuts: tuple[float, ...] = (0.8, 0.95), grid: int = 2,
+                 value_cuts: list[float] | None = None, need_cuts: list[float] | None = None,
+                 sample_size: int = 20_000):
+        self.method = method
+        self.k = k
+        self.features = features
+        self.seed = seed
+        self.abc_cuts = abc_cuts
+        self.grid = grid
+        self.value_cuts = value_cuts
+        self.need_cuts = need_cuts
+        self.sample_size = sample_size
+
+    def get_params(self) -> dict:
+        """The constructor parameters, JSON-ready."""
+        return {"method": self.method, "k": self.k, "features": _as_list(self.features), "seed": int(self.seed),
+                "abc_cuts": [float(c) for c in self.abc_cuts], "grid": int(self.grid),
+                "value_cuts": None if self.value_cuts is None else [float(c) for c in self.value_cuts],
+                "need_cuts": None if self.need_cuts is None else [float(c) for c in self.need_cuts],
+                "sample_size": int(self.sample_size)}
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, accounts: pd.DataFrame, history: pd.DataFrame | None = None) -> AccountSegmenter:
+        """Learn the segments of ``accounts`` (canonical table; ``history`` feeds the growth feature)."""
+        if self.method not in METHODS:
+            raise ValueError(f"unknown segmentation method {self.method!r}; expected one of {', '.join(METHODS)}")
+        if len(accounts) == 0:
+            raise ValueError("the book has no accounts to segment")
+        wanted = _as_list(self.features)
+        if wanted is not None:
+            unknown = [f for f in wanted if f not in FEATURES]
+            if unknown:
+                raise ValueError(f"unknown feature(s) {', '.join(unknown)}; expected some of {', '.join(FEATURES)}")
+            if not wanted:
+                raise ValueError("choose at least one feature to segment on")
+        raw = raw_features(accounts, history, wanted or list(DEFAULT_FEATURES) + ["service_need"])
+        if wanted is not None:
+            missing = [f for f in wanted if f not in raw]
+            if missing:
+                raise ValueError(f"this book has no data for feature(s) {', '.join(missing)}")
+            names = wanted
+        else:
+            names = [f for f in DEFAULT_FEATURES if f in raw]
+        self._fit_raw({f: raw[f] for f in names}, accounts["revenue_12m"].to_numpy(dtype="float64", na_value=0.0),
+                      _service_need(accounts))
+        return self
+
+    def _fit_raw(self, raw: dict[str, np.ndarray], revenue: np.ndarray, need: np.ndarray | None) -> None:
+        n = len(revenue)
+        self.feature_names_ = list(raw)
+        self.method_ = self.method
+        self.n_fit_ = n
+        self.k_scores_ = None
+        self.scores_ = {}
+        T = np.column_stack([transform(f, raw[f]) for f in self.feature_names_]) if raw else np.zeros((n, 0))
+        self.missing_share_ = {f: float(np.mean(~np.isfinite(T[:, j]))) for j, f in enumerate(self.feature_names_)}
+        self.scaler_ = RobustScaler().fit(T, [FEATURES[f].log for f in self.feature_names_])
+        X = self.scaler_.transform(T)
+        if self.method in RULE_METHODS:
+            self._fit_rules(revenue, need)
+            labels = self._predict_rules(revenue, need)
+            self.cluster_centers_ = None
+        else:
+            k = _check_k(self.k, n)
+            if k == "auto":
+                k, labels = self._fit_auto(X)
+            else:
+                labels = self._fit_clusters(X, k)
+            self.k_ = k
+            labels = self._order_by_value(X, labels, revenue)
+        self.labels_ = labels
+        if self.method in CLUSTER_METHODS and self.k_ > 1:
+            self.scores_ = cluster_scores(X, labels, self.k_)
+
+    def _fit_clusters(self, X: np.ndarray, k: int) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        n = len(X)
+        if self.method == "kmeans":
+            C, labels, _ = kmeans_fit(X, k, seed=self.seed, sample_size=self.sample_size)
+            self.cluster_centers_ = C
+            return labels
+        if self.method == "gmm":
+            from sklearn.mixture import GaussianMixture
+
+            S = X if n <= _GMM_SAMPLE else X[np.sort(rng.choice(n, _GMM_SAMPLE, replace=False))]
+            with single_thread():
+                gm = GaussianMixture(n_components=k, covariance_type="full", random_state=self.seed,
+                                     reg_covar=1e-4).fit(S.astype(np.float64))
+            self.gmm_ = {"weights": gm.weights_, "means": gm.means_, "covariances": gm.covariances_}
+            self.cluster_centers_ = gm.means_
+            return gmm_log_prob(X, gm.weights_, gm.means_, gm.covariances_).argmax(1)
+        from sklearn.cluster import AgglomerativeClustering
+
+        idx = np.arange(n) if n <= _WARD_SAMPLE else np.sort(rng.choice(n, _WARD_SAMPLE, replace=False))
+        S = X[idx].astype(np.float64)
+        with single_thread():
+            lab = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(S)
+        counts = np.bincount(lab, minlength=k)
+        C = np.stack([np.bincount(lab, weights=S[:, j], minlength=k) for j in range(S.shape[1])], 1)
+        self.cluster_centers_ = C / np.maximum(counts, 1)[:, None]
+        return nearest(X, self.cluster_centers_)[0]
+
+    def _fit_auto(self, X: np.ndarray) -> tuple[int, np.ndarray]:
+        """Score k = 2..10 and keep the best; k-means scans reuse the restarts' basin and refine afterwards."""
+        n = len(X)
+        lo, hi = K_RANGE
+        hi = min(hi, n - 1)
+        if hi < lo:
+            raise ValueError(f"k='auto' needs at least {lo + 1} accounts")
+        rng = np.random.default_rng(self.seed + 7919)
+        sil_idx = np.arange(n) if n <= _SILHOUETTE_SAMPLE else np.sort(rng.choice(n, _SILHOUETTE_SAMPLE,
+                                                                                  replace=False))
+        fits, rows = {}, []
+        for k in range(lo, hi + 1):
+            if self.method == "kmeans":
+                # A scan-quality fit: sample restarts + a few full passes; the winner is refined below.
+                from sklearn.cluster import KMeans
+
+                S = X if n <= self.sample_size else X[np.sort(np.random.default_rng(self.seed).choice(
+                    n, self.sample_size, replace=False))]
+                with single_thread():
+                    km = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(S)
+                C, labels, _, _ = lloyd(X, km.cluster_centers_, max_iter=3)
+                fits[k] = C
+            else:
+                labels = self._fit_clusters(X, k)
+                fits[k] = (self.cluster_centers_, getattr(self, "gmm_", None))
+            sc = cluster_scores(X, labels, k)
+            rows.append({"k": k, **sc, "_labels": labels[sil_idx]})
+        sils = silhouette_many(X[sil_idx], [r.pop("_labels") for r in rows])
+        for r, s in zip(rows, sils):
+            r["silhouette"] = s
+        table = pd.DataFrame(rows)
+        rank = (table["calinski_harabasz"].rank(ascending=False, method="min")
+                + table["davies_bouldin"].rank(ascending=True, method="min")
+                + table["silhouette"].rank(ascending=False, method="min"))
+        table["rank_sum"] = rank
+        best = int(table.sort_values(["rank_sum", "k"]).iloc[0]["k"])
+        table["chosen"] = table["k"] == best
+        self.k_scores_ = [{k: (bool(v) if k == "chosen" else float(v) if k != "k" else int(v))
+                           for k, v in r.items()} for r in table.to_dict("records")]
+        if self.method == "kmeans":
+            C, labels, _, _ = lloyd(X, fits[best])
+            self.cluster_centers_ = C
+        else:
+            self.cluster_centers_, gmm = fits[best]
+            if gmm is not None:
+                self.gmm_ = gmm
+            labels = self._predict_clusters(X)
+        return best, labels
+
+    def _order_by_value(self, X: np.ndarray, labels: np.ndarray, revenue: np.ndarray) -> np.ndarray:
+        """Renumber clusters so that segment 0 has the highest mean log revenue (stable, deterministic)."""
+        k = self.k_
+        lr = np.log1p(np.clip(np.nan_to_num(revenue), 0, None))
+        counts = np.bincount(labels, minlength=k)
+        means = np.bincount(labels, weights=lr, minlength=k) / np.maximum(counts, 1)
+        means[counts == 0] = -np.inf
+        order = np.argsort(-means, kind="stable")
+        inv = np.empty(k, dtype=np.int64)
+        inv[order] = np.arange(k)
+        self.cluster_centers_ = np.asarray(self.cluster_centers_)[order]
+        if getattr(self, "gmm_", None) is not None:
+            self.gmm_ = {key: np.asarray(v)[order] for key, v in self.gmm_.items()}
+        return inv[labels]
+
+    def _fit_rules(self, revenue: np.ndarray, need: np.ndarray | None) -> None:
+        rev = np.nan_to_num(revenue)
+        if self.method == "abc":
+            cuts = [float(c) for c in self.abc_cuts]
+            if not cuts or any(not 0 < c < 1 for c in cuts) or sorted(cuts) != cuts:
+                raise ValueError(f"ABC cut points must be increasing revenue shares between 0 and 1, got {cuts}")
+            order = np.sort(rev)[::-1]
+            total = order.sum()
+            cum = np.cumsum(order) / (total if total > 0 else 1.0)
+            # The account that crosses a cut still belongs to the tier above it; thresholds are revenue amounts
+            # so that predict on new accounts applies the same rule.
+            self.thresholds_ = [float(order[min(int(np.searchsorted(cum, c, side="left")), len(order) - 1)])
+                                for c in cuts]
+            self.k_ = len(cuts) + 1
+            return
+        if self.grid not in (2, 3):
+            raise ValueError(f"the value × need matrix has 2 or 3 levels per axis, got grid={self.grid}")
+        if need is None or not np.isfinite(need).any():
+            raise ValueError("value × need tiers need the service_need column, and this book has none")
+        g = int(self.grid)
+        qs = [i / g for i in range(1, g)]
+        need_f = np.where(np.isfinite(need), need, np.nanmedian(need))
+        self.value_cuts_ = self._cuts(self.value_cuts, rev, qs, "value_cuts")
+        self.need_cuts_ = self._cuts(self.need_cuts, need_f, qs, "need_cuts")
+        self.need_fill_ = float(np.nanmedian(need))
+        self.k_ = g * g
+
+    def _cuts(self, given, values: np.ndarray, qs: list[float], label: str) -> list[float]:
+        if given is None:
+            return [float(v) for v in np.quantile(values, qs)]
+        cuts = [float(c) for c in given]
+        if len(cuts) != len(qs) or sorted(cuts) != cuts:
+            raise ValueError(f"{label} must be {len(qs)} increasing number(s) for a {self.grid}×{self.grid} "
+                             f"matrix, got {cuts}")
+        return cuts
+
+    # ------------------------------------------------------------------ predict
+    def _predict_rules(self, revenue: np.ndarray, need: np.ndarray | None) -> np.ndarray:
+        rev = np.nan_to_num(revenue)
+        if self.method_ == "abc":
+            return sum((rev < t).astype(np.int64) for t in self.thresholds_)
+        g = len(self.value_cuts_) + 1
+        nd = np.full(len(rev), self.need_fill_) if need is None else np.where(np.isfinite(need), need,
+                                                                               self.need_fill_)
+        v_level = np.searchsorted(np.asarray(self.value_cuts_), rev, side="right")
+        n_level = np.searchsorted(np.asarray(self.need_cuts_), nd, side="right")
+        # Highest value first, and within a value level the highest need first.
+        return ((g - 1 - v_level) * g + (g - 1 - n_level)).astype(np.int64)
+
+    def _predict_clusters(self, X: np.ndarray) -> np.ndarray:
+        if self.method_ == "gmm":
+            g = self.gmm_
+            return gmm_log_prob(X, np.asarray(g["weights"]), np.asarray(g["means"]),
+                                np.asarray(g["covariances"])).argmax(1)
+        return nearest(X, np.asarray(self.cluster_centers_))[0]
+
+    def predict(self, accounts: pd.DataFrame, history: pd.DataFrame | None = None) -> np.ndarray:
+        """Segment id per row of ``accounts`` (a canonical accounts table), by the rules learned in ``fit``."""
+        if not hasattr(self, "method_"):
+            raise ValueError("the segmenter is not fitted yet")
+        revenue = accounts["revenue_12m"].to_numpy(dtype="float64", na_value=0.0)
+        if self.method_ in RULE_METHODS:
+            return self._predict_rules(revenue, _service_need(accounts))
+        raw = raw_features(accounts, history, self.feature_names_)
+        n = len(accounts)
+        T = np.column_stack([transform(f, raw[f]) if f in raw else np.full(n, np.nan)
+                             for f in self.feature_names_])
+        return self._predict_clusters(self.scaler_.transform(T))
+
+    def _predict_raw(self, raw: dict[str, np.ndarray], revenue: np.ndarray, need: np.ndarray | None) -> np.ndarray:
+        if self.method_ in RULE_METHODS:
+            return self._predict_rules(revenue, need)
+        T = np.column_stack([transform(f, raw[f]) for f in self.feature_names_])
+        return self._predict_clusters(self.scaler_.transform(T))
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict:
+        """Everything needed to ``predict`` again, as JSON-ready numbers (no pickle)."""
+        d = {"params": self.get_params(), "method": self.method_, "k": int(self.k_),
+             "features": self.feature_names_}
+        if self.method_ in RULE_METHODS:
+            if self.method_ == "abc":
+                d["thresholds"] = self.thresholds_
+            else:
+                d.update(value_cuts=self.value_cuts_, need_cuts=self.need_cuts_, need_fill=self.need_fill_)
+            return d
+        d["scaler"] = {"center": self.scaler_.center_.tolist(), "scale": self.scaler_.scale_.tolist(),
+                       "lower": self.scaler_.lower_.tolist(), "upper": self.scaler_.upper_.tolist()}
+        d["centers"] = np.asarray(self.cluster_centers_).tolist()
+        if self.method_ == "gmm":
+            d["gmm"] = {key: np.asarray(v).tolist() for key, v in self.gmm_.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AccountSegmenter:
+        """Rebuild a fitted segmenter from ``to_dict`` output."""
+        p = dict(d["params"])
+        seg = cls(**p)
+        seg.method_ = d["method"]
+        seg.k_ = int(d["k"])
+        seg.feature_names_ = list(d["features"])
+        if seg.method_ == "abc":
+            seg.thresholds_ = [float(t) for t in d["thresholds"]]
+        elif seg.method_ == "value-need":
+            seg.value_cuts_, seg.need_cuts_ = list(d["value_cuts"]), list(d["need_cuts"])
+            seg.need_fill_ = float(d["need_fill"])
+        else:
+            seg.scaler_ = RobustScaler()
+            seg.scaler_.center_ = np.asarray(d["scaler"]["center"], dtype=float)
+            seg.scaler_.scale_ = np.asarray(d["scaler"]["scale"], dtype=float)
+            seg.scaler_.lower_ = np.asarray(d["scaler"]["lower"], dtype=float)
+            seg.scaler_.upper_ = np.asarray(d["scaler"]["upper"], dtype=float)
+            seg.cluster_centers_ = np.asarray(d["centers"], dtype=float)
+            if seg.method_ == "gmm":
+                seg.gmm_ = {key: np.asarray(v, dtype=float) for key, v in d["gmm"].items()}
+        return seg
+
+
+def _service_need(accounts: pd.DataFrame) -> np.ndarray | None:
+    if "service_need" not in accounts.columns:
+        return None
+    return pd.to_numeric(accounts["service_need"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
