@@ -63,6 +63,7 @@ CLI: ``workbench sample-data --accounts N --managers M --months K --seed S --out
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -377,22 +378,63 @@ class SampleData:
 _FILE_STEMS = {"accounts": "accounts", "managers": "managers", "history": "revenue_history", "truth": "truth"}
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    cols = {}
-    for name in df.columns:
-        s = df[name]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            arr = pa.array(s.to_numpy(dtype="datetime64[D]").astype("int64").astype("int32"), pa.int32())
-            arr = arr.view(pa.date32()) if s.notna().all() else pa.array(s.dt.date.where(s.notna(), None))
-        elif isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-            arr = pa.array(s, type=pa.string(), from_pandas=True)
-        elif isinstance(s.dtype, pd.CategoricalDtype):
-            arr = pa.DictionaryArray.from_arrays(pa.array(s.cat.codes.to_numpy(), pa.int32()),
-                                                 pa.array(s.cat.categories.astype(str), pa.string()))
-        else:
-            arr = pa.array(s, from_pandas=True)
-        cols[name] = arr
-    pacsv.write_csv(pa.table(cols), path)
+def _csv_column(s: pd.Series) -> pa.Array:
+    """One column as an Arrow array that the CSV writer formats fast and exactly.
+
+    Money in whole cents becomes decimal(19, 2) ("939.40"; faster than shortest-float formatting); first-of-month
+    dates become a dictionary of ISO strings (24 distinct months in 24 M rows are formatted once).
+    """
+    if pd.api.types.is_datetime64_any_dtype(s):
+        v = s.to_numpy(dtype="datetime64[ns]")
+        months = v.astype("datetime64[M]")
+        if s.notna().all() and len(v) and (months.astype("datetime64[ns]") == v).all():
+            m = months.astype(np.int64)
+            lo = int(m.min())
+            labels = np.arange(lo, int(m.max()) + 1).astype("datetime64[M]").astype("datetime64[D]").astype(str)
+            return pa.DictionaryArray.from_arrays(pa.array((m - lo).astype(np.int32)), pa.array(labels))
+        return pa.array(v.astype("datetime64[D]"), mask=s.isna().to_numpy())
+    if pd.api.types.is_float_dtype(s):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        ok = np.isfinite(v)
+        scaled = np.round(v[ok] * 100)
+        if (ok | np.isnan(v)).all() and np.all(np.abs(scaled - v[ok] * 100) < 1e-6) and \
+                np.all(np.abs(scaled) < 1e17):
+            cents = np.zeros(len(v), np.int64)
+            cents[ok] = scaled.astype(np.int64)
+            return pa.array(cents, mask=~ok).cast(pa.decimal128(19, 0)).view(pa.decimal128(19, 2))
+        return pa.array(v, mask=~ok)
+    if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
+        return pa.array(s, type=pa.string(), from_pandas=True)
+    return pa.array(s, from_pandas=True)
+
+
+def _write_csv(df: pd.DataFrame, path: Path, parts: int = 2) -> None:
+    """Plain UTF-8 CSV: values unquoted unless they must be, missing values empty, dates ISO.
+
+    Large tables are formatted in ``parts`` slices on threads (Arrow's writer releases the GIL) and the
+    slices are written one after the other, so the file is the same as a single-threaded write.
+    """
+    table = pa.table({name: _csv_column(df[name]) for name in df.columns})
+    quoting = "none"
+    if table.num_rows < 1_000_000:
+        parts = 1
+    bounds = np.linspace(0, table.num_rows, parts + 1).astype(int)
+
+    def render(k: int) -> pa.Buffer:
+        sink = pa.BufferOutputStream()
+        opts = pacsv.WriteOptions(include_header=k == 0, quoting_style=quoting, quoting_header="none")
+        pacsv.write_csv(table.slice(bounds[k], bounds[k + 1] - bounds[k]), sink, write_options=opts)
+        return sink.getvalue()
+
+    try:
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            buffers = list(pool.map(render, range(parts)))
+    except pa.ArrowInvalid:  # a value holds a comma, quote or line break: quote where needed
+        quoting = "needed"
+        buffers = [render(k) for k in range(parts)]
+    with open(path, "wb") as fh:
+        for buf in buffers:
+            fh.write(buf)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -402,8 +444,11 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 def _choice_cdf(rng: np.random.Generator, cdf_rows: np.ndarray, row: np.ndarray) -> np.ndarray:
     """One draw per element from the categorical distribution ``cdf_rows[row]`` (inverse CDF, vectorised)."""
     u = rng.random(len(row))
-    cdf = cdf_rows[row]
-    return np.minimum((u[:, None] > cdf).sum(axis=1), cdf_rows.shape[1] - 1)
+    out = np.empty(len(row), np.int64)
+    for r in range(cdf_rows.shape[0]):  # a handful of distributions, not accounts
+        m = row == r
+        out[m] = np.searchsorted(cdf_rows[r], u[m], side="right")
+    return np.minimum(out, cdf_rows.shape[1] - 1)
 
 
 def _cat(*parts: np.ndarray | str) -> np.ndarray:
@@ -536,14 +581,12 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     start_t = np.where(is_new, rng.integers(1, T - 3, n), 0)          # first month with a row
 
     # --- names ---------------------------------------------------------------------------------------
-    lang = CITIES["lang"].to_numpy()[city]
     size_class = np.searchsorted([10, 250, 2000], employees, side="right")
     legal_generic = _choice_cdf(rng, np.cumsum(_LEGAL_BY_SIZE, axis=1), size_class)
-    legal = np.empty(n, dtype=object)
-    for (ctry, lg), spelled in _LEGAL_SPELLING.items():  # five spelling areas
-        m = (countries[country] == ctry) & (lang == lg)
-        legal[m] = np.asarray(spelled, dtype=object)[legal_generic[m]]
-    legal = legal.astype(_STR)
+    areas = list(_LEGAL_SPELLING)
+    area_of_city = np.array([areas.index((c, lg)) for c, lg in zip(CITIES["country"], CITIES["lang"])])
+    spellings = np.asarray(list(_LEGAL_SPELLING.values()), dtype=_STR)   # (area, generic form)
+    legal = spellings[area_of_city[city], legal_generic]
     core = _company_cores(rng, countries[country], industry, CITIES["city"].to_numpy()[city])
 
     # --- families ------------------------------------------------------------------------------------
@@ -556,14 +599,13 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
         pool = np.setdiff1d(np.arange(n), parents)
         kids = rng.permutation(pool)[: min(int(kids_per.sum()), len(pool))]
         parent[kids] = np.repeat(parents, kids_per)[: len(kids)]
-        kid = parent >= 0
-        sub_word = np.asarray(_SUBSIDIARY_WORD, dtype=_STR)[rng.integers(0, len(_SUBSIDIARY_WORD), n)]
-        ctry = countries[country]
-        foreign = ctry != countries[country[np.maximum(parent, 0)]]
-        sub_word = np.where(foreign & (ctry == "AT"), "Austria", sub_word)
-        sub_word = np.where(foreign & (ctry == "CH"), "Schweiz", sub_word)
-        sub_word = np.where(foreign & (ctry == "DE"), "Deutschland", sub_word)
-        core = np.where(kid, _cat(core[np.maximum(parent, 0)], " ", sub_word), core)
+        # A subsidiary's name extends its parent's; one abroad is named after its country.
+        sub_word = np.asarray(_SUBSIDIARY_WORD, dtype=_STR)[rng.integers(0, len(_SUBSIDIARY_WORD), len(kids))]
+        kid_country, par_country = countries[country[kids]], countries[country[parent[kids]]]
+        foreign = kid_country != par_country
+        for code, word in (("AT", "Austria"), ("CH", "Schweiz"), ("DE", "Deutschland")):
+            sub_word[foreign & (kid_country == code)] = word
+        core[kids] = _cat(core[parent[kids]], " ", sub_word)
     name = _cat(core, " ", legal)
 
     # --- managers and current owners ------------------------------------------------------------------
@@ -588,9 +630,12 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     periods = pd.period_range(end=last, periods=T, freq="M")
     moy = periods.month.to_numpy()
     t = np.arange(T)
-    level = (base_revenue / 12)[:, None] * (1 + growth[:, None]) ** ((t[None, :] - (T - 1)) / 12)
-    season = 1 + amp[:, None] * np.cos(2 * np.pi * (moy[None, :] - peak[:, None]) / 12)
-    monthly = level * season * np.exp(rng.normal(0, 1, (n, T)) * noise_sd[:, None])
+    # level · trend · noise in log space (one exp over the n × T matrix), then the seasonal factor
+    log_month = rng.standard_normal((n, T))
+    log_month *= noise_sd[:, None]
+    log_month += np.log(base_revenue / 12)[:, None] + np.log1p(growth)[:, None] * ((t - (T - 1)) / 12)[None, :]
+    monthly = np.exp(log_month, out=log_month)
+    monthly *= 1 + amp[:, None] * np.cos(2 * np.pi * (moy[None, :] - peak[:, None]) / 12)
     gap = rng.random((n, T)) < tp["gap_prob"].to_numpy()[tier][:, None]
     monthly[gap | (t[None, :] >= churn_t[:, None])] = 0.0
     has_row = t[None, :] >= start_t[:, None]
@@ -617,21 +662,22 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     mgr_id = managers["manager_id"].to_numpy()
     sort = np.argsort(id_no, kind="stable")
 
+    account_id = account_id.astype(object)  # pandas holds text as Python strings; convert once
     accounts = pd.DataFrame({
         "account_id": account_id,
-        "name": name,
+        "name": name.astype(object),
         "parent_id": np.where(parent >= 0, account_id[np.maximum(parent, 0)], None),
         "country": country_txt,
         "region": regions[acc_region],
         "city": CITIES["city"].to_numpy()[city],
-        "postcode": postcode,
+        "postcode": postcode.astype(object),
         "industry": np.array([i[0] for i in _INDUSTRIES], dtype=object)[industry],
         "employees": employees,
         "revenue_12m": revenue_12m,
         "potential": potential,
         "service_need": need,
         "owner_id": np.where(unowned, None, mgr_id[owner].astype(object)),
-        "source_id": _salesforce_ids("001", id_no, salt=seed % 1_000_003),
+        "source_id": _salesforce_ids("001", id_no, salt=seed % 1_000_003).astype(object),
     })
     if dirty:
         accounts = _blank_and_break(rng, accounts, truth_extra)
@@ -639,13 +685,14 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     accounts = _canonical(accounts, "accounts")
 
     # history: long form, sorted by account then period; empty months before a late start have no row
-    rows_acc, rows_t = np.nonzero(has_row[sort])
+    has_row = has_row[sort]
+    rows_acc, rows_t = np.nonzero(has_row)
     history = pd.DataFrame({
         "account_id": pd.Series(pd.arrays.ArrowStringArray(
             pa.DictionaryArray.from_arrays(pa.array(rows_acc.astype(np.int32)),
                                            pa.array(account_id[sort])).dictionary_decode())),
         "period": periods.to_timestamp().to_numpy()[rows_t],
-        "revenue": cents[sort][rows_acc, rows_t] / 100,
+        "revenue": cents[sort][has_row] / 100,
     })
 
     period_txt = np.asarray(periods.strftime("%Y-%m-%d"), dtype=object)
@@ -693,8 +740,7 @@ def _company_cores(rng: np.random.Generator, country: np.ndarray, industry: np.n
         offsets[c], counts[c] = len(surnames), len(names)
         surnames += names
     sn = np.asarray(surnames, dtype=_STR)
-    off = np.vectorize(offsets.get, otypes=[np.int64])(country) if n < 4 else \
-        pd.Series(country).map(offsets).to_numpy(np.int64)
+    off = pd.Series(country).map(offsets).to_numpy(np.int64)
     cnt = pd.Series(country).map(counts).to_numpy(np.int64)
     s1 = sn[off + (rng.random(n) * cnt).astype(np.int64)]
     s2 = sn[off + (rng.random(n) * cnt).astype(np.int64)]
@@ -709,17 +755,18 @@ def _company_cores(rng: np.random.Generator, country: np.ndarray, industry: np.n
                  np.asarray(_BRAND_STEM, dtype=_STR)[rng.integers(0, len(_BRAND_STEM), n)])
     pattern = rng.choice(6, size=n, p=[0.38, 0.15, 0.20, 0.10, 0.10, 0.07])
     city_s = city.astype(_STR)
-    options = [
-        _cat(s1, " ", word),                        # Hoffmann Maschinenbau
-        _cat(s1, " & ", s2),                        # Becker & Schäfer
-        _cat(brand, " ", word),                     # Rheintec Logistik
-        _cat(word, " ", s1),                        # Spedition Wagner
-        _cat(s1, " ", word, " ", city_s),           # Müller Logistik Hamburg
-        _cat("Gebr. ", s1),                         # Gebr. Krämer
+    builders = [
+        lambda m: _cat(s1[m], " ", word[m]),                    # Hoffmann Maschinenbau
+        lambda m: _cat(s1[m], " & ", s2[m]),                    # Becker & Schäfer
+        lambda m: _cat(brand[m], " ", word[m]),                 # Rheintec Logistik
+        lambda m: _cat(word[m], " ", s1[m]),                    # Spedition Wagner
+        lambda m: _cat(s1[m], " ", word[m], " ", city_s[m]),    # Müller Logistik Hamburg
+        lambda m: _cat("Gebr. ", s1[m]),                        # Gebr. Krämer
     ]
-    out = options[0]
-    for k in range(1, len(options)):
-        out = np.where(pattern == k, options[k], out)
+    out = np.empty(n, dtype=_STR)
+    for k, build in enumerate(builders):  # six name patterns
+        m = pattern == k
+        out[m] = build(m)
     return out
 
 
