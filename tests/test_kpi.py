@@ -337,3 +337,83 @@ def test_pilot_tracking_implementation_and_attainment():
     assert low.summary["implementation_degree"] is None and low.notes
     with pytest.raises(ValueError, match="on or before the last history month"):
         track_pilot(book, seg, asg, actuals.assign(period="2026-10-01"), model=model)
+
+
+# --------------------------------------------------------------------------- per-manager sums, charts, CLI
+def test_per_manager_and_segment_tables_add_up():
+    book, seg = small_book(months=24)
+    to = book.accounts["owner_id"].to_numpy(dtype=object).copy()
+    to[::5] = np.roll(to[::5], 2)
+    proj = project(book, seg, assignment(book, to=to))
+    k = proj.kpis["revenue_12m"]
+    bm, bs = proj.by_manager, proj.by_segment
+    assert bm["revenue_before_12m"].sum() == pytest.approx(k["baseline"], rel=1e-9)
+    assert bm["revenue_after_12m"].sum() == pytest.approx(k["scenario"], rel=1e-9)
+    assert bs["scenario_revenue_12m"].sum() == pytest.approx(k["scenario"], rel=1e-9)
+    assert bs["accounts"].sum() == len(book.accounts)
+    assert bm["accounts_after"].sum() == len(book.accounts)
+    assert bm["moved_in"].sum() == bm["moved_out"].sum() == proj.kpis["accounts_moved"]["scenario"]
+    assert bm["cost_to_serve_after"].sum() == pytest.approx(proj.kpis["cost_to_serve"]["scenario"])
+    parts = sum(proj.kpis[f"delta_{p}"]["scenario"] for p in ("coverage", "handover", "churn"))
+    assert parts == pytest.approx(k["delta"], rel=1e-9)
+
+
+def test_kpi_charts_are_small_and_well_formed():
+    from workbench.report.charts.kpi import fan_chart, manager_change_chart, revenue_waterfall
+
+    book, seg = small_book(months=24)
+    to = book.accounts["owner_id"].to_numpy(dtype=object).copy()
+    to[::5] = np.roll(to[::5], 2)
+    proj = project(book, seg, assignment(book, to=to), draws=200, horizon_months=18)
+    fan = fan_chart(proj.series).to_dict()
+    assert len(fan["layer"]) == 2 and fan["layer"][0]["mark"]["type"] == "area"
+    assert fan["layer"][0]["encoding"]["y2"]["field"] == "scenario_p90"
+    assert sum(len(v) for v in fan["datasets"].values()) <= 3 * 18
+    no_band = fan_chart(project(book, seg, assignment(book, to=to)).series).to_dict()
+    assert len(no_band["layer"]) == 1
+    wf = revenue_waterfall(proj.kpis).to_dict()
+    rows = next(iter(wf["datasets"].values()))
+    assert [r["step"] for r in rows] == ["Baseline", "Coverage gain", "Handover loss", "Handover churn", "Scenario"]
+    assert rows[2]["kind"] == "loss" and rows[2]["amount"] == pytest.approx(proj.kpis["delta_handover"]["scenario"])
+    assert rows[-1]["end"] == pytest.approx(proj.kpis["revenue_12m"]["scenario"])
+    mc = manager_change_chart(proj.by_manager, top=5).to_dict()
+    assert max(len(v) for v in mc["datasets"].values()) <= 10
+
+
+def test_cli_project_writes_kpis_series_backtest_and_pilot(tmp_path, capsys):
+    from workbench.book import save_book
+    from workbench.cli import main
+    from workbench.results import save_result
+
+    book, seg = small_book(months=24)
+    to = book.accounts["owner_id"].to_numpy(dtype=object).copy()
+    to[::10] = np.roll(to[::10], 1)
+    asg = assignment(book, to=to)
+    save_book(book, tmp_path / "book", "csv")
+    save_result(asg, tmp_path / "run" / "assignment")
+    save_result(seg, tmp_path / "run" / "segmentation")
+    Assumptions().with_values(handover_loss=0.2).to_yaml(tmp_path / "s.yaml")
+    ids = book.accounts["account_id"]
+    pd.DataFrame({"account_id": ids, "period": "2026-11-01", "revenue": 100.0}).to_csv(tmp_path / "act.csv",
+                                                                                       index=False)
+    pd.DataFrame({"account_id": ids, "owner_id": to}).to_csv(tmp_path / "own.csv", index=False)
+    rc = main(["project", str(tmp_path / "book"), "--assignment", str(tmp_path / "run" / "assignment"),
+               "--assumptions", str(tmp_path / "s.yaml"), "--draws", "200", "--horizon", "15",
+               "--backtest", "6", "--actuals", str(tmp_path / "act.csv"), "--actual-owners",
+               str(tmp_path / "own.csv"), "--out", str(tmp_path / "out")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Revenue, next 12 months" in out and "backtest" in out and "implementation degree 100%" in out
+    payload = json.loads((tmp_path / "out" / "kpis.json").read_text())
+    assert payload["assumptions"]["handover_loss"] == 0.2
+    assert payload["kpis"]["revenue_12m"]["p10"] is not None
+    series = pd.read_csv(tmp_path / "out" / "series.csv")
+    assert len(series) == 15 and {"baseline", "scenario", "scenario_p10", "scenario_p90"} <= set(series.columns)
+    assert json.loads((tmp_path / "out" / "backtest.json").read_text())["metrics"]["holdout_months"] == 6
+    assert json.loads((tmp_path / "out" / "pilot.json").read_text())["summary"]["planned_moves"] == 40
+    # a bad assumptions file is one line on stderr and exit code 2
+    (tmp_path / "bad.yaml").write_text("assumptions:\n  elasticity: 3\n", encoding="utf-8")
+    rc = main(["project", str(tmp_path / "book"), "--assignment", str(tmp_path / "run" / "assignment"),
+               "--assumptions", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "out2")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "elasticity = 3.0 is outside its range" in err and "Traceback" not in err

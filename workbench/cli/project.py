@@ -23,6 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of the Monte Carlo draws")
     p.add_argument("--write-assumptions", metavar="FILE",
                    help="also write the assumptions used (values, ranges, sources) as YAML to FILE")
+    p.add_argument("--backtest", type=int, metavar="MONTHS", default=0,
+                   help="also backtest the baseline on the last MONTHS of history (writes backtest.json, "
+                        "backtest_series.csv)")
+    p.add_argument("--actuals", metavar="FILE",
+                   help="pilot tracking: revenue after the roll-out (account_id, period, revenue; CSV or Parquet); "
+                        "writes pilot.json, pilot_segments.csv, pilot_managers.csv")
+    p.add_argument("--actual-owners", metavar="FILE",
+                   help="pilot tracking: owners after the roll-out (account_id, owner_id; CSV or Parquet)")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder to write kpis.json, series.csv, by_segment.csv, by_manager.csv")
     p.set_defaults(func=_main)
@@ -43,6 +51,30 @@ def _find_segmentation(args: argparse.Namespace, book):
     from ..segment import segment
 
     return segment(book, **DEFAULT_PARAMS["segment"]), "default segmentation (computed)"
+
+
+def _read_table(path: str, table: str | None):
+    """A CSV/Parquet file; with ``table`` validated against the canonical schema (bad rows reported, not used)."""
+    import pandas as pd
+
+    from .. import schema
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p} does not exist")
+    try:
+        df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, dtype={"account_id": "string",
+                                                                                      "owner_id": "string"})
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one line for the user
+        raise ValueError(f"{p.name} could not be read: {exc}") from exc
+    if table is None:
+        missing = [c for c in ("account_id", "owner_id") if c not in df.columns]
+        if missing:
+            raise ValueError(f"{p.name} lacks column(s) {', '.join(missing)}")
+        return df, ""
+    v = schema.validate(df, table, file=p.name)
+    note = f"{p.name}: {v.rows_rejected:,} rows rejected" if v.rows_rejected else ""
+    return v.accepted, note
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -70,6 +102,41 @@ def _main(args: argparse.Namespace) -> int:
     proj.by_manager.to_csv(out / "by_manager.csv", index=False)
     if args.write_assumptions:
         assumptions.to_yaml(args.write_assumptions)
+    written = ["kpis.json", "series.csv", "by_segment.csv", "by_manager.csv"]
+    if args.backtest:
+        from ..kpi import backtest
+
+        bt = backtest(book, seg, holdout_months=args.backtest, draws=args.draws, seed=args.seed,
+                      assumptions=assumptions)
+        (out / "backtest.json").write_text(json.dumps({"metrics": bt.metrics, "notes": bt.notes,
+                                                       "by_segment": bt.by_segment.to_dict("records")},
+                                                      indent=2, default=float), encoding="utf-8")
+        bt.series.to_csv(out / "backtest_series.csv", index=False, date_format="%Y-%m-%d")
+        written += ["backtest.json", "backtest_series.csv"]
+        m = bt.metrics
+        cov = f", actual total inside P10-P90 in {m['coverage_total']:.0%} of months" if m["coverage_total"] \
+            is not None else ""
+        print(f"backtest ({m['fit_months']} months fitted, {m['holdout_months']} held out): MAPE total "
+              f"{m['mape_total']:.1%}, per segment {m['mape_segments']:.1%}{cov}")
+    if args.actuals:
+        from ..kpi import track_pilot
+
+        actuals, note = _read_table(args.actuals, "history")
+        owners_now = _read_table(args.actual_owners, None)[0] if args.actual_owners else None
+        rep = track_pilot(book, seg, asg, actuals, owners_now, assumptions=assumptions, model=model)
+        notes = rep.notes + ([note] if note else [])
+        (out / "pilot.json").write_text(json.dumps({"summary": rep.summary, "notes": notes}, indent=2,
+                                                   default=float), encoding="utf-8")
+        rep.by_segment.to_csv(out / "pilot_segments.csv", index=False)
+        rep.by_manager.to_csv(out / "pilot_managers.csv", index=False)
+        written += ["pilot.json", "pilot_segments.csv", "pilot_managers.csv"]
+        sm = rep.summary
+        deg = f"{sm['implementation_degree']:.0%}" if sm["implementation_degree"] is not None else "unknown"
+        att = f"{sm['target_attainment']:.1%}" if sm["target_attainment"] is not None else "n/a"
+        print(f"pilot ({', '.join(sm['periods'])}): implementation degree {deg} "
+              f"({sm['executed_moves']:,} of {sm['planned_moves']:,} moves), target attainment {att}")
+        for n in notes:
+            print(f"note: {n}")
     print(f"book: {book.summary()}; {seg_note}")
     for key in ("revenue_12m", "accounts_moved", "revenue_at_risk", "workload_imbalance", "managers_in_band"):
         k = proj.kpis.get(key)
@@ -77,5 +144,5 @@ def _main(args: argparse.Namespace) -> int:
             continue
         band = f"  [P10 {k['p10']:,.2f} .. P90 {k['p90']:,.2f}]" if k.get("p10") is not None else ""
         print(f"{k['label']}: {k['baseline']:,.2f} -> {k['scenario']:,.2f} ({k['delta']:+,.2f} {k['unit']}){band}")
-    print(f"wrote {out}/kpis.json, series.csv, by_segment.csv, by_manager.csv in {time.perf_counter() - t0:.1f} s")
+    print(f"wrote {out}/{', '.join(written)} in {time.perf_counter() - t0:.1f} s")
     return 0

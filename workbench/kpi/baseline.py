@@ -79,14 +79,14 @@ def history_matrix(history: pd.DataFrame, account_ids: np.ndarray,
     matrix, months, has_history : revenue per account and month (0 where nothing was booked), the months
         (first day, consecutive), and per account whether it appears in the history at all.
     """
-    period = pd.to_datetime(history["period"]).dt.to_period("M")
+    # month numbers straight from datetime64 (much faster than pandas Periods on millions of rows)
+    mnum_all = pd.to_datetime(history["period"]).to_numpy().astype("datetime64[M]").astype(np.int64)
     keep = np.ones(len(history), dtype=bool)
     if cutoff is not None:
-        keep &= (period <= pd.Timestamp(cutoff).to_period("M")).to_numpy()
-    period = period[keep]
-    if not len(period):
+        keep &= mnum_all <= np.datetime64(pd.Timestamp(cutoff), "M").astype(np.int64)
+    mnum = mnum_all[keep]
+    if not len(mnum):
         return np.zeros((len(account_ids), 0)), pd.DatetimeIndex([]), np.zeros(len(account_ids), dtype=bool)
-    mnum = (period.dt.year * 12 + period.dt.month - 1).to_numpy()
     first, last = int(mnum.min()), int(mnum.max())
     n_t = last - first + 1
     rows = pd.Index(account_ids).get_indexer(history["account_id"].to_numpy()[keep])
@@ -96,8 +96,7 @@ def history_matrix(history: pd.DataFrame, account_ids: np.ndarray,
     rev = np.nan_to_num(rev)
     flat = np.bincount(rows[ok].astype(np.int64) * n_t + cols, weights=rev, minlength=len(account_ids) * n_t)
     has = np.bincount(rows[ok], minlength=len(account_ids)) > 0
-    months = pd.period_range(pd.Period(year=first // 12, month=first % 12 + 1, freq="M"), periods=n_t,
-                             freq="M").to_timestamp()
+    months = pd.DatetimeIndex(np.arange(first, last + 1).astype("datetime64[M]").astype("datetime64[ns]"))
     return flat.reshape(len(account_ids), n_t), months, has
 
 

@@ -263,6 +263,19 @@ class KpiModel:
                                        "match": ucell % 3})
         self.mc_cell_of_group_ = np.empty(n_g, dtype=np.int64)
         self.mc_cell_of_group_[order] = cinv
+        gr = self.groups_
+        self._g = {"segment": gr["segment_code"].to_numpy(), "from": gr["from_idx"].to_numpy(),
+                   "to": gr["to_idx"].to_numpy(), "handover": gr["handover"].to_numpy(dtype=float),
+                   "match": gr["match"].to_numpy(dtype=float), "changed": gr["changed"].to_numpy(),
+                   "log_effort": gr["log_effort"].to_numpy(dtype=float), "level": gr["level"].to_numpy(dtype=float),
+                   "accounts": gr["accounts"].to_numpy(), "revenue_last_12m": gr["revenue_last_12m"].to_numpy(),
+                   "hours": gr["hours"].to_numpy(), "served_before": gr["served_before"].to_numpy(),
+                   "served_after": gr["served_after"].to_numpy(), "cell": self.mc_cell_of_group_}
+        self._level_c = np.bincount(self.mc_cell_of_group_, weights=self._g["level"], minlength=len(ucell))
+        self._prepare_static()
+        self._prepare_tables()
+        self._estimated = _jsonable(self.baseline_.segments.assign(segment=self.segment_names_)
+                                    .drop(columns=["segment_code"]).to_dict("records"))
         return self
 
     # ------------------------------------------------------------------ evaluation core
@@ -371,6 +384,44 @@ class KpiModel:
         return np.where(np.isfinite(rate), rate, a["cost_per_hour"])
 
     # ------------------------------------------------------------------ project
+    def _cell_eval(self, a: Assumptions, months: int) -> dict:
+        """Deterministic evaluation on cells, plus per-group 12-month revenue (for per-manager sums).
+
+        A group's scenario revenue is ``level·α_c + (powered − level)·β_c`` with per-cell sums ``α_c`` (paths of a
+        unit level) and ``β_c`` (paths of a unit coverage change), so per-group work is a few array passes.
+        """
+        g_ = self._g
+        cg, n_c = g_["cell"], len(self.mc_cells_)
+        seg_c = self.mc_cells_["segment_code"].to_numpy()
+        h_c = self.mc_cells_["handover"].to_numpy(dtype=float)
+        k_c = self.mc_cells_["match"].to_numpy(dtype=float)
+        rates = self._cost_rates(a)
+        fi, ti = g_["from"], g_["to"]
+        cts_b = g_["served_before"] * np.where(fi >= 0, rates[fi.clip(0)], 0.0)
+        cts_a = g_["served_after"] * np.where(ti >= 0, rates[ti.clip(0)], 0.0)
+        lc = np.log(a["effort_ratio_cap"])
+        powered_g = g_["level"] * np.exp(a["elasticity"] * np.clip(g_["log_effort"], -lc, lc))
+        level_c = self._level_c
+        powered_c = np.bincount(cg, weights=powered_g, minlength=n_c)
+        tri = self._draw(a, 0, None)
+        g, r = self._segment_rates(a, 0, None, tri)
+        ones, zeros = np.ones(n_c), np.zeros(n_c)
+        level_u = np.concatenate([level_c, ones, zeros])
+        powered_u = np.concatenate([powered_c, ones, ones])[None, :]
+        base, cov, ho, scen = self._paths(tri, g, r, level_u, powered_u, np.tile(seg_c, 3), np.tile(h_c, 3),
+                                          np.tile(k_c, 3), months, None)
+        alpha = scen[0, n_c:2 * n_c, :12].sum(axis=1)
+        beta = scen[0, 2 * n_c:, :12].sum(axis=1)
+        b12 = base[0, n_c:2 * n_c, :12].sum(axis=1)
+        cut = slice(0, n_c)
+        return {"tri": tri, "g": g, "r": r, "base": base[:, cut], "cov": cov[:, cut], "ho": ho[:, cut],
+                "scen": scen[:, cut], "level_c": level_c, "seg_c": seg_c, "h_c": h_c,
+                "cts_b_g": cts_b, "cts_a_g": cts_a,
+                "cts_b_c": np.bincount(cg, weights=cts_b, minlength=n_c),
+                "cts_a_c": np.bincount(cg, weights=cts_a, minlength=n_c),
+                "base12_g": g_["level"] * b12[cg],
+                "scen12_g": g_["level"] * alpha[cg] + (powered_g - g_["level"]) * beta[cg]}
+
     def project(self, assumptions=None, horizon_months: int | None = None, draws: int = 0,
                 seed: int = 0) -> Projection:
         """Evaluate the fitted model under ``assumptions``.
@@ -390,24 +441,11 @@ class KpiModel:
         if draws < 0 or draws > 100_000:
             raise ValueError(f"draws must be between 0 and 100,000, got {draws}")
         months = max(horizon, 12)
-        gr = self.groups_
-        seg = gr["segment_code"].to_numpy()
-        h = gr["handover"].to_numpy(dtype=float)
-        k = gr["match"].to_numpy(dtype=float)
-        level = gr["level"].to_numpy(dtype=float)
-        rates = self._cost_rates(a)
-        fi, ti = gr["from_idx"].to_numpy(), gr["to_idx"].to_numpy()
-        cts_b = gr["served_before"].to_numpy() * np.where(fi >= 0, rates[fi.clip(0)], 0.0)
-        cts_a = gr["served_after"].to_numpy() * np.where(ti >= 0, rates[ti.clip(0)], 0.0)
-
-        tri = self._draw(a, 0, None)
-        g, r = self._segment_rates(a, 0, None, tri)
-        lc = np.log(a["effort_ratio_cap"])
-        powered = (level * np.exp(a["elasticity"] * np.clip(gr["log_effort"].to_numpy(), -lc, lc)))[None, :]
-        base, cov, ho, scen = self._paths(tri, g, r, level, powered, seg, h, k, months, None)
-        kd = self._kpi_draws(tri, g, r, base, cov, ho, scen, level, seg, h, cts_b, cts_a, months)
-
-        kpis = self._static_kpis(gr, cts_b, cts_a)
+        ev = self._cell_eval(a, months)
+        base, cov, ho, scen = ev["base"], ev["cov"], ev["ho"], ev["scen"]
+        kd = self._kpi_draws(ev["tri"], ev["g"], ev["r"], base, cov, ho, scen, ev["level_c"], ev["seg_c"],
+                             ev["h_c"], ev["cts_b_c"], ev["cts_a_c"], months)
+        kpis = self._static_kpis(ev["cts_b_g"], ev["cts_a_g"])
         for key, (b, s) in kd.items():
             kpis[key] = self._kpi(key, float(b[0]), float(s[0]))
         series = pd.DataFrame({"month": np.arange(1, horizon + 1),
@@ -416,7 +454,7 @@ class KpiModel:
             series.insert(1, "period", pd.date_range(self.baseline_.last_period + pd.offsets.MonthBegin(1),
                                                      periods=horizon, freq="MS"))
         if draws > 0:
-            mc = self._monte_carlo(a, draws, seed, months, cts_b, cts_a)
+            mc = self._monte_carlo(a, draws, seed, months, ev["cts_b_c"], ev["cts_a_c"])
             for key, (sb, ss) in mc["kpis"].items():
                 p10, p50, p90 = np.percentile(ss, [10, 50, 90])
                 d10, d90 = np.percentile(ss - sb, [10, 90])
@@ -432,11 +470,10 @@ class KpiModel:
             series["scenario_p10"], series["scenario_p50"], series["scenario_p90"] = q
             series["baseline_p10"], series["baseline_p90"] = qb
 
-        by_segment = self._by_segment(base[0], scen[0], cov[0], ho[0], cts_b, cts_a, r[0], a)
-        by_manager = self._by_manager(base[0], scen[0], cts_b, cts_a)
+        by_segment = self._by_segment(ev, a)
+        by_manager = self._by_manager(ev)
         used = a.values()
-        used["estimated"] = self.baseline_.segments.assign(
-            segment=self.segment_names_).drop(columns=["segment_code"]).to_dict("records")
+        used["estimated"] = self._estimated
         params = {"horizon_months": horizon, "draws": draws, "seed": int(seed),
                   "history_months": self.baseline_.n_months,
                   "history_cutoff": None if self.history_cutoff is None else str(self.history_cutoff)}
@@ -446,27 +483,14 @@ class KpiModel:
     def segment_series(self, assumptions=None, months: int = 12, draws: int = 0,
                        seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
         """Scenario revenue per segment and month: deterministic (segments, months) and, with ``draws``,
-        the Monte Carlo draws (draws, segments, months). Used by the backtest and pilot tracking."""
+        the Monte Carlo draws (draws, segments, months). Used by the backtest."""
         a = as_assumptions(assumptions)
-        gr = self.groups_
-        seg = gr["segment_code"].to_numpy()
-        level = gr["level"].to_numpy(dtype=float)
-        tri = self._draw(a, 0, None)
-        g, r = self._segment_rates(a, 0, None, tri)
-        lc = np.log(a["effort_ratio_cap"])
-        powered = (level * np.exp(a["elasticity"] * np.clip(gr["log_effort"].to_numpy(), -lc, lc)))[None, :]
-        *_, scen = self._paths(tri, g, r, level, powered, seg, gr["handover"].to_numpy(dtype=float),
-                               gr["match"].to_numpy(dtype=float), months, None)
-        n_seg = len(self.segment_names_)
-        det = np.zeros((n_seg, months))
-        np.add.at(det, seg, scen[0])
+        ev = self._cell_eval(a, months)
+        det = np.zeros((len(self.segment_names_), months))
+        np.add.at(det, ev["seg_c"], ev["scen"][0])
         if draws <= 0:
             return det, None
-        rates = self._cost_rates(a)
-        fi, ti = gr["from_idx"].to_numpy(), gr["to_idx"].to_numpy()
-        cts_b = gr["served_before"].to_numpy() * np.where(fi >= 0, rates[fi.clip(0)], 0.0)
-        cts_a = gr["served_after"].to_numpy() * np.where(ti >= 0, rates[ti.clip(0)], 0.0)
-        return det, self._monte_carlo(a, int(draws), seed, months, cts_b, cts_a)["segments"]
+        return det, self._monte_carlo(a, int(draws), seed, months, ev["cts_b_c"], ev["cts_a_c"])["segments"]
 
     def account_totals(self, assumptions=None, months=(1,)) -> tuple[np.ndarray, np.ndarray]:
         """Baseline and scenario revenue per account (book order), summed over the given projection months
@@ -476,14 +500,13 @@ class KpiModel:
         sel = np.asarray(months, dtype=np.int64)
         if sel.size == 0 or sel.min() < 1 or sel.max() > 120:
             raise ValueError("projection months must lie between 1 and 120")
-        gr = self.groups_
-        level = gr["level"].to_numpy(dtype=float)
+        g_ = self._g
+        level = g_["level"]
         tri = self._draw(a, 0, None)
         g, r = self._segment_rates(a, 0, None, tri)
         lc = np.log(a["effort_ratio_cap"])
-        powered = (level * np.exp(a["elasticity"] * np.clip(gr["log_effort"].to_numpy(), -lc, lc)))[None, :]
-        base, _, _, scen = self._paths(tri, g, r, level, powered, gr["segment_code"].to_numpy(),
-                                       gr["handover"].to_numpy(dtype=float), gr["match"].to_numpy(dtype=float),
+        powered = (level * np.exp(a["elasticity"] * np.clip(g_["log_effort"], -lc, lc)))[None, :]
+        base, _, _, scen = self._paths(tri, g, r, level, powered, g_["segment"], g_["handover"], g_["match"],
                                        int(sel.max()), None)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_b = np.where(level > 0, base[0][:, sel - 1].sum(axis=1) / level, 0.0)
@@ -497,41 +520,43 @@ class KpiModel:
                 "baseline": float(baseline), "scenario": float(scenario), "delta": float(scenario - baseline),
                 "p10": None, "p50": None, "p90": None}
 
-    def _static_kpis(self, gr: pd.DataFrame, cts_b: np.ndarray, cts_a: np.ndarray) -> dict:
+    def _static_kpis(self, cts_b: np.ndarray, cts_a: np.ndarray) -> dict:
         """KPIs that no uncertain assumption changes: workload, coverage, moves, cost to serve."""
-        mg = self.managers_
+        out = {key: self._kpi(key, b, s) for key, (b, s) in self._static.items()}
+        out["cost_to_serve"] = self._kpi("cost_to_serve", cts_b.sum(), cts_a.sum())
+        out["cost_reduction"] = self._kpi("cost_reduction", 0.0, cts_b.sum() - cts_a.sum())
+        for key, (role, b, s) in self._roles.items():
+            out[key] = {**self._kpi(key, b, s), "label": f"Accounts per {role}", "unit": "accounts"}
+        return out
+
+    def _prepare_static(self) -> None:
+        """Figures that depend on the assignment only (computed once in ``fit``)."""
+        mg, g_ = self.managers_, self._g
         cap = pd.to_numeric(_col(mg, "capacity_hours", np.nan), errors="coerce").to_numpy(dtype=float)
         ok = cap > 0
         lb, la = mg["load_before"].to_numpy(), mg["load_after"].to_numpy()
         low, high = self._bands(mg, cap)
         in_b = ((lb >= low) & (lb <= high))[ok]
         in_a = ((la >= low) & (la <= high))[ok]
-        out = {
-            "workload_imbalance": self._kpi("workload_imbalance", gini(lb[ok] / cap[ok]), gini(la[ok] / cap[ok])),
-            "managers_in_band": self._kpi("managers_in_band", in_b.mean() if len(in_b) else 0.0,
-                                          in_a.mean() if len(in_a) else 0.0),
-        }
-        need = gr["hours"].sum()
-        out["service_coverage"] = self._kpi("service_coverage",
-                                            gr["served_before"].sum() / need if need else 1.0,
-                                            gr["served_after"].sum() / need if need else 1.0)
-        out["cost_to_serve"] = self._kpi("cost_to_serve", cts_b.sum(), cts_a.sum())
-        out["cost_reduction"] = self._kpi("cost_reduction", 0.0, cts_b.sum() - cts_a.sum())
-        moved = gr["changed"].to_numpy()
-        out["accounts_moved"] = self._kpi("accounts_moved", 0.0, float(gr["accounts"].to_numpy()[moved].sum()))
-        out["revenue_moved"] = self._kpi("revenue_moved", 0.0,
-                                         float(gr["revenue_last_12m"].to_numpy()[moved & (gr["from_idx"] >= 0)].sum()))
+        need = g_["hours"].sum()
+        moved = g_["changed"]
+        st = {"workload_imbalance": (gini(lb[ok] / cap[ok]), gini(la[ok] / cap[ok])),
+              "managers_in_band": (in_b.mean() if len(in_b) else 0.0, in_a.mean() if len(in_a) else 0.0),
+              "service_coverage": (g_["served_before"].sum() / need if need else 1.0,
+                                   g_["served_after"].sum() / need if need else 1.0),
+              "accounts_moved": (0.0, float(g_["accounts"][moved].sum())),
+              "revenue_moved": (0.0, float(g_["revenue_last_12m"][moved & (g_["from"] >= 0)].sum()))}
+        self._static = st
         roles = _col(mg, "role").astype("string").fillna("no role").to_numpy(dtype=object)
-        fi, ti = gr["from_idx"].to_numpy(), gr["to_idx"].to_numpy()
-        n_acc = gr["accounts"].to_numpy()
-        for role in sorted(set(roles)):
+        fi, ti, n_acc = g_["from"], g_["to"], g_["accounts"]
+        self._roles = {}
+        for role in sorted(set(roles)):  # a handful of roles
             in_role = roles == role
             n_m = int(in_role.sum())
             before = n_acc[(fi >= 0) & in_role[fi.clip(0)]].sum() / n_m
             after = n_acc[(ti >= 0) & in_role[ti.clip(0)]].sum() / n_m
-            key = f"accounts_per_{_slug(role)}"
-            out[key] = {**self._kpi(key, before, after), "label": f"Accounts per {role}", "unit": "accounts"}
-        return out
+            self._roles[f"accounts_per_{_slug(role)}"] = (role, float(before), float(after))
+        self._bands_ = (low, high, cap)
 
     def _bands(self, mg: pd.DataFrame, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         low = pd.to_numeric(_col(mg, "band_low", np.nan), errors="coerce").to_numpy(dtype=float)
@@ -544,8 +569,8 @@ class KpiModel:
         high = np.where(np.isfinite(high), high, target * (1 + self.band_))
         return low, high
 
-    def _monte_carlo(self, a: Assumptions, draws: int, seed: int, months: int, cts_b: np.ndarray,
-                     cts_a: np.ndarray) -> dict:
+    def _monte_carlo(self, a: Assumptions, draws: int, seed: int, months: int, cts_b_c: np.ndarray,
+                     cts_a_c: np.ndarray) -> dict:
         """KPIs and monthly totals per draw, on (segment, moved, match) cells."""
         rng = np.random.default_rng(seed)
         tri = self._draw(a, draws, rng)
@@ -556,57 +581,51 @@ class KpiModel:
         z = np.sqrt(rho) * rng.standard_normal((draws, 1, months)) \
             + np.sqrt(1.0 - rho) * rng.standard_normal((draws, n_seg, months))
         noise = np.exp(sigma[None, :, None] * z - sigma[None, :, None] ** 2 / 2.0)
-        gr = self.groups_
-        level_g = gr["level"].to_numpy(dtype=float)[self.mc_order_]
-        loge_g = gr["log_effort"].to_numpy(dtype=float)[self.mc_order_]
+        level_g = self._g["level"][self.mc_order_]
+        loge_g = self._g["log_effort"][self.mc_order_]
         n_g = len(level_g)
-        cells = self.mc_cells_
-        n_c = len(cells)
+        n_c = len(self.mc_cells_)
         powered = np.empty((draws, n_c))
         chunk = max(1, _MC_CHUNK // max(n_g, 1))
-        for i in range(0, draws, chunk):
+        for i in range(0, draws, chunk):  # bounded memory: chunks of draws × groups
             eps = tri["elasticity"][i:i + chunk, None]
             lc = np.log(tri["effort_ratio_cap"][i:i + chunk, None])
             w = level_g[None, :] * np.exp(eps * np.clip(loge_g[None, :], -lc, lc))
             powered[i:i + chunk] = np.add.reduceat(w, self.mc_starts_, axis=1)
-        cg = self.mc_cell_of_group_
-        level_c = np.bincount(cg, weights=gr["level"].to_numpy(dtype=float), minlength=n_c)
-        cts_b_c = np.bincount(cg, weights=cts_b, minlength=n_c)
-        cts_a_c = np.bincount(cg, weights=cts_a, minlength=n_c)
-        seg_c = cells["segment_code"].to_numpy()
-        h_c = cells["handover"].to_numpy(dtype=float)
-        k_c = cells["match"].to_numpy(dtype=float)
-        base, cov, ho, scen = self._paths(tri, g, r, level_c, powered, seg_c, h_c, k_c, months, noise)
-        kd = self._kpi_draws(tri, g, r, base, cov, ho, scen, level_c, seg_c, h_c, cts_b_c, cts_a_c, months)
-        n_seg = len(self.segment_names_)
-        seg_scen = np.zeros((draws, n_seg, months))
-        for s in range(n_seg):  # few segments: per-segment totals of the cells
+        seg_c = self.mc_cells_["segment_code"].to_numpy()
+        h_c = self.mc_cells_["handover"].to_numpy(dtype=float)
+        k_c = self.mc_cells_["match"].to_numpy(dtype=float)
+        base, cov, ho, scen = self._paths(tri, g, r, self._level_c, powered, seg_c, h_c, k_c, months, noise)
+        kd = self._kpi_draws(tri, g, r, base, cov, ho, scen, self._level_c, seg_c, h_c, cts_b_c, cts_a_c, months)
+        seg_scen = np.zeros((draws, len(self.segment_names_), months))
+        for s in range(len(self.segment_names_)):  # few segments: per-segment totals of the cells
             seg_scen[:, s, :] = scen[:, seg_c == s, :].sum(axis=1)
         return {"kpis": kd, "scenario": scen.sum(axis=1), "baseline": base.sum(axis=1), "segments": seg_scen}
 
-    def _by_segment(self, base, scen, cov, ho, cts_b, cts_a, r, a: Assumptions) -> pd.DataFrame:
-        gr = self.groups_
-        seg = gr["segment_code"].to_numpy()
+    def _by_segment(self, ev: dict, a: Assumptions) -> pd.DataFrame:
+        seg_c = ev["seg_c"]
         n_seg = len(self.segment_names_)
 
         def s(v):
-            return np.bincount(seg, weights=v, minlength=n_seg)
+            return np.bincount(seg_c, weights=v, minlength=n_seg)
 
+        base, cov, ho, scen = ev["base"][0], ev["cov"][0], ev["ho"][0], ev["scen"][0]
+        r = ev["r"][0]
         b12, s12 = s(base[:, :12].sum(axis=1)), s(scen[:, :12].sum(axis=1))
-        last = s(gr["revenue_last_12m"].to_numpy())
-        moved = gr["changed"].to_numpy() & (gr["from_idx"].to_numpy() >= 0)
-        h = gr["handover"].to_numpy(dtype=float)
-        level = gr["level"].to_numpy()
-        q_s = r[seg] * (1.0 - a["handover_churn_uplift"] * h)
+        last = self._seg_static["revenue_last_12m"]
+        level = ev["level_c"]
+        q_s = r[seg_c] * (1.0 - a["handover_churn_uplift"] * ev["h_c"])
         lev = s(level)
         gm, disc = a["gross_margin"], a["discount_rate"]
         rb12, rs12 = base[:, :12].sum(axis=1), scen[:, :12].sum(axis=1)
-        clv_b = s((gm * rb12 - cts_b) * r[seg] / (1 + disc - r[seg]))
+        cts_b, cts_a = ev["cts_b_c"], ev["cts_a_c"]
+        clv_b = s((gm * rb12 - cts_b) * r[seg_c] / (1 + disc - r[seg_c]))
         clv_s = s((gm * rs12 - cts_a) * q_s / (1 + disc - q_s))
+        est = self.baseline_.segments
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = pd.DataFrame({
+            return pd.DataFrame({
                 "segment_id": self.segment_ids_, "segment": self.segment_names_,
-                "accounts": s(gr["accounts"].to_numpy().astype(float)).astype(np.int64),
+                "accounts": self._seg_static["accounts"],
                 "revenue_last_12m": last, "baseline_revenue_12m": b12, "scenario_revenue_12m": s12,
                 "delta_revenue_12m": s12 - b12,
                 "growth_baseline": np.where(last > 0, b12 / last - 1, np.nan),
@@ -619,46 +638,57 @@ class KpiModel:
                 "coverage_gain": s((cov - base)[:, :12].sum(axis=1)),
                 "handover_loss": s((ho - cov)[:, :12].sum(axis=1)),
                 "churn_loss": s((scen - ho)[:, :12].sum(axis=1)),
-                "accounts_moved": s(np.where(gr["changed"], gr["accounts"], 0).astype(float)).astype(np.int64),
-                "revenue_moved": s(np.where(moved, gr["revenue_last_12m"], 0.0)),
+                "accounts_moved": self._seg_static["accounts_moved"],
+                "revenue_moved": self._seg_static["revenue_moved"],
                 "revenue_at_risk": -s(((scen - cov)[:, :12]).sum(axis=1)),
-                "growth_estimate": self.baseline_.segments["growth"].to_numpy(),
-                "retention_estimate": self.baseline_.segments["retention"].to_numpy(),
-                "estimate_source": self.baseline_.segments["growth_source"].to_numpy(),
+                "growth_estimate": est["growth"].to_numpy(), "retention_estimate": est["retention"].to_numpy(),
+                "estimate_source": est["growth_source"].to_numpy(),
             })
-        return out
 
-    def _by_manager(self, base, scen, cts_b, cts_a) -> pd.DataFrame:
-        gr = self.groups_
-        mg = self.managers_
-        n_m = len(mg)
-        fi, ti = gr["from_idx"].to_numpy(), gr["to_idx"].to_numpy()
+    def _by_manager(self, ev: dict) -> pd.DataFrame:
+        g_, n_m = self._g, len(self.managers_)
+        fi, ti = g_["from"], g_["to"]
+        fb, ta = fi >= 0, ti >= 0
+        rb = np.bincount(fi[fb], weights=ev["base12_g"][fb], minlength=n_m)
+        ra = np.bincount(ti[ta], weights=ev["scen12_g"][ta], minlength=n_m)
+        return pd.DataFrame({
+            **self._mgr_static, "revenue_before_12m": rb, "revenue_after_12m": ra, "revenue_delta_12m": ra - rb,
+            "cost_to_serve_before": np.bincount(fi[fb], weights=ev["cts_b_g"][fb], minlength=n_m),
+            "cost_to_serve_after": np.bincount(ti[ta], weights=ev["cts_a_g"][ta], minlength=n_m)}, copy=False)
+
+    def _prepare_tables(self) -> None:
+        """Per-segment and per-manager columns that depend on the assignment only."""
+        g_, mg = self._g, self.managers_
+        n_seg, n_m = len(self.segment_names_), len(mg)
+        seg = g_["segment"]
+        moved = g_["changed"]
+        self._seg_static = {
+            "accounts": np.bincount(seg, weights=g_["accounts"], minlength=n_seg).astype(np.int64),
+            "revenue_last_12m": np.bincount(seg, weights=g_["revenue_last_12m"], minlength=n_seg),
+            "accounts_moved": np.bincount(seg, weights=np.where(moved, g_["accounts"], 0), minlength=n_seg
+                                          ).astype(np.int64),
+            "revenue_moved": np.bincount(seg, weights=np.where(moved & (g_["from"] >= 0), g_["revenue_last_12m"],
+                                                               0.0), minlength=n_seg)}
+        fi, ti = g_["from"], g_["to"]
         fb, ta = fi >= 0, ti >= 0
 
         def by(idx, mask, v):
             return np.bincount(idx[mask], weights=np.asarray(v, dtype=float)[mask], minlength=n_m)
 
-        acc = gr["accounts"].to_numpy()
-        chg = gr["changed"].to_numpy()
-        cap = pd.to_numeric(_col(mg, "capacity_hours", np.nan), errors="coerce").to_numpy(dtype=float)
-        low, high = self._bands(mg, cap)
+        acc = g_["accounts"]
+        low, high, cap = self._bands_
         lb, la = mg["load_before"].to_numpy(), mg["load_after"].to_numpy()
-        rb = by(fi, fb, base[:, :12].sum(axis=1))
-        ra = by(ti, ta, scen[:, :12].sum(axis=1))
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = pd.DataFrame({
+            self._mgr_static = dict({
                 "manager_id": mg["manager_id"].to_numpy(), "name": _col(mg, "name").to_numpy(),
                 "role": _col(mg, "role").to_numpy(), "capacity_hours": cap,
                 "accounts_before": by(fi, fb, acc).astype(np.int64), "accounts_after": by(ti, ta, acc).astype(np.int64),
-                "moved_out": by(fi, fb & chg, acc).astype(np.int64), "moved_in": by(ti, ta & chg, acc).astype(np.int64),
+                "moved_out": by(fi, fb & moved, acc).astype(np.int64),
+                "moved_in": by(ti, ta & moved, acc).astype(np.int64),
                 "hours_before": lb, "hours_after": la,
                 "utilisation_before": np.where(cap > 0, lb / cap, np.nan),
                 "utilisation_after": np.where(cap > 0, la / cap, np.nan),
-                "in_band_before": (lb >= low) & (lb <= high), "in_band_after": (la >= low) & (la <= high),
-                "revenue_before_12m": rb, "revenue_after_12m": ra, "revenue_delta_12m": ra - rb,
-                "cost_to_serve_before": by(fi, fb, cts_b), "cost_to_serve_after": by(ti, ta, cts_a),
-            })
-        return out
+                "in_band_before": (lb >= low) & (lb <= high), "in_band_after": (la >= low) & (la <= high)})
 
 
 def _jsonable(v):
