@@ -63,6 +63,7 @@ CLI: ``workbench sample-data --accounts N --managers M --months K --seed S --out
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -531,10 +532,9 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
         raise ValueError(f"n_managers must be at least 1, got {n_managers}")
     if n_months < 12:
         raise ValueError(f"n_months must be at least 12 (revenue_12m is a full year), got {n_months}")
-    try:
-        last = pd.Period(end_month, freq="M")
-    except (ValueError, TypeError):
-        raise ValueError(f"end_month must look like 2026-10, got {end_month!r}") from None
+    if not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", str(end_month)):
+        raise ValueError(f"end_month must be a month like 2026-10, got {end_month!r}")
+    last = pd.Period(end_month, freq="M")
     params = {"n_accounts": n_accounts, "n_managers": n_managers, "n_months": n_months, "seed": seed,
               "dirty": dirty, "end_month": str(last)}
     rng = np.random.default_rng(seed)
