@@ -50,7 +50,8 @@ def default_notebook() -> Path:
     return _package_dir("workbench").parent / "notebooks" / "workshop.ipynb"
 
 
-def voila_command(notebook: Path, host: str, port: int, python: str | None = None) -> list[str]:
+def voila_command(notebook: Path, host: str, port: int, python: str | None = None,
+                  preheat: bool = True) -> list[str]:
     """The argument list that serves ``notebook`` with Voilà on ``host:port`` (never opens a browser).
 
     Parameters
@@ -63,7 +64,12 @@ def voila_command(notebook: Path, host: str, port: int, python: str | None = Non
         TCP port; Voilà must not fall back to another one, or the printed URL would be wrong.
     python : str, optional
         Interpreter that has voila installed; defaults to the running one.
+    preheat : bool
+        Keep one kernel that has already run the notebook waiting for the next visitor. The workshop cell
+        loads the book and runs the whole chain (tens of seconds on a big book), so without it every visit
+        waits for that before the first chart appears; with it, a visit takes the finished kernel.
     """
+    pool = ["--preheat_kernel=True", "--pool_size=1"] if preheat else ["--preheat_kernel=False"]
     return [
         python or sys.executable, "-m", "voila", str(notebook),
         "--no-browser",
@@ -81,6 +87,7 @@ def voila_command(notebook: Path, host: str, port: int, python: str | None = Non
         # Server settings that the command line cannot carry typed (tornado's websocket limit) live here;
         # it also keeps a user's own voila.json from changing the app.
         f"--Voila.config_file_paths={voila_config_dir()}",
+        *pool,
     ]
 
 
@@ -147,7 +154,7 @@ class VoilaServer:
 
 
 def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", port: int = 8866,
-                book: str | Path | None = None, stdout=None, stderr=None) -> VoilaServer:
+                book: str | Path | None = None, preheat: bool = True, stdout=None, stderr=None) -> VoilaServer:
     """Start Voilà serving the workshop app in a child process; return at once (see ``wait_until_listening``).
 
     Parameters
@@ -158,6 +165,8 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
         Where to listen.
     book : str or Path, optional
         Book folder the app loads at start (``WORKBENCH_BOOK``); default: the app's own default.
+    preheat : bool
+        Keep a kernel that has already run the notebook ready for the next visit (see ``voila_command``).
     stdout, stderr : file or int, optional
         Where the server's log goes (``subprocess.Popen`` semantics); default: inherited.
     """
@@ -168,7 +177,7 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
         raise CliError(f"book folder not found: {book}")
     if _port_in_use(host, port):
         raise CliError(f"port {port} on {host} is already in use; pass another one with --port")
-    cmd = voila_command(nb.resolve(), host, port)
+    cmd = voila_command(nb.resolve(), host, port, preheat=preheat)
     proc = subprocess.Popen(cmd, env=voila_env(book), cwd=str(nb.resolve().parent),
                             stdout=stdout, stderr=stderr)
     return VoilaServer(proc, host, port)
@@ -180,13 +189,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8866, help="TCP port (default 8866)")
     p.add_argument("--book", default=None, help="book folder to load at start (default: sample_data)")
+    p.add_argument("--no-preheat", dest="preheat", action="store_false",
+                   help="do not keep a ready kernel for the next visitor (saves memory; every visit waits)")
     p.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, got {args.port}")
-    server = start_voila(host=args.host, port=args.port, book=args.book)
+    server = start_voila(host=args.host, port=args.port, book=args.book, preheat=args.preheat)
     try:
         server.wait_until_listening()
         print(f"Workshop app: {server.url}  (Ctrl+C stops it)", flush=True)
