@@ -3,8 +3,14 @@
 The core never imports ipywidgets, IPython or voila: every function here works in a batch job.
 """
 
+# The stage functions are bound after their subpackages are imported: `workbench.segment` is both a
+# subpackage and the function users call, and the function must win.
+from .allocate import reallocate
 from .book import AccountBook, BookError, ImportReport, load_book, save_book
+from .kpi import project
+from .pipeline import run
 from .results import Assignment, Projection, RunResult, Segmentation
+from .segment import segment
 
 __version__ = "0.1.0"
 
@@ -14,19 +20,3 @@ __all__ = [
     "segment", "reallocate", "project", "run",
 ]
 
-
-def __getattr__(name: str):
-    # Stage functions are imported lazily so that `import workbench` stays fast for the CLI and widgets.
-    if name == "segment":
-        from .segment import segment
-        return segment
-    if name == "reallocate":
-        from .allocate import reallocate
-        return reallocate
-    if name == "project":
-        from .kpi import project
-        return project
-    if name == "run":
-        from .pipeline import run
-        return run
-    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

@@ -1,0 +1,121 @@
+"""The walking skeleton end to end: load → segment → reallocate → project, via Python and the CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workbench import load_book
+from workbench.cli import main as cli_main
+from workbench.pipeline import merge_params, run, set_param
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def book():
+    return load_book(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def result(book):
+    return run(book)
+
+
+def test_shipped_sample_book_loads_clean(book):
+    assert book.n_accounts == 2000 and len(book.managers) == 40
+    assert book.report.rows_rejected == 0
+    assert book.history is not None and book.history["period"].nunique() == 24
+
+
+def test_run_covers_every_account_and_explains_every_move(book, result):
+    labels = result.segmentation.labels
+    assert sorted(labels["account_id"]) == sorted(book.accounts["account_id"])
+    assert labels["segment"].notna().all()
+    owners = result.assignment.owners
+    assert owners["to_manager"].isin(book.managers["manager_id"]).all()
+    moves = result.assignment.moves
+    assert len(moves) > 0, "the sample book has overloaded managers: some accounts must move"
+    assert moves["reason"].str.len().gt(10).all()
+    changed = owners[owners["from_manager"].fillna("") != owners["to_manager"]]
+    assert set(changed["account_id"]) == set(moves["account_id"])
+    for key in ("revenue_12m", "accounts_moved", "workload_imbalance", "managers_in_band"):
+        k = result.projection.kpis[key]
+        assert {"label", "unit", "baseline", "scenario", "delta"} <= set(k)
+        assert k["delta"] == pytest.approx(k["scenario"] - k["baseline"])
+    assert result.projection.kpis["accounts_moved"]["scenario"] == len(moves)
+
+
+def test_reallocation_improves_balance(result):
+    k = result.projection.kpis
+    assert k["workload_imbalance"]["scenario"] < k["workload_imbalance"]["baseline"]
+    assert k["managers_in_band"]["scenario"] > k["managers_in_band"]["baseline"]
+
+
+def test_same_inputs_same_results(book, result):
+    again = run(book)
+    pd.testing.assert_frame_equal(again.segmentation.labels, result.segmentation.labels)
+    pd.testing.assert_frame_equal(again.assignment.moves, result.assignment.moves)
+    assert json.dumps(again.projection.kpis, sort_keys=True, default=str) == \
+        json.dumps(result.projection.kpis, sort_keys=True, default=str)
+
+
+def test_parameters_flow_downstream(book, result):
+    other = run(book, {"segment": {"k": 3}, "allocate": {"band": 0.05}})
+    assert other.segmentation.labels["segment_id"].nunique() == 3
+    assert other.params["allocate"]["band"] == 0.05
+    assert other.projection.kpis["revenue_12m"]["scenario"] != result.projection.kpis["revenue_12m"]["scenario"]
+
+
+def test_set_param_parses_values_and_rejects_bad_keys():
+    p: dict = {}
+    set_param(p, "segment.k=5")
+    set_param(p, "allocate.band=0.1")
+    set_param(p, "segment.method=kmeans")
+    assert merge_params(p)["segment"] == {"method": "kmeans", "k": 5, "seed": 0}
+    assert p["allocate"]["band"] == 0.1
+    with pytest.raises(ValueError, match="section.key=value"):
+        set_param(p, "k=5")
+    with pytest.raises(ValueError, match="unknown parameter section"):
+        set_param(p, "colour.k=5")
+
+
+def test_cli_run_writes_the_result_files(tmp_path, capsys):
+    rc = cli_main(["run", "--book", str(SAMPLE), "--out", str(tmp_path), "--set", "segment.k=4"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "accounts change owner" in out
+    moves = pd.read_csv(tmp_path / "moves.csv")
+    assert list(moves.columns) == ["account_id", "from_manager", "to_manager", "reason"]
+    seg = pd.read_csv(tmp_path / "segments.csv")
+    assert len(seg) == 2000
+    kpis = json.loads((tmp_path / "kpis.json").read_text())
+    assert "revenue_12m" in kpis["kpis"]
+
+
+def test_cli_bad_input_is_one_clear_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "workbench", "run", "--book", str(tmp_path / "missing"),
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_console_script_and_module_entry_points():
+    proc = subprocess.run([sys.executable, "-m", "workbench", "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "run" in proc.stdout and "sample-data" in proc.stdout
+    exe = Path(sys.executable).with_name("workbench")
+    assert exe.exists(), "the console script `workbench` is installed with the project"
+
+
+def test_domain_core_never_imports_ui_packages():
+    code = ("import sys, workbench, workbench.pipeline, workbench.cli; workbench.cli.build_parser(); "
+            "bad = [m for m in ('ipywidgets', 'IPython', 'voila') if m in sys.modules]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
