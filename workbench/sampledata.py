@@ -37,7 +37,8 @@ accounts), so the same arguments give byte-identical files.
    ``revenue_12m`` is exactly the sum of the last 12 months of history.
 4. **Families.** 1.2 % of accounts (weighted towards Strategic and Grow) are parents with 1 + Poisson(2)
    subsidiaries each (≈ 5 % of all accounts are family members); a subsidiary's name extends the parent's
-   ("Müller Logistik Service GmbH", "… Austria GmbH") and it keeps the parent's owner with probability 0.7.
+   ("Müller Logistik Service GmbH", "… Austria GmbH"), shares its industry with probability 0.8 and keeps
+   the parent's owner with probability 0.7 (so some families are split across owners).
 5. **Managers.** Roles exactly "Key Account Manager", "Account Manager", "Inside Sales"; each tier is routed
    to roles (Strategic → KAM 85 %, AM 15 %; Grow → AM 75 %; Maintain → AM 55 %, Inside Sales 42 %;
    Long tail → Inside Sales 85 %) and each role gets managers in proportion to the service need routed to it.
@@ -566,7 +567,9 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     amp = rng.uniform(tp["season_lo"].to_numpy()[tier], tp["season_hi"].to_numpy()[tier])
     ind_w = np.array([i[1] for i in _INDUSTRIES])
     industry = rng.choice(len(_INDUSTRIES), size=n, p=ind_w / ind_w.sum())
-    peak = (np.array([i[2] for i in _INDUSTRIES])[industry] - 1 + rng.integers(-1, 2, n)) % 12 + 1
+    industry_peak = np.array([i[2] for i in _INDUSTRIES])
+    peak_shift = rng.integers(-1, 2, n)
+    peak = (industry_peak[industry] - 1 + peak_shift) % 12 + 1
     noise_sd = tp["noise_sd"].to_numpy()[tier]
     need = tp["need_median"].to_numpy()[tier] * rel ** 0.3 * np.exp(rng.normal(0, 0.3, n))
     need = np.maximum(np.round(need * 2) / 2, 0.5)
@@ -593,11 +596,15 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     parent = np.full(n, -1)
     n_parents = int(round(0.012 * n))
     if n_parents and n >= 20:
+        # Weighted sampling without replacement (Efraimidis–Spirakis keys u^(1/w)): the largest keys win.
         w = tp["family_weight"].to_numpy()[tier]
-        parents = rng.choice(n, size=n_parents, replace=False, p=w / w.sum())
+        keys = np.log(rng.random(n)) / w
+        parents = np.sort(np.argpartition(-keys, n_parents - 1)[:n_parents])
         kids_per = np.minimum(1 + rng.poisson(2.0, n_parents), 8)
-        pool = np.setdiff1d(np.arange(n), parents)
-        kids = rng.permutation(pool)[: min(int(kids_per.sum()), len(pool))]
+        is_parent = np.zeros(n, bool)
+        is_parent[parents] = True
+        pool = np.flatnonzero(~is_parent)
+        kids = pool[rng.permutation(len(pool))[: min(int(kids_per.sum()), len(pool))]]
         parent[kids] = np.repeat(parents, kids_per)[: len(kids)]
         # A subsidiary's name extends its parent's; one abroad is named after its country.
         sub_word = np.asarray(_SUBSIDIARY_WORD, dtype=_STR)[rng.integers(0, len(_SUBSIDIARY_WORD), len(kids))]
@@ -606,6 +613,10 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
         for code, word in (("AT", "Austria"), ("CH", "Schweiz"), ("DE", "Deutschland")):
             sub_word[foreign & (kid_country == code)] = word
         core[kids] = _cat(core[parent[kids]], " ", sub_word)
+        # Subsidiaries mostly work in their parent's industry (and share its seasonal peak).
+        same = kids[rng.random(len(kids)) < 0.8]
+        industry[same] = industry[parent[same]]
+        peak[same] = (industry_peak[industry[same]] - 1 + peak_shift[same]) % 12 + 1
     name = _cat(core, " ", legal)
 
     # --- managers and current owners ------------------------------------------------------------------
@@ -636,8 +647,15 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     log_month += np.log(base_revenue / 12)[:, None] + np.log1p(growth)[:, None] * ((t - (T - 1)) / 12)[None, :]
     monthly = np.exp(log_month, out=log_month)
     monthly *= 1 + amp[:, None] * np.cos(2 * np.pi * (moy[None, :] - peak[:, None]) / 12)
-    gap = rng.random((n, T)) < tp["gap_prob"].to_numpy()[tier][:, None]
-    monthly[gap | (t[None, :] >= churn_t[:, None])] = 0.0
+    # Lumpy orders: only tiers with a gap probability draw the n × T gap matrix.
+    lumpy = np.flatnonzero(tp["gap_prob"].to_numpy()[tier] > 0)
+    block = monthly[lumpy]
+    block[rng.random((len(lumpy), T)) < tp["gap_prob"].to_numpy()[tier[lumpy]][:, None]] = 0.0
+    monthly[lumpy] = block
+    gone = np.flatnonzero(churn_t < T)
+    block = monthly[gone]
+    block[t[None, :] >= churn_t[gone][:, None]] = 0.0
+    monthly[gone] = block
     has_row = t[None, :] >= start_t[:, None]
 
     truth_extra = {"duplicate_of": np.full(n, -1), "dirt": np.full(n, "", dtype=object)}
