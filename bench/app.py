@@ -28,7 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 FIRST_CHART = ".wb-chart svg path"
-KPI_STRIP = ".wb-kpi[data-kpi] .wb-kpi-value"
+KPI_STRIP = ".wb-kpi-strip .wb-kpi[data-kpi] .wb-kpi-value"
 
 
 def write_book(n_accounts: int, folder: Path, seed: int) -> Path:

@@ -135,10 +135,20 @@ def test_rows_in_selection_interval_point_and_untrusted_values():
 
 
 # -- the app in a real browser ---------------------------------------------------------------------------------
-def _kpi_values(page) -> dict[str, str]:
-    return page.eval_on_selector_all(
-        ".wb-kpi[data-kpi]", "els => Object.fromEntries(els.map(e => [e.dataset.kpi, "
-        "e.querySelector('.wb-kpi-value').innerText + ' | ' + e.querySelector('.wb-kpi-delta').innerText]))")
+_STRIP_JS = ("() => Object.fromEntries([...document.querySelectorAll('.wb-kpi-strip .wb-kpi[data-kpi]')].map("
+             "e => [e.dataset.kpi, e.querySelector('.wb-kpi-value').innerText + ' | ' + "
+             "e.querySelector('.wb-kpi-delta').innerText]))")
+# Views announce work in progress with a message ending in "…" ("Re-solving …") and replace it when done.
+_IDLE_JS = "() => ![...document.querySelectorAll('.wb-msg')].some(e => e.innerText.trim().endsWith('…'))"
+
+
+def _kpi_strip(page) -> dict[str, str]:
+    """The KPI strip's cards (not the KPIs step's own cards): value and delta text per KPI key."""
+    return page.evaluate(_STRIP_JS)
+
+
+def _wait_until_idle(page) -> None:
+    page.wait_for_function(_IDLE_JS, timeout=WAIT_MS)
 
 
 def _assert_clean(rec) -> None:
@@ -153,28 +163,30 @@ def test_workshop_app_renders_offline_and_kpis_follow_a_control(workshop_server,
     page = offline_page.page
     page.goto(workshop_server.url, wait_until="commit")
     page.wait_for_selector(CHART_MARK, timeout=FIRST_RENDER_MS)
-    page.wait_for_selector(".wb-kpi[data-kpi='workload_imbalance']", timeout=WAIT_MS)
-    before = _kpi_values(page)
+    page.wait_for_selector(".wb-kpi-strip .wb-kpi[data-kpi='workload_imbalance']", timeout=WAIT_MS)
+    _wait_until_idle(page)
+    before = _kpi_strip(page)
     assert {"revenue_12m", "accounts_moved", "workload_imbalance"} <= before.keys()
 
     # Reallocate tab: tighten the balance band; the assignment and so the KPI strip must change.
     page.get_by_role("tab", name=re.compile("Reallocate")).click()
     band = page.locator(".wb-step:visible .widget-slider", has_text=re.compile("band", re.I)).first
     band.wait_for(timeout=WAIT_MS)
+    band_before = band.locator(".widget-readout").inner_text()
     band.locator(".ui-slider-handle, .noUi-handle").first.focus()
     page.keyboard.press("Home")  # the narrowest band the control allows
-    page.wait_for_function(
-        "before => { const now = Object.fromEntries([...document.querySelectorAll('.wb-kpi[data-kpi]')].map("
-        "e => [e.dataset.kpi, e.querySelector('.wb-kpi-value').innerText + ' | ' + "
-        "e.querySelector('.wb-kpi-delta').innerText])); return JSON.stringify(now) !== JSON.stringify(before); }",
-        arg=before, timeout=WAIT_MS)
-    after = _kpi_values(page)
-    assert after != before
+    page.wait_for_function(f"before => JSON.stringify(({_STRIP_JS})()) !== JSON.stringify(before)", arg=before,
+                           timeout=WAIT_MS)
+    _wait_until_idle(page)
+    after = _kpi_strip(page)
+    assert after.keys() == before.keys() and after != before
+    assert band.locator(".widget-readout").inner_text() != band_before
 
     # Every step shows a chart; keep a picture of each for people reviewing the look.
     for tab in ("Reallocate", "Segment", "KPIs", "Import"):
         page.get_by_role("tab", name=re.compile(tab)).click()
         page.wait_for_selector(f".wb-step:visible {CHART_MARK}", timeout=WAIT_MS)
+        _wait_until_idle(page)
         page.screenshot(path=str(artifacts_dir / f"workshop-{tab.lower()}.png"), full_page=True)
     _assert_clean(offline_page)
     page.screenshot(path=str(artifacts_dir / "workshop.png"), full_page=True)
