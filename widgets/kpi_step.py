@@ -11,8 +11,8 @@ import html
 import ipywidgets as w
 
 from workbench.assumptions import Assumptions
-from workbench.kpi import KpiModel
-from workbench.report.charts.kpi import fan_chart, manager_change_chart, revenue_waterfall
+from workbench.kpi import KpiModel, backtest
+from workbench.report.charts.kpi import backtest_chart, fan_chart, manager_change_chart, revenue_waterfall
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
@@ -36,6 +36,11 @@ _TEXT = {
     "done": "Projected {n:,} accounts over {h} months{bands}.",
     "bands": " with {d:,} Monte Carlo draws (P10–P90 shown)",
     "reset": "Reset to defaults",
+    "no_history": "The book has no revenue history, so there is nothing to backtest against; growth and "
+                  "retention come from the assumptions above.",
+    "backtest": "Fitted on {fit} months, tested on the last {h}: error (MAPE) {total:.1%} in total, {seg:.1%} "
+                "per segment; the actual total fell inside the P10–P90 band in {cov:.0%} of the months.",
+    "estimated": "Estimated from revenue history (these replace the growth and retention defaults):",
 }
 
 
@@ -97,12 +102,22 @@ class KpiStep(w.VBox):
         self._mgr_chart = ChartPane()
         self._segments = w.HTML()
         self._managers = w.HTML()
-        editor = w.Accordion(children=[w.VBox(rows)], titles=("Assumptions (hover for the source)",))
+        self._estimates = w.HTML()
+        self._holdout = w.IntSlider(value=6, min=1, max=12, description="Backtest: months held out",
+                                    continuous_update=False, style={"description_width": "initial"})
+        self._holdout.observe(self._on_holdout, names="value")
+        self._bt_text = w.HTML()
+        self._bt_chart = ChartPane()
+        self._bt_table = w.HTML()
+        editor = w.Accordion(children=[w.VBox([*rows, self._estimates])],
+                             titles=("Assumptions: value, range and source",))
         self.children = [step_header(_TEXT["title"], _TEXT["subtitle"]),
                          w.HBox([self._draws, self._horizon, self._reset]), editor, self._msg, self._cards,
                          w.HBox([self._fan, self._waterfall]),
                          w.HTML("<h4>Per segment</h4>"), self._segments,
-                         w.HTML("<h4>Per manager</h4>"), w.HBox([self._mgr_chart, self._managers])]
+                         w.HTML("<h4>Per manager</h4>"), w.HBox([self._mgr_chart, self._managers]),
+                         w.HTML("<h4>Backtest: how far to trust the baseline</h4>"), self._holdout, self._bt_text,
+                         w.HBox([self._bt_chart, self._bt_table])]
         self.add_class("wb-step")
         state.observe(self._on_assignment, names="assignment")
         if state.assignment is not None:
@@ -136,7 +151,48 @@ class KpiStep(w.VBox):
         self._msg.show(_TEXT["fitting"])
         self._model = KpiModel().fit(st.book, st.segmentation, st.assignment)
         self._managers_stale = True
+        self._show_estimates()
         self.refresh()
+        self.run_backtest()
+
+    def _show_estimates(self) -> None:
+        est = self._model.baseline_.segments.assign(segment=self._model.segment_names_)
+        est = est[(est["growth_source"] == "history") | (est["retention_source"] == "history")]
+        if not len(est):
+            self._estimates.value = ""
+            return
+        cols = ["segment", "growth", "growth_se", "retention", "retention_se"]
+        self._estimates.value = f"<p>{_TEXT['estimated']}</p>" + table_html(est[cols], float_format="{:,.3f}")
+
+    @guarded()
+    def _on_holdout(self, _change=None) -> None:
+        self.run_backtest()
+
+    @guarded()
+    def run_backtest(self) -> None:
+        """Backtest the baseline on the book's history (needs the segmentation); shows the error and coverage."""
+        st = self.state
+        if st.book is None or st.segmentation is None:
+            return
+        if st.book.history is None or not len(st.book.history):
+            self._bt_text.value = f"<p>{html.escape(_TEXT['no_history'])}</p>"
+            self._bt_chart.value = self._bt_table.value = ""
+            return
+        seed = int(st.params.get("kpi", {}).get("seed", 0) or 0)
+        try:
+            bt = backtest(st.book, st.segmentation, holdout_months=int(self._holdout.value), draws=1000,
+                          seed=seed, assumptions=self.assumptions)
+        except ValueError as exc:  # too little history for this holdout: say so where the backtest would be
+            self._bt_text.value = f"<p>{html.escape(str(exc))}</p>"
+            self._bt_chart.value = self._bt_table.value = ""
+            return
+        self.backtest_ = bt
+        m = bt.metrics
+        self._bt_text.value = "<p>" + html.escape(_TEXT["backtest"].format(
+            fit=m["fit_months"], h=m["holdout_months"], total=m["mape_total"], seg=m["mape_segments"] or 0.0,
+            cov=m["coverage_total"] or 0.0)) + "".join(f"<br>{html.escape(n)}" for n in bt.notes) + "</p>"
+        self._bt_chart.show(backtest_chart(bt.series, currency=self._model.currency_ if self._model else ""))
+        self._bt_table.value = table_html(bt.by_segment, float_format="{:,.3f}")
 
     @guarded()
     def _on_assumption(self, _change=None) -> None:

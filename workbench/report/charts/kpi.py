@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-__all__ = ["fan_chart", "revenue_waterfall", "manager_change_chart", "WATERFALL_STEPS"]
+__all__ = ["fan_chart", "revenue_waterfall", "manager_change_chart", "backtest_chart", "WATERFALL_STEPS"]
 
 #: waterfall steps: (KPI key, label); the bars between the baseline and scenario totals
 WATERFALL_STEPS: tuple[tuple[str, str], ...] = (
@@ -114,3 +114,26 @@ def manager_change_chart(by_manager: pd.DataFrame, top: int = 30) -> alt.LayerCh
     full = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 3], color=_RED).encode(x="x:Q")
     return alt.layer(rule, pts, full).properties(title="Manager utilisation before → after",
                                                  width=360, height=max(120, 14 * len(df)))
+
+
+def backtest_chart(series: pd.DataFrame, segment: str = "Total", currency: str = "EUR") -> alt.LayerChart:
+    """Held-out months: actual vs projected revenue of one segment (or "Total"), with the P10–P90 band.
+
+    Parameters
+    ----------
+    series : ``Backtest.series``: ``segment``, ``month``, ``actual``, ``projected`` and optionally ``p10``/``p90``
+        (currency per month).
+    segment : which rows to show.
+    currency : unit shown on the axis.
+    """
+    df = series[series["segment"] == segment].copy()
+    x = alt.X("month:Q", title="Held-out month", axis=alt.Axis(tickMinStep=1))
+    lines = df.melt(id_vars=["month"], value_vars=["actual", "projected"], var_name="line", value_name="revenue")
+    layer = [alt.Chart(lines).mark_line(point=True).encode(
+        x=x, y=alt.Y("revenue:Q", title=f"Revenue per month ({currency})", scale=alt.Scale(zero=False)),
+        color=alt.Color("line:N", title=None, scale=alt.Scale(domain=["actual", "projected"],
+                                                              range=["#333333", _BLUE])),
+        tooltip=["month:Q", "line:N", alt.Tooltip("revenue:Q", format=",.0f")])]
+    if {"p10", "p90"} <= set(df.columns):
+        layer.insert(0, alt.Chart(df).mark_area(opacity=0.25, color=_BLUE).encode(x=x, y="p10:Q", y2="p90:Q"))
+    return alt.layer(*layer).properties(title=f"Backtest: {segment}", width=360, height=200)
