@@ -1,0 +1,222 @@
+"""The stakeholder dashboard: widget behaviour without a browser, then ``workbench serve`` in headless Chromium.
+
+Browser checks: a published scenario is visible and an unpublished one is not; no request leaves localhost;
+no source code reaches the page; an ``execute_request`` a viewer sends over the kernel websocket is not
+executed (while a ``kernel_info_request`` on the same socket is answered, so the channel demonstrably works);
+a token is required when one is set, and always off loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_scenario_store import make_scenario
+
+from workbench.cli import serve as serve_cli
+from workbench.cli.app import free_port
+from workbench.scenario import ScenarioStore
+
+VISIBLE, SECRET, GONE = "Visible Plan", "Secret Plan", "Deleted Plan"
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("dash") / "scenarios.sqlite"
+    with ScenarioStore(path) as store:
+        store.save(make_scenario(VISIBLE, n_accounts=2000, n_managers=20, seed=1), publish=True)
+        store.save(make_scenario("Second Plan", n_accounts=2000, n_managers=20, seed=2, band=0.2), publish=True)
+        store.save(make_scenario(SECRET, n_accounts=2000, n_managers=20, seed=3))
+        store.save(make_scenario(GONE, n_accounts=2000, n_managers=20, seed=4), publish=True)
+        store.delete(GONE)
+    return path
+
+
+# ------------------------------------------------------------------------------------- widget, no browser
+def test_dashboard_lists_published_only_and_refuses_crafted_names(store_path):
+    from widgets.dashboard import Dashboard
+
+    before = store_path.read_bytes()
+    d = Dashboard(store_path)
+    assert list(d._pick.options) == ["Second Plan", VISIBLE]
+    assert 'data-scenario="Second Plan"' in d._head.value and "<svg" in d._charts[0].value
+    d.show_scenario(SECRET)  # what a crafted widget message could ask for
+    assert "not published" in d._msg.value and SECRET not in d._head.value and d._head.value == ""
+    assert "Traceback" not in d._msg.value
+    d.show_comparison([VISIBLE, GONE])
+    assert "not published" in d._msg.value and d._cmp_kpis.value == ""
+    d.show_comparison([VISIBLE])
+    assert "at least two" in d._msg.value
+    d.show_comparison([VISIBLE, "Second Plan"])
+    assert "<svg" in d._cmp_charts[0].value and "allocate.band" in d._cmp_params.value
+    assert store_path.read_bytes() == before  # the dashboard never writes the store
+    with pytest.raises(Exception, match="read-only"):
+        d._store.publish(SECRET)
+
+
+def test_dashboard_pseudonymise_switch_and_force(store_path):
+    from widgets.dashboard import Dashboard
+
+    d = Dashboard(store_path)
+    d.show_comparison([VISIBLE, "Second Plan"])
+    assert "Manager Person" in d._moves.value and "Manager Person" in d._cmp_charts[1].value
+    d._alias.value = True
+    assert "Manager Person" not in d._moves.value + d._cmp_charts[1].value + d._cmp_kpis.value
+    assert "A000" not in d._moves.value and "Account " in d._moves.value
+    forced = Dashboard(store_path, pseudonymise="force")
+    assert forced._alias.disabled and "Manager Person" not in forced._moves.value
+    forced._alias.value = False  # a viewer's widget message cannot switch it off
+    assert forced._alias.value and "Manager Person" not in forced._moves.value
+
+
+def test_dashboard_without_store_is_a_friendly_message(tmp_path):
+    from widgets.dashboard import Dashboard
+
+    d = Dashboard(tmp_path / "none.sqlite")
+    assert "No scenarios have been published yet" in d._msg.value and d._pick.options == ()
+    assert not (tmp_path / "none.sqlite").exists()  # the dashboard never creates or writes a store
+
+
+def test_token_is_forced_off_loopback(store_path, monkeypatch):
+    seen = {}
+
+    class FakePopen:
+        def __init__(self, cmd, env, cwd, stdout, stderr):
+            seen["cmd"], seen["env"] = cmd, env
+
+    monkeypatch.setattr(serve_cli.subprocess, "Popen", FakePopen)
+    server = serve_cli.start_dashboard(store_path, host="0.0.0.0", port=free_port(), pseudonymise=True)
+    tokens = [a for a in seen["cmd"] if a.startswith("--Voila.token=")]
+    assert len(tokens) == 1 and len(tokens[0]) > len("--Voila.token=") + 20 and server.url.endswith(
+        "?token=" + tokens[0].split("=", 1)[1])
+    assert seen["env"]["WORKBENCH_STORE"] == str(store_path.resolve())
+    assert seen["env"]["WORKBENCH_PSEUDONYMISE"] == "force" and "--strip_sources=True" in seen["cmd"]
+    serve_cli.start_dashboard(store_path, host="127.0.0.1", port=free_port())
+    assert not any(a.startswith("--Voila.token=") for a in seen["cmd"])
+    assert serve_cli.is_loopback("::1") and serve_cli.is_loopback("localhost")
+    assert not serve_cli.is_loopback("10.0.0.5") and not serve_cli.is_loopback("dashboard.example")
+
+
+def test_serve_refuses_a_missing_store(tmp_path):
+    from workbench.cli import main
+
+    assert main(["serve", "--store", str(tmp_path / "nope.sqlite"), "--port", str(free_port())]) == 2
+
+
+# ------------------------------------------------------------------------------------------- real browser
+@pytest.fixture(scope="module")
+def dashboard_server(store_path, artifacts_dir):
+    with open(artifacts_dir / "voila-dashboard.log", "w", encoding="utf-8") as log:
+        server = serve_cli.start_dashboard(store_path, port=free_port(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            server.wait_until_listening(timeout=90)
+            yield server
+        finally:
+            server.stop()
+
+
+def _open_dashboard(offline_page, server):
+    page = offline_page.page
+    page.goto(server.url, wait_until="commit", timeout=90_000)
+    page.wait_for_selector(".wb-dashboard .wb-chart svg", timeout=120_000)
+    return page
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_published_visible_unpublished_not_offline_no_source(dashboard_server, offline_page, artifacts_dir):
+    page = _open_dashboard(offline_page, dashboard_server)
+    page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
+    text = page.inner_text("body")
+    html = page.content()
+    # ipywidgets renders option labels with non-breaking spaces
+    listed = [t.replace("\xa0", " ") for t in
+              page.locator(".wb-dashboard select").first.locator("option").all_inner_texts()]
+    assert listed == ["Second Plan", VISIBLE]
+    assert 'data-scenario="Second Plan"' in html
+    assert SECRET not in html and GONE not in html
+    assert offline_page.foreign_requests == []
+    assert "from widgets.dashboard import" not in html and "Dashboard()" not in html
+    assert "Traceback" not in text
+    assert page.locator("textarea, .jp-InputArea, .jp-InputPrompt, .cm-editor, .CodeMirror").count() == 0
+    # the viewer opens the other published scenario through the list: the view follows
+    page.locator(".wb-dashboard select").first.select_option(index=1)
+    page.wait_for_selector(f'[data-scenario="{VISIBLE}"]', timeout=60_000)
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_execute_request_from_a_viewer_is_not_executed(dashboard_server, offline_page, tmp_path):
+    page = _open_dashboard(offline_page, dashboard_server)
+    sockets = [u for u in offline_page.requests if u.startswith("ws") and "/api/kernels/" in u]
+    assert sockets, "the page opened no kernel websocket"
+    # a session of its own: reusing the page's session id would replace the page's connection
+    url = re.sub(r"session_id=[^&]*", "session_id=viewer-probe", sockets[0])
+    marker = tmp_path / "executed.txt"
+    code = f"open({str(marker)!r}, 'w').write('pwned')"
+    replies = page.evaluate(
+        """([url, code]) => new Promise((resolve) => {
+            const got = [];
+            const ws = new WebSocket(url);
+            const msg = (type, content) => JSON.stringify({
+                header: {msg_id: type + Math.random(), username: "viewer", session: "s" + Math.random(),
+                         msg_type: type, version: "5.3", date: new Date().toISOString()},
+                parent_header: {}, metadata: {}, content: content, channel: "shell", buffers: []});
+            ws.onmessage = (e) => {
+                try { const m = JSON.parse(e.data);
+                      got.push([m.msg_type || m.header.msg_type, (m.content || {}).status || ""]); }
+                catch (err) { got.push(["binary", ""]); }
+            };
+            ws.onopen = () => {
+                ws.send(msg("kernel_info_request", {}));
+                ws.send(msg("execute_request", {code: code, silent: false, store_history: true,
+                                                user_expressions: {}, allow_stdin: false, stop_on_error: true}));
+                setTimeout(() => { ws.close(); resolve(got); }, 4000);
+            };
+            ws.onerror = () => resolve([["error", ""]]);
+        })""",
+        [url, code])
+    types = [t for t, _ in replies]
+    assert "kernel_info_reply" in types, f"the websocket channel did not work: {replies}"
+    assert "execute_reply" not in types and "execute_input" not in types, replies
+    assert not marker.exists()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_token_is_required_when_set(store_path, artifacts_dir):
+    with open(artifacts_dir / "voila-dashboard-token.log", "w", encoding="utf-8") as log:
+        server = serve_cli.start_dashboard(store_path, port=free_port(), token="s3cret-token-for-test",
+                                           stdout=log, stderr=subprocess.STDOUT)
+        try:
+            server.wait_until_listening(timeout=90)
+            base = f"http://127.0.0.1:{server.port}/"
+            opener = urllib.request.build_opener(_NoRedirect)
+            with pytest.raises(urllib.error.HTTPError) as err:
+                opener.open(base, timeout=60)
+            assert err.value.code in (302, 401, 403)
+            with urllib.request.urlopen(base + "?token=s3cret-token-for-test", timeout=120) as resp:
+                assert resp.status == 200
+            with pytest.raises(urllib.error.HTTPError):
+                opener.open(base + "?token=wrong", timeout=60)
+            api = urllib.request.Request(base + "api/kernels", headers={"Authorization": "token wrong"})
+            with pytest.raises(urllib.error.HTTPError) as err:
+                opener.open(api, timeout=60)
+            assert err.value.code in (302, 401, 403)
+        finally:
+            server.stop()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a redirect to the login page counts as refused
+
+
+def test_notebook_is_committed_without_outputs():
+    nb = json.loads(serve_cli.dashboard_notebook().read_text(encoding="utf-8"))
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb["cells"] if c["cell_type"] == "code")
