@@ -129,7 +129,7 @@ def segment(book, method: str = "kmeans", k: int | str = 4, features=None, seed:
     book : ``AccountBook`` (accounts, managers, optional history).
     method : ``"kmeans"`` (default), ``"gmm"``, ``"hierarchical"``, ``"abc"`` or ``"value-need"``.
     k : number of segments, or ``"auto"`` (k = 2..10 scored by Calinski–Harabasz, Davies–Bouldin and a
-        silhouette on ≤ 10,000 accounts; the scores are in ``quality["k_scores"]``). Ignored by rule methods.
+        silhouette on a sample of 5,000 accounts; the scores are in ``quality["k_scores"]``). Ignored by rule methods.
     features : feature names or a comma-separated string (``workbench.segment.FEATURES``); default
         revenue, potential and service_need (those the book has), log-transformed and robust-scaled.
     seed : random seed; same book + parameters + seed → identical segments.

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Feature", "FEATURES", "DEFAULT_FEATURES", "available_features", "raw_features", "RobustScaler"]
+__all__ = ["Feature", "FEATURES", "DEFAULT_FEATURES", "available_features", "raw_features", "column_features",
+           "is_log", "transform", "RobustScaler"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,27 @@ def _growth(accounts: pd.DataFrame, history: pd.DataFrame | None) -> np.ndarray 
     return out
 
 
+# Canonical columns that are identifiers or text, or already behind a catalogue feature.
+_NOT_COLUMN_FEATURES = {"account_id", "name", "parent_id", "country", "region", "city", "postcode", "industry",
+                        "owner_id", "source_id", "revenue_12m", "potential", "service_need"}
+
+
+def column_features(accounts: pd.DataFrame) -> list[str]:
+    """Numeric account columns (``employees`` and extra columns kept from the export) usable as features by
+    their column name, for example the spend per product category of a wholesale file.
+    """
+    out = []
+    for c in accounts.columns:
+        if c in _NOT_COLUMN_FEATURES or c in FEATURES:
+            continue
+        s = accounts[c]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            continue
+        if np.isfinite(pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)).any():
+            out.append(str(c))
+    return out
+
+
 def raw_features(accounts: pd.DataFrame, history: pd.DataFrame | None = None,
                  names: list[str] | tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     """Raw (untransformed) feature values per account, float64 with NaN where unknown.
@@ -103,11 +125,16 @@ def raw_features(accounts: pd.DataFrame, history: pd.DataFrame | None = None,
     ----------
     accounts : canonical accounts table.
     history : optional long revenue history (``account_id``, ``period``, ``revenue``), for ``growth``.
-    names : features to compute; all in ``FEATURES`` when omitted. Features a book cannot provide are absent
-        from the result (check with ``available_features``).
+    names : features to compute: names from ``FEATURES`` or numeric account columns (``column_features``);
+        all of ``FEATURES`` when omitted. Features a book cannot provide are absent from the result.
     """
     out: dict[str, np.ndarray] = {}
     for name in names or FEATURES:
+        if name not in FEATURES:
+            if name in accounts.columns:
+                out[name] = pd.to_numeric(accounts[name], errors="coerce").to_numpy(dtype="float64",
+                                                                                    na_value=np.nan)
+            continue
         f = FEATURES[name]
         if name == "growth":
             g = _growth(accounts, history)
@@ -125,14 +152,28 @@ def raw_features(accounts: pd.DataFrame, history: pd.DataFrame | None = None,
     return {k: v for k, v in out.items() if np.isfinite(v).any()}
 
 
-def available_features(accounts: pd.DataFrame, history: pd.DataFrame | None = None) -> list[str]:
-    """Names of the features this book can provide (in catalogue order)."""
-    return list(raw_features(accounts, history))
+def available_features(accounts: pd.DataFrame, history: pd.DataFrame | None = None,
+                       columns: bool = True) -> list[str]:
+    """Names of the features this book can provide: the catalogue's (in catalogue order), then with
+    ``columns`` the numeric account columns.
+    """
+    out = list(raw_features(accounts, history))
+    return out + (column_features(accounts) if columns else [])
 
 
-def transform(name: str, values: np.ndarray) -> np.ndarray:
-    """The feature's transform: ``log1p`` of the non-negative part for heavy-tailed amounts, else unchanged."""
-    if FEATURES[name].log:
+def is_log(name: str, values: np.ndarray) -> bool:
+    """Whether a feature is ``log1p``-transformed: as the catalogue says, and for account columns when they
+    hold no negative values (amounts and counts are heavy-tailed in every CRM export we have seen).
+    """
+    if name in FEATURES:
+        return FEATURES[name].log
+    finite = values[np.isfinite(values)]
+    return bool(len(finite) and finite.min() >= 0)
+
+
+def transform(values: np.ndarray, log: bool) -> np.ndarray:
+    """``log1p`` of the non-negative part for heavy-tailed amounts, else the values unchanged."""
+    if log:
         return np.log1p(np.clip(values, 0, None))
     return values
 
@@ -170,21 +211,32 @@ class RobustScaler:
             col = col[np.isfinite(col)]
             if len(col) == 0:
                 continue
-            positive = col[col > 0] if log_columns is not None and log_columns[j] else col
-            bounds = np.percentile(positive if len(positive) else col, [100 * self.clip[0], 100 * self.clip[1]])
-            self.lower_[j], self.upper_[j] = bounds
-            col = np.clip(col, *bounds)
-            lo, med, hi = np.percentile(col, [100 * self.quantiles[0], 50, 100 * self.quantiles[1]])
+            # Clipping is monotone, so the quantiles of the clipped column are the clipped quantiles: one
+            # partition per column instead of two.
+            q1, lo, med, hi, q99 = np.percentile(col, [100 * self.clip[0], 100 * self.quantiles[0], 50,
+                                                      100 * self.quantiles[1], 100 * self.clip[1]])
+            if log_columns is not None and log_columns[j] and q1 <= 0:
+                positive = col[col > 0]
+                if len(positive):
+                    q1 = float(np.percentile(positive, 100 * self.clip[0]))
+            self.lower_[j], self.upper_[j] = q1, q99
+            lo, med, hi = np.clip([lo, med, hi], q1, q99)
             spread = hi - lo
             if not spread > 0:
                 # Many identical values (e.g. zero potential for most accounts): fall back to the std.
-                spread = float(col.std())
+                spread = float(np.clip(col, q1, q99).std())
             self.center_[j] = med
             self.scale_[j] = spread if spread > 0 else 1.0
         return self
 
     def transform(self, T: np.ndarray) -> np.ndarray:
-        """Scaled float32 matrix; unknown values sit at the median (0)."""
-        X = ((np.clip(T, self.lower_, self.upper_) - self.center_) / self.scale_).astype(np.float32)
-        X[~np.isfinite(X)] = 0.0
+        """Scaled float32 matrix in Fortran order (each feature contiguous, as the k-means kernels read it);
+        unknown values sit at the median (0).
+        """
+        n, d = T.shape
+        X = np.empty((n, d), dtype=np.float32, order="F")
+        for j in range(d):
+            col = (np.clip(T[:, j], self.lower_[j], self.upper_[j]) - self.center_[j]) / self.scale_[j]
+            col[~np.isfinite(col)] = 0.0
+            X[:, j] = col
         return X

@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 
 from .cluster import cluster_scores, gmm_log_prob, kmeans_fit, lloyd, nearest, silhouette_many, single_thread
-from .features import DEFAULT_FEATURES, FEATURES, RobustScaler, raw_features, transform
+from .features import (
+    DEFAULT_FEATURES,
+    FEATURES,
+    RobustScaler,
+    column_features,
+    is_log,
+    raw_features,
+    transform,
+)
 
 __all__ = ["AccountSegmenter", "METHODS", "CLUSTER_METHODS", "RULE_METHODS", "K_RANGE"]
 
@@ -24,7 +32,9 @@ METHODS = CLUSTER_METHODS + RULE_METHODS
 K_RANGE = (2, 10)
 _GMM_SAMPLE = 50_000      # a full-covariance mixture on more rows buys little and costs seconds
 _WARD_SAMPLE = 4_000      # Ward linkage needs O(n²) memory: 4,000 rows ≈ 130 MB
-_SILHOUETTE_SAMPLE = 10_000
+# Silhouette needs all pairwise distances of its sample for every candidate k: 5,000 accounts (25M distances,
+# one pass for all k) keeps k="auto" within seconds at 1M accounts; the issue's ceiling is 10,000.
+_SILHOUETTE_SAMPLE = 5_000
 
 
 def _check_k(k, n: int) -> int | str:
@@ -59,7 +69,7 @@ class AccountSegmenter:
     ----------
     method : ``"kmeans"``, ``"gmm"``, ``"hierarchical"``, ``"abc"`` or ``"value-need"``.
     k : number of segments for the clustering methods, or ``"auto"`` to pick k in 2..10 by Calinski–Harabasz,
-        Davies–Bouldin (all rows) and silhouette (sample of ≤ 10,000 rows): the k with the best rank sum wins,
+        Davies–Bouldin (all rows) and silhouette (sample of 5,000 rows): the k with the best rank sum wins,
         the smaller k on ties. Rule methods derive k from their cut points and ignore it.
     features : feature names (see ``workbench.segment.FEATURES``) or a comma-separated string; ``None`` uses
         ``DEFAULT_FEATURES`` restricted to what the book provides.
@@ -75,7 +85,7 @@ class AccountSegmenter:
     def __init__(self, method: str = "kmeans", k: int | str = 4, features=None, seed: int = 0,
                  abc_cuts: tuple[float, ...] = (0.8, 0.95), grid: int = 2,
                  value_cuts: list[float] | None = None, need_cuts: list[float] | None = None,
-                 sample_size: int = 20_000):
+                 sample_size: int = 10_000):
         self.method = method
         self.k = k
         self.features = features
@@ -103,9 +113,10 @@ class AccountSegmenter:
             raise ValueError("the book has no accounts to segment")
         wanted = _as_list(self.features)
         if wanted is not None:
-            unknown = [f for f in wanted if f not in FEATURES]
+            unknown = [f for f in wanted if f not in FEATURES and f not in column_features(accounts)]
             if unknown:
-                raise ValueError(f"unknown feature(s) {', '.join(unknown)}; expected some of {', '.join(FEATURES)}")
+                raise ValueError(f"unknown feature(s) {', '.join(unknown)}; expected some of {', '.join(FEATURES)} "
+                                 "or a numeric account column")
             if not wanted:
                 raise ValueError("choose at least one feature to segment on")
         raw = raw_features(accounts, history, wanted or list(DEFAULT_FEATURES) + ["service_need"])
@@ -127,9 +138,11 @@ class AccountSegmenter:
         self.n_fit_ = n
         self.k_scores_ = None
         self.scores_ = {}
-        T = np.column_stack([transform(f, raw[f]) for f in self.feature_names_]) if raw else np.zeros((n, 0))
+        self.log_features_ = [is_log(f, raw[f]) for f in self.feature_names_]
+        T = (np.column_stack([transform(raw[f], lg) for f, lg in zip(self.feature_names_, self.log_features_)])
+             if raw else np.zeros((n, 0)))
         self.missing_share_ = {f: float(np.mean(~np.isfinite(T[:, j]))) for j, f in enumerate(self.feature_names_)}
-        self.scaler_ = RobustScaler().fit(T, [FEATURES[f].log for f in self.feature_names_])
+        self.scaler_ = RobustScaler().fit(T, self.log_features_)
         X = self.scaler_.transform(T)
         if self.method in RULE_METHODS:
             self._fit_rules(revenue, need)
@@ -195,7 +208,7 @@ class AccountSegmenter:
                     n, self.sample_size, replace=False))]
                 with single_thread():
                     km = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(S)
-                C, labels, _, _ = lloyd(X, km.cluster_centers_, max_iter=3)
+                C, labels, _, _ = lloyd(X, km.cluster_centers_, max_iter=1)
                 fits[k] = C
             else:
                 labels = self._fit_clusters(X, k)
@@ -304,21 +317,21 @@ class AccountSegmenter:
             return self._predict_rules(revenue, _service_need(accounts))
         raw = raw_features(accounts, history, self.feature_names_)
         n = len(accounts)
-        T = np.column_stack([transform(f, raw[f]) if f in raw else np.full(n, np.nan)
-                             for f in self.feature_names_])
+        T = np.column_stack([transform(raw[f], lg) if f in raw else np.full(n, np.nan)
+                             for f, lg in zip(self.feature_names_, self.log_features_)])
         return self._predict_clusters(self.scaler_.transform(T))
 
     def _predict_raw(self, raw: dict[str, np.ndarray], revenue: np.ndarray, need: np.ndarray | None) -> np.ndarray:
         if self.method_ in RULE_METHODS:
             return self._predict_rules(revenue, need)
-        T = np.column_stack([transform(f, raw[f]) for f in self.feature_names_])
+        T = np.column_stack([transform(raw[f], lg) for f, lg in zip(self.feature_names_, self.log_features_)])
         return self._predict_clusters(self.scaler_.transform(T))
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
         """Everything needed to ``predict`` again, as JSON-ready numbers (no pickle)."""
         d = {"params": self.get_params(), "method": self.method_, "k": int(self.k_),
-             "features": self.feature_names_}
+             "features": self.feature_names_, "log": [bool(v) for v in self.log_features_]}
         if self.method_ in RULE_METHODS:
             if self.method_ == "abc":
                 d["thresholds"] = self.thresholds_
@@ -340,6 +353,8 @@ class AccountSegmenter:
         seg.method_ = d["method"]
         seg.k_ = int(d["k"])
         seg.feature_names_ = list(d["features"])
+        seg.log_features_ = [bool(v) for v in d.get("log", [FEATURES[f].log if f in FEATURES else True
+                                                           for f in seg.feature_names_])]
         if seg.method_ == "abc":
             seg.thresholds_ = [float(t) for t in d["thresholds"]]
         elif seg.method_ == "value-need":
