@@ -84,6 +84,18 @@ def assumptions_table(scenario: Scenario) -> pd.DataFrame:
         given = given["assumptions"]
     rows = []
     for name, value in (scenario.projection.assumptions or {}).items():
+        if isinstance(value, list):
+            # per-segment estimates from revenue history: [{"segment", "growth", "growth_source", ...}, ...]
+            for est in value:
+                if not isinstance(est, dict):
+                    continue
+                for key in ("growth", "retention"):
+                    if key in est:
+                        rows.append({"name": f"{key} ({est.get('segment', '?')})",
+                                     "label": f"{key.capitalize()} per year, segment {est.get('segment', '?')}",
+                                     "value": est[key], "low": None, "high": None, "unit": "share/year",
+                                     "source": f"estimated from {est.get(key + '_source', 'revenue history')}"})
+            continue
         if isinstance(value, dict) and "value" not in value:
             for sub, v in value.items():
                 rows.append({"name": f"{name}.{sub}", "label": f"{name.replace('_', ' ')} ({sub})", "value": v,

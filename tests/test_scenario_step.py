@@ -1,0 +1,129 @@
+"""End to end on a real pipeline run: the workshop's Scenarios step, store round trip, exports, CLI and YAML batch."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_scenario_store import assert_same_results
+
+from workbench.book import save_book
+from workbench.cli import main
+from workbench.pipeline import run
+from workbench.report.export import assumptions_table, export_excel
+from workbench.sampledata import generate
+from workbench.scenario import Scenario, ScenarioStore
+
+
+@pytest.fixture(scope="module")
+def book():
+    return generate(n_accounts=400, n_managers=12, seed=3).book()
+
+
+@pytest.fixture(scope="module")
+def result(book):
+    return run(book, {"kpi": {"draws": 40}})
+
+
+@pytest.fixture
+def state(book, result):
+    from widgets.state import WorkbenchState
+
+    st = WorkbenchState()
+    st.book = book
+    st.segmentation, st.assignment, st.projection = result.segmentation, result.assignment, result.projection
+    return st
+
+
+def test_real_run_round_trips_through_the_store(tmp_path, book, result):
+    sc = Scenario.from_run("Real", result, book, description="sample book", author="ci")
+    with ScenarioStore(tmp_path / "s.sqlite") as store:
+        store.save(sc)
+        back = store.load("Real")
+    assert_same_results(sc, back)
+    assert back.book_summary == book.summary() and back.fingerprint == book.fingerprint()
+    table = assumptions_table(back)
+    assert table["source"].str.len().gt(0).all() and len(table) > 5
+    assert table["name"].str.startswith("growth (").any()  # per-segment history estimates get their own rows
+
+
+def test_step_saves_publishes_loads_and_compares(tmp_path, state, result):
+    from widgets.scenario_step import ScenarioStep
+
+    path = tmp_path / "ws" / "scenarios.sqlite"
+    step = ScenarioStep(state, store_path=path)
+    assert not path.exists()  # nothing is created until the first save
+    step._name.value, step._author.value = "Workshop A", "Kim"
+    step._publish_on_save.value = True
+    assert step.save() == 1
+    assert "Saved Workshop A as version 1, published" in step._msg.value
+    step._publish_on_save.value = False
+    step._name.value = "Workshop B"
+    step.save()
+    with ScenarioStore(path, read_only=True) as ro:
+        assert ro.names(published_only=True) == ["Workshop A"]
+        saved = ro.load("Workshop A")
+    assert saved.author == "Kim" and saved.params["allocate"]["band"] == result.assignment.params["band"]
+    assert_same_results(Scenario("x", params=saved.params, fingerprint=saved.fingerprint,
+                                 segmentation=result.segmentation, assignment=result.assignment,
+                                 projection=result.projection, import_report=saved.import_report), saved)
+    step.publish("Workshop B")
+    step.unpublish("Workshop A")
+    with ScenarioStore(path, read_only=True) as ro:
+        assert ro.names(published_only=True) == ["Workshop B"]
+    step.compare(["Workshop A", "Workshop B"])
+    assert "<svg" in step._cmp_charts[0].value and "Comparing" in step._msg.value
+    step.compare(["Workshop A", "Not there"])  # a crafted value is refused with a sentence
+    assert "Choose a scenario first" in step._msg.value
+    # load puts the stored results back into the state (same book)
+    state.projection = None
+    step.load("Workshop A")
+    assert state.projection is not None and "Loaded Workshop A" in step._msg.value
+    step.delete("Workshop B")
+    assert [v for _, v in step._list.options] == ["Workshop A"]
+
+
+def test_step_refuses_to_save_without_results_and_loading_another_book(tmp_path, state, book):
+    from widgets.scenario_step import ScenarioStep
+    from widgets.state import WorkbenchState
+
+    empty = ScenarioStep(WorkbenchState(), store_path=tmp_path / "s.sqlite")
+    empty._name.value = "Nothing"
+    empty.save()
+    assert "Nothing to save yet" in empty._msg.value and "Traceback" not in empty._msg.value
+    step = ScenarioStep(state, store_path=tmp_path / "s.sqlite")
+    step._name.value = "Here"
+    step.save()
+    other = generate(n_accounts=300, n_managers=10, seed=9).book()
+    state.book = other
+    step.load("Here")
+    assert "computed on another book" in step._msg.value
+
+
+def test_cli_run_save_publish_and_yaml_batch(tmp_path, book, capsys):
+    folder = save_book(book, tmp_path / "book")
+    store = tmp_path / "ws" / "s.sqlite"
+    yaml_path = tmp_path / "wide.yaml"
+    yaml_path.write_text("name: Wide band\nauthor: batch\nparams:\n  allocate: {band: 0.25}\n  kpi: {draws: 0}\n",
+                         encoding="utf-8")
+    rc = main(["run", str(yaml_path), "--book", str(folder), "--out", str(tmp_path / "out"), "--store", str(store),
+               "--save", "Wide band", "--publish"])
+    assert rc == 0, capsys.readouterr().err
+    kpis = json.loads((tmp_path / "out" / "kpis.json").read_text())
+    assert kpis["params"]["allocate"]["band"] == 0.25
+    with ScenarioStore(store, read_only=True) as ro:
+        sc = ro.load("Wide band", published_only=True)
+    # the batch run gives the numbers the workshop (pipeline.run with the same parameters) gives
+    same = run(book, {"allocate": {"band": 0.25}, "kpi": {"draws": 0}})
+    assert sc.projection.kpis["revenue_12m"] == same.projection.kpis["revenue_12m"]
+    pd.testing.assert_frame_equal(sc.assignment.moves, same.assignment.moves)
+    assert sc.author == "batch"
+    out = tmp_path / "wide.xlsx"
+    assert main(["scenario", "export", "Wide band", "--store", str(store), "--out", str(out)]) == 0
+    assert out.stat().st_size > 5000
+    assert main(["scenario", "list", "--store", str(store), "--published"]) == 0
+    assert "Wide band" in capsys.readouterr().out
+    assert main(["scenario", "show", "Nope", "--store", str(store)]) == 2
+    assert "No scenario named 'Nope'" in capsys.readouterr().err
+    export_excel(sc, tmp_path / "direct.xlsx")

@@ -1,0 +1,219 @@
+"""The Scenarios step of the workshop app: save the current results as a scenario, load, publish, compare.
+
+Save takes what the chain holds (``state.segmentation``/``assignment``/``projection`` of ``state.book``) into the
+scenario store; publishing makes a scenario visible on the stakeholder dashboard. The Compare part puts two
+or more stored scenarios side by side. All work is done by ``workbench.scenario`` and ``workbench.compare``.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from pathlib import Path
+
+import ipywidgets as w
+
+from workbench.compare import compare
+from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
+from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path
+
+from .charting import ChartPane
+from .common import MessageBox, guarded, step_header, table_html
+from .state import WorkbenchState
+
+__all__ = ["ScenarioStep", "scenario_from_state"]
+
+_TEXT = {
+    "nothing": "Nothing to save yet: load a book and let segmentation, reallocation and KPIs run first.",
+    "saved": "Saved {name} as version {version}{pub}.",
+    "published": "Published {name} version {version}: it is now visible on the dashboard.",
+    "unpublished": "{name} is no longer visible on the dashboard.",
+    "deleted": "Deleted {name} (its versions are kept; 'workbench scenario restore' brings it back).",
+    "loaded": "Loaded {name} version {version} into the workshop.",
+    "other_book": "{name} was computed on another book (fingerprint {theirs}, this book {ours}); load that book "
+                  "first. Its parameters are shown in the history below.",
+    "pick": "Choose a scenario first.",
+    "pick_two": "Choose at least two scenarios to compare.",
+    "compared": "Comparing {names}.",
+}
+
+
+def scenario_from_state(state: WorkbenchState, name: str, description: str = "", author: str = "") -> Scenario:
+    """A ``Scenario`` of what the workshop shows now: the results and the parameters that produced them.
+
+    The parameters are those each result records (``Segmentation.params`` …), over the app's ``state.params``.
+    """
+    book = state.book
+    if book is None or state.segmentation is None or state.assignment is None or state.projection is None:
+        raise ScenarioStoreError(_TEXT["nothing"])
+    params = copy.deepcopy(state.params)
+    for section, result in (("segment", state.segmentation), ("allocate", state.assignment),
+                            ("kpi", state.projection)):
+        if getattr(result, "params", None):
+            params[section] = {**params.get(section, {}), **copy.deepcopy(result.params)}
+    return Scenario(name=name, params=params, fingerprint=book.fingerprint(), description=description,
+                    author=author, segmentation=state.segmentation, assignment=state.assignment,
+                    projection=state.projection, import_report=book.report.to_dict(), book_summary=book.summary(),
+                    currency=book.currency)
+
+
+class ScenarioStep(w.VBox):
+    """Save / load / publish scenarios in the workspace store and compare them.
+
+    Parameters
+    ----------
+    state : the app's state model.
+    store_path : the store file (default ``$WORKBENCH_STORE`` or ``workspace/scenarios.sqlite``); it is created
+        on the first save.
+    """
+
+    def __init__(self, state: WorkbenchState, store_path: str | Path | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.state = state
+        self._store_path = Path(store_path) if store_path else default_store_path()
+        self._store: ScenarioStore | None = None
+        style = {"description_width": "initial"}
+        self._msg = MessageBox()
+        self._name = w.Text(description="Name", placeholder="e.g. Balanced ±15 %", style=style,
+                            layout=w.Layout(width="360px"))
+        self._author = w.Text(description="Author", style=style, layout=w.Layout(width="240px"))
+        self._description = w.Textarea(description="Notes", style=style, layout=w.Layout(width="600px", height="60px"))
+        self._publish_on_save = w.Checkbox(value=False, description="Publish to the dashboard", indent=False)
+        self._save = w.Button(description="Save scenario", icon="save", button_style="primary")
+        self._list = w.Select(options=[], description="Saved", rows=8, style=style, layout=w.Layout(width="360px"))
+        self._load_btn = w.Button(description="Load", icon="folder-open")
+        self._publish = w.Button(description="Publish", icon="eye")
+        self._unpublish = w.Button(description="Unpublish", icon="eye-slash")
+        self._delete = w.Button(description="Delete", icon="trash", button_style="danger")
+        self._history = w.HTML()
+        self._pick_many = w.SelectMultiple(options=[], description="Compare", rows=6, style=style,
+                                           layout=w.Layout(width="360px"))
+        self._compare_btn = w.Button(description="Compare", icon="columns")
+        self._cmp_table = w.HTML()
+        self._cmp_charts = [ChartPane() for _ in range(3)]
+        self._cmp_params = w.HTML()
+        self._save.on_click(lambda _: self.save())
+        self._load_btn.on_click(lambda _: self.load(self._list.value))
+        self._publish.on_click(lambda _: self.publish(self._list.value))
+        self._unpublish.on_click(lambda _: self.unpublish(self._list.value))
+        self._delete.on_click(lambda _: self.delete(self._list.value))
+        self._compare_btn.on_click(lambda _: self.compare(list(self._pick_many.value)))
+        self._list.observe(lambda ch: self._show_history(ch["new"]), names="value")
+        self.children = [
+            step_header("5 · Scenarios", "Save what you see as a scenario, publish it for stakeholders, compare."),
+            self._msg,
+            w.HBox([self._name, self._author]), self._description, w.HBox([self._save, self._publish_on_save]),
+            w.HTML("<h4>Saved scenarios</h4>"),
+            w.HBox([self._list, w.VBox([self._load_btn, self._publish, self._unpublish, self._delete])]),
+            self._history,
+            w.HTML("<h4>Compare</h4>"), w.HBox([self._pick_many, self._compare_btn]), self._cmp_table,
+            self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params,
+        ]
+        self.add_class("wb-step")
+        self.refresh()
+
+    # ---- store
+    def _open(self, create: bool = False) -> ScenarioStore | None:
+        if self._store is None and (create or self._store_path.is_file()):
+            self._store = ScenarioStore(self._store_path)
+        return self._store
+
+    def _selected(self, name) -> str:
+        store = self._open()
+        # a widget message can carry any value: only names the store lists are acted on
+        if store is None or not isinstance(name, str) or name not in store.names():
+            raise ScenarioStoreError(_TEXT["pick"])
+        return name
+
+    @guarded()
+    def refresh(self, select: str | None = None) -> None:
+        """Re-read the scenario list (names with a ● when published)."""
+        store = self._open()
+        if store is None:
+            self._list.options, self._pick_many.options = [], []
+            return
+        df = store.list()
+        options = [(f"{r.name}  (v{r.version}{', published' if r.published else ''})", r.name)
+                   for r in df.itertuples()]
+        keep = select or self._list.value
+        self._list.options = options
+        self._pick_many.options = [(label, name) for label, name in options]
+        if keep in df["name"].tolist():
+            self._list.value = keep
+
+    def _show_history(self, name) -> None:
+        store = self._open()
+        if store is None or not name or name not in store.names():
+            self._history.value = ""
+            return
+        self._history.value = table_html(store.history(name), max_rows=20)
+
+    # ---- actions
+    @guarded()
+    def save(self) -> int:
+        """Save the current results under the name typed; returns the version."""
+        sc = scenario_from_state(self.state, self._name.value.strip(), self._description.value.strip(),
+                                 self._author.value.strip())
+        store = self._open(create=True)
+        version = store.save(sc, publish=bool(self._publish_on_save.value))
+        self.refresh(select=sc.name)
+        pub = ", published" if self._publish_on_save.value else ""
+        self._msg.show(_TEXT["saved"].format(name=sc.name, version=version, pub=pub), "ok")
+        return version
+
+    @guarded()
+    def publish(self, name) -> None:
+        name = self._selected(name)
+        v = self._store.publish(name)
+        self.refresh(select=name)
+        self._msg.show(_TEXT["published"].format(name=name, version=v), "ok")
+
+    @guarded()
+    def unpublish(self, name) -> None:
+        name = self._selected(name)
+        self._store.unpublish(name)
+        self.refresh(select=name)
+        self._msg.show(_TEXT["unpublished"].format(name=name), "ok")
+
+    @guarded()
+    def delete(self, name) -> None:
+        name = self._selected(name)
+        self._store.delete(name)
+        self.refresh()
+        self._msg.show(_TEXT["deleted"].format(name=name), "ok")
+
+    @guarded()
+    def load(self, name) -> None:
+        """Put a stored scenario's results and parameters back into the workshop (same book only)."""
+        name = self._selected(name)
+        sc = self._store.load(name)
+        book = self.state.book
+        if book is None or book.fingerprint() != sc.fingerprint:
+            ours = book.fingerprint() if book is not None else "none loaded"
+            self._msg.show(_TEXT["other_book"].format(name=name, theirs=sc.fingerprint, ours=ours), "warning")
+            return
+        self.state.params = copy.deepcopy(sc.params)
+        # set in flow order: each assignment below replaces what the step downstream recomputed on the way
+        self.state.segmentation = sc.segmentation
+        self.state.assignment = sc.assignment
+        self.state.projection = sc.projection
+        self._name.value, self._author.value, self._description.value = sc.name, sc.author, sc.description
+        self._msg.show(_TEXT["loaded"].format(name=name, version=sc.version), "ok")
+
+    @guarded()
+    def compare(self, names: list) -> None:
+        """Compare two or more saved scenarios (latest versions)."""
+        names = [self._selected(n) for n in dict.fromkeys(names)]
+        if len(names) < 2:
+            raise ScenarioStoreError(_TEXT["pick_two"])
+        cmp = compare([self._store.load(n) for n in names])
+        warn = "".join(f'<div class="wb-msg wb-msg-warning">{html.escape(x)}</div>' for x in cmp.warnings)
+        self._cmp_table.value = warn + table_html(cmp.kpi_table.drop(columns=["kpi"]), max_rows=30,
+                                                  float_format="{:,.2f}")
+        self._cmp_charts[0].show(kpi_bands(cmp.kpis))
+        self._cmp_charts[1].show(loads_side_by_side(cmp.loads_long))
+        self._cmp_charts[2].show(move_overlap(cmp.overlap))
+        diff = cmp.param_diff.drop(columns=["differs"])
+        self._cmp_params.value = "<h4>Parameters that differ</h4>" + (
+            table_html(diff, max_rows=50) if len(diff) else "<p>None: same parameters.</p>")
+        self._msg.show(_TEXT["compared"].format(names=", ".join(names)), "ok")
