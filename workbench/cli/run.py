@@ -1,26 +1,42 @@
-"""``workbench run``: the whole flow on a book folder, writing segments.csv, moves.csv, managers.csv, kpis.json."""
+"""``workbench run``: the whole flow on a book folder, writing segments.csv, moves.csv, managers.csv, kpis.json.
+
+``workbench run SCENARIO.yaml --book DIR --out DIR`` takes the parameters from a scenario file (``--set`` still
+overrides them); ``--save NAME [--publish] [--store PATH]`` also keeps the run as a scenario in the store.
+"""
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="segment, reallocate and project KPIs for a book folder",
                        description="Run the whole flow on a canonical book folder and write the results.")
+    p.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO.yaml",
+                   help="scenario file with the parameters (see 'workbench scenario export NAME --format yaml')")
     p.add_argument("--book", required=True, help="book folder (accounts, managers, optional revenue_history)")
     p.add_argument("--out", required=True, help="folder to write segments.csv, moves.csv, managers.csv, kpis.json")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a parameter, e.g. --set segment.k=5 --set allocate.band=0.1")
+    p.add_argument("--save", default=None, metavar="NAME",
+                   help="also save the run as scenario NAME in the scenario store (a new version if it exists)")
+    p.add_argument("--publish", action="store_true", help="with --save: publish it to the dashboard")
+    p.add_argument("--store", default=None, metavar="PATH",
+                   help="scenario store for --save (default: $WORKBENCH_STORE or workspace/scenarios.sqlite)")
     p.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
     from ..book import load_book
     from ..pipeline import run, set_param, write_results
+    from ..scenario import Scenario, ScenarioStore, default_store_path, read_yaml
 
-    params: dict = {}
+    if args.publish and not args.save:
+        raise ValueError("--publish needs --save NAME")
+    spec = read_yaml(Path(args.scenario)) if args.scenario else None
+    params: dict = {k: dict(v) for k, v in spec.params.items()} if spec else {}
     for s in args.sets:
         set_param(params, s)
     t0 = time.perf_counter()
@@ -36,4 +52,15 @@ def _main(args: argparse.Namespace) -> int:
             v = k[key]
             print(f"{v['label']}: {v['baseline']:,.2f} -> {v['scenario']:,.2f} ({v['delta']:+,.2f} {v['unit']})")
     print(f"wrote {out}/segments.csv, moves.csv, managers.csv, kpis.json in {time.perf_counter() - t0:.1f} s")
+    if spec is not None and spec.fingerprint and spec.fingerprint != book.fingerprint():
+        print(f"note: {Path(args.scenario).name} was made on another book (fingerprint {spec.fingerprint}, "
+              f"this book {book.fingerprint()})")
+    if args.save:
+        sc = Scenario.from_run(args.save, result, book, description=spec.description if spec else "",
+                               author=spec.author if spec else "")
+        store_path = Path(args.store) if args.store else default_store_path()
+        with ScenarioStore(store_path) as store:
+            version = store.save(sc, publish=args.publish)
+        print(f"saved scenario {args.save!r} version {version}{' (published)' if args.publish else ''} "
+              f"in {store_path}")
     return 0
