@@ -96,6 +96,7 @@ def test_token_is_forced_off_loopback(store_path, monkeypatch):
         "?token=" + tokens[0].split("=", 1)[1])
     assert seen["env"]["WORKBENCH_STORE"] == str(store_path.resolve())
     assert seen["env"]["WORKBENCH_PSEUDONYMISE"] == "force" and "--strip_sources=True" in seen["cmd"]
+    assert "--preheat_kernel=False" in seen["cmd"]  # a preheated page could list a since-unpublished scenario
     serve_cli.start_dashboard(store_path, host="127.0.0.1", port=free_port())
     assert not any(a.startswith("--Voila.token=") for a in seen["cmd"])
     assert serve_cli.is_loopback("::1") and serve_cli.is_loopback("localhost")

@@ -44,7 +44,9 @@ def is_loopback(host: str) -> bool:
 
 def dashboard_command(host: str, port: int, token: str | None = None) -> list[str]:
     """The Voilà argument list for the dashboard; ``token`` (when given) is required on every request."""
-    cmd = voila_command(dashboard_notebook().resolve(), host, port)
+    # no preheated kernel: it would have rendered the list of published scenarios before the visit, so a
+    # scenario unpublished since could still show; every visit reads the store afresh instead
+    cmd = voila_command(dashboard_notebook().resolve(), host, port, preheat=False)
     if token:
         cmd.append(f"--Voila.token={token}")
     return cmd
