@@ -14,6 +14,7 @@ import ipywidgets as w
 import pandas as pd
 
 from workbench.report.charts.segment import (
+    BRUSH,
     capacity_gap_chart,
     k_selection,
     scatter_sample,
@@ -39,6 +40,9 @@ __all__ = ["SegmentStep", "BACKGROUND_ACCOUNTS"]
 
 #: Books with more accounts than this are segmented in a background thread with a progress bar.
 BACKGROUND_ACCOUNTS = 200_000
+#: The scatter is a live chart whose brush lists the accounts in the brushed region (``ChartPane``'s
+#: interactive mode); the range fields below it do the same by typed numbers.
+INTERACTIVE_SCATTER = True
 
 _METHODS = [("k-means", "kmeans"), ("Gaussian mixture", "gmm"), ("Hierarchical (Ward, sampled)", "hierarchical"),
             ("ABC tiers by revenue", "abc"), ("Value × need matrix", "value-need")]
@@ -85,7 +89,7 @@ class SegmentStep(w.VBox):
                                                                                 visibility="hidden"))
         self._msg = MessageBox()
         self._stability = w.HTML()
-        self._scatter = ChartPane()
+        self._scatter = ChartPane(interactive=INTERACTIVE_SCATTER)
         self._sizes = ChartPane()
         self._kchart = ChartPane(layout=w.Layout(display="none"))
         self._profiles = w.HTML()
@@ -109,6 +113,8 @@ class SegmentStep(w.VBox):
         self._names_btn.on_click(lambda _: self.apply_names())
         self._coverage_btn.on_click(lambda _: self.apply_coverage())
         self._region_btn.on_click(lambda _: self.list_region())
+        if INTERACTIVE_SCATTER:
+            self._scatter.observe(self._on_brush, names="selection")
         state.observe(self._on_book, names="book")
 
         controls = w.HBox([self._method, self._k, self._grid, self._run_btn, self._progress])
@@ -121,7 +127,8 @@ class SegmentStep(w.VBox):
             w.HTML("<h4>Names</h4>"), self._names, self._names_btn,
             w.HTML("<h4>Coverage model</h4>"), self._coverage, self._coverage_btn,
             w.HBox([self._gap_chart, self._gap_table]),
-            w.HTML("<h4>Accounts in a value and need range</h4>"),
+            w.HTML("<h4>Accounts in a value and need range</h4><div class='wb-sub'>Brush the scatter or type "
+                   "a range (0 = open end).</div>"),
             w.HBox([self._rev_lo, self._rev_hi]), w.HBox([self._need_lo, self._need_hi, self._region_btn]),
             self._region_msg, self._region_table,
         ]
@@ -231,7 +238,8 @@ class SegmentStep(w.VBox):
             self._stability.value = f'<div class="wb-msg wb-msg-ok">{html.escape(text)}</div>'
         else:
             self._stability.value = f'<div class="wb-msg">{_TEXT["no_stability"]}</div>'
-        self._scatter.show(segment_scatter(scatter_sample(book.accounts, seg.labels), book.n_accounts))
+        self._scatter.show(segment_scatter(scatter_sample(book.accounts, seg.labels), book.n_accounts,
+                                           brush=INTERACTIVE_SCATTER))
         self._sizes.show(segment_sizes(seg.profiles))
         if q.get("k_scores"):
             self._kchart.show(k_selection(q["k_scores"]))
@@ -302,6 +310,21 @@ class SegmentStep(w.VBox):
         self._msg.show(_TEXT["coverage_set"], "ok")
 
     @guarded()
+    def _on_brush(self, _change=None) -> None:
+        """A brush on the scatter fills the range fields and lists the accounts inside it (all accounts, not
+        only the sampled points drawn).
+        """
+        box = (self._scatter.selection or {}).get(BRUSH) or {}
+        rev, need = box.get("revenue_12m"), box.get("service_need")
+        if not rev or not need or len(rev) != 2 or len(need) != 2:
+            return
+        if not all(isinstance(v, int | float) for v in (*rev, *need)):
+            return
+        self._rev_lo.value, self._rev_hi.value = sorted(float(v) for v in rev)
+        self._need_lo.value, self._need_hi.value = sorted(float(v) for v in need)
+        self.list_region()
+
+    @guarded()
     def list_region(self) -> None:
         """List the accounts whose revenue and service need fall inside the range fields (0 = open end)."""
         seg, book = self.state.segmentation, self.state.book
@@ -310,9 +333,9 @@ class SegmentStep(w.VBox):
         inf = float("inf")
         rev = (self._rev_lo.value, self._rev_hi.value or inf)
         need = (self._need_lo.value, self._need_hi.value or inf)
-        found = accounts_in_region(book.accounts, seg, revenue=rev, need=need, limit=100_000_000)
-        self._region_msg.value = html.escape(_TEXT["region"].format(n=len(found)))
-        self._region_table.value = table_html(found.head(200), max_rows=200)
+        found = accounts_in_region(book.accounts, seg, revenue=rev, need=need, limit=200)
+        self._region_msg.value = html.escape(_TEXT["region"].format(n=found.attrs["matches"]))
+        self._region_table.value = table_html(found, max_rows=200)
 
     @property
     def profiles(self) -> pd.DataFrame | None:

@@ -235,6 +235,7 @@ def accounts_in_region(accounts: pd.DataFrame, segmentation: Segmentation,
                        segments: list[int] | None = None, limit: int = 200) -> pd.DataFrame:
     """Accounts whose revenue (currency/year) and service need (hours/year) fall in the given closed ranges,
     with their segment, largest revenue first (at most ``limit`` rows) — the list behind a scatter selection.
+    ``result.attrs["matches"]`` holds how many accounts matched in all.
     """
     mask = np.ones(len(accounts), dtype=bool)
     rev = pd.to_numeric(accounts["revenue_12m"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -249,6 +250,13 @@ def accounts_in_region(accounts: pd.DataFrame, segmentation: Segmentation,
         mask &= np.isin(seg_ids, list(segments))
     cols = [c for c in ("account_id", "name", "industry", "region", "revenue_12m", "potential", "service_need",
                         "owner_id") if c in accounts.columns]
-    out = accounts.loc[mask, cols].copy()
-    out.insert(1, "segment", segmentation.labels["segment"].to_numpy()[mask])
-    return out.sort_values("revenue_12m", ascending=False, kind="stable").head(limit).reset_index(drop=True)
+    idx = np.flatnonzero(mask)
+    if len(idx) > limit:
+        # Top `limit` by revenue without sorting every match (a brush over a 1M book can cover most of it).
+        part = np.argpartition(-np.nan_to_num(rev[idx], nan=-np.inf), limit - 1)[:limit]
+        idx = idx[part]
+    out = accounts.iloc[idx][cols].copy()
+    out.insert(1, "segment", segmentation.labels["segment"].to_numpy()[idx])
+    out = out.sort_values("revenue_12m", ascending=False, kind="stable").reset_index(drop=True)
+    out.attrs["matches"] = int(mask.sum())
+    return out

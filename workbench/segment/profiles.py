@@ -320,7 +320,9 @@ def capacity_gap(coverage: pd.DataFrame, managers: pd.DataFrame | None) -> pd.Da
         have = pd.DataFrame(columns=["hours_available", "headcount_current"])
     order = list(dict.fromkeys([r for r in ROLES if r in need.index] + list(need.index) + list(have.index)))
     out = pd.DataFrame(index=pd.Index(order, name="role"))
-    out = out.join(need).join(have).fillna(0.0)
+    out = out.join(need).join(have)
+    for c in ("accounts", "hours_needed", "headcount_needed", "hours_available", "headcount_current"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0.0)
     out["accounts"] = out["accounts"].astype("int64")
     out["headcount_current"] = out["headcount_current"].astype("int64")
     out["hours_gap"] = out["hours_needed"] - out["hours_available"]

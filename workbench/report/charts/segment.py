@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import MAX_MARKS
 
-__all__ = ["segment_scatter", "scatter_sample", "k_selection", "segment_sizes", "capacity_gap_chart"]
+__all__ = ["BRUSH", "segment_scatter", "scatter_sample", "k_selection", "segment_sizes", "capacity_gap_chart"]
 
 _SCHEME = "tableau10"
 
@@ -39,25 +39,35 @@ def scatter_sample(accounts: pd.DataFrame, labels: pd.DataFrame, max_points: int
     return df.loc[keep].reset_index(drop=True)
 
 
-def segment_scatter(points: pd.DataFrame, total_accounts: int | None = None) -> alt.Chart:
+#: Name of the scatter's interval selection (its value is ``{"revenue_12m": [lo, hi], "service_need": [lo, hi]}``).
+BRUSH = "brush"
+
+
+def segment_scatter(points: pd.DataFrame, total_accounts: int | None = None, brush: bool = False) -> alt.Chart:
     """Accounts by revenue (x) and service need (y), coloured by segment, symlog axes.
 
     Parameters
     ----------
     points : output of ``scatter_sample`` (≤ ``MAX_MARKS`` rows; more are cut to keep the chart light).
     total_accounts : accounts in the book, for the subtitle when ``points`` is a sample.
+    brush : add an interval selection named ``BRUSH`` over both axes (for a live chart that lists the
+        accounts in the brushed region); points outside it fade.
     """
     pts = points.head(MAX_MARKS)
     sub = (f"sample of {len(pts):,} of {total_accounts:,} accounts" if total_accounts and total_accounts > len(pts)
            else f"{len(pts):,} accounts")
-    return alt.Chart(pts).mark_circle(size=14, opacity=0.6).encode(
+    color = alt.Color("segment:N", title="Segment", scale=alt.Scale(scheme=_SCHEME), sort=alt.SortField("segment_id"))
+    chart = alt.Chart(pts).mark_circle(size=14).encode(
         x=alt.X("revenue_12m:Q", title="Revenue last 12 months", scale=alt.Scale(type="symlog")),
         y=alt.Y("service_need:Q", title="Service need (hours/year)", scale=alt.Scale(type="symlog")),
-        color=alt.Color("segment:N", title="Segment", scale=alt.Scale(scheme=_SCHEME),
-                        sort=alt.SortField("segment_id")),
+        color=color, opacity=alt.value(0.6),
         tooltip=["account_id:N", "segment:N", alt.Tooltip("revenue_12m:Q", format=",.0f"),
                  alt.Tooltip("service_need:Q", format=",.1f")],
     ).properties(title=alt.TitleParams("Accounts by value and need", subtitle=sub), width=380, height=260)
+    if brush:
+        sel = alt.selection_interval(name=BRUSH, encodings=["x", "y"])
+        chart = chart.add_params(sel).encode(opacity=alt.condition(sel, alt.value(0.7), alt.value(0.1)))
+    return chart
 
 
 def k_selection(k_scores: list[dict] | pd.DataFrame) -> alt.Chart:

@@ -1,0 +1,144 @@
+"""The Segment step without a browser: it follows the book and its controls, publishes the segmentation, and
+its edits (names, coverage, brush) go through the core."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import numpy as np
+import pytest
+
+import widgets.segment_step as segment_step
+from widgets.segment_step import SegmentStep
+from widgets.state import WorkbenchState
+from workbench.book import AccountBook
+from workbench.sampledata import generate
+from workbench.segment import accounts_in_region
+
+
+@pytest.fixture(scope="module")
+def book():
+    return generate(n_accounts=900, n_managers=20, seed=5).book()
+
+
+def _find(widget, cls, text):
+    """The first descendant of class ``cls`` whose description contains ``text`` (as the browser test looks)."""
+    stack = [widget]
+    while stack:
+        x = stack.pop(0)
+        if isinstance(x, cls) and text in (getattr(x, "description", "") or ""):
+            return x
+        stack.extend(getattr(x, "children", ()))
+    raise AssertionError(f"no {cls.__name__} with {text!r}")
+
+
+def test_follows_book_and_k_control(book):
+    st = WorkbenchState()
+    view = SegmentStep(st)
+    seen = []
+    st.observe(lambda ch: seen.append(ch["new"]), names="segmentation")
+    assert st.segmentation is None
+    st.book = book
+    seg = st.segmentation
+    assert seg is not None and len(seen) == 1
+    assert len(seg.labels) == book.n_accounts and seg.quality["k"] == 4
+    assert "<svg" in view._sizes.value and "<svg" in view._gap_chart.value
+    assert "Stability" in view._stability.value or "stable" in view._stability.value
+    assert "Strategic" in view._profiles.value
+    k = _find(view, w.Dropdown, "Segments")
+    k.value = 6
+    assert st.segmentation.quality["k"] == 6 and len(st.segmentation.profiles) == 6
+    assert st.params["segment"]["k"] == 6 and len(seen) == 2
+    k.value = "auto"
+    assert st.segmentation.quality["k_scores"] and view._kchart.layout.display == ""
+    assert "<svg" in view._kchart.value
+    k.value = 3
+    assert view._kchart.layout.display == "none"
+
+
+def test_method_features_and_rule_controls(book):
+    st = WorkbenchState()
+    view = SegmentStep(st)
+    st.book = book
+    view._features.value = ("revenue", "service_need")
+    assert st.segmentation.quality["features"] == ["revenue", "service_need"]
+    assert st.params["segment"]["features"] == ["revenue", "service_need"]
+    view._method.value = "value-need"
+    assert view._k.disabled and view._grid.layout.display == ""
+    assert len(st.segmentation.profiles) == 4
+    view._grid.value = 3
+    assert len(st.segmentation.profiles) == 9 and st.params["segment"]["grid"] == 3
+    view._method.value = "abc"
+    assert st.segmentation.profiles["segment"].iloc[0].startswith("A")
+
+
+def test_rename_and_coverage_edits_publish_and_persist(book):
+    st = WorkbenchState()
+    view = SegmentStep(st)
+    st.book = book
+    view._names.children[0].value = "Key accounts"
+    view.apply_names()
+    seg = st.segmentation
+    assert seg.profiles.loc[0, "segment"] == "Key accounts"
+    assert (seg.labels.loc[seg.labels["segment_id"] == 0, "segment"] == "Key accounts").all()
+    assert st.params["segment"]["names"] == {"0": "Key accounts"}
+    # duplicate names: a plain message, the published segmentation unchanged, no traceback in the view
+    view._names.children[1].value = "Key accounts"
+    view.apply_names()
+    assert "cannot share the name" in view._msg.value and "Traceback" not in view._msg.value
+    assert st.segmentation is seg
+    row = view._coverage.children[1]
+    row.children[1].value = "Key Account Manager"
+    row.children[2].value = 7
+    view.apply_coverage()
+    cov = st.segmentation.coverage.set_index("segment_id")
+    assert cov.loc[1, "role"] == "Key Account Manager" and cov.loc[1, "accounts_per_manager"] == 7
+    assert st.params["segment"]["coverage"] == {"1": {"role": "Key Account Manager", "accounts_per_manager": 7.0}}
+    assert "Key Account Manager" in view._gap_table.value
+    # A new k starts from fresh names and coverage.
+    view._k.value = 5
+    assert "names" not in st.params["segment"] and "coverage" not in st.params["segment"]
+
+
+def test_brush_lists_the_accounts_in_the_region(book):
+    st = WorkbenchState()
+    view = SegmentStep(st)
+    st.book = book
+    rev = book.accounts["revenue_12m"].to_numpy()
+    lo, hi = np.quantile(rev, [0.5, 0.9])
+    view._scatter.selection = {"brush": {"revenue_12m": [float(hi), float(lo)], "service_need": [0.0, 1e6]}}
+    expected = accounts_in_region(book.accounts, st.segmentation, revenue=(lo, hi), need=(0.0, 1e6))
+    assert expected.attrs["matches"] > 0
+    assert f"{expected.attrs['matches']:,} accounts" in view._region_msg.value
+    assert expected["account_id"].iloc[0] in view._region_table.value
+    assert view._rev_lo.value == pytest.approx(lo) and view._rev_hi.value == pytest.approx(hi)
+    # An untrusted selection with the wrong shape is ignored, not an error.
+    view._scatter.selection = {"brush": {"revenue_12m": ["x", "y"], "service_need": [1]}}
+    assert "Could not" not in view._msg.value
+    # Typed ranges work without a brush.
+    view._rev_lo.value, view._rev_hi.value, view._need_lo.value, view._need_hi.value = 0, 0, 0, 5
+    view.list_region()
+    n_low_need = int((book.accounts["service_need"] <= 5).sum())
+    assert f"{n_low_need:,} accounts" in view._region_msg.value
+
+
+def test_bad_book_shows_plain_message(book):
+    acc = book.accounts.drop(columns=["service_need", "potential"])
+    st = WorkbenchState()
+    st.set_section("segment", method="value-need")
+    view = SegmentStep(st)
+    st.book = AccountBook(accounts=acc, managers=book.managers)
+    assert st.segmentation is None
+    assert "service_need" in view._msg.value and "Traceback" not in view._msg.value
+
+
+def test_large_books_segment_in_the_background(book, monkeypatch):
+    monkeypatch.setattr(segment_step, "BACKGROUND_ACCOUNTS", 100)
+    st = WorkbenchState()
+    view = SegmentStep(st)
+    busy = []
+    st.observe(lambda ch: busy.append(ch["new"]), names="busy")
+    st.book = book
+    view.wait(60)
+    assert st.segmentation is not None and len(st.segmentation.labels) == book.n_accounts
+    assert busy == [True, False] and st.busy is False
+    assert view._progress.value == 100
