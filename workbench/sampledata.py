@@ -661,12 +661,16 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     truth_extra = {"duplicate_of": np.full(n, -1), "dirt": np.full(n, "", dtype=object)}
     country_txt = countries[country].astype(object)
     if dirty:
-        (n, tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp, peak,
-         noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row,
-         country_txt, truth_extra) = _add_dirt(
-            rng, n, tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp,
-            peak, noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row,
-            countries)
+        rows = {"tier": tier, "country": country, "city": city, "postcode": postcode, "acc_region": acc_region,
+                "industry": industry, "employees": employees, "base_revenue": base_revenue, "growth": growth,
+                "amp": amp, "peak": peak, "noise_sd": noise_sd, "need": need, "pot_mult": pot_mult,
+                "churn_t": churn_t, "start_t": start_t, "name": name, "parent": parent, "owner": owner,
+                "unowned": unowned, "monthly": monthly, "has_row": has_row}
+        rows, truth_extra = _add_dirt(rng, rows, countries)
+        (tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp, peak,
+         noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row) = rows.values()
+        n = len(tier)
+        country_txt = truth_extra.pop("country_txt")
 
     cents = np.round(monthly * 100).astype(np.int64)
     cents[~has_row] = 0
@@ -878,40 +882,35 @@ def _mutate_names(rng: np.random.Generator, names: pd.Series) -> pd.Series:
     return out.where(out != names, typo)
 
 
-def _add_dirt(rng, n, tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp,
-              peak, noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row,
-              countries):
-    """Append 2 % near-duplicate accounts that split their original's revenue (the original keeps 1 − f)."""
+def _add_dirt(rng: np.random.Generator, rows: dict[str, np.ndarray],
+              countries: np.ndarray) -> tuple[dict[str, np.ndarray], dict]:
+    """Append 2 % near-duplicate accounts that split their original's revenue (the original keeps 1 − f).
+
+    ``rows`` maps names to per-account arrays (first axis = account, ``monthly``/``has_row`` are n × T); the
+    returned dict has the same keys in the same order with the duplicates appended. The second value holds
+    ``duplicate_of`` (index of the original, −1), ``dirt`` tags and the written country text.
+    """
+    n = len(rows["tier"])
     n_dup = max(1, int(round(0.02 * n)))
     src = np.sort(rng.choice(n, size=n_dup, replace=False))
     idx = np.concatenate([np.arange(n), src])
     f = rng.uniform(0.05, 0.35, n_dup)
-    monthly = monthly[idx]
-    monthly[n:] = monthly[src] * f[:, None]
+    out = {key: value[idx] for key, value in rows.items()}
+    monthly = out["monthly"]
+    monthly[n:] = rows["monthly"][src] * f[:, None]
     monthly[src] *= (1 - f)[:, None]
-    dup_names = _mutate_names(rng, pd.Series(name[src].astype(object))).to_numpy(dtype=_STR)
-    name = np.concatenate([name, dup_names])
-    parent = np.concatenate([parent, np.full(n_dup, -1)])
-    other_owner = owner[rng.integers(0, n, n_dup)]
-    dup_owner = np.where(rng.random(n_dup) < 0.5, other_owner, owner[src])
-    owner = np.concatenate([owner, dup_owner])
-    unowned = np.concatenate([unowned, unowned[src] | (rng.random(n_dup) < 0.2)])
+    out["name"][n:] = _mutate_names(rng, pd.Series(rows["name"][src].astype(object))).to_numpy(dtype=_STR)
+    out["parent"][n:] = -1  # the second record of a company is rarely linked to the group
+    owner = rows["owner"]
+    out["owner"][n:] = np.where(rng.random(n_dup) < 0.5, owner[rng.integers(0, n, n_dup)], owner[src])
+    out["unowned"][n:] |= rng.random(n_dup) < 0.2
     duplicate_of = np.concatenate([np.full(n, -1), src])
-    arrays = [tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp, peak,
-              noise_sd, need, pot_mult, churn_t, start_t]
-    (tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp, peak, noise_sd,
-     need, pot_mult, churn_t, start_t) = (a[idx] for a in arrays)
-    has_row = has_row[idx]
-    n_total = n + n_dup
-    country_txt = countries[country].astype(object)
-    written = rng.random(n_total) < 0.02
+    country_txt = countries[out["country"]].astype(object)
+    written = rng.random(n + n_dup) < 0.02
     country_txt = np.where(written, pd.Series(country_txt).map(_COUNTRY_WRITTEN).to_numpy(), country_txt)
     dirt = np.where(written, "country_written_out;", "").astype(object)
     dirt = np.where(duplicate_of >= 0, dirt + "near_duplicate;", dirt)
-    truth_extra = {"duplicate_of": duplicate_of, "dirt": dirt}
-    return (n_total, tier, country, city, postcode, acc_region, industry, employees, base_revenue, growth, amp,
-            peak, noise_sd, need, pot_mult, churn_t, start_t, name, parent, owner, unowned, monthly, has_row,
-            country_txt, truth_extra)
+    return out, {"duplicate_of": duplicate_of, "dirt": dirt, "country_txt": country_txt}
 
 
 def _blank_and_break(rng: np.random.Generator, accounts: pd.DataFrame, truth_extra: dict) -> pd.DataFrame:
