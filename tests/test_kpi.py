@@ -417,3 +417,18 @@ def test_cli_project_writes_kpis_series_backtest_and_pilot(tmp_path, capsys):
                "--assumptions", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "out2")])
     err = capsys.readouterr().err
     assert rc == 2 and "elasticity = 3.0 is outside its range" in err and "Traceback" not in err
+
+
+def test_history_matrix_same_whatever_the_row_order():
+    from workbench.kpi import history_matrix
+
+    book, _ = small_book(n=50, months=14)
+    ids = book.accounts["account_id"].to_numpy(dtype=object)
+    hist = pd.concat([book.history, pd.DataFrame({"account_id": ["UNKNOWN"], "period": ["2026-01-01"],
+                                                  "revenue": [5.0]})], ignore_index=True)
+    a, months_a, has_a = history_matrix(hist, ids)
+    b, months_b, has_b = history_matrix(hist.sample(frac=1.0, random_state=1), ids)
+    assert np.array_equal(a, b) and months_a.equals(months_b) and np.array_equal(has_a, has_b)
+    assert a.shape == (50, 14) and has_a.all()
+    cut, months_c, _ = history_matrix(hist, ids, cutoff=pd.Timestamp("2026-04-01"))
+    assert months_c[-1] == pd.Timestamp("2026-04-01") and np.array_equal(cut, a[:, :len(months_c)])

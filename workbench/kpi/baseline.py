@@ -89,7 +89,7 @@ def history_matrix(history: pd.DataFrame, account_ids: np.ndarray,
         return np.zeros((len(account_ids), 0)), pd.DatetimeIndex([]), np.zeros(len(account_ids), dtype=bool)
     first, last = int(mnum.min()), int(mnum.max())
     n_t = last - first + 1
-    rows = pd.Index(account_ids).get_indexer(history["account_id"].to_numpy()[keep])
+    rows = _rows_of(history["account_id"].to_numpy(dtype=object)[keep], account_ids)
     ok = rows >= 0
     cols = mnum[ok] - first
     rev = pd.to_numeric(history["revenue"], errors="coerce").to_numpy(dtype=float)[keep][ok]
@@ -98,6 +98,21 @@ def history_matrix(history: pd.DataFrame, account_ids: np.ndarray,
     has = np.bincount(rows[ok], minlength=len(account_ids)) > 0
     months = pd.DatetimeIndex(np.arange(first, last + 1).astype("datetime64[M]").astype("datetime64[ns]"))
     return flat.reshape(len(account_ids), n_t), months, has
+
+
+def _rows_of(ids: np.ndarray, account_ids: np.ndarray) -> np.ndarray:
+    """Row of each history id in ``account_ids`` (-1 when absent). Histories usually come account by account,
+    so only the first id of each run is looked up (a hash lookup per row would dominate at 1M accounts)."""
+    index = pd.Index(account_ids)
+    if len(ids) < 2:
+        return index.get_indexer(ids)
+    change = np.empty(len(ids), dtype=bool)
+    change[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=change[1:])
+    heads = np.flatnonzero(change)
+    if len(heads) > len(ids) // 2:
+        return index.get_indexer(ids)
+    return np.repeat(index.get_indexer(ids[heads]), np.diff(np.append(heads, len(ids))))
 
 
 def fit_baseline(account_ids: np.ndarray, revenue_12m: np.ndarray, segment_code: np.ndarray, n_segments: int,
