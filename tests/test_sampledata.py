@@ -305,3 +305,13 @@ def test_cli_reports_bad_arguments_in_one_line(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "n_months must be at least 12" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("n_accounts,n_managers", [(1, 1), (5, 2), (3, 50), (120, 7)])
+def test_tiny_and_odd_sized_books_are_still_valid(n_accounts, n_managers, tmp_path):
+    data = generate(n_accounts=n_accounts, n_managers=n_managers, n_months=12, seed=11)
+    assert len(data.accounts) == n_accounts and len(data.managers) == n_managers
+    assert data.managers["region"].notna().all()
+    book = load_book(data.write(tmp_path))
+    assert book.report.rows_rejected == 0 and book.n_accounts == n_accounts
+    assert book.accounts["owner_id"].dropna().isin(book.managers["manager_id"]).all()

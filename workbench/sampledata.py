@@ -19,10 +19,10 @@ accounts), so the same arguments give byte-identical files.
    tier         annual revenue log-sd   potential /    service need growth / yr  seasonality   churn in
                 median (EUR)            revenue        median (h/y)  mean (sd)   amplitude     window
    ============ ============== ======== ============== ============ ============ ============= ===========
-   Strategic    1,400,000      0.55     1.1 – 1.5      170          +4 % (5 %)   0.05 – 0.20   0.5 %
-   Grow         140,000        0.60     1.8 – 4.0      55           +25 % (10 %) 0.05 – 0.30   2 %
-   Maintain     45,000         0.55     1.0 – 1.25     18           0 % (5 %)    0.05 – 0.30   5 %
-   Long tail    4,500          0.90     1.0 – 1.6      3.5          −6 % (10 %)  0.00 – 0.40   12 %
+   Strategic    900,000        0.55     1.1 – 1.5      190          +4 % (5 %)   0.05 – 0.20   0.5 %
+   Grow         140,000        0.60     1.8 – 4.0      62           +25 % (10 %) 0.05 – 0.30   2 %
+   Maintain     45,000         0.55     1.0 – 1.25     20           0 % (5 %)    0.05 – 0.30   5 %
+   Long tail    7,000          0.90     1.0 – 1.6      4            −6 % (10 %)  0.00 – 0.40   12 %
    ============ ============== ======== ============== ============ ============ ============= ===========
 
    ``base_revenue`` (annual level at the last month) is log-normal around the tier median; ``service_need``
@@ -42,18 +42,19 @@ accounts), so the same arguments give byte-identical files.
 5. **Managers.** Roles exactly "Key Account Manager", "Account Manager", "Inside Sales"; each tier is routed
    to roles (Strategic → KAM 85 %, AM 15 %; Grow → AM 75 %; Maintain → AM 55 %, Inside Sales 42 %;
    Long tail → Inside Sales 85 %) and each role gets managers in proportion to the service need routed to it.
-   A manager's home region is drawn like an account's; ``capacity_hours`` 1,300 – 1,600 h/year,
+   A role's managers are placed in regions by largest remainder of that role's hours there (small regions
+   get none and are served from elsewhere); ``capacity_hours`` 1,300 – 1,600 h/year,
    ``cost`` by role (KAM ~170 k, AM ~115 k, Inside Sales ~75 k EUR/year); languages ``de;en`` (plus ``fr`` /
    ``it`` in the French- and Italian-speaking cantons, and some ``fr`` elsewhere).
 6. **Current owners** are deliberately uneven: each manager has a log-normal "pull" (log-sd 0.45); an account
-   picks a manager of its routed role in its own region with probability 0.8 (else in its country, else
-   anywhere), weighted by pull. About 1 % of accounts are unowned. The result has managers well over capacity
+   picks a manager of its routed role in its own region with probability 0.85 (else in its country, else
+   anywhere), weighted by pull. About 1 % of accounts (10 % of new customers) are unowned. The result has managers well over capacity
    (> 115 %), under-used ones (< 85 %) and accounts owned outside their region. With the default 50 accounts
    per manager the total service need is ~85–90 % of the total capacity, so a balanced plan exists.
 7. **Dirt** (``dirty=True``): 2 % extra near-duplicate accounts of existing ones (legal-form variants
    "GmbH"/"G.m.b.H.", umlaut transliteration "Müller"/"Mueller", a typo, word order, upper case) that share the
    original's revenue (the original keeps 1 − f); missing industry / employees / postcode / potential /
-   owner; country written out ("Deutschland"); and a few impossible values: negative ``revenue_12m``,
+   owner / city; country written out ("Deutschland"); and a few impossible values: negative ``revenue_12m``,
    ``employees = -1``, postcodes of the wrong length (a lost leading zero, a dropped digit). Each planted
    defect is recorded in ``truth.dirt`` and each duplicate in ``truth.duplicate_of``.
 
@@ -338,7 +339,12 @@ class SampleData:
     month), ``growth_rate`` (per year, fraction), ``season_amplitude`` (fraction), ``season_peak_month``
     (1–12), ``noise_sd``, ``start_period`` / ``churn_period`` (first month with history / first month at 0;
     empty when none), ``duplicate_of`` (account_id of the original for planted duplicates) and ``dirt``
-    (';'-separated planted defects).
+    (';'-separated planted defects). For a planted duplicate and its original the truth describes the
+    company as a whole: their history rows add up to it. ``params`` holds the arguments of ``generate``.
+
+    Text columns of ``accounts``/``managers``/``truth`` have pandas' ``string`` dtype, like ``load_book``
+    gives; ``history.account_id`` is Arrow-backed ``string[pyarrow]`` so that tens of millions of rows hold
+    no Python objects.
     """
 
     accounts: pd.DataFrame
@@ -815,10 +821,12 @@ def _managers(rng: np.random.Generator, m: int, role_of_account: np.ndarray, nee
             counts[r] = 1
     role = np.repeat(np.arange(len(ROLES)), counts)
     # A manager sits where the work is: each role's managers go to regions by largest remainder of its hours.
+    # (a role with no hours at all, e.g. in a tiny book, still sits where the book's work is)
+    all_hours = np.bincount(acc_region, weights=need, minlength=len(regions))
     region = np.concatenate([
         np.repeat(np.arange(len(regions)), _apportion(
             counts[r], np.bincount(acc_region[role_of_account == r], weights=need[role_of_account == r],
-                                   minlength=len(regions)), rng.random(len(regions))))
+                                   minlength=len(regions)) + 1e-9 * all_hours, rng.random(len(regions))))
         for r in range(len(ROLES))]).astype(np.int64)
     region_country = CITIES.groupby("region")["country"].first().reindex(regions).to_numpy()
     mgr_country = (
