@@ -194,7 +194,7 @@ def test_value_need_cells_respect_user_cut_points(v, n, grid, seed):
     assert len(seg.profiles) == grid * grid
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(n=st.integers(5, 400), k=st.integers(1, 6), seed=st.integers(0, 1000),
        method=st.sampled_from(["kmeans", "gmm", "hierarchical", "abc", "value-need"]))
 def test_property_labels_cover_every_account(n, k, seed, method):
@@ -293,3 +293,77 @@ def test_stability_warning_when_segments_are_arbitrary():
     assert "stable" in seg.quality["warning"]
     planted = segment(_book(_accounts(600)), k=2, stability_runs=4)
     assert planted.quality["stability"] is not None
+
+
+def test_chart_builders_stay_within_mark_budget(book):
+    from workbench.report.charts import MAX_MARKS
+    from workbench.report.charts.segment import (
+        capacity_gap_chart,
+        k_selection,
+        scatter_sample,
+        segment_scatter,
+        segment_sizes,
+    )
+
+    big = generate(n_accounts=12_000, n_managers=60, seed=3).book()
+    seg = segment(big, k=6, stability_runs=0)
+    pts = scatter_sample(big.accounts, seg.labels)
+    assert len(pts) <= MAX_MARKS
+    assert set(pts["segment_id"]) == set(range(6))  # every segment keeps points, even a small one
+    assert pts.equals(scatter_sample(big.accounts, seg.labels))  # deterministic
+    d = segment_scatter(pts, big.n_accounts, brush=True).to_dict()
+    data = next(iter(d["datasets"].values()))
+    assert len(data) == len(pts) and d["mark"]["type"] == "circle"
+    assert d["encoding"]["x"]["field"] == "revenue_12m" and d["encoding"]["x"]["scale"]["type"] == "symlog"
+    assert d["params"][0]["name"] == "brush" and "12,000" in d["title"]["subtitle"]
+    auto = segment(book, k="auto", stability_runs=0)
+    kd = k_selection(auto.quality["k_scores"]).to_dict()
+    kdata = next(iter(kd["datasets"].values()))
+    assert len(kdata) == 27 and {r["score"] for r in kdata} == {"Calinski–Harabasz ↑", "Davies–Bouldin ↓",
+                                                                "Silhouette (sample) ↑"}
+    sd = segment_sizes(seg.profiles).to_dict()
+    assert len(next(iter(sd["datasets"].values()))) == 12
+    gap = capacity_gap(seg.coverage, big.managers)
+    gd = capacity_gap_chart(gap).to_dict()
+    rows = next(iter(gd["datasets"].values()))
+    assert len(rows) == 2 * len(gap) and {r["what"] for r in rows} == {"needed", "current team"}
+
+
+def test_cli_segment_writes_results_and_reapplies(book, tmp_path, capsys):
+    from workbench.book import save_book
+    from workbench.cli import main
+
+    folder = save_book(book, tmp_path / "book", fmt="csv")
+    out = tmp_path / "out"
+    assert main(["segment", str(folder), "--k", "3", "--names", '{"0": "Key accounts"}', "--out", str(out),
+                 "--stability-runs", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "0 Key accounts:" in text and "stability" in text
+    labels = pd.read_csv(out / "segments.csv")
+    assert len(labels) == book.n_accounts and labels["segment_id"].max() == 2
+    for f in ("profiles.csv", "coverage.csv", "capacity_gap.csv", "segmentation/meta.json"):
+        assert (out / f).exists()
+    assert set(pd.read_csv(out / "coverage.csv")["role"]) <= set(ROLES)
+    again = tmp_path / "again"
+    assert main(["segment", str(folder), "--apply", str(out / "segmentation"), "--out", str(again)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(again / "segments.csv"), labels)
+    assert main(["segment", str(folder), "--method", "abc", "--abc-cuts", "0.6,0.9", "--out", str(tmp_path / "abc")]) == 0
+    assert main(["segment", str(folder), "--k", "auto", "--features", "revenue,service_need",
+                 "--out", str(tmp_path / "auto")]) == 0
+    capsys.readouterr()
+    assert main(["segment", str(folder), "--features", "revenue,colour", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown feature(s) colour" in err and "Traceback" not in err
+    with pytest.raises(SystemExit):
+        main(["segment", str(folder), "--k", "many", "--out", str(tmp_path / "x")])
+
+
+def test_pipeline_passes_segment_settings(book):
+    from workbench.pipeline import merge_params, set_param
+
+    params = merge_params({})
+    set_param(params, "segment.k=auto")
+    set_param(params, 'segment.features=["revenue", "service_need"]')
+    seg = segment(book, **params["segment"])
+    assert seg.params["k"] == "auto" and seg.quality["k"] == len(seg.profiles)
+    assert seg.quality["features"] == ["revenue", "service_need"]
