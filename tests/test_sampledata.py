@@ -315,3 +315,15 @@ def test_tiny_and_odd_sized_books_are_still_valid(n_accounts, n_managers, tmp_pa
     book = load_book(data.write(tmp_path))
     assert book.report.rows_rejected == 0 and book.n_accounts == n_accounts
     assert book.accounts["owner_id"].dropna().isin(book.managers["manager_id"]).all()
+
+
+def test_text_with_commas_quotes_and_line_breaks_is_quoted_and_round_trips(data, tmp_path):
+    accounts = data.accounts.head(20).copy()
+    accounts.loc[0, "name"] = 'Müller, Söhne "Nord" GmbH'
+    accounts.loc[1, "name"] = "Zeile\nzwei AG"
+    data_changed = type(data)(accounts=accounts, managers=data.managers, history=data.history.head(0),
+                              truth=data.truth, params=data.params)
+    out = data_changed.write(tmp_path)
+    back = pd.read_csv(out / "accounts.csv", dtype=str, keep_default_na=False)
+    assert back["name"].tolist() == accounts["name"].tolist()
+    assert back["postcode"].tolist() == accounts["postcode"].tolist()

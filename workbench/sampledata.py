@@ -370,8 +370,9 @@ class SampleData:
     def write(self, out: str | Path, truth: bool = False) -> Path:
         """Write ``accounts.csv``, ``managers.csv``, ``revenue_history.csv`` (and ``truth.csv``) to ``out``.
 
-        Plain UTF-8 CSV (strings quoted, missing values empty, dates ISO ``YYYY-MM-DD``) written by pyarrow;
-        the same data always gives byte-identical files.
+        Plain UTF-8 CSV written by pyarrow: values unquoted (a table whose text holds a comma, quote or line
+        break gets its text quoted instead), missing values empty, dates ISO ``YYYY-MM-DD``, whole-cent amounts
+        with two decimals. The same data always gives byte-identical files.
         """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
