@@ -78,3 +78,17 @@ def test_without_history_the_backtest_says_why():
     st.assignment = asg
     assert "no revenue history" in view._bt_text.value
     assert abs(st.projection.kpis["retention_rate"]["baseline"] - 0.90) < 1e-12
+
+
+def test_starts_from_the_scenario_assumptions_in_params():
+    st, asg = _state(months=0)
+    st.set_section("kpi", assumptions={"elasticity": 0.4, "segment_retention": {"Grow": 0.8}})
+    view = KpiStep(st)
+    assert view._sliders["elasticity"].value == 0.4
+    st.assignment = asg
+    seg = st.projection.by_segment.set_index("segment")
+    assert seg.loc["Grow", "retention_baseline"] == 0.8 and seg.loc["Maintain", "retention_baseline"] == 0.9
+    assert st.projection.assumptions["elasticity"] == 0.4
+    # a value a viewer sends outside the range is clamped by the slider, never used as is
+    view._sliders["handover_loss"].value = 0.9
+    assert st.projection.assumptions["handover_loss"] == 0.20

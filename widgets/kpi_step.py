@@ -71,7 +71,10 @@ class KpiStep(w.VBox):
         self._defaults = Assumptions()
         self._msg = MessageBox()
         kpi = state.params.get("kpi", {})
-        start = self._defaults.with_values(**dict(kpi.get("assumptions") or {}))
+        given = dict(kpi.get("assumptions") or {})
+        # per-segment retention overrides come from a scenario file; the editor keeps them as they are
+        self._segment_retention = dict(given.pop("segment_retention", None) or {})
+        start = self._defaults.with_values(**given)
         self._sliders: dict[str, w.FloatSlider] = {}
         rows = []
         for name, a in start.items.items():
@@ -134,10 +137,14 @@ class KpiStep(w.VBox):
     @property
     def assumptions(self) -> Assumptions:
         """The assumptions as currently set in the editor."""
-        return self._defaults.with_values(**{n: s.value for n, s in self._sliders.items()})
+        return self._defaults.with_values(segment_retention=self._segment_retention,
+                                          **{n: s.value for n, s in self._sliders.items()})
 
     def _changed(self) -> dict:
-        return {n: s.value for n, s in self._sliders.items() if s.value != self._defaults[n]}
+        out = {n: s.value for n, s in self._sliders.items() if s.value != self._defaults[n]}
+        if self._segment_retention:
+            out["segment_retention"] = dict(self._segment_retention)
+        return out
 
     # -- events ---------------------------------------------------------------------------------------------
     @guarded()
