@@ -26,31 +26,92 @@ _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ":
                            "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 # Legal-form words (as tokens after punctuation became spaces): they say nothing about who the company is.
 _LEGAL_FORMS = (
-    "gmbh", "mbh", "ag", "kg", "kgaa", "se", "ug", "ohg", "gbr", "ev", "eg", "haftungsbeschraenkt", "co", "cokg",
+    "gmbh", "ggmbh", "mbh", "ag", "aktiengesellschaft", "kg", "ek", "ekfr", "kgaa", "se", "ug", "ohg", "gbr", "ev", "eg",
+    "haftungsbeschraenkt", "co", "cokg", "gesellschaft mit beschraenkter haftung", "kommanditgesellschaft",
     "inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "company", "plc", "lp", "llp", "pty",
     "sa", "sarl", "sas", "srl", "spa", "bv", "nv", "oy", "ab", "as", "aps", "kft", "sro", "spzoo", "zoo", "sp",
     "holding", "group", "gruppe", "the", "und", "and",
 )
-_LEGAL_RX = re.compile(r"\b(?:" + "|".join(sorted(_LEGAL_FORMS, key=len, reverse=True)) + r")\b")
+
+
+_LEGAL_SET = frozenset(f for f in _LEGAL_FORMS if " " not in f)
+_LEGAL_PHRASES = re.compile(r"\b(?:gesellschaft mit beschraenkter haftung|kommanditgesellschaft auf aktien)\b")
+
+
+def _drop_legal(name: str) -> str:
+    return " ".join([t for t in name.split() if t not in _LEGAL_SET])
 
 
 def normalise_names(names: pd.Series) -> pd.Series:
     """Company names reduced for matching: lower case, ä→ae/ß→ss, accents and punctuation removed,
     legal forms (GmbH, AG, Inc., Ltd, S.A., ...) and filler words dropped, spaces collapsed.
 
-    ``"Müller & Söhne GmbH & Co. KG"`` → ``"mueller soehne"``. Missing names become ``""``.
+    ``"Müller & Söhne GmbH & Co. KG"`` → ``"mueller soehne"``. Missing names become ``""``. The work is done
+    once per distinct name.
     """
-    s = names.astype("string").fillna("").str.lower()
+    codes, uniq = pd.factorize(names.astype("string").fillna(""))
+    s = pd.Series(uniq, dtype="string").str.lower()
     s = s.str.translate(_TRANSLIT)
     s = s.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
     s = s.str.replace(r"(?<=\b[a-z])\.(?=[a-z]\b\.?)", "", regex=True)  # s.a. → sa, e.v. → ev
     s = s.str.replace(r"[^a-z0-9]+", " ", regex=True)
-    s = s.str.replace(_LEGAL_RX, " ", regex=True)
-    return s.str.replace(r"\s+", " ", regex=True).str.strip().astype(object)
+    s = s.str.replace(_LEGAL_PHRASES, " ", regex=True)
+    out = s.astype(object).map(_drop_legal).to_numpy(dtype=object)
+    return pd.Series(out[codes] if len(uniq) else np.array([], dtype=object), index=names.index, dtype=object)
+
+
+_LEGAL_TAIL = re.compile(r"(?:gmbh|mbh|aktiengesellschaft|kommanditgesellschaft|ag|kgaa|kg|cokg|ek|se|ug|ohg|gbr|inc|llc|ltd|corp|plc|sarl|srl|spa|bv|nv)+$")
+
+
+def compact_names(names: pd.Series) -> pd.Series:
+    """Normalised names without spaces and without a legal form glued to the end: typos that move a space
+    (``"Baustoff eGmbH"``, ``"Seide l& Vogel"``) give the same compact key as the correct name."""
+    codes, uniq = pd.factorize(names.astype("string").fillna(""))
+    s = pd.Series(uniq, dtype="string").str.lower().str.translate(_TRANSLIT)
+    s = s.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    s = s.str.replace(r"[^a-z0-9]+", "", regex=True).str.replace(_LEGAL_TAIL, "", regex=True)
+    out = s.astype(object).to_numpy(dtype=object)
+    return pd.Series(out[codes] if len(uniq) else np.array([], dtype=object), index=names.index, dtype=object)
+
+
+_LEGAL_KIND = {"gmbh": "gmbh", "mbh": "gmbh", "ggmbh": "gmbh", "ag": "ag", "aktiengesellschaft": "ag",
+               "kg": "kg", "kommanditgesellschaft": "kg", "ek": "ek", "kgaa": "kgaa", "se": "se", "ug": "ug", "ohg": "ohg", "gbr": "gbr", "ev": "ev",
+               "inc": "inc", "llc": "llc", "ltd": "ltd", "limited": "ltd", "plc": "plc", "sa": "sa", "sarl": "sarl",
+               "srl": "srl", "spa": "spa", "bv": "bv", "nv": "nv"}
+
+
+def legal_form(names: pd.Series) -> pd.Series:
+    """The legal form a name ends in (``gmbh``, ``ag``, ``kg`` for "GmbH & Co. KG", ...) or ``""`` if none."""
+    codes, uniq = pd.factorize(names.astype("string").fillna(""))
+    s = pd.Series(uniq, dtype="string").str.lower().str.replace(r"(?<=\b[a-z])\.(?=[a-z]\b\.?)", "", regex=True)
+    s = s.str.replace(r"[^a-z0-9]+", " ", regex=True).str.strip()
+    last = s.str.extract(r"(\w+)$", expand=False).map(_LEGAL_KIND).fillna("")
+    out = last.astype(object).to_numpy(dtype=object)
+    return pd.Series(out[codes] if len(uniq) else np.array([], dtype=object), index=names.index, dtype=object)
 
 
 def _key(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", s.lower().translate(_TRANSLIT))
+
+
+def _name_keys(names: pd.Series) -> dict[str, np.ndarray]:
+    """All matching keys of every name, computed once per distinct name and spread back by code."""
+    codes, uniq = pd.factorize(names.astype("string").fillna(""))
+    base = pd.Series(uniq, dtype=object).str.lower().str.translate(_TRANSLIT)
+    base = base.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    has_dot = base.str.contains(".", regex=False)
+    dotted = base.copy()
+    dotted[has_dot] = base[has_dot].str.replace(r"(?<=\b[a-z])\.(?=[a-z]\b\.?)", "", regex=True)
+    spaced = dotted.str.replace(r"[^a-z0-9]+", " ", regex=True)
+    nn = spaced.str.replace(_LEGAL_PHRASES, " ", regex=True).map(_drop_legal)
+    cmp = spaced.str.replace(" ", "", regex=False).str.replace(_LEGAL_TAIL, "", regex=True)
+    legal = spaced.str.strip().str.extract(r"(\w+)$", expand=False).map(_LEGAL_KIND).fillna("")
+    keys = {"nn": nn, "tok": nn.str.split(" ").map(sorted).str.join(" "), "rev": nn.str[::-1],
+            "skel": _skeleton(nn), "cmp": cmp, "legal": legal}
+    out = {k: v.to_numpy(dtype=object)[codes] for k, v in keys.items()}
+    out["len_nn"] = nn.str.len().to_numpy(dtype=np.int64)[codes]
+    out["len_cmp"] = cmp.str.len().to_numpy(dtype=np.int64)[codes]
+    return out
 
 
 # ------------------------------------------------------------------------------------------ countries
@@ -86,7 +147,7 @@ def _country_table() -> dict[str, str]:
         try:
             from babel import Locale
 
-            for loc in ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da"):
+            for loc in ("en", "de", "fr", "es", "it"):
                 for code, name in Locale(loc).territories.items():
                     if len(code) == 2 and code.isalpha() and code not in ("ZZ", "EU", "EZ", "UN", "QO"):
                         table.setdefault(_key(name), code)
@@ -211,10 +272,12 @@ def normalise_industries(values: pd.Series, fuzzy_cutoff: float = 85.0) -> tuple
 # ------------------------------------------------------------------------------------------ duplicates
 
 
+_NO_VOWELS = str.maketrans("", "", "aeiouy ")
+
+
 def _skeleton(nn: pd.Series) -> pd.Series:
-    """Consonant skeleton with doubled letters collapsed: survives most vowel typos and ae/a spellings."""
-    s = nn.str.replace(r"(?<=\w)[aeiouy]", "", regex=True).str.replace(r"(\w)\1+", r"\1", regex=True)
-    return s.str.replace(" ", "", regex=False)
+    """Consonants only (vowels and spaces dropped): survives vowel typos, ae/a spellings and moved spaces."""
+    return nn.str.translate(_NO_VOWELS)
 
 
 @dataclass
@@ -224,23 +287,26 @@ class DuplicateFinder:
     Candidate pairs come from sorted neighbourhoods (each account against its ``window`` neighbours when
     sorted by several keys: normalised name, tokens sorted, name reversed, consonant skeleton) and from
     shared postcodes — never all pairs. Each pair gets a name score (the better of rapidfuzz ``ratio`` and
-    ``token_sort_ratio`` on normalised names, 0–100) and evidence from postcode, city and country; the
-    final score adds ``postcode_bonus`` for an equal postcode and subtracts ``mismatch_penalty`` when the
-    country or city are both known and differ.
+    ``token_sort_ratio`` on normalised names, 0–100) and evidence from postcode, city, country and legal form:
+    the final score adds ``postcode_bonus`` for an equal postcode, subtracts it for another postcode in the
+    same city or another legal form, and subtracts ``mismatch_penalty`` for a different city, country, or a
+    different postcode in an unknown/other city (namesakes elsewhere are usually different companies or
+    sites kept apart on purpose).
 
     Parameters
     ----------
     threshold : smallest final score (0–100) reported as a candidate.
     window : neighbours compared per account and sort key.
     postcode_bonus, mismatch_penalty : score points for address evidence.
-    max_block : largest postcode block compared all-against-all (bigger blocks rely on the neighbourhoods).
+    max_block : neighbours compared inside one postcode, sorted by consonant skeleton (a small postcode is
+        compared all-against-all).
     """
 
-    threshold: float = 90.0
-    window: int = 6
+    threshold: float = 92.0
+    window: int = 4
     postcode_bonus: float = 4.0
     mismatch_penalty: float = 12.0
-    max_block: int = 60
+    max_block: int = 12
     candidates_: pd.DataFrame = field(default=None, init=False, repr=False)
     n_compared_: int = field(default=0, init=False)
 
@@ -249,67 +315,95 @@ class DuplicateFinder:
         from rapidfuzz import fuzz, process
 
         n = len(accounts)
-        nn = normalise_names(accounts["name"]).reset_index(drop=True)
-        nn_arr = nn.to_numpy(dtype=object)
-        keys = [nn, nn.str.split(" ").map(sorted).str.join(" "), nn.str[::-1], _skeleton(nn)]
+        acc = accounts.reset_index(drop=True)
+        k = _name_keys(acc["name"])
+        nn_arr, tok_arr, cmp_arr = k["nn"], k["tok"], k["cmp"]
+        # address and legal-form evidence as integer codes (-1 = unknown): comparisons stay in numpy
+        evid = {}
+        for col in ("postcode", "city", "country"):
+            if col in acc.columns:
+                v = acc[col].astype("string").str.strip().str.upper()
+                evid[col] = pd.factorize(v.where(v != ""))[0]
+        evid["legal form"] = pd.factorize(pd.Series(k["legal"]).replace("", None))[0]
+        pc = evid.get("postcode", np.full(n, -1))
+        keys = [pd.factorize(k[name], sort=True)[0] for name in ("nn", "tok", "rev", "skel", "cmp")]
         left, right = [], []
         for key in keys:
-            order = np.argsort(key.to_numpy(dtype=object), kind="stable")
+            # ties broken by postcode: equally named companies of one postcode end up side by side
+            order = np.lexsort((pc, key))
             for d in range(1, min(self.window, n - 1) + 1):
                 left.append(order[:-d])
                 right.append(order[d:])
-        if "postcode" in accounts.columns:
-            pc = accounts["postcode"].astype("string").str.strip().str.upper().reset_index(drop=True)
-            valid = pc.notna() & (pc != "")
-            codes, _ = pd.factorize(pc.where(valid))
-            idx = np.flatnonzero(codes >= 0)
-            if len(idx):
-                order = idx[np.argsort(codes[idx], kind="stable")]
-                c = codes[order]
-                # all pairs inside each small postcode block: offsets d where both ends share the block
-                for d in range(1, self.max_block):
-                    same = c[:-d] == c[d:]
-                    if not same.any():
-                        break
-                    left.append(order[:-d][same])
-                    right.append(order[d:][same])
+        idx = np.flatnonzero(pc >= 0)
+        if len(idx):
+            # inside a postcode: neighbours by consonant skeleton, which survives most typos
+            order = idx[np.lexsort((keys[3][idx], pc[idx]))]
+            c = pc[order]
+            for d in range(1, self.max_block):
+                same = c[:-d] == c[d:]
+                if not same.any():
+                    break
+                left.append(order[:-d][same])
+                right.append(order[d:][same])
         if not left or n < 2:
             self.candidates_, self.n_compared_ = _empty_candidates(), 0
             return self
         a = np.concatenate(left)
         b = np.concatenate(right)
         lo, hi = np.minimum(a, b), np.maximum(a, b)
-        keep = (lo != hi) & (nn_arr[lo] != "") & (nn_arr[hi] != "")
-        code = np.unique(lo[keep].astype(np.int64) * n + hi[keep])
+        code = np.sort(lo.astype(np.int64) * n + hi)
+        code = code[np.concatenate(([True], code[1:] != code[:-1]))]
         lo, hi = code // n, code % n
-        self.n_compared_ = len(code)
-        s1 = process.cpdist(nn_arr[lo], nn_arr[hi], scorer=fuzz.ratio, workers=-1)
-        s2 = process.cpdist(nn_arr[lo], nn_arr[hi], scorer=fuzz.token_sort_ratio, workers=-1)
-        name_score = np.maximum(s1, s2).astype(np.float64)
-        score = name_score.copy()
-        evidence = np.full(len(lo), "", dtype=object)
-        for col, bonus in (("postcode", self.postcode_bonus), ("city", 0.0), ("country", 0.0)):
-            if col not in accounts.columns:
-                continue
-            v = accounts[col].astype("string").str.strip().str.upper().reset_index(drop=True).to_numpy(dtype=object)
-            va, vb = v[lo], v[hi]
-            known = pd.notna(va) & pd.notna(vb)
-            eq = known & (va == vb)
-            score += np.where(eq, bonus, 0.0)
-            if col in ("city", "country"):
-                score -= np.where(known & ~eq, self.mismatch_penalty, 0.0)
-            evidence = np.where(eq, evidence + f"same {col}; ", evidence)
-            evidence = np.where(known & ~eq, evidence + f"different {col}; ", evidence)
-        score = np.clip(score, 0, 100)
+        # evidence first (cheap, integer): it bounds how high a pair can score before any string work
+        adj = np.zeros(len(lo))
+        flags = {}
+        for col, codes in evid.items():
+            ca, cb = codes[lo], codes[hi]
+            known = (ca >= 0) & (cb >= 0)
+            flags[col] = (known & (ca == cb), known & (ca != cb))
+        for col, (eq, ne) in flags.items():
+            if col == "postcode":
+                # another postcode in the same city is often a second address of the same customer
+                same_city = flags["city"][0] if "city" in flags else np.zeros(len(lo), bool)
+                adj += np.where(eq, self.postcode_bonus, 0.0)
+                adj -= np.where(ne & ~same_city, self.mismatch_penalty, np.where(ne, self.postcode_bonus, 0.0))
+            elif col in ("city", "country"):
+                adj -= np.where(ne, self.mismatch_penalty, 0.0)
+            else:  # legal form: GmbH vs AG of one name are usually two companies of a group
+                adj -= np.where(ne, self.postcode_bonus, 0.0)
+        # a ratio can never exceed 200·min/sum of the lengths: hopeless pairs are not scored
+        ceiling = np.zeros(len(lo))
+        for length in (k["len_nn"], k["len_cmp"]):
+            la, lb = length[lo], length[hi]
+            ceiling = np.maximum(ceiling, 200.0 * np.minimum(la, lb) / np.maximum(la + lb, 1))
+        ceiling += adj
+        keep = (k["len_nn"][lo] > 0) & (k["len_nn"][hi] > 0) & (ceiling >= self.threshold)
+        lo, hi, adj = lo[keep], hi[keep], adj[keep]
+        flags = {k: (eq[keep], ne[keep]) for k, (eq, ne) in flags.items()}
+        self.n_compared_ = len(lo)
+        # name score = best of: ratio of normalised names, of sorted tokens (word order), of compact names
+        # (moved spaces); later scorers only run where the earlier ones left the pair below the threshold
+        name_score = process.cpdist(nn_arr[lo], nn_arr[hi], scorer=fuzz.ratio, workers=-1).astype(np.float64)
+        for arr in (tok_arr, cmp_arr):
+            todo = np.flatnonzero(name_score + adj < self.threshold)
+            if len(todo):
+                sc = process.cpdist(arr[lo[todo]], arr[hi[todo]], scorer=fuzz.ratio, workers=-1)
+                name_score[todo] = np.maximum(name_score[todo], sc)
+        score = np.clip(name_score + adj, 0, 100)
         ok = score >= self.threshold
-        ids = accounts["account_id"].astype("string").reset_index(drop=True).to_numpy(dtype=object)
-        names = accounts["name"].astype("string").reset_index(drop=True).to_numpy(dtype=object)
+        ids = acc["account_id"].astype("string").to_numpy(dtype=object)
+        names = acc["name"].astype("string").to_numpy(dtype=object)
+        ev = []
+        for i in np.flatnonzero(ok):  # only the reported pairs, typically a few per thousand accounts
+            parts = ["names identical after normalising" if name_score[i] >= 100 else
+                     f"names {name_score[i]:.0f} % similar"]
+            parts += [f"same {c}" for c, (eq, _) in flags.items() if eq[i]]
+            parts += [f"different {c}" for c, (_, ne) in flags.items() if ne[i]]
+            ev.append("; ".join(parts))
         lo, hi = lo[ok], hi[ok]
         cand = pd.DataFrame({
             "left_id": ids[lo], "right_id": ids[hi], "left_name": names[lo], "right_name": names[hi],
-            "score": np.round(score[ok], 1), "name_score": np.round(name_score[ok], 1),
-            "evidence": [("names " + ("identical after normalising" if s >= 100 else f"{s:.0f} % similar") + "; "
-                          + e).rstrip("; ") for s, e in zip(name_score[ok], evidence[ok])],
+            "score": np.round(score[ok], 1), "name_score": np.round(name_score[ok], 1), "evidence": ev,
         })
         self.candidates_ = cand.sort_values(["score", "left_id", "right_id"], ascending=[False, True, True],
                                             kind="stable").reset_index(drop=True)
@@ -322,7 +416,7 @@ def _empty_candidates() -> pd.DataFrame:
         ("score", float), ("name_score", float), ("evidence", object))})
 
 
-def find_duplicates(accounts: pd.DataFrame, threshold: float = 90.0, window: int = 6) -> pd.DataFrame:
+def find_duplicates(accounts: pd.DataFrame, threshold: float = 92.0, window: int = 4) -> pd.DataFrame:
     """Candidate duplicate pairs, best first.
 
     Parameters
@@ -389,30 +483,37 @@ def merge_duplicates(accounts: pd.DataFrame, pairs: pd.DataFrame, history: pd.Da
     survivor_of_comp[comp[order][first]] = order[first]
     surv = survivor_of_comp[comp]
     id_map = pd.Series(ids.to_numpy()[surv], index=ids.to_numpy(), name="survivor_id")
-    sorted_acc = acc.iloc[order].assign(_grp=comp[order])
-    g = sorted_acc.groupby("_grp", sort=True)
-    merged = g.first()  # first non-null per column, survivor's values first
-    for col in ("revenue_12m", "potential", "service_need"):
-        if col in acc:
-            merged[col] = g[col].sum(min_count=1)
-    if "employees" in acc:
-        merged["employees"] = g["employees"].max()
-    merged["account_id"] = ids.to_numpy()[survivor_of_comp]
-    merged["source_ids"] = pd.Series(src.to_numpy()[order], index=comp[order]).groupby(level=0).agg(
-        lambda s: ";".join(dict.fromkeys(s.dropna())))
-    if "source_id" in acc:
-        merged["source_id"] = acc["source_id"].to_numpy()[survivor_of_comp]
-    merged = merged.reset_index(drop=True)
-    # keep file order of survivors and the original column order
-    merged = merged.set_index(pd.Index(survivor_of_comp)).sort_index().reset_index(drop=True)
-    cols = [c for c in acc.columns if c in merged.columns] + (["source_ids"] if "source_ids" not in acc else [])
-    merged = merged[cols]
-    for col in acc.columns:
-        if col in merged and merged[col].dtype != acc[col].dtype:
+    size = np.bincount(comp)[comp]
+    # only the accounts in a group of two or more are combined; everyone else stays as is (fast at 1M rows)
+    multi = order[size[order] > 1]
+    out = acc.copy()
+    out["source_ids"] = src
+    if len(multi):
+        part = acc.iloc[multi].assign(_grp=comp[multi])
+        g = part.groupby("_grp", sort=True)
+        merged = g.first()  # first non-null per column, the survivor's values first
+        for col in ("revenue_12m", "potential", "service_need"):
+            if col in acc:
+                merged[col] = g[col].sum(min_count=1)
+        if "employees" in acc:
+            merged["employees"] = g["employees"].max()
+        merged["source_ids"] = (pd.Series(src.to_numpy()[multi], index=comp[multi]).dropna()
+                                .groupby(level=0, sort=True).agg(lambda s: ";".join(dict.fromkeys(s))))
+        rows = survivor_of_comp[merged.index.to_numpy()]
+        merged.index = rows
+        for col in merged.columns:
+            if col == "source_ids":
+                out.loc[rows, col] = merged[col].to_numpy()
+                continue
+            if col in ("account_id", "source_id"):
+                continue  # the survivor keeps its own ids
+            vals = merged[col]
             try:
-                merged[col] = merged[col].astype(acc[col].dtype)
+                out.loc[rows, col] = vals.astype(acc[col].dtype).to_numpy()
             except (TypeError, ValueError):
-                pass
+                out[col] = out[col].astype(object)
+                out.loc[rows, col] = vals.to_numpy()
+    merged = out[surv == np.arange(n)].reset_index(drop=True)
     if "parent_id" in merged:
         p = merged["parent_id"].astype("string")
         remapped = p.map(id_map).astype("string")

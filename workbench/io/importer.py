@@ -152,7 +152,7 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
         if facts["unmatched_rows"]:
             warnings.append(f"{pipeline.file}: {facts['unmatched_rows']:,} of {facts['rows_read']:,} rows name no "
                             "known account (or no agent) and were not used")
-        rev, hist = won_revenue(pipeline, key)
+        rev, hist = won_revenue(pipeline, key)  # same key object: the parsed pipeline is reused
         if "revenue_12m" in df:
             df["annual_revenue"] = df.pop("revenue_12m")
             notes.append(f"{raw.file}: the file's revenue column ('{cmap.columns.get('revenue_12m')}') is kept as "

@@ -77,17 +77,24 @@ def _won_mask(raw: pd.DataFrame, cols: PipelineColumns) -> np.ndarray:
 
 
 def _pipeline_frame(raw: RawTable, account_key: pd.Series, cols: PipelineColumns) -> pd.DataFrame:
-    """Pipeline rows with the account resolved to ``account_id``; rows for unknown/empty accounts dropped."""
+    """Pipeline rows with the account resolved to ``account_id``; rows for unknown/empty accounts dropped.
+
+    Cached on the RawTable per account key, since owners and revenue both need it."""
+    cache = getattr(raw, "_pipeline_cache", None)
+    if cache is not None and cache[0] is account_key:
+        return cache[1]
     df = raw.frame
-    value = (parse_numbers(df[cols.value], raw.detected.get("decimal") == "comma" and "," or ".")
-             if cols.value else pd.Series(0.0, index=df.index))
+    dec = "," if raw.detected.get("decimal") == "comma" else "."
+    value = parse_numbers(df[cols.value], dec) if cols.value else pd.Series(0.0, index=df.index)
     value = pd.to_numeric(value, errors="coerce").fillna(0.0)
     close = parse_dates(df[cols.close_date]) if cols.close_date else pd.Series(pd.NaT, index=df.index)
     key = df[cols.account].astype("string").str.strip()
     out = pd.DataFrame({"account_id": key.map(account_key).astype("string"),
                         "agent": df[cols.agent].astype("string").str.strip(),
                         "won": _won_mask(df, cols), "close": close, "value": value})
-    return out[out["account_id"].notna() & out["agent"].notna()]
+    out = out[out["account_id"].notna() & out["agent"].notna()]
+    raw._pipeline_cache = (account_key, out)
+    return out
 
 
 def derive_owners(raw: RawTable, account_key: pd.Series) -> tuple[pd.Series, dict]:

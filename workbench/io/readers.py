@@ -237,13 +237,20 @@ def parse_numbers(values: pd.Series, decimal: str = ".", thousands: str | None =
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
     txt = values.astype("string").str.strip()
-    norm = txt
-    if thousands:
-        norm = norm.str.replace(thousands, "", regex=False)
-    if decimal != ".":
-        norm = norm.str.replace(decimal, ".", regex=False)
-    norm = norm.str.replace(r"^([-+]?)[€$£]\s*|\s*[€$£%]$", r"\1", regex=True).str.replace(" ", "", regex=False)
-    num = pd.to_numeric(norm.mask(norm == ""), errors="coerce")
+    # fast path: most cells are plain numbers in the point locale
+    num = pd.to_numeric(txt.mask(txt == ""), errors="coerce") if decimal == "." and not thousands else None
+    todo = txt.notna() & (txt != "") if num is None else num.isna() & txt.notna() & (txt != "")
+    if num is None:
+        num = pd.Series(np.nan, index=txt.index, dtype="float64")
+    if todo.any():
+        norm = txt[todo]
+        if thousands:
+            norm = norm.str.replace(thousands, "", regex=False)
+        if decimal != ".":
+            norm = norm.str.replace(decimal, ".", regex=False)
+        norm = norm.str.replace(r"^([-+]?)[€$£]\s*|\s*[€$£%]$", r"\1", regex=True).str.replace(" ", "", regex=False)
+        num = num.astype("float64")
+        num[todo] = pd.to_numeric(norm, errors="coerce").astype("float64")
     bad = num.isna() & txt.notna() & (txt != "")
     if bad.any():
         return num.astype(object).where(~bad, txt.astype(object))
