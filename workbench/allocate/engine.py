@@ -274,13 +274,17 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     cap = mg.capacity
     elig_mat_groups = np.unique(group)
     target = np.zeros(M)
+    short_pool = np.zeros(M, dtype=bool)
     for g in elig_mat_groups:
         hg = float(u_hours[group == g].sum())
         serve = mg.active & ((m_group == g) if g >= 0 else np.ones(M, dtype=bool))
         cg = float(cap[serve].sum())
         if cg > 0:
             target[serve] += hg * cap[serve] / cg
-    upper = np.minimum(target * (1 + band), cap)
+            short_pool |= serve & (hg > cg * (1 + 1e-9))
+    # where a role's demand exceeds its capacity no plan fits: the band is kept around the (over-capacity)
+    # target so the shortfall is spread evenly, and the diagnosis says so
+    upper = np.where(short_pool, target * (1 + band), np.minimum(target * (1 + band), cap))
     lower = np.minimum(target * (1 - band), upper)
     upper = np.where(mg.active, upper, 0.0)
     lower = np.where(mg.active, lower, 0.0)
@@ -524,7 +528,8 @@ def _prechecks(mframe, cap, active, m_group, role_keys, group, u_hours, upper, l
     if total_h > total_c * (1 + 1e-9):
         out.append(f"Capacity below demand: the accounts need {total_h:,.0f} h a year but the active managers have "
                    f"{total_c:,.0f} h ({total_h / total_c - 1:.0%} short). Add capacity (a hire), lower the hours "
-                   "per account in the coverage model, or keep a leaving manager.")
+                   "per account in the coverage model, or keep a leaving manager. The plan shown spreads the "
+                   "shortfall evenly over the managers.")
     for g in np.unique(group[group >= 0]):
         hg = float(u_hours[group == g].sum())
         cg = float(cap[active & (m_group == g)].sum())

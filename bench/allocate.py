@@ -1,0 +1,185 @@
+"""Benchmark of the reallocation solver: speed, peak memory and distance from the LP lower bound.
+
+Instances are generated with numpy (no sample generator at this scale): units with hours by segment, three
+roles, regions, uneven current owners (log-normal pull, 80 % in the unit's region), managers with capacity
+≈ 1.12 × demand of their role; candidates and costs are built exactly as ``reallocate`` builds them
+(``workbench.allocate.solver.build_candidates``, continuity 15 % of revenue, 40 % of it avoided by industry
+experience, region/language fit). Timings include candidate building and the solve.
+
+    .venv/bin/python bench/allocate.py --accounts 100000 --managers 1000        # one size
+    .venv/bin/python bench/allocate.py --suite                                    # the issue's figures
+
+Prints figures and ends with ONE JSON line (stage, accounts, seconds, baseline, baseline_seconds, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from workbench.allocate import solver as S  # noqa: E402
+
+SEG_HOURS = np.array([60.0, 20.0, 8.0, 2.0])
+SEG_SHARE = np.array([0.04, 0.20, 0.36, 0.40])
+SEG_ROLE = np.array([0, 1, 1, 2])
+SEG_REVENUE = np.array([400_000.0, 80_000.0, 25_000.0, 4_000.0])
+
+
+def make_instance(n: int, m: int, seed: int = 0, k: int = 6, band: float = 0.15, slack: float = 1.12,
+                  regions: int = 16, n_industries: int = 12) -> S.Problem:
+    """A numpy-generated allocation instance with ``n`` units and ``m`` managers (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    seg = rng.choice(4, size=n, p=SEG_SHARE)
+    hours = SEG_HOURS[seg] * rng.uniform(0.8, 1.2, n)
+    role = SEG_ROLE[seg]
+    region = rng.integers(0, regions, n)
+    language = np.where(rng.random(n) < 0.9, 0, 1)
+    industry = rng.integers(0, n_industries, n)
+    revenue = SEG_REVENUE[seg] * rng.lognormal(0, 0.6, n)
+    demand = np.bincount(role, weights=hours, minlength=3)
+    m_role = rng.choice(3, size=m, p=demand / demand.sum())
+    m_role[:3] = [0, 1, 2]
+    m_region = rng.integers(0, regions, m)
+    m_lang = np.where(rng.random(m) < 0.3, 0b11, 0b01).astype(np.int64)
+    role_cap = demand * slack / np.bincount(m_role, minlength=3)
+    capacity = role_cap[m_role] * rng.uniform(0.9, 1.1, m)
+    pull = rng.lognormal(0, 0.45, m)
+    # current owner: 80 % a manager of the unit's role in its region (by pull), else any of its role
+    owner = np.full(n, -1)
+    key = role * regions + region
+    for g in np.unique(key):
+        rows = np.flatnonzero(key == g)
+        r, reg = divmod(int(g), regions)
+        local = np.flatnonzero((m_role == r) & (m_region == reg))
+        anyr = np.flatnonzero(m_role == r)
+        pool = local if len(local) else anyr
+        for sel, p in ((rng.random(len(rows)) < 0.8, pool), (None, anyr)):
+            idx = rows[sel] if sel is not None else rows[owner[rows] < 0]
+            cdf = np.cumsum(pull[p]) / pull[p].sum()
+            owner[idx] = p[np.minimum(np.searchsorted(cdf, rng.random(len(idx))), len(p) - 1)]
+    owner[rng.random(n) < 0.01] = -1
+    target = np.zeros(m)
+    for r in range(3):
+        serve = m_role == r
+        target[serve] = demand[r] * capacity[serve] / capacity[serve].sum()
+    upper = np.minimum(target * (1 + band), capacity)
+    lower = target * (1 - band)
+    load_before = np.bincount(owner[owner >= 0], weights=hours[owner >= 0], minlength=m)
+    cand = S.build_candidates(owner, role, region, language, m_role, m_region, m_lang, np.ones(m, bool),
+                              target - load_before, k=k, seed=seed)
+    cm = np.where(cand >= 0, cand, 0)
+    exp_pairs = rng.random((m, n_industries)) < 0.3
+    exp = exp_pairs[cm, industry[:, None]]
+    moved = (cm != owner[:, None]) & (owner[:, None] >= 0)
+    cont = 0.15 * revenue[:, None] * moved * (1 - 0.4 * exp)
+    fit = revenue[:, None] * (0.03 * (m_region[cm] != region[:, None])
+                              + 0.05 * (((m_lang[cm] >> language[:, None]) & 1) == 0))
+    cost = np.where(cand >= 0, cont + fit, 0.0)
+    moves = np.where(cand >= 0, moved, 0).astype(float)
+    beta = 0.02 * revenue.sum() / hours.sum()
+    penalty = 1e3 * max(float(cost.max()) / float(hours.min()), beta)
+    return S.Problem(hours=hours, cand=cand, cost=cost, moves=moves, upper=upper, lower=lower, target=target,
+                     capacity=capacity, balance_rate=beta, penalty=penalty)
+
+
+def timed_instance(n: int, m: int, seed: int = 0) -> tuple[S.Problem, float, float]:
+    """Build an instance; returns it with the seconds spent generating data and building candidates+costs."""
+    t0 = time.perf_counter()
+    prob = make_instance(n, m, seed)
+    return prob, time.perf_counter() - t0, 0.0
+
+
+def run_ours(prob: S.Problem) -> tuple[S.Solution, float]:
+    t0 = time.perf_counter()
+    sol = S.solve_lagrangian(prob)
+    return sol, time.perf_counter() - t0
+
+
+def run_linprog(prob: S.Problem, time_limit: float) -> tuple[float | None, float, str]:
+    """The same LP (same candidates, band, balance term, elastic slacks) solved exactly by scipy linprog/HiGHS."""
+    from scipy.optimize import linprog
+
+    c, a_ub, b_ub, a_eq, b_eq, *_ = S._lp_matrices(prob)
+    t0 = time.perf_counter()
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs",
+                  options={"time_limit": time_limit})
+    dt = time.perf_counter() - t0
+    return (float(res.fun) if res.status == 0 else None), dt, str(res.message)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def one(n: int, m: int, seed: int, lp: bool, lp_limit: float) -> dict:
+    t0 = time.perf_counter()
+    prob = make_instance(n, m, seed)
+    build = time.perf_counter() - t0
+    sol, solve_s = run_ours(prob)
+    viol = float(sol.violations["over_band_hours"].sum() + sol.violations["under_band_hours"].sum())
+    row = {"accounts": n, "managers": m, "build_seconds": round(build, 3), "solve_seconds": round(solve_s, 3),
+           "seconds": round(build + solve_s, 3), "objective": sol.objective, "lagrangian_bound": sol.lower_bound,
+           "gap_vs_own_bound": round(sol.gap, 5), "iterations": sol.iterations, "band_violation_hours": viol,
+           "moves": float(sol.violations["moves"]), "peak_mb": round(peak_mb(), 1)}
+    print(f"{n:>9,} units × {m:>5,} managers: build {build:6.2f} s, solve {solve_s:6.2f} s, total "
+          f"{build + solve_s:6.2f} s; objective {sol.objective:,.0f}, own bound {sol.lower_bound:,.0f} "
+          f"(gap {sol.gap:.3%}), band violations {viol:.1f} h, peak RSS {peak_mb():,.0f} MB", flush=True)
+    if lp:
+        fun, lp_s, msg = run_linprog(prob, lp_limit)
+        row.update({"baseline": "scipy linprog (HiGHS) exact LP", "baseline_seconds": round(lp_s, 3),
+                    "lp_optimum": fun, "gap_vs_lp": None if fun is None else round(sol.objective / fun - 1, 5),
+                    "time_ratio_lp_over_ours": round(lp_s / solve_s, 1)})
+        if fun is None:
+            print(f"    linprog: no optimum within {lp_limit:.0f} s ({msg})", flush=True)
+        else:
+            print(f"    linprog (HiGHS) exact LP: {lp_s:6.2f} s, optimum {fun:,.0f}; ours is "
+                  f"{sol.objective / fun - 1:.3%} above it; linprog/ours time ratio {lp_s / solve_s:,.1f}×",
+                  flush=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--accounts", type=int, default=100_000, help="units (accounts) in the instance")
+    ap.add_argument("--managers", type=int, default=None, help="managers (default accounts/100, at most 2000)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lp", action="store_true", help="also solve the same LP exactly with scipy linprog")
+    ap.add_argument("--lp-limit", type=float, default=600.0, help="seconds linprog may take")
+    ap.add_argument("--suite", action="store_true",
+                    help="the issue's figures: 100k×1000, 1M×2000, gaps on 10k–100k, linprog on 100k×200")
+    args = ap.parse_args(argv)
+    if not args.suite:
+        m = args.managers or int(min(2000, max(10, args.accounts // 100)))
+        row = one(args.accounts, m, args.seed, args.lp, args.lp_limit)
+        out = {"stage": "allocate", **row}
+        out.setdefault("baseline", None)
+        out.setdefault("baseline_seconds", None)
+        print(json.dumps(out))
+        return 0
+    rows = {}
+    rows["gap_10k_100"] = one(10_000, 100, args.seed, True, args.lp_limit)
+    rows["gap_30k_300"] = one(30_000, 300, args.seed, True, args.lp_limit)
+    rows["lp_100k_200"] = one(100_000, 200, args.seed, True, args.lp_limit)
+    rows["speed_100k_1000"] = one(100_000, 1000, args.seed, False, args.lp_limit)
+    rows["speed_1m_2000"] = one(1_000_000, 2000, args.seed, False, args.lp_limit)
+    lp = rows["lp_100k_200"]
+    out = {"stage": "allocate", "accounts": 100_000, "managers": 1000,
+           "seconds": rows["speed_100k_1000"]["seconds"],
+           "seconds_1m_2000": rows["speed_1m_2000"]["seconds"], "peak_mb_1m_2000": rows["speed_1m_2000"]["peak_mb"],
+           "baseline": "scipy linprog (HiGHS) exact LP on 100k×200", "baseline_seconds": lp.get("baseline_seconds"),
+           "ours_seconds_100k_200": lp["solve_seconds"], "time_ratio": lp.get("time_ratio_lp_over_ours"),
+           "gap_vs_lp": {k: v.get("gap_vs_lp") for k, v in rows.items() if "gap_vs_lp" in v}}
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
