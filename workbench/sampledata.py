@@ -692,7 +692,7 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     sort = np.argsort(id_no, kind="stable")
 
     account_id = account_id.astype(object)  # pandas holds text as Python strings; convert once
-    accounts = pd.DataFrame({
+    accounts = _frame({
         "account_id": account_id,
         "name": name.astype(object),
         "parent_id": np.where(parent >= 0, account_id[np.maximum(parent, 0)], None),
@@ -726,7 +726,7 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
 
     period_txt = np.asarray(periods.strftime("%Y-%m-%d"), dtype=object)
     dup = truth_extra["duplicate_of"]
-    truth = pd.DataFrame({
+    truth = _frame({
         "account_id": account_id,
         "true_tier": np.asarray(TIERS, dtype=object)[tier],
         "base_revenue": np.round(base_revenue, 2),
@@ -739,10 +739,23 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
         "duplicate_of": np.where(dup >= 0, account_id[np.maximum(dup, 0)], None),
         "dirt": truth_extra["dirt"],
     }).iloc[sort].reset_index(drop=True)
-    for c in ("account_id", "true_tier", "start_period", "churn_period", "duplicate_of", "dirt"):
-        truth[c] = truth[c].astype("string")
     truth["dirt"] = truth["dirt"].mask(truth["dirt"] == "", pd.NA)
     return SampleData(accounts=accounts, managers=managers, history=history, truth=truth, params=params)
+
+
+def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A frame whose text columns are pandas ``string`` arrays from the start.
+
+    Building them directly skips pandas' consolidation of object columns into one 2-D block (seconds at 1 M
+    rows) and the later conversion to ``string``.
+    """
+    out = {}
+    for name, values in columns.items():
+        values = np.asarray(values)
+        if values.dtype == _STR:
+            values = values.astype(object)
+        out[name] = pd.array(values, dtype="string") if values.dtype == object else values
+    return pd.DataFrame(out)
 
 
 def _canonical(df: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -752,7 +765,8 @@ def _canonical(df: pd.DataFrame, table: str) -> pd.DataFrame:
         if c.name not in out:
             continue
         if c.kind in ("id", "str"):
-            out[c.name] = out[c.name].astype("string")
+            if not isinstance(out[c.name].dtype, pd.StringDtype):
+                out[c.name] = out[c.name].astype("string")
         elif c.kind == "int":
             out[c.name] = out[c.name].astype("Int64")
         elif c.kind == "float":
