@@ -337,7 +337,7 @@ def _read_csv_robust(data: bytes, enc: str, delim: str, file: str) -> tuple[pd.D
         bad[-1] = True
     good_idx = np.flatnonzero(~bad)
     frame = pd.DataFrame([(body[i] + [""] * (n - len(body[i])))[:n] for i in good_idx], columns=_dedupe(header))
-    frame = frame.replace("", np.nan)
+    frame = frame.where(frame != "", np.nan)
     bad_idx = np.flatnonzero(bad)
     rules = [f"row has {lens[i]} fields, the header has {n}" + (" (file ends mid-row)" if truncated_last and
                                                                  i == len(body) - 1 else "") for i in bad_idx]
