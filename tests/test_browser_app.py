@@ -117,6 +117,27 @@ def test_chart_pane_default_is_static_svg():
     assert isinstance(live, InteractiveChartPane) and live.selection == {}
 
 
+def test_live_chart_bundle_is_built_once_then_read_from_the_disk_cache(tmp_path, monkeypatch):
+    from widgets import charting
+
+    calls = []
+
+    def fake_bundle(cls=alt.JupyterChart):
+        calls.append(1)
+        cls._esm, cls._is_offline = "/* bundled vega */", True
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(alt.JupyterChart, "_esm", "/* online source */")
+    monkeypatch.setattr(alt.JupyterChart, "_is_offline", False)
+    monkeypatch.setattr(alt.JupyterChart, "enable_offline", fake_bundle)
+    charting.enable_offline_live_charts()
+    assert calls == [1] and list((tmp_path / "restructure-workbench").glob("jupyterchart-*.js"))
+    monkeypatch.setattr(alt.JupyterChart, "_esm", "/* online source */")  # a new kernel
+    monkeypatch.setattr(alt.JupyterChart, "_is_offline", False)
+    charting.enable_offline_live_charts()
+    assert calls == [1] and alt.JupyterChart._esm == "/* bundled vega */" and alt.JupyterChart._is_offline
+
+
 def test_rows_in_selection_interval_point_and_untrusted_values():
     from widgets.charting import rows_in_selection
 

@@ -9,8 +9,12 @@ live in ``workbench.report.charts``; this module only places them.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -20,10 +24,44 @@ import pandas as pd
 import traitlets as t
 import vl_convert as vlc
 
-__all__ = ["ChartPane", "InteractiveChartPane", "rows_in_selection", "to_svg"]
+__all__ = ["ChartPane", "InteractiveChartPane", "enable_offline_live_charts", "rows_in_selection", "to_svg"]
 
 #: A selection coming from the browser is untrusted: cap how many values one selection may carry.
 MAX_SELECTION_VALUES = 5000
+
+
+def _bundle_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "restructure-workbench"
+
+
+def enable_offline_live_charts() -> None:
+    """``alt.JupyterChart.enable_offline()``, with the bundled vega JavaScript cached on disk.
+
+    Bundling takes seconds in every new kernel (every Voilà visit starts one), so the bundle is kept in
+    ``$XDG_CACHE_HOME/restructure-workbench`` keyed by the Altair and vl-convert versions and the widget's
+    source. Any problem with the cache falls back to bundling; nothing is ever fetched from the network.
+    """
+    jc = alt.JupyterChart
+    if getattr(jc, "_is_offline", False):
+        return
+    source = getattr(jc, "_esm", "")
+    key = hashlib.sha256(f"{alt.__version__}|{vlc.__version__}|{source}".encode()).hexdigest()[:20]
+    path = _bundle_cache_dir() / f"jupyterchart-{key}.js"
+    try:
+        jc._esm = path.read_text(encoding="utf-8")
+        jc._is_offline = True
+        return
+    except OSError:
+        pass
+    jc.enable_offline()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so that a kernel starting at the same moment never reads half a bundle.
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as f:
+            f.write(jc._esm)
+        os.replace(f.name, path)
+    except OSError:
+        pass  # a read-only home only costs the bundling time again
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:
@@ -79,8 +117,8 @@ class InteractiveChartPane(w.VBox):
     def show(self, chart: alt.TopLevelMixin) -> None:
         """Show ``chart`` (replacing the current one); its selections start empty."""
         if self._live is None:
-            # The vega bundle is built once per kernel (a few seconds); only interactive panes pay for it.
-            alt.JupyterChart.enable_offline()
+            # Only interactive panes need the vega bundle (built once, then read from the disk cache).
+            enable_offline_live_charts()
             self._live = alt.JupyterChart(chart, embed_options={"renderer": "svg", "actions": False})
             self._live.observe(self._on_browser_selection, names="_vl_selections")
             self.children = [self._live]
