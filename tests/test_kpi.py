@@ -191,6 +191,10 @@ def test_monte_carlo_bands_contain_deterministic_value_and_are_deterministic():
     assert p1.kpis["revenue_12m"]["p10"] != p3.kpis["revenue_12m"]["p10"]
     s = p1.series
     assert (s["scenario_p10"] <= s["scenario_p90"]).all()
+    bs = p1.by_segment
+    assert (bs["scenario_revenue_12m_p10"] <= bs["scenario_revenue_12m"]).all()
+    assert (bs["scenario_revenue_12m"] <= bs["scenario_revenue_12m_p90"]).all()
+    assert "scenario_revenue_12m_p10" not in det.by_segment
     # draws leave the deterministic values alone
     assert p1.kpis["revenue_12m"]["scenario"] == det.kpis["revenue_12m"]["scenario"]
 
@@ -432,3 +436,36 @@ def test_history_matrix_same_whatever_the_row_order():
     assert a.shape == (50, 14) and has_a.all()
     cut, months_c, _ = history_matrix(hist, ids, cutoff=pd.Timestamp("2026-04-01"))
     assert months_c[-1] == pd.Timestamp("2026-04-01") and np.array_equal(cut, a[:, :len(months_c)])
+
+
+@pytest.fixture(scope="module")
+def property_book():
+    return small_book(n=120, m=6, months=24)
+
+
+def test_invariants_hold_for_any_assignment(property_book):
+    """For random reassignments (including unowned accounts): figures are finite, the waterfall adds up, the
+    manager table adds up to the total, and a higher handover loss never raises revenue."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    book, seg = property_book
+    mids = list(book.managers["manager_id"]) + [None]
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.sampled_from(mids), min_size=len(book.accounts), max_size=len(book.accounts)))
+    def check(to):
+        model = KpiModel().fit(book, seg, assignment(book, to=np.array(to, dtype=object)))
+        low = model.project({"handover_loss": 0.10})
+        high = model.project({"handover_loss": 0.20})
+        for proj in (low, high):
+            vals = [v for k in proj.kpis.values() for v in (k["baseline"], k["scenario"])]
+            assert np.isfinite(vals).all()
+            k = proj.kpis["revenue_12m"]
+            parts = sum(proj.kpis[f"delta_{p}"]["scenario"] for p in ("coverage", "handover", "churn"))
+            assert parts == pytest.approx(k["delta"], rel=1e-9, abs=1e-6)
+            owned_after = proj.by_manager["revenue_after_12m"].sum()
+            assert owned_after <= k["scenario"] * (1 + 1e-9)
+        assert high.kpis["revenue_12m"]["scenario"] <= low.kpis["revenue_12m"]["scenario"] + 1e-6
+
+    check()

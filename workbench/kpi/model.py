@@ -471,6 +471,10 @@ class KpiModel:
             series["baseline_p10"], series["baseline_p90"] = qb
 
         by_segment = self._by_segment(ev, a)
+        if draws > 0:
+            seg12 = mc["segments"][:, :, :12].sum(axis=2)
+            for q, name in ((10, "p10"), (50, "p50"), (90, "p90")):
+                by_segment[f"scenario_revenue_12m_{name}"] = np.percentile(seg12, q, axis=0)
         by_manager = self._by_manager(ev)
         used = a.values()
         used["estimated"] = self._estimated
