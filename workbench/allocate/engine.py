@@ -275,13 +275,19 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     elig_mat_groups = np.unique(group)
     target = np.zeros(M)
     short_pool = np.zeros(M, dtype=bool)
-    for g in elig_mat_groups:
+    for g in elig_mat_groups[elig_mat_groups >= 0]:
         hg = float(u_hours[group == g].sum())
-        serve = mg.active & ((m_group == g) if g >= 0 else np.ones(M, dtype=bool))
+        serve = mg.active & (m_group == g)
         cg = float(cap[serve].sum())
         if cg > 0:
             target[serve] += hg * cap[serve] / cg
             short_pool |= serve & (hg > cg * (1 + 1e-9))
+    h_any = float(u_hours[group < 0].sum())
+    if h_any > 0:
+        # hours any role may serve fill the managers with the lowest utilisation first (water-filling), so
+        # every manager's target is a fair share of capacity across roles
+        target = _water_fill(target, cap, mg.active, h_any)
+        short_pool |= mg.active & (float(u_hours.sum()) > float(cap[mg.active].sum()) * (1 + 1e-9))
     # where a role's demand exceeds its capacity no plan fits: the band is kept around the (over-capacity)
     # target so the shortfall is spread evenly, and the diagnosis says so
     upper = np.where(short_pool, target * (1 + band), np.minimum(target * (1 + band), cap))
@@ -438,6 +444,29 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     stats = _stats(sol, prob, mg, mframe, notes, checks, loads, moves, n_acc, n_u, k, soft_band, move_limit,
                    time.perf_counter() - t0)
     return Assignment(owners=owners, moves=moves, loads=loads, params=params, stats=stats)
+
+
+def _water_fill(base: np.ndarray, cap: np.ndarray, active: np.ndarray, hours: float) -> np.ndarray:
+    """Add ``hours`` to ``base`` so that utilisation ``target / cap`` is levelled from the bottom up.
+
+    Finds the level ``u`` with ``sum(cap * max(0, u - base / cap)) = hours`` over active managers (sorted
+    breakpoints, no iteration) and returns ``max(base, u * cap)``.
+    """
+    idx = np.flatnonzero(active & (cap > 0))
+    if not len(idx):
+        return base
+    r = base[idx] / cap[idx]
+    order = np.argsort(r, kind="stable")
+    r_s, c_s = r[order], cap[idx][order]
+    c_cum = np.cumsum(c_s)
+    # water needed to raise the first j managers to level r_s[j]
+    need = r_s * c_cum - np.cumsum(r_s * c_s)
+    j = int(np.searchsorted(need, hours, side="right")) - 1
+    j = max(j, 0)
+    level = r_s[j] + (hours - need[j]) / c_cum[j]
+    out = base.copy()
+    out[idx] = np.maximum(base[idx], level * cap[idx])
+    return out
 
 
 def _clean(sol: S.Solution, prob: S.Problem) -> bool:

@@ -63,8 +63,20 @@ class Problem:
         return len(self.upper)
 
     def masked_cost(self) -> np.ndarray:
-        """Cost with ``inf`` where a row has no candidate."""
-        return np.where(self.cand >= 0, self.cost, np.inf)
+        """Cost with ``inf`` where a row has no candidate (computed once; treat as read-only)."""
+        cached = self.__dict__.get("_masked")
+        if cached is None:
+            cached = np.where(self.cand >= 0, self.cost, np.inf)
+            self.__dict__["_masked"] = cached
+        return cached
+
+    def entry_index(self) -> _EntryIndex:
+        """Candidate entries grouped by manager (computed once)."""
+        cached = self.__dict__.get("_index")
+        if cached is None:
+            cached = _EntryIndex(np.where(self.cand >= 0, self.cand, 0), self.cand >= 0, self.n_managers)
+            self.__dict__["_index"] = cached
+        return cached
 
 
 @dataclass
@@ -233,7 +245,7 @@ def repair(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
     pr = np.zeros(problem.n_managers) if prices is None else np.asarray(prices, dtype=float)
     steer = cost + h[:, None] * pr[cmg]
     hscale = max(float(h.mean()), 1e-9)
-    index = _EntryIndex(cmg, valid, problem.n_managers)
+    index = problem.entry_index()
     for _ in range(rounds):
         mgr = cand[rows, choice]
         load = np.bincount(mgr, weights=h, minlength=problem.n_managers)
@@ -258,52 +270,58 @@ def improve(problem: Problem, choice: np.ndarray, rounds: int = 30) -> np.ndarra
     """Local search that keeps every band edge: move single units to a cheaper candidate while the source stays
     above its lower edge and the destination below its upper edge (cost, balance and move limit included).
 
-    Each round takes, per unit, its best improving move, then accepts the best moves in order as long as the
-    cumulative hours fit each destination's room and each source's spare hours; managers that receive in a
-    round do not give in it, so the estimated gains are exact. A round that does not lower the objective is
-    undone and the search stops.
+    Only units that are not on their cheapest candidate are considered (a unit already there cannot gain
+    more than the balance term, which is far smaller than any move cost). Each round takes, per unit, its best
+    improving move, then accepts the best moves in order as long as the cumulative hours fit each
+    destination's room and each source's spare hours; managers that receive in a round do not give in it, so
+    the estimated gains are exact. A round that does not lower the objective is undone and the search stops.
     """
     choice = choice.copy()
     n, k = problem.cand.shape
     rows = np.arange(n)
     h = problem.hours
     cost = problem.masked_cost()
-    cmg = np.where(problem.cand >= 0, problem.cand, 0)
+    cmg_all = np.where(problem.cand >= 0, problem.cand, 0)
+    row_min = cost.min(axis=1)
     beta = problem.balance_rate
     best_val, _ = evaluate(problem, choice)
     eps = 1e-9 * max(abs(best_val), 1.0)
     for _ in range(rounds):
-        mgr = cmg[rows, choice]
-        load = np.bincount(mgr, weights=h, minlength=problem.n_managers)
+        mgr_all = cmg_all[rows, choice]
+        load = np.bincount(mgr_all, weights=h, minlength=problem.n_managers)
+        mv_all = problem.moves[rows, choice]
+        act = np.flatnonzero(cost[rows, choice] > row_min + 1e-9)
+        if not len(act):
+            break
+        cmg, hh, cc, mg = cmg_all[act], h[act], cost[act], mgr_all[act]
         over_t = np.clip(load - problem.target, 0, None)
-        cur = cost[rows, choice]
-        src_gain = np.minimum(h, over_t[mgr])
-        dst_load = load[cmg] + h[:, None]
+        cur = cc[np.arange(len(act)), choice[act]]
+        src_gain = np.minimum(hh, over_t[mg])
+        dst_load = load[cmg] + hh[:, None]
         dst_inc = np.clip(dst_load - problem.target[cmg], 0, None) - over_t[cmg]
-        delta = cost - cur[:, None] + beta * (dst_inc - src_gain[:, None])
-        ok = (problem.cand >= 0) & (cmg != mgr[:, None]) & (dst_load <= problem.upper[cmg] + 1e-9)
-        ok &= (load[mgr] - h >= problem.lower[mgr] - 1e-9)[:, None]
-        mv_now = problem.moves[rows, choice]
+        delta = cc - cur[:, None] + beta * (dst_inc - src_gain[:, None])
+        ok = (problem.cand[act] >= 0) & (cmg != mg[:, None]) & (dst_load <= problem.upper[cmg] + 1e-9)
+        ok &= (load[mg] - hh >= problem.lower[mg] - 1e-9)[:, None]
         if problem.move_limit is not None:
-            slack = problem.move_limit - float(mv_now.sum())
-            ok &= (problem.moves <= mv_now[:, None]) | (slack > 0)
+            slack = problem.move_limit - float(mv_all.sum())
+            ok &= (problem.moves[act] <= mv_all[act][:, None]) | (slack > 0)
         delta = np.where(ok, delta, np.inf)
         best = np.argmin(delta, axis=1)
-        gain = delta[rows, best]
-        u = np.flatnonzero(gain < -eps)
-        if not len(u):
+        gain = delta[np.arange(len(act)), best]
+        sel = np.flatnonzero(gain < -eps)
+        if not len(sel):
             break
-        u = u[np.argsort(gain[u], kind="stable")]
-        b = best[u]
-        dest, src = cmg[u, b], mgr[u]
+        sel = sel[np.argsort(gain[sel], kind="stable")]
+        u, b = act[sel], best[sel]
+        dest, src = cmg_all[u, b], mgr_all[u]
         receives = np.zeros(problem.n_managers, dtype=bool)
         receives[dest] = True
         keep = ~receives[src]
         u, b, dest, src = u[keep], b[keep], dest[keep], src[keep]
         fits = _fit_room(dest, h[u], problem.upper - load) & _fit_room(src, h[u], load - problem.lower)
         if problem.move_limit is not None:
-            extra = np.clip(problem.moves[u, b] - mv_now[u], 0, None)
-            fits &= np.cumsum(np.where(fits, extra, 0)) <= max(problem.move_limit - float(mv_now.sum()), 0) + 1e-9
+            extra = np.clip(problem.moves[u, b] - mv_all[u], 0, None)
+            fits &= np.cumsum(np.where(fits, extra, 0)) <= max(problem.move_limit - float(mv_all.sum()), 0) + 1e-9
         u, b = u[fits], b[fits]
         if not len(u):
             break
@@ -512,7 +530,7 @@ def _dual_value(problem: Problem, pi: np.ndarray, nu: float = 0.0) -> float:
     return val
 
 
-def solve_lagrangian(problem: Problem, iterations: int = 80, step0: float = 0.3, decay: float = 0.97,
+def solve_lagrangian(problem: Problem, iterations: int = 60, step0: float = 0.5, decay: float = 0.95,
                      seed: int = 0, polish_entries: int = 0, polish_seconds: float = 1.0) -> Solution:
     """Lagrangian prices on the manager bands plus a repair pass and a local search.
 
@@ -574,7 +592,7 @@ def solve_lagrangian(problem: Problem, iterations: int = 80, step0: float = 0.3,
             dual -= nu * problem.move_limit
         if dual > lb:
             lb, best_pi, best_arg, best_nu = dual, pi, arg, nu
-        if it > iterations // 2:
+        if it > (3 * iterations) // 4:
             votes[arg, rng_idx] += 1.0
         st = step * p0 / scale
         lam_u = np.clip(lam_u + st * (load - U), 0, P)
