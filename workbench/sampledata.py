@@ -710,18 +710,20 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
     })
     if dirty:
         accounts = _blank_and_break(rng, accounts, truth_extra)
-    accounts = accounts.iloc[sort].reset_index(drop=True)
+    if dirty:
+        accounts = accounts.iloc[sort].reset_index(drop=True)
     accounts = _canonical(accounts, "accounts")
 
-    # history: long form, sorted by account then period; empty months before a late start have no row
-    has_row = has_row[sort]
-    rows_acc, rows_t = np.nonzero(has_row)
+    # history: long form, sorted by account then period; months before a late start have no row. Each
+    # account's rows are one contiguous range, so row indices come from repeats rather than a mask scan.
+    first_t = start_t[sort]
+    n_rows = T - first_t
+    rows_acc = np.repeat(np.arange(n), n_rows)
+    rows_t = np.arange(len(rows_acc)) - np.repeat(np.cumsum(n_rows) - n_rows - first_t, n_rows)
     history = pd.DataFrame({
-        "account_id": pd.Series(pd.arrays.ArrowStringArray(
-            pa.DictionaryArray.from_arrays(pa.array(rows_acc.astype(np.int32)),
-                                           pa.array(account_id[sort])).dictionary_decode())),
+        "account_id": pd.Series(pd.arrays.ArrowStringArray(_repeat_text(account_id[sort], rows_acc))),
         "period": periods.to_timestamp().to_numpy()[rows_t],
-        "revenue": cents[sort][has_row] / 100,
+        "revenue": cents.ravel()[sort[rows_acc] * T + rows_t] / 100,
     })
 
     period_txt = np.asarray(periods.strftime("%Y-%m-%d"), dtype=object)
@@ -738,9 +740,29 @@ def generate(n_accounts: int = 2000, n_managers: int = 40, n_months: int = 24, s
         "churn_period": np.where(churn_t < T, period_txt[np.minimum(churn_t, T - 1)], None),
         "duplicate_of": np.where(dup >= 0, account_id[np.maximum(dup, 0)], None),
         "dirt": truth_extra["dirt"],
-    }).iloc[sort].reset_index(drop=True)
+    })
+    if dirty:
+        truth = truth.iloc[sort].reset_index(drop=True)
     truth["dirt"] = truth["dirt"].mask(truth["dirt"] == "", pd.NA)
     return SampleData(accounts=accounts, managers=managers, history=history, truth=truth, params=params)
+
+
+def _repeat_text(values: np.ndarray, index: np.ndarray) -> pa.Array:
+    """``values[index]`` as an Arrow string array, built from bytes when all values have the same length.
+
+    Ids like "A000123" are fixed width, so tens of millions of repeated ids are one byte copy plus an offsets
+    range instead of as many string objects.
+    """
+    encoded = np.asarray(values, dtype=object).astype(bytes)
+    width = encoded.dtype.itemsize
+    lengths = np.strings.str_len(encoded)
+    if len(encoded) == 0 or (lengths != width).any():
+        return pa.array(np.asarray(values, dtype=object)[index], type=pa.string())
+    data = encoded.view(np.uint8).reshape(len(encoded), width)[index]
+    total = len(index) * width
+    kind, off_type = (pa.string(), np.int32) if total < 2**31 else (pa.large_string(), np.int64)
+    offsets = np.arange(0, total + 1, width, dtype=off_type)
+    return pa.Array.from_buffers(kind, len(index), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
