@@ -68,6 +68,9 @@ def test_backtest_panel_and_estimates():
     assert "Estimated from revenue history" in view._estimates.value
     view._holdout.value = 3
     assert view.backtest_.metrics["holdout_months"] == 3
+    first = view.backtest_
+    st.assignment = assignment(st.book)  # a new plan for the same book and segments: the backtest is kept
+    assert view.backtest_ is first
     view._holdout.value = 12  # 24 months cannot hold out 12 and still fit 13: a plain sentence, no error box
     assert "at least 25 months" in view._bt_text.value and "error" not in view._msg.value
 

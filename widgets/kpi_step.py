@@ -68,6 +68,7 @@ class KpiStep(w.VBox):
         self.state = state
         self._model: KpiModel | None = None
         self._managers_stale = True  # utilisation depends on the assignment only: redraw it once per fit
+        self._bt_key: tuple | None = None
         self._defaults = Assumptions()
         self._msg = MessageBox()
         kpi = state.params.get("kpi", {})
@@ -186,6 +187,11 @@ class KpiStep(w.VBox):
             self._bt_chart.value = self._bt_table.value = ""
             return
         seed = int(st.params.get("kpi", {}).get("seed", 0) or 0)
+        # the backtest depends on the book and the segmentation only, not on the assignment: run it once for them
+        key = (id(st.book), id(st.segmentation), int(self._holdout.value), seed)
+        if key == self._bt_key:
+            return
+        self._bt_key = key
         try:
             bt = backtest(st.book, st.segmentation, holdout_months=int(self._holdout.value), draws=1000,
                           seed=seed, assumptions=self.assumptions)
