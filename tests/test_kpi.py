@@ -469,3 +469,19 @@ def test_invariants_hold_for_any_assignment(property_book):
         assert high.kpis["revenue_12m"]["scenario"] <= low.kpis["revenue_12m"]["scenario"] + 1e-6
 
     check()
+
+
+def test_handover_loss_fades_after_the_first_year():
+    book, seg = small_book(m=4)
+    to = book.accounts["owner_id"].to_numpy(dtype=object).copy()
+    to[0], to[1] = "M001", "M000"  # one region mismatch, industry match: k = 1
+    model = KpiModel().fit(book, seg, assignment(book, to=to))
+    a = Assumptions().with_values(handover_recovery_months=12, **NO_DRIFT)
+    loss = 0.15 * (1 - 0.40 * 0.5)
+    for month, profile in ((1, 1.0), (12, 1.0), (18, 0.5), (24, 0.0), (30, 0.0)):
+        base, scen = model.account_totals(a, months=[month])
+        assert scen[0] / base[0] == pytest.approx(1 - loss * profile, rel=1e-12), month
+        assert scen[2] == pytest.approx(base[2], rel=1e-12)  # an account that stays keeps its revenue
+    proj = model.project(a, horizon_months=24)
+    assert len(proj.series) == 24
+    assert proj.series["scenario"].iloc[-1] == pytest.approx(proj.series["baseline"].iloc[-1], rel=1e-12)
