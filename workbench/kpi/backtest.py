@@ -3,6 +3,12 @@
 The book is taken as it was at the cutoff (accounts whose history starts after it are left out of both the
 projection and the actuals); nobody moves, so the projection is the baseline process of ``baseline.py``. Users
 see the error (MAPE per segment and in total) and how often the actuals fell inside the P10–P90 band.
+
+Stated tolerance, checked in ``tests/test_kpi.py`` on ``workbench.sampledata.generate(n_months=36, seed=42)``
+with the true tiers as segments: per-tier annual growth within 3 percentage points and annual revenue retention
+within 2 points of the generating process; on a 6-month holdout the total MAPE is below 3 % (measured 0.9 %)
+and every tier's below 8 % (measured 1.1–4.6 %). With only 24 months of history the fit has 18 months, no
+seasonality can be estimated, and the total MAPE rises to about 4.7 %.
 """
 
 from __future__ import annotations
