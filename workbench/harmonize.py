@@ -16,7 +16,7 @@ import pandas as pd
 
 __all__ = [
     "normalise_names", "normalise_countries", "normalise_industries", "CANONICAL_INDUSTRIES",
-    "DuplicateFinder", "find_duplicates", "merge_duplicates", "MergeResult", "resolve_parent_names",
+    "DuplicateFinder", "find_duplicates", "merge_duplicates", "MergeResult", "merge_book", "resolve_parent_names",
     "account_families",
 ]
 
@@ -525,6 +525,25 @@ def merge_duplicates(accounts: pd.DataFrame, pairs: pd.DataFrame, history: pd.Da
         hist = hist.groupby(["account_id", "period"], as_index=False, sort=True)["revenue"].sum()
     groups = int((pd.Series(comp).value_counts() > 1).sum())
     return MergeResult(accounts=merged, id_map=id_map, history=hist, merged_groups=groups)
+
+
+def merge_book(book, pairs: pd.DataFrame):
+    """A new :class:`~workbench.book.AccountBook` with the accepted duplicate ``pairs`` merged.
+
+    Accounts are merged by :func:`merge_duplicates`, the history is re-keyed, owners stay the survivors',
+    and the report gets a note and every merged group's ids (so the step can be audited).
+    """
+    from copy import deepcopy
+
+    from .book import AccountBook
+
+    res = merge_duplicates(book.accounts, pairs, book.history)
+    report = deepcopy(book.report)
+    folded = len(book.accounts) - len(res.accounts)
+    report.notes.append(f"duplicates: {len(pairs):,} accepted pairs merged {folded:,} records into "
+                        f"{res.merged_groups:,} accounts (every source id kept in source_ids)")
+    return AccountBook(accounts=res.accounts, managers=book.managers, history=res.history, report=report,
+                       currency=book.currency)
 
 
 # ------------------------------------------------------------------------------------------ families

@@ -21,7 +21,7 @@ from .owners import derive_owners, managers_from_owners, map_managers, won_reven
 from .presets import ColumnMapping, build_mapping, load_mapping
 from .readers import RawTable, Source, read_table, sniff
 
-__all__ = ["import_book", "import_accounts", "read_mapped", "FileInput"]
+__all__ = ["import_book", "import_accounts", "read_mapped", "FileInput", "rejections_csv"]
 
 #: A file to import: a path, or ``(file name, bytes)`` for an upload.
 FileInput = str | Path | tuple[str, bytes]
@@ -297,6 +297,9 @@ def import_book(accounts: FileInput, managers: FileInput | None = None, history:
         report.notes.append(f"no managers file: {len(man)} managers derived from the owners seen in the accounts "
                             f"(capacity {man['capacity_hours'].iloc[0]:,.0f} hours/year each)" if len(man)
                             else "no managers file and no owners in the accounts: the book has no managers yet")
+    if len(man) == 0:
+        report.warnings.append("no managers: the book has no managers file and no owners, so it can be segmented "
+                               "but not reallocated (give a managers file or an owner column)")
     if len(man) and acc["owner_id"].notna().any():
         known = acc["owner_id"].isin(man["manager_id"])
         by_name = ~known & acc["owner_id"].notna() & acc["owner_id"].isin(man["name"])
@@ -351,3 +354,9 @@ def _first_problem(report: ImportReport) -> str:
         return f"row {r['row']}{col}: {r['rule']}"
     return "no rows"
 
+
+
+def rejections_csv(report: ImportReport) -> bytes:
+    """The report's rejected rows as UTF-8 CSV with a BOM (opens cleanly in Excel): file, row, column, value, rule."""
+    cols = ["file", "row", "column", "value", "rule"]
+    return report.rejections.reindex(columns=cols).to_csv(index=False).encode("utf-8-sig")

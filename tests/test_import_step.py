@@ -1,0 +1,161 @@
+"""The Import step without a browser: uploads, roles, mapping editor, report, rejected rows, duplicate review,
+size limit, saving — each checked through the state it changes."""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ipywidgets as w
+import pandas as pd
+import pytest
+
+import widgets.import_step as import_step
+from widgets.import_step import ImportStep, guess_role
+from widgets.state import WorkbenchState
+from workbench.book import load_book
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared" / "realdata"
+MAVEN = REAL / "maven_crm_sales_opportunities"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def view(tmp_path):
+    st = WorkbenchState()
+    return ImportStep(st, base_dir=tmp_path)
+
+
+def _csv(rows: list[str]) -> bytes:
+    return ("\n".join(rows) + "\n").encode("utf-8")
+
+
+def test_load_canonical_book_folder_keeps_first_behaviour(view, tmp_path):
+    folder = tmp_path / "book"
+    folder.mkdir()
+    pd.DataFrame({"account_id": ["A1", "A2"], "name": ["Alpha", "Beta"], "revenue_12m": [10.0, 5.0],
+                  "owner_id": ["M1", "M1"]}).to_csv(folder / "accounts.csv", index=False)
+    pd.DataFrame({"manager_id": ["M1"], "name": ["Max"], "capacity_hours": [1500]}).to_csv(
+        folder / "managers.csv", index=False)
+    view.load(str(folder))
+    assert view.state.book is not None and view.state.book.n_accounts == 2
+    assert view.state.book_path == str(folder)
+    assert "<svg" in view._chart.value and "Alpha" in view._table.value
+    assert "3 rows read, 3 accepted, 0 rejected" in view._msg.value  # 2 accounts + 1 manager
+
+
+def test_maven_upload_roles_mapping_and_import(view):
+    seen = []
+    view.state.observe(lambda ch: seen.append(ch["new"]), names="book")
+    for f in ("accounts.csv", "sales_teams.csv", "sales_pipeline.csv"):
+        view._upload.value = ({"name": f, "type": "text/csv", "size": (MAVEN / f).stat().st_size,
+                               "content": memoryview((MAVEN / f).read_bytes()), "last_modified": NOW},)
+    assert {n: dd.value for n, dd in view._role.items()} == {
+        "accounts.csv": "accounts", "sales_teams.csv": "managers", "sales_pipeline.csv": "pipeline"}
+    assert view._map["name"].value == "account" and view._map["industry"].value == "sector"
+    assert "encoding utf-8" in view._detected.value and not view._import.disabled
+    view._import.click()
+    book = view.state.book
+    assert len(seen) == 1 and book.n_accounts == 85 and len(book.managers) == 35
+    assert book.accounts["owner_id"].notna().all()
+    assert "120 rows read, 120 accepted, 0 rejected" in view._msg.value
+    assert "largest won value" in view._report.value and "<svg" in view._chart.value
+    assert view._progress.value == 1.0 and view._progress.layout.visibility == "hidden"
+
+
+def test_user_corrects_the_mapping(view):
+    data = _csv(["Kd-Nr,Bezeichnung,Erlös gesamt,Zuständig",
+                 "1,Alpha GmbH,100,Ann", "2,Beta AG,250.5,Bo"])
+    view.add_file("export.csv", data)
+    assert view._map["revenue_12m"].value == ""  # nothing sensible to suggest for "Erlös gesamt"
+    view._map["account_id"].value = "Kd-Nr"
+    view._map["name"].value = "Bezeichnung"
+    view._map["revenue_12m"].value = "Erlös gesamt"
+    view._map["owner_name"].value = "Zuständig"
+    view.run_import()
+    acc = view.state.book.accounts
+    assert acc["account_id"].tolist() == ["1", "2"] and acc["revenue_12m"].tolist() == [100.0, 250.5]
+    assert sorted(view.state.book.managers["manager_id"]) == ["Ann", "Bo"]
+    assert view.state.book.report.files[0]["detected"]["mapping_how"]["revenue_12m"] == "mapping file"
+    # and unmapping a suggestion is respected
+    view._map["owner_name"].value = ""
+    view.run_import()
+    assert view.state.book.accounts["owner_id"].isna().all()
+
+
+def test_upload_over_the_size_limit_is_refused_with_a_clear_message(view, monkeypatch):
+    monkeypatch.setattr(import_step, "MAX_UPLOAD_MB", 1)
+    big = b"account_id,name,revenue_12m\n" + b"A,B,1\n" * 300_000
+    view._upload.value = ({"name": "huge.csv", "type": "text/csv", "size": len(big), "content": memoryview(big),
+                           "last_modified": NOW},)
+    assert "huge.csv" not in view._role and view.state.book is None
+    msg = view._msg.value
+    assert "huge.csv" in msg and "limited to 1 MB" in msg and "workbench import" in msg
+
+
+def test_report_rejections_download_and_save(view, tmp_path):
+    view.add_file("dirty.csv", _csv(["account_id,name,revenue_12m,owner", "A1,Alpha,10,Ann", "A2,Beta,-5,Ann",
+                                     "A3,Gamma,lots,Bo", "A1,Alpha again,3,Bo"]))
+    view.run_import()
+    rep = view.state.book.report
+    assert (rep.rows_read, rep.rows_accepted, rep.rows_rejected) == (4, 1, 3)
+    assert "Rejected rows" in view._rejections.value and "lots" in view._rejections.value
+    m = re.search(r'base64,([A-Za-z0-9+/=]+)"', view._download.value)
+    csv_text = base64.b64decode(m.group(1)).decode("utf-8-sig")
+    assert csv_text.splitlines()[0] == "file,row,column,value,rule" and "must not be negative" in csv_text
+    view._save_dir.value = "out"
+    view.save_rejections()
+    saved = pd.read_csv(tmp_path / "out" / "rejected_rows.csv", encoding="utf-8-sig")
+    assert len(saved) == 3 and set(saved["row"]) == {2, 3, 4}
+    view.save()
+    assert view.state.book_path == str(tmp_path / "out")
+    assert load_book(tmp_path / "out").n_accounts == 1
+    view._save_dir.value = "/etc/evil"
+    view.save()
+    assert "inside" in view._msg.value and not Path("/etc/evil").exists()
+
+
+def test_unreadable_upload_is_a_plain_message(view):
+    view.add_file("garbage.csv", bytes(range(256)) * 50)
+    view.run_import()
+    assert view.state.book is None
+    assert "binary data" in view._msg.value and "Traceback" not in view._msg.value
+
+
+def test_duplicate_review_accept_and_merge(view):
+    view.add_file("crm.csv", _csv([
+        "account_id,name,postcode,city,revenue_12m",
+        "1,Müller Maschinenbau GmbH,80331,München,100",
+        "2,Mueller Maschinenbau G.m.b.H.,80331,München,20",
+        "3,Schneider Logistik AG,20095,Hamburg,50",
+        "4,Schnieder Logistik AG,20095,Hamburg,5",
+        "5,Keller Druck GmbH,04109,Leipzig,4",
+    ]))
+    view.run_import()
+    view._threshold.value = 90
+    view._find.click()
+    assert len(view._candidates) == 2 and len(view._dup_rows.children) == 2
+    assert "2 candidate pairs" in view._dup_msg.value
+    view.merge()
+    assert "Tick the pairs" in view._msg.value and view.state.book.n_accounts == 5
+    view._accept[1].value = True  # accept only the second pair
+    view._merge.click()
+    assert view.state.book.n_accounts == 4
+    view._find.click()
+    view._accept_all.click()
+    assert all(cb.value for cb in view._accept)
+    view.merge()
+    acc = view.state.book.accounts.set_index("account_id")
+    assert len(acc) == 3 and acc.loc["1", "source_ids"] == "1;2" and acc.loc["1", "revenue_12m"] == 120
+    assert any("duplicates:" in n for n in view.state.book.report.notes)
+
+
+def test_role_guess_and_widgets_are_plain_ipywidgets(view):
+    assert guess_role("Opportunities_2024.xlsx") == "pipeline"
+    assert guess_role("sales_teams.csv") == "managers"
+    assert guess_role("umsatzhistorie.csv") == "history"
+    assert guess_role("Active Accounts.xlsx") == "accounts"
+    assert isinstance(view._upload, w.FileUpload) and "wb-step" in view._dom_classes
