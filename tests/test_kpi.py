@@ -401,13 +401,14 @@ def test_cli_project_writes_kpis_series_backtest_and_pilot(tmp_path, capsys):
     pd.DataFrame({"account_id": ids, "period": "2026-11-01", "revenue": 100.0}).to_csv(tmp_path / "act.csv",
                                                                                        index=False)
     pd.DataFrame({"account_id": ids, "owner_id": to}).to_csv(tmp_path / "own.csv", index=False)
-    rc = main(["project", str(tmp_path / "book"), "--assignment", str(tmp_path / "run" / "assignment"),
+    rc = main(["project", str(tmp_path / "book"), "--assignment", str(tmp_path / "run"),
                "--assumptions", str(tmp_path / "s.yaml"), "--draws", "200", "--horizon", "15",
                "--backtest", "6", "--actuals", str(tmp_path / "act.csv"), "--actual-owners",
                str(tmp_path / "own.csv"), "--out", str(tmp_path / "out")])
     assert rc == 0
     out = capsys.readouterr().out
     assert "Revenue, next 12 months" in out and "backtest" in out and "implementation degree 100%" in out
+    assert f"segmentation from {tmp_path / 'run' / 'segmentation'}" in out
     payload = json.loads((tmp_path / "out" / "kpis.json").read_text())
     assert payload["assumptions"]["handover_loss"] == 0.2
     assert payload["kpis"]["revenue_12m"]["p10"] is not None

@@ -13,10 +13,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "assignment against keeping the current owners, with explicit assumptions.")
     p.add_argument("book", metavar="BOOK_DIR", help="book folder (accounts, managers, optional revenue_history)")
     p.add_argument("--assignment", required=True, metavar="DIR",
-                   help="folder of a saved Assignment (as written by `workbench reallocate`)")
+                   help="folder of a saved Assignment, or the --out folder of `workbench reallocate`")
     p.add_argument("--segmentation", metavar="DIR",
-                   help="folder of a saved Segmentation (default: DIR/segmentation or ../segmentation next to the "
-                        "assignment; else the default segmentation is computed)")
+                   help="saved Segmentation (or segments.csv + coverage.csv) folder; default: a 'segmentation' "
+                        "folder next to the assignment, else the default segmentation is computed")
     p.add_argument("--assumptions", metavar="FILE", help="scenario YAML with an 'assumptions' section")
     p.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws for P10/P50/P90 (0 = none)")
     p.add_argument("--horizon", type=int, default=12, help="months to project (1..60)")
@@ -36,21 +36,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_main)
 
 
-def _find_segmentation(args: argparse.Namespace, book):
-    from ..results import Segmentation, load_result
+def _assignment_dir(path: str) -> Path:
+    """The saved Assignment folder: DIR itself, or DIR/assignment as ``workbench reallocate --out DIR`` writes it."""
+    d = Path(path)
+    if not (d / "meta.json").exists() and (d / "assignment" / "meta.json").exists():
+        return d / "assignment"
+    return d
 
-    asg_dir = Path(args.assignment)
-    candidates = [Path(args.segmentation)] if args.segmentation else [asg_dir / "segmentation",
-                                                                      asg_dir.parent / "segmentation"]
-    for c in candidates:
-        if (c / "meta.json").exists():
-            return load_result(Segmentation, c), f"segmentation from {c}"
+
+def _find_segmentation(args: argparse.Namespace, book, asg_dir: Path):
+    from .reallocate import load_segmentation
+
     if args.segmentation:
-        raise ValueError(f"{args.segmentation} holds no saved segmentation (meta.json is missing)")
+        return load_segmentation(args.segmentation), f"segmentation from {args.segmentation}"
+    for c in (asg_dir / "segmentation", asg_dir.parent / "segmentation", asg_dir.parent.parent / "segmentation"):
+        if (c / "meta.json").exists():
+            return load_segmentation(c), f"segmentation from {c}"
     from ..pipeline import DEFAULT_PARAMS
     from ..segment import segment
 
-    return segment(book, **DEFAULT_PARAMS["segment"]), "default segmentation (computed)"
+    return segment(book, **DEFAULT_PARAMS["segment"]), "default segmentation (computed; pass --segmentation)"
 
 
 def _read_table(path: str, table: str | None):
@@ -87,8 +92,9 @@ def _main(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     book = load_book(args.book)
-    asg = load_result(Assignment, args.assignment)
-    seg, seg_note = _find_segmentation(args, book)
+    asg_dir = _assignment_dir(args.assignment)
+    asg = load_result(Assignment, asg_dir)
+    seg, seg_note = _find_segmentation(args, book, asg_dir)
     assumptions = Assumptions.from_yaml(args.assumptions) if args.assumptions else Assumptions()
     model = KpiModel().fit(book, seg, asg)
     proj = model.project(assumptions, horizon_months=args.horizon, draws=args.draws, seed=args.seed)
