@@ -126,4 +126,13 @@ def test_cli_run_save_publish_and_yaml_batch(tmp_path, book, capsys):
     assert "Wide band" in capsys.readouterr().out
     assert main(["scenario", "show", "Nope", "--store", str(store)]) == 2
     assert "No scenario named 'Nope'" in capsys.readouterr().err
+    crm = tmp_path / "crm"
+    assert main(["scenario", "export", "Wide band", "--store", str(store), "--format", "crm", "--out", str(crm),
+                 "--book", str(folder)]) == 0
+    plain = [p for p in crm.iterdir() if p.suffix == ".csv"]
+    assert len(plain) >= 4
+    other = save_book(generate(n_accounts=200, n_managers=8, seed=5).book(), tmp_path / "other")
+    assert main(["scenario", "export", "Wide band", "--store", str(store), "--format", "crm", "--out", str(crm),
+                 "--book", str(other)]) == 2
+    assert "is not the book" in capsys.readouterr().err
     export_excel(sc, tmp_path / "direct.xlsx")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import CliError
 
-_FORMATS = ("xlsx", "html", "yaml", "svg", "png")
+_FORMATS = ("xlsx", "html", "yaml", "svg", "png", "crm")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,8 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = cmds.add_parser("export", parents=[common], help="export a scenario: xlsx, html, yaml, or svg/png charts")
     c.add_argument("name", help="scenario name; NAME@V picks version V")
     c.add_argument("--format", choices=_FORMATS, default=None,
-                   help="xlsx (workbook), html (offline report), yaml (parameters), svg/png (charts into --out folder);"
-                        " default: from the --out extension")
+                   help="xlsx (workbook), html (offline report), yaml (parameters), svg/png (charts into --out folder),"
+                        " crm (CRM owner-update files into --out folder; needs --book); default: from the --out extension")
+    c.add_argument("--book", default=None, help="with --format crm: the book folder the scenario was computed on")
     c.add_argument("--out", required=True, help="output file (a folder for svg/png)")
     c.add_argument("--pseudonymise", action="store_true",
                    help="replace account and manager names and ids with stable aliases")
@@ -179,12 +180,16 @@ def _export(args) -> int:
         fmt = "yaml"
     if fmt not in _FORMATS:
         raise CliError(f"cannot tell the format from {out.name}; pass --format ({', '.join(_FORMATS)})")
+    if fmt == "crm" and args.pseudonymise:
+        raise CliError("CRM move files need the real ids; --pseudonymise cannot be used with --format crm")
     name, version = _split(args.name)
     with _open(args) as store:
         sc = store.load(name, version=version)
         salt = store.alias_salt
     if args.pseudonymise:
         sc = pseudonymise(sc, salt)
+    if fmt == "crm":
+        return _export_crm(sc, args.book, out)
     if fmt == "yaml":
         sc.to_yaml(out)
         print(f"wrote {out}")
@@ -202,4 +207,22 @@ def _export(args) -> int:
             say(key, (i + 1) / len(charts))
         path = out
     print(f"wrote {path}")
+    return 0
+
+
+def _export_crm(sc, book_dir: str | None, out: Path) -> int:
+    """CRM move files need the book's source ids, which a scenario does not keep: the same book must be given."""
+    from ..book import load_book
+    from ..crm import write_move_files
+
+    if not book_dir:
+        raise CliError("--format crm needs --book DIR (the book the scenario was computed on, for the CRM ids)")
+    if not sc.has_results:
+        raise CliError(f"scenario {sc.name!r} holds parameters only; nothing to export")
+    book = load_book(book_dir)
+    if sc.fingerprint and book.fingerprint() != sc.fingerprint:
+        raise CliError(f"{book_dir} is not the book scenario {sc.name!r} was computed on "
+                       f"(fingerprint {book.fingerprint()}, scenario {sc.fingerprint})")
+    for path in write_move_files(sc.assignment, book, out):
+        print(f"wrote {path}")
     return 0
