@@ -723,13 +723,14 @@ def solve_exact(problem: Problem, time_limit: float = 60.0) -> Solution:
 
 
 def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, max_entries: int = 3000,
-           time_limit: float = 2.0) -> np.ndarray:
+           time_limit: float = 2.0, node_limit: int = 100) -> np.ndarray:
     """Re-optimise the plan exactly (HiGHS MILP) over the entries that matter, with everything else fixed.
 
     The entries kept free are each unit's current choice plus the ``max_entries`` entries with the smallest
     reduced cost (cost + hours × price, minus the unit's cheapest); a unit left with one entry is fixed and its
     hours are taken off its manager's band. The current plan is feasible in the restricted program, so the
-    result is never worse; the solver stops at ``time_limit`` seconds with the best plan found.
+    result is never worse. The branch and bound stops after ``node_limit`` nodes (a count, not a clock, so
+    the result does not depend on machine load; ``time_limit`` is only a safety stop).
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -767,7 +768,7 @@ def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
     integrality[:nx] = 1
     res = milp(c, constraints=[LinearConstraint(a_eq, b_eq, b_eq), LinearConstraint(a_ub, -np.inf, b_ub)],
                integrality=integrality, bounds=Bounds(0, np.inf),
-               options={"time_limit": time_limit, "mip_rel_gap": 1e-6})
+               options={"time_limit": time_limit, "node_limit": node_limit, "mip_rel_gap": 1e-6})
     if res.x is None:
         return choice
     share = np.full((len(fu), k), -1.0)
@@ -796,7 +797,7 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
     if mode != "auto":
         raise ValueError(f"unknown solver mode {mode!r}; expected auto, exact, lp or lagrangian")
     if problem.n_units <= polish_units:
-        sol = solve_lagrangian(problem, polish_entries=2000, polish_seconds=min(polish_seconds, 0.5))
+        sol = solve_lagrangian(problem, polish_entries=2000, polish_seconds=max(polish_seconds, 10.0))
         sol.solver = "lagrangian+milp-polish"
         return sol
     return solve_lagrangian(problem)
