@@ -404,14 +404,16 @@ def _csv_column(s: pd.Series) -> pa.Array:
         return pa.array(v.astype("datetime64[D]"), mask=s.isna().to_numpy())
     if pd.api.types.is_float_dtype(s):
         v = s.to_numpy(dtype=float, na_value=np.nan)
-        ok = np.isfinite(v)
-        scaled = np.round(v[ok] * 100)
-        if (ok | np.isnan(v)).all() and np.all(np.abs(scaled - v[ok] * 100) < 1e-6) and \
-                np.all(np.abs(scaled) < 1e17):
-            cents = np.zeros(len(v), np.int64)
-            cents[ok] = scaled.astype(np.int64)
-            return pa.array(cents, mask=~ok).cast(pa.decimal128(19, 0)).view(pa.decimal128(19, 2))
-        return pa.array(v, mask=~ok)
+        x = v * 100
+        scaled = np.round(x)
+        missing = np.isnan(v)
+        if np.isinf(v).any():  # written as inf/-inf: shortest float text, no decimals
+            return pa.array(v, mask=missing)
+        if np.nanmax(np.abs(scaled - x), initial=0.0) < 1e-6 and np.nanmax(np.abs(scaled), initial=0.0) < 1e17:
+            scaled[missing] = 0
+            return pa.array(scaled.astype(np.int64), mask=missing).cast(pa.decimal128(19, 0)).view(
+                pa.decimal128(19, 2))
+        return pa.array(v, mask=missing)
     if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
         return pa.array(s, type=pa.string(), from_pandas=True)
     return pa.array(s, from_pandas=True)
