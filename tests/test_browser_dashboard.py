@@ -68,6 +68,14 @@ def test_dashboard_pseudonymise_switch_and_force(store_path):
     d._alias.value = True
     assert "Manager Person" not in d._moves.value + d._cmp_charts[1].value + d._cmp_kpis.value
     assert "A000" not in d._moves.value and "Account " in d._moves.value
+    # the export offers what the viewer sees: aliases in the workbook too
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(d._export.export()), read_only=True)
+    cells = " ".join(str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c)
+    assert "Manager Person" not in cells and "Manager " in cells
     forced = Dashboard(store_path, pseudonymise="force")
     assert forced._alias.disabled and "Manager Person" not in forced._moves.value
     forced._alias.value = False  # a viewer's widget message cannot switch it off

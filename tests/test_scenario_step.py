@@ -72,6 +72,13 @@ def test_step_saves_publishes_loads_and_compares(tmp_path, state, result):
     step.unpublish("Workshop A")
     with ScenarioStore(path, read_only=True) as ro:
         assert ro.names(published_only=True) == ["Workshop B"]
+    step._list.value = "Workshop A"
+    step._export._format.value = "xlsx"
+    data = step._export.export()
+    assert data[:2] == b"PK" and step._export._bar.value == 100
+    assert 'download="Workshop A.xlsx"' in step._export._link.value and "base64," in step._export._link.value
+    step._export._format.value = "html"
+    assert b"<svg" in step._export.export()
     step.compare(["Workshop A", "Workshop B"])
     assert "<svg" in step._cmp_charts[0].value and "Comparing" in step._msg.value
     step.compare(["Workshop A", "Not there"])  # a crafted value is refused with a sentence

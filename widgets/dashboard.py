@@ -21,6 +21,7 @@ from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, defa
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
+from .scenario_step import ExportBox
 
 __all__ = ["Dashboard", "PSEUDONYMISE_ENV"]
 
@@ -62,10 +63,13 @@ class Dashboard(w.VBox):
         self._kpis = w.HTML()
         self._charts = [ChartPane() for _ in range(3)]
         self._moves = w.HTML()
+        # exports what the viewer sees: the published version, with aliases when they are switched on
+        self._export = ExportBox(lambda: self._load(self._pick.value))
         self._cmp_kpis = w.HTML()
         self._cmp_charts = [ChartPane() for _ in range(3)]
         self._cmp_params = w.HTML()
-        scenario_view = w.VBox([self._head, self._kpis, w.HBox(self._charts[:2]), self._charts[2], self._moves])
+        scenario_view = w.VBox([self._head, self._kpis, w.HBox(self._charts[:2]), self._charts[2], self._moves,
+                                self._export])
         compare_view = w.VBox([self._cmp_kpis, self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params])
         self.tabs = w.Tab(children=[scenario_view, compare_view], titles=["Scenario", "Compare"])
         side = w.VBox([self._pick, w.HTML("<hr>"), self._pick_many, self._compare_btn, w.HTML("<hr>"),

@@ -7,21 +7,26 @@ or more stored scenarios side by side. All work is done by ``workbench.scenario`
 
 from __future__ import annotations
 
+import base64
 import copy
 import html
+import re
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as w
 
 from workbench.compare import compare
 from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
+from workbench.report.export import export_excel, export_html
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
 from .state import WorkbenchState
 
-__all__ = ["ScenarioStep", "scenario_from_state"]
+__all__ = ["ScenarioStep", "ExportBox", "scenario_from_state"]
 
 _TEXT = {
     "nothing": "Nothing to save yet: load a book and let segmentation, reallocation and KPIs run first.",
@@ -35,7 +40,59 @@ _TEXT = {
     "pick": "Choose a scenario first.",
     "pick_two": "Choose at least two scenarios to compare.",
     "compared": "Comparing {names}.",
+    "exported": "{name}: {size:,.0f} kB ready — use the link to download it.",
 }
+
+_MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "html": "text/html"}
+
+
+class ExportBox(w.VBox):
+    """Export a scenario as an Excel workbook or an offline HTML report, with a progress bar and a download link.
+
+    The file is built in a temporary folder and handed to the browser as a ``data:`` link (Voilà serves no
+    files), so nothing is written next to the store.
+
+    Parameters
+    ----------
+    get_scenario : returns the scenario to export (raises a ``ValueError`` with a sentence when there is none).
+    """
+
+    def __init__(self, get_scenario: Callable[[], Scenario], **kwargs):
+        super().__init__(**kwargs)
+        self._get = get_scenario
+        self._format = w.Dropdown(options=[("Excel workbook", "xlsx"), ("HTML report", "html")], value="xlsx",
+                                  description="Export", layout=w.Layout(width="240px"))
+        self._go = w.Button(description="Build file", icon="download")
+        self._bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="240px", visibility="hidden"))
+        self._link = w.HTML()
+        self._msg = MessageBox()
+        self._go.on_click(lambda _: self.export())
+        self.children = [w.HBox([self._format, self._go, self._bar]), self._link, self._msg]
+        self.add_class("wb-export")
+
+    def _progress(self, stage: str, fraction: float) -> None:
+        self._bar.value = int(round(100 * max(0.0, min(1.0, fraction))))
+        self._bar.description = stage[:12]
+
+    @guarded()
+    def export(self) -> bytes:
+        """Build the file in the chosen format; returns its bytes (also offered as a download link)."""
+        fmt = self._format.value
+        if fmt not in _MIME:  # a viewer can send any value over the websocket
+            raise ValueError("Choose Excel workbook or HTML report.")
+        sc = self._get()
+        self._link.value, self._bar.value = "", 0
+        self._bar.layout.visibility = "visible"
+        file_name = re.sub(r"[^\w\-. ]+", "_", sc.name).strip() or "scenario"
+        with tempfile.TemporaryDirectory(prefix="wb-export-") as tmp:
+            path = Path(tmp) / f"{file_name}.{fmt}"
+            (export_excel if fmt == "xlsx" else export_html)(sc, path, progress=self._progress)
+            data = path.read_bytes()
+        href = f"data:{_MIME[fmt]};base64,{base64.b64encode(data).decode('ascii')}"
+        self._link.value = (f'<a class="wb-download" download="{html.escape(path.name)}" href="{href}">'
+                            f"Download {html.escape(path.name)}</a>")
+        self._msg.show(_TEXT["exported"].format(name=path.name, size=len(data) / 1024), "ok")
+        return data
 
 
 def scenario_from_state(state: WorkbenchState, name: str, description: str = "", author: str = "") -> Scenario:
@@ -86,6 +143,7 @@ class ScenarioStep(w.VBox):
         self._unpublish = w.Button(description="Unpublish", icon="eye-slash")
         self._delete = w.Button(description="Delete", icon="trash", button_style="danger")
         self._history = w.HTML()
+        self._export = ExportBox(self._selected_scenario)
         self._pick_many = w.SelectMultiple(options=[], description="Compare", rows=6, style=style,
                                            layout=w.Layout(width="360px"))
         self._compare_btn = w.Button(description="Compare", icon="columns")
@@ -105,7 +163,7 @@ class ScenarioStep(w.VBox):
             w.HBox([self._name, self._author]), self._description, w.HBox([self._save, self._publish_on_save]),
             w.HTML("<h4>Saved scenarios</h4>"),
             w.HBox([self._list, w.VBox([self._load_btn, self._publish, self._unpublish, self._delete])]),
-            self._history,
+            self._history, self._export,
             w.HTML("<h4>Compare</h4>"), w.HBox([self._pick_many, self._compare_btn]), self._cmp_table,
             self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params,
         ]
@@ -140,6 +198,9 @@ class ScenarioStep(w.VBox):
         self._pick_many.options = [(label, name) for label, name in options]
         if keep in df["name"].tolist():
             self._list.value = keep
+
+    def _selected_scenario(self) -> Scenario:
+        return self._store.load(self._selected(self._list.value))
 
     def _show_history(self, name) -> None:
         store = self._open()
