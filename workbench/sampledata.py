@@ -800,7 +800,11 @@ def _canonical(df: pd.DataFrame, table: str) -> pd.DataFrame:
 
 def _company_cores(rng: np.random.Generator, country: np.ndarray, industry: np.ndarray,
                    city: np.ndarray) -> np.ndarray:
-    """Company names without legal form, from vectorised choices of surname, brand, industry word and city."""
+    """Company names without legal form, from vectorised choices of surname, brand, industry word and city.
+
+    All choices are drawn as indices for every account; strings are only built for the rows of the name
+    pattern that uses them.
+    """
     n = len(country)
     surnames, offsets, counts = [], {}, {}
     for c, names in _SURNAMES.items():
@@ -809,26 +813,25 @@ def _company_cores(rng: np.random.Generator, country: np.ndarray, industry: np.n
     sn = np.asarray(surnames, dtype=_STR)
     off = pd.Series(country).map(offsets).to_numpy(np.int64)
     cnt = pd.Series(country).map(counts).to_numpy(np.int64)
-    s1 = sn[off + (rng.random(n) * cnt).astype(np.int64)]
-    s2 = sn[off + (rng.random(n) * cnt).astype(np.int64)]
+    i1 = off + (rng.random(n) * cnt).astype(np.int64)
+    i2 = off + (rng.random(n) * cnt).astype(np.int64)
     words, w_off, w_cnt = [], [], []
     for _, _, _, ws in _INDUSTRIES:
         w_off.append(len(words))
         w_cnt.append(len(ws))
         words += ws
-    word = np.asarray(words, dtype=_STR)[np.asarray(w_off)[industry]
-                                        + (rng.random(n) * np.asarray(w_cnt)[industry]).astype(np.int64)]
-    brand = _cat(np.asarray(_BRAND_PREFIX, dtype=_STR)[rng.integers(0, len(_BRAND_PREFIX), n)],
-                 np.asarray(_BRAND_STEM, dtype=_STR)[rng.integers(0, len(_BRAND_STEM), n)])
+    iw = np.asarray(w_off)[industry] + (rng.random(n) * np.asarray(w_cnt)[industry]).astype(np.int64)
+    ip = rng.integers(0, len(_BRAND_PREFIX), n)
+    ist = rng.integers(0, len(_BRAND_STEM), n)
     pattern = rng.choice(6, size=n, p=[0.38, 0.15, 0.20, 0.10, 0.10, 0.07])
-    city_s = city.astype(_STR)
+    word_s, prefix_s, stem_s = (np.asarray(x, dtype=_STR) for x in (words, _BRAND_PREFIX, _BRAND_STEM))
     builders = [
-        lambda m: _cat(s1[m], " ", word[m]),                    # Hoffmann Maschinenbau
-        lambda m: _cat(s1[m], " & ", s2[m]),                    # Becker & Schäfer
-        lambda m: _cat(brand[m], " ", word[m]),                 # Rheintec Logistik
-        lambda m: _cat(word[m], " ", s1[m]),                    # Spedition Wagner
-        lambda m: _cat(s1[m], " ", word[m], " ", city_s[m]),    # Müller Logistik Hamburg
-        lambda m: _cat("Gebr. ", s1[m]),                        # Gebr. Krämer
+        lambda m: _cat(sn[i1[m]], " ", word_s[iw[m]]),                           # Hoffmann Maschinenbau
+        lambda m: _cat(sn[i1[m]], " & ", sn[i2[m]]),                              # Becker & Schäfer
+        lambda m: _cat(prefix_s[ip[m]], stem_s[ist[m]], " ", word_s[iw[m]]),     # Rheintec Logistik
+        lambda m: _cat(word_s[iw[m]], " ", sn[i1[m]]),                            # Spedition Wagner
+        lambda m: _cat(sn[i1[m]], " ", word_s[iw[m]], " ", city[m].astype(_STR)),  # Müller Logistik Hamburg
+        lambda m: _cat("Gebr. ", sn[i1[m]]),                                      # Gebr. Krämer
     ]
     out = np.empty(n, dtype=_STR)
     for k, build in enumerate(builders):  # six name patterns
