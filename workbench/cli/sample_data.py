@@ -25,11 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     from ..sampledata import generate
+    from . import CliError
 
     t0 = time.perf_counter()
     data = generate(n_accounts=args.accounts, n_managers=args.managers, n_months=args.months, seed=args.seed,
                     dirty=args.dirty, end_month=args.end_month)
-    out = data.write(args.out, truth=args.truth)
+    try:
+        out = data.write(args.out, truth=args.truth)
+    except OSError as exc:
+        raise CliError(f"cannot write the sample data to {args.out}: {exc.strerror or exc}") from exc
     files = "accounts.csv, managers.csv, revenue_history.csv" + (", truth.csv" if args.truth else "")
     print(f"{len(data.accounts):,} accounts, {len(data.managers):,} managers, {len(data.history):,} history rows"
           f"{' (dirty)' if args.dirty else ''}")
