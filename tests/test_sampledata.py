@@ -305,6 +305,10 @@ def test_cli_reports_bad_arguments_in_one_line(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "n_months must be at least 12" in err and "Traceback" not in err
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert cli_main(["sample-data", "--accounts", "10", "--managers", "2", "--out", str(blocker)]) == 2
+    assert "cannot write the sample data" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("n_accounts,n_managers", [(1, 1), (5, 2), (3, 50), (120, 7)])
