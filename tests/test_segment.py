@@ -207,12 +207,25 @@ def test_property_labels_cover_every_account(n, k, seed, method):
     assert seg.profiles["segment"].is_unique
 
 
-def test_coverage_defaults_within_practice_and_edits(book):
+def test_coverage_defaults_from_need_and_practice_and_edits(book):
     seg = segment(book, k=4, stability_runs=0)
     cov = seg.coverage
-    kam = cov[cov["role"] == "Key Account Manager"]
-    assert kam["accounts_per_manager"].between(1, 8).all()
-    assert (cov["hours_per_account"] * cov["accounts_per_manager"]).round(6).equals(cov["reference_hours"].round(6))
+    # Hours per account default to the segment's mean service need; the ratio follows from role capacity.
+    need = seg.profiles.set_index("segment_id")["service_need_mean"]
+    np.testing.assert_allclose(cov["hours_per_account"], need.reindex(cov["segment_id"]).to_numpy())
+    np.testing.assert_allclose(cov["hours_per_account"] * cov["accounts_per_manager"], cov["reference_hours"])
+    kam_cap = book.managers.loc[book.managers["role"] == "Key Account Manager", "capacity_hours"].median()
+    assert cov.loc[0, "reference_hours"] == kam_cap
+    assert cov.loc[0, "practice_range"] == "1–8"
+    assert cov.loc[0, "outside_practice"] == (not 1 <= cov.loc[0, "accounts_per_manager"] <= 8)
+    # Without service need in the book the practice ratios apply.
+    no_need = _accounts(400).drop(columns=["service_need"])
+    pc = segment(_book(no_need), k=4, stability_runs=0).coverage
+    from workbench.segment import COVERAGE_PRACTICE
+
+    assert (pc["accounts_per_manager"] == pc["tier"].map(
+        lambda t: COVERAGE_PRACTICE[t]["accounts_per_manager"])).all()
+    assert not pc["outside_practice"].any()
     edited = set_coverage(seg, {0: {"accounts_per_manager": 4}, 3: {"role": "Account Manager",
                                                                     "hours_per_account": 10}}, book.managers)
     c = edited.coverage.set_index("segment_id")

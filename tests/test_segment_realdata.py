@@ -103,21 +103,26 @@ def planted():
     return book, truth
 
 
-@pytest.mark.parametrize("method, k, floor", [("gmm", 4, 0.70), ("kmeans", 4, 0.45), ("kmeans", 5, 0.38),
+@pytest.mark.parametrize("method, k, floor", [("gmm", 4, 0.65), ("kmeans", 4, 0.60), ("kmeans", 5, 0.60),
                                               ("value-need", 4, 0.50)])
 def test_planted_tiers_are_recovered(planted, method, k, floor):
     """The generator's four tiers (Strategic 3 %, Grow 15 %, Maintain 34 %, Long tail 48 %) against the
-    segments on the default features. Measured ARI (seed 11, 3,000 accounts): GMM 0.854, k-means k=4 0.554
-    (it splits the broad long tail before it isolates the 3 % strategic tier), k=5 0.464, value × need 2×2
-    0.628. Floors sit below those so noise cannot fail the test but losing the structure does.
+    segments on the default features (revenue, headroom, service need). Measured ARI (seed 11, 3,000
+    accounts): GMM 0.773, k-means k=4 0.705, k=5 0.725, value × need 2×2 0.628. With k = 4 k-means splits the
+    broad long tail before it isolates the 3 % strategic tier (strategic and grow share segment 0); with k = 5
+    the strategic tier is a segment of its own. With absolute potential instead of headroom k-means k=4 only
+    reached 0.55. Floors sit below the measured values so noise cannot fail the test but losing the
+    structure does.
     """
     book, truth = planted
     seg = segment(book, method=method, k=k, stability_runs=0)
     ari = adjusted_rand_score(truth, seg.labels["segment_id"])
     print(f"\nplanted tiers vs {method} k={k}: ARI {ari:.3f}")
     assert ari >= floor
-    # Whatever the method, the strategic accounts sit in the top-value segment.
-    strategic = seg.labels["segment_id"].to_numpy()[truth == "Strategic"]
-    assert np.mean(strategic == 0) >= 0.9
-    if method != "value-need":
+    if method == "kmeans" and k == 5:
+        # The strategic tier is segment 0, nearly alone, and named so.
+        lab = seg.labels["segment_id"].to_numpy()
+        assert np.mean(lab[truth == "Strategic"] == 0) >= 0.9
+        assert np.mean(truth[lab == 0] == "Strategic") >= 0.8
         assert seg.profiles.loc[0, "segment"].startswith("Strategic")
+        assert seg.coverage.loc[0, "role"] == "Key Account Manager"

@@ -131,7 +131,8 @@ def segment(book, method: str = "kmeans", k: int | str = 4, features=None, seed:
     k : number of segments, or ``"auto"`` (k = 2..10 scored by Calinski–Harabasz, Davies–Bouldin and a
         silhouette on a sample of 5,000 accounts; the scores are in ``quality["k_scores"]``). Ignored by rule methods.
     features : feature names or a comma-separated string (``workbench.segment.FEATURES``); default
-        revenue, potential and service_need (those the book has), log-transformed and robust-scaled.
+        revenue, headroom (potential relative to revenue) and service_need (those the book has), amounts
+        log-transformed, all robust-scaled.
     seed : random seed; same book + parameters + seed → identical segments.
     names : ``{segment_id: name}`` replacing the automatic business names.
     coverage : ``{segment_id: {"role", "accounts_per_manager" | "hours_per_account"}}`` edits of the coverage

@@ -2,8 +2,9 @@
 capacity gap against the current team.
 
 Profiles are group-bys over the labels; names come from where a segment's median account sits in the book's
-value, need and untapped-potential distributions. Coverage ratios start from practice and are nudged by the
-book's own service need, within the practice range of the role.
+value, need and untapped-potential distributions. The serving role comes from practice by tier; the hours per
+account from the book's own service need (practice ratios when the book has none), flagged when outside the
+practice range.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ ROLES = ("Key Account Manager", "Account Manager", "Inside Sales")
 #: Business tiers a segment is named after, from the highest to the lowest value.
 TIERS = ("Strategic", "Grow", "Maintain", "Long tail")
 
-#: Coverage by tier: serving role, default accounts per manager and the practice range it is kept in.
+#: Coverage by tier: serving role, default accounts per manager (books without service need) and practice range.
 #: Source: coverage ratios seen in practice — strategic/global account manager 1–8 accounts, named account
 #: manager 5–20, territory rep up to ~100, inside/pooled coverage several hundred (see DESIGN.md).
 COVERAGE_PRACTICE: dict[str, dict] = {
@@ -225,19 +226,23 @@ def _reference_hours(managers: pd.DataFrame | None) -> dict[str, float]:
 
 
 def default_coverage(profiles: pd.DataFrame, names: list[str], managers: pd.DataFrame | None) -> pd.DataFrame:
-    """The coverage model per segment from practice: role by tier, accounts per manager from the segment's
-    mean service need (capacity ÷ need) kept inside the practice range of the tier; practice default when the
-    book has no service need.
+    """The coverage model per segment: the serving role by tier, from practice; the ratio from the book.
+
+    Hours per account default to the segment's mean ``service_need`` (the book's own measure of what its
+    accounts need), so the plan the allocation builds matches the work there is; accounts per manager follow
+    as the role's capacity ÷ those hours. Without service need in the book the practice default ratio of the
+    tier is used. The practice range is kept beside (``practice_range``) and ``outside_practice`` flags a
+    ratio outside it — for example a "strategic" segment whose accounts need so little that one manager
+    would hold 15 of them.
     """
     ref = _reference_hours(managers)
     rows = []
     for r, name in zip(profiles.itertuples(), names):
         practice = COVERAGE_PRACTICE[r.tier]
         role = practice["role"]
-        lo, hi = practice["range"]
         need = getattr(r, "service_need_mean", np.nan)
         if need is not None and np.isfinite(need) and need > 0:
-            apm = float(np.clip(round(ref[role] / need), lo, hi))
+            apm = float(ref[role] / need)
         else:
             apm = float(practice["accounts_per_manager"])
         rows.append({"segment_id": int(r.segment_id), "segment": name, "tier": r.tier, "role": role,
@@ -254,8 +259,13 @@ def _complete_coverage(cov: pd.DataFrame, profiles: pd.DataFrame, ref: dict[str,
     cov["n_accounts"] = n.astype("int64")
     cov["hours_needed"] = cov["n_accounts"] * cov["hours_per_account"]
     cov["headcount_needed"] = cov["hours_needed"] / cov["reference_hours"]
+    lo = cov["tier"].map(lambda t: COVERAGE_PRACTICE.get(t, {}).get("range", (np.nan, np.nan))[0])
+    hi = cov["tier"].map(lambda t: COVERAGE_PRACTICE.get(t, {}).get("range", (np.nan, np.nan))[1])
+    cov["practice_range"] = [f"{a:g}–{b:g}" for a, b in zip(lo, hi)]
+    cov["outside_practice"] = ~cov["accounts_per_manager"].between(lo, hi)
     return cov[["segment_id", "segment", "tier", "role", "accounts_per_manager", "hours_per_account",
-                "reference_hours", "n_accounts", "hours_needed", "headcount_needed"]]
+                "reference_hours", "n_accounts", "hours_needed", "headcount_needed", "practice_range",
+                "outside_practice"]]
 
 
 def apply_coverage(coverage: pd.DataFrame, profiles: pd.DataFrame, managers: pd.DataFrame | None,
