@@ -325,3 +325,27 @@ def test_pseudonymise_replaces_names_everywhere(store):
     assert list(other.assignment.loads["manager_id"]) == list(loads["manager_id"])
     np.testing.assert_array_equal(ps.assignment.loads["hours_after"], sc.assignment.loads["hours_after"])
     assert sc.assignment.loads["name"].str.contains("Person").all()  # the original is not modified
+
+
+def test_frame_encoding_keeps_dtypes_and_missing_values_exactly():
+    from workbench.scenario import _frame_bytes, _frame_from_bytes
+
+    n = 3000
+    rng = np.random.default_rng(0)
+    reasons = np.array(["balance", "fit", "continuity"], dtype=object)
+    df = pd.DataFrame({
+        "reason_obj": reasons[rng.integers(0, 3, n)],                                # repeats → dictionary path
+        "reason_str": pd.array(reasons[rng.integers(0, 3, n)], dtype="string"),
+        "with_na": pd.array(np.where(rng.random(n) < 0.1, None, reasons[rng.integers(0, 3, n)]), dtype="string"),
+        "obj_nan": np.where(rng.random(n) < 0.1, np.nan, reasons[rng.integers(0, 3, n)]).astype(object),
+        "mixed": np.array([1, "a", 2.5] * (n // 3), dtype=object).astype(str).astype(object),
+        "ids": np.array([f"A{i}" for i in range(n)], dtype=object),                  # unique → plain path
+        "x": rng.random(n), "k": rng.integers(0, 5, n), "cat": pd.Categorical(reasons[rng.integers(0, 3, n)]),
+        "nullable": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(0, 9, n)), dtype="Int64"),
+    })
+    df.loc[5, "obj_nan"] = None  # None and NaN side by side: both come back missing (Parquet has one null)
+    back = _frame_from_bytes(_frame_bytes(df))
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+    assert back["obj_nan"].isna().sum() == df["obj_nan"].isna().sum()
+    empty = df.iloc[:0]
+    pd.testing.assert_frame_equal(_frame_from_bytes(_frame_bytes(empty)), empty, check_exact=True)

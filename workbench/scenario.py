@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import re
@@ -183,11 +182,70 @@ def read_yaml(source: str | Path) -> Scenario:
 
 
 # ---------------------------------------------------------------------------------------------------- storage
+_RESTORE_KEY = b"workbench.text_columns"
+
+
+def _low_cardinality_text(s: pd.Series) -> bool:
+    """Text columns with few distinct values (manager ids, segments, reasons) are stored dictionary-encoded.
+
+    Only all-text columns qualify, and object columns only without missing values, so that the original dtype
+    and values come back exactly; a 2,000-row sample decides whether values repeat enough to gain.
+    """
+    if isinstance(s.dtype, pd.StringDtype):
+        pass
+    elif s.dtype != object or s.isna().any():
+        return False
+    head = s.iloc[:2000]
+    if len(head) < 50 or head.nunique(dropna=True) > len(head) // 4:
+        return False
+    return pd.api.types.infer_dtype(head, skipna=True) == "string" and \
+        pd.api.types.infer_dtype(s, skipna=True) == "string"
+
+
 def _frame_bytes(df: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    # zstd keeps a 100k-account scenario to a few MB; index dropped because result frames carry ids as columns
-    df.to_parquet(buf, index=False, compression="zstd")
-    return buf.getvalue()
+    """A frame as zstd Parquet. Repetitive text columns go in as categoricals (Arrow converts each distinct
+    string once instead of once per row) and their original dtype is kept in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    restore: dict[str, str] = {}
+    out = df
+    for c in df.columns:
+        s = df[c]
+        if isinstance(c, str) and _low_cardinality_text(s):
+            if out is df:
+                out = df.copy(deep=False)
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
+            out[c] = pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object)))
+            restore[c] = s.dtype.storage if isinstance(s.dtype, pd.StringDtype) else "object"
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    if restore:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               _RESTORE_KEY: json.dumps(restore).encode()})
+    buf = pa.BufferOutputStream()
+    # zstd keeps a 100k-account scenario to ~2 MB; statistics are for query engines, not for us
+    pq.write_table(table, buf, compression="zstd", write_statistics=False)
+    return buf.getvalue().to_pybytes()
+
+
+def _frame_from_bytes(data: bytes) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(pa.BufferReader(data))
+    restore = json.loads((table.schema.metadata or {}).get(_RESTORE_KEY, b"{}"))
+    df = table.to_pandas()
+    for c, kind in restore.items():
+        cat = df[c].array
+        codes = np.asarray(cat.codes)
+        values = np.asarray(cat.categories, dtype=object).take(np.maximum(codes, 0)) if len(cat.categories) \
+            else np.full(len(codes), None, dtype=object)
+        if kind == "object":
+            df[c] = values
+        else:
+            values[codes < 0] = pd.NA
+            df[c] = pd.array(values, dtype=pd.StringDtype(kind))
+    return df
 
 
 def _encode_results(sc: Scenario) -> tuple[list[tuple[str, bytes, str]], dict]:
@@ -219,7 +277,7 @@ def _decode_results(meta: dict, blobs: dict[str, bytes]) -> dict:
         for f in dataclasses.fields(cls):
             key = f"{attr}.{f.name}"
             if key in blobs:
-                kwargs[f.name] = pd.read_parquet(io.BytesIO(blobs[key]))
+                kwargs[f.name] = _frame_from_bytes(blobs[key])
         out[attr] = cls(**kwargs)
     return out
 
