@@ -54,13 +54,18 @@ def workshop_server(artifacts_dir: Path) -> Iterator:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def serve_notebook(artifacts_dir: Path) -> Iterator:
-    """Factory: ``serve_notebook(path, book=None)`` starts Voilà for another notebook; stopped after the test."""
+    """Factory: ``serve_notebook(path, book=None)`` serves another notebook with Voilà (once per path; all
+    are stopped at the end of the session). Each page visit gets its own kernel, preheated like the app's."""
+    running: dict[Path, object] = {}
     with ExitStack() as stack:
         def start(notebook: Path, book: Path | None = None):
-            log = artifacts_dir / f"voila-{Path(notebook).stem}.log"
-            return stack.enter_context(served(Path(notebook), log, book))
+            notebook = Path(notebook).resolve()
+            if notebook not in running:
+                log = artifacts_dir / f"voila-{notebook.stem}.log"
+                running[notebook] = stack.enter_context(served(notebook, log, book))
+            return running[notebook]
 
         yield start
 

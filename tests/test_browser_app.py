@@ -213,7 +213,9 @@ def test_workshop_app_renders_offline_and_kpis_follow_a_control(workshop_server,
     page.screenshot(path=str(artifacts_dir / "workshop.png"), full_page=True)
 
 
-_LIVE_CHART_NB = '''
+# A harness notebook for what the workshop app does not show by itself: a live chart with a brush whose
+# selection lists accounts in Python, and a file upload bigger than tornado's default websocket limit (10 MiB).
+_HARNESS_NB = '''
 import altair as alt, ipywidgets as w, numpy as np, pandas as pd
 from widgets.charting import ChartPane, rows_in_selection
 rng = np.random.default_rng(0)
@@ -228,19 +230,32 @@ def show_selected(_):
     hit = accounts[rows_in_selection(accounts, pane.selection.get("brush", {}))]
     listing.value = f"{len(hit)} accounts selected" if len(hit) else "no accounts selected"
 pane.observe(show_selected, names="selection")
-w.VBox([pane, listing])
+upload = w.FileUpload(accept="", multiple=False)
+received = w.HTML("nothing received")
+received.add_class("wb-received")
+def on_upload(change):
+    f = change["new"][0]
+    received.value = f"received {f['name']}: {len(f['content'].tobytes())} bytes"
+upload.observe(on_upload, names="value")
+w.VBox([pane, listing, upload, received])
 '''
+UPLOAD_BYTES = 12 * 1024 * 1024  # above tornado's 10 MiB default: only arrives with our websocket setting
+
+
+@pytest.fixture(scope="module")
+def harness_server(serve_notebook, tmp_path_factory):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(_HARNESS_NB)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path_factory.mktemp("harness") / "harness.ipynb"
+    nbformat.write(nb, path)
+    return serve_notebook(path)
 
 
 @pytest.mark.browser
-def test_interactive_chart_pane_brush_reaches_python_offline(offline_page, serve_notebook, tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(_LIVE_CHART_NB)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, tmp_path / "live_chart.ipynb")
-    server = serve_notebook(tmp_path / "live_chart.ipynb")
+def test_interactive_chart_pane_brush_reaches_python_offline(harness_server, offline_page):
     page = offline_page.page
-    page.goto(server.url, wait_until="commit")
+    page.goto(harness_server.url, wait_until="commit")
     page.wait_for_selector(".wb-chart-live svg .mark-symbol path", timeout=FIRST_RENDER_MS)
     box = page.locator(".wb-chart-live svg").first.bounding_box()
     x0, y0 = box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.15
@@ -250,4 +265,20 @@ def test_interactive_chart_pane_brush_reaches_python_offline(offline_page, serve
     page.mouse.up()
     page.wait_for_function("() => /^[1-9]\\d* accounts selected/.test("
                            "document.querySelector('.wb-selected').innerText)", timeout=WAIT_MS)
+    _assert_clean(offline_page)
+
+
+@pytest.mark.browser
+def test_upload_above_tornado_default_limit_reaches_the_kernel(harness_server, offline_page, tmp_path):
+    big = tmp_path / "crm_export.csv"
+    big.write_bytes(np.random.default_rng(0).integers(32, 127, UPLOAD_BYTES, dtype=np.uint8).tobytes())
+    page = offline_page.page
+    page.goto(harness_server.url, wait_until="commit")
+    page.wait_for_selector(".widget-upload", timeout=FIRST_RENDER_MS)
+    with page.expect_file_chooser(timeout=WAIT_MS) as chooser:
+        page.click(".widget-upload")
+    chooser.value.set_files(str(big))
+    page.wait_for_function("() => document.querySelector('.wb-received').innerText.startsWith('received')",
+                           timeout=WAIT_MS)
+    assert page.inner_text(".wb-received") == f"received crm_export.csv: {UPLOAD_BYTES} bytes"
     _assert_clean(offline_page)
