@@ -66,6 +66,8 @@ _TEXT = {
     "renamed": "Segment names updated.",
     "coverage_set": "Coverage model updated.",
     "region": "{n:,} accounts in the chosen range (largest revenue first, at most 200 shown).",
+    "coverage_row": "{hours:,.1f} h per account · {fte:,.1f} FTE needed · practice: {practice} accounts per manager",
+    "outside_practice": ' <span class="wb-msg-warning" style="color:#8a6d00">outside the practice range</span>',
 }
 
 
@@ -265,7 +267,9 @@ class SegmentStep(w.VBox):
                 w.BoundedFloatText(value=float(r.accounts_per_manager), min=0.1, max=100_000, step=1,
                                    description="accounts / manager", style={"description_width": "initial"},
                                    layout=w.Layout(width="230px")),
-                w.HTML(f"{r.hours_per_account:,.1f} h per account · {r.headcount_needed:,.1f} FTE needed"),
+                w.HTML(_TEXT["coverage_row"].format(hours=r.hours_per_account, fte=r.headcount_needed,
+                                                    practice=r.practice_range)
+                       + (_TEXT["outside_practice"] if r.outside_practice else "")),
             ]))
         self._coverage.children = rows
         self._render_gap(seg)

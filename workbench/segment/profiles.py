@@ -179,11 +179,44 @@ def auto_names(profiles: pd.DataFrame, method: str, model: dict | None = None) -
                 names.append(f"Maintain – mid value, {need} need")
             else:
                 names.append(f"Long tail – low value, {need} need")
+    return _disambiguate(names, profiles)
+
+
+_DIMENSIONS = (("value_pct", "value"), ("need_pct", "need"), ("whitespace_pct", "potential"))
+
+
+def _disambiguate(names: list[str], profiles: pd.DataFrame) -> list[str]:
+    """Segments that got the same name are told apart by the profile dimension they differ most on
+    ("…, lower potential" / "…, higher potential"); more than two, or no difference, get " (2)", " (3)".
+    """
+    out = list(names)
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name, []).append(i)
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        if len(members) == 2:
+            spreads = []
+            for col, word in _DIMENSIONS:
+                if col in profiles.columns:
+                    v = profiles[col].to_numpy(dtype=float)[members]
+                    if np.isfinite(v).all():
+                        spreads.append((abs(v[0] - v[1]), col, word))
+            if spreads:
+                spread, col, word = max(spreads)
+                if spread >= 0.05:
+                    v = profiles[col].to_numpy(dtype=float)[members]
+                    lo, hi = (members if v[0] <= v[1] else members[::-1])
+                    out[lo], out[hi] = f"{name}, lower {word}", f"{name}, higher {word}"
+                    continue
+        for rank, i in enumerate(members[1:], start=2):
+            out[i] = f"{name} ({rank})"
     seen: dict[str, int] = {}
-    out = []
-    for name in names:
+    for i, name in enumerate(out):  # a disambiguated name may still collide with another segment's name
         seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+        if seen[name] > 1:
+            out[i] = f"{name} ({seen[name]})"
     return out
 
 

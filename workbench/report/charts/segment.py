@@ -15,6 +15,9 @@ from . import MAX_MARKS
 __all__ = ["BRUSH", "segment_scatter", "scatter_sample", "k_selection", "segment_sizes", "capacity_gap_chart"]
 
 _SCHEME = "tableau10"
+#: Axis floors of the log-scaled scatter: revenue in currency/year, service need in hours/year.
+REVENUE_FLOOR = 100.0
+NEED_FLOOR = 0.5
 
 
 def scatter_sample(accounts: pd.DataFrame, labels: pd.DataFrame, max_points: int = MAX_MARKS,
@@ -28,6 +31,9 @@ def scatter_sample(accounts: pd.DataFrame, labels: pd.DataFrame, max_points: int
                        "segment": labels["segment"].to_numpy(), "segment_id": labels["segment_id"].to_numpy(),
                        "revenue_12m": accounts["revenue_12m"].to_numpy(dtype="float64", na_value=np.nan),
                        "service_need": need.to_numpy(dtype="float64", na_value=np.nan)})
+    # Log axes cannot show zero: churned accounts (no revenue) and unknown need sit on the axis floor.
+    df["revenue_12m"] = df["revenue_12m"].fillna(0).clip(lower=REVENUE_FLOOR)
+    df["service_need"] = df["service_need"].fillna(0).clip(lower=NEED_FLOOR)
     if len(df) <= max_points:
         return df
     rng = np.random.default_rng(seed)
@@ -44,7 +50,7 @@ BRUSH = "brush"
 
 
 def segment_scatter(points: pd.DataFrame, total_accounts: int | None = None, brush: bool = False) -> alt.Chart:
-    """Accounts by revenue (x) and service need (y), coloured by segment, symlog axes.
+    """Accounts by revenue (x) and service need (y), coloured by segment, log axes (zeros on the floor).
 
     Parameters
     ----------
@@ -58,8 +64,10 @@ def segment_scatter(points: pd.DataFrame, total_accounts: int | None = None, bru
            else f"{len(pts):,} accounts")
     color = alt.Color("segment:N", title="Segment", scale=alt.Scale(scheme=_SCHEME), sort=alt.SortField("segment_id"))
     chart = alt.Chart(pts).mark_circle(size=14).encode(
-        x=alt.X("revenue_12m:Q", title="Revenue last 12 months", scale=alt.Scale(type="symlog")),
-        y=alt.Y("service_need:Q", title="Service need (hours/year)", scale=alt.Scale(type="symlog")),
+        x=alt.X("revenue_12m:Q", title="Revenue last 12 months (log)", scale=alt.Scale(type="log"),
+                axis=alt.Axis(format="~s", tickCount=6)),
+        y=alt.Y("service_need:Q", title="Service need, hours/year (log)", scale=alt.Scale(type="log"),
+                axis=alt.Axis(format="~s", tickCount=6)),
         color=color, opacity=alt.value(0.6),
         tooltip=["account_id:N", "segment:N", alt.Tooltip("revenue_12m:Q", format=",.0f"),
                  alt.Tooltip("service_need:Q", format=",.1f")],
