@@ -339,6 +339,14 @@ def test_pilot_tracking_implementation_and_attainment():
     low = track_pilot(book, seg, asg, actuals.assign(revenue=actuals["revenue"] * 0.9), model=model)
     assert low.summary["target_attainment"] == pytest.approx(0.9)
     assert low.summary["implementation_degree"] is None and low.notes
+    # a 45-day pilot: the second month is half in the actuals, and so is its projection
+    half = actuals.assign(revenue=np.where(actuals["period"] == "2026-12-01", actuals["revenue"] * 0.5,
+                                           actuals["revenue"]))
+    rep45 = track_pilot(book, seg, asg, half, model=model, last_month_share=0.5)
+    assert rep45.summary["target_attainment"] == pytest.approx(1.0)
+    assert rep45.summary["projected"] == pytest.approx(scen.sum() + 0.5 * scen2.sum())
+    with pytest.raises(ValueError, match="last_month_share"):
+        track_pilot(book, seg, asg, actuals, model=model, last_month_share=0)
     with pytest.raises(ValueError, match="on or before the last history month"):
         track_pilot(book, seg, asg, actuals.assign(period="2026-10-01"), model=model)
 

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--actuals", metavar="FILE",
                    help="pilot tracking: revenue after the roll-out (account_id, period, revenue; CSV or Parquet); "
                         "writes pilot.json, pilot_segments.csv, pilot_managers.csv")
+    p.add_argument("--last-month-share", type=float, default=1.0, metavar="SHARE",
+                   help="pilot tracking: share of the last actual month covered (0.5 for a 45-day pilot)")
     p.add_argument("--actual-owners", metavar="FILE",
                    help="pilot tracking: owners after the roll-out (account_id, owner_id; CSV or Parquet)")
     p.add_argument("--out", required=True, metavar="DIR",
@@ -129,7 +131,8 @@ def _main(args: argparse.Namespace) -> int:
 
         actuals, note = _read_table(args.actuals, "history")
         owners_now = _read_table(args.actual_owners, None)[0] if args.actual_owners else None
-        rep = track_pilot(book, seg, asg, actuals, owners_now, assumptions=assumptions, model=model)
+        rep = track_pilot(book, seg, asg, actuals, owners_now, assumptions=assumptions, model=model,
+                          last_month_share=args.last_month_share)
         notes = rep.notes + ([note] if note else [])
         (out / "pilot.json").write_text(json.dumps({"summary": rep.summary, "notes": notes}, indent=2,
                                                    default=float), encoding="utf-8")

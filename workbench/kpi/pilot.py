@@ -45,7 +45,7 @@ def _months_since(periods: pd.Series, origin: pd.Timestamp) -> np.ndarray:
 
 def track_pilot(book: AccountBook, segmentation: Segmentation, assignment: Assignment, actuals: pd.DataFrame,
                 actual_owners: pd.DataFrame | None = None, assumptions=None,
-                model: KpiModel | None = None) -> PilotReport:
+                model: KpiModel | None = None, last_month_share: float = 1.0) -> PilotReport:
     """Compare actual revenue (and owners) after the roll-out with the projection.
 
     Parameters
@@ -56,7 +56,11 @@ def track_pilot(book: AccountBook, segmentation: Segmentation, assignment: Assig
     actual_owners : ``account_id``, ``owner_id`` — the owners now (a CRM export after the roll-out).
     assumptions : the assumptions the projection used.
     model : an already fitted ``KpiModel`` for these inputs (saves the fit).
+    last_month_share : share (0..1] of the last actual month the actuals cover — a 45-day pilot that starts
+        on the 1st ends mid-way through its second month (0.5); the projection of that month is scaled alike.
     """
+    if not 0.0 < float(last_month_share) <= 1.0:
+        raise ValueError(f"last_month_share must be in (0, 1], got {last_month_share}")
     missing = [c for c in ("account_id", "period", "revenue") if c not in actuals.columns]
     if missing:
         raise ValueError(f"the actuals lack column(s) {', '.join(missing)} (expected account_id, period, revenue)")
@@ -74,6 +78,10 @@ def track_pilot(book: AccountBook, segmentation: Segmentation, assignment: Assig
                          f"{last:%Y-%m}; the pilot actuals must come after it")
     months = np.unique(month)
     base_acc, scen_acc = model.account_totals(assumptions, months)
+    if last_month_share < 1.0:  # only part of the last month is in the actuals: take the same part of its projection
+        base_last, scen_last = model.account_totals(assumptions, months[-1:])
+        base_acc = base_acc - (1.0 - last_month_share) * base_last
+        scen_acc = scen_acc - (1.0 - last_month_share) * scen_last
 
     ids = model.account_ids_
     pos = pd.Index(ids).get_indexer(actuals["account_id"].astype("string").to_numpy(dtype=object))
@@ -128,7 +136,7 @@ def track_pilot(book: AccountBook, segmentation: Segmentation, assignment: Assig
     tot = frame[sums].sum()
     n_planned = int(tot["planned_moves"])
     summary = {
-        "months": [int(m) for m in months],
+        "months": [int(m) for m in months], "last_month_share": float(last_month_share),
         "periods": [f"{(last + pd.DateOffset(months=int(m))):%Y-%m}" for m in months],
         "planned_moves": n_planned, "executed_moves": int(tot["executed_moves"]),
         "unplanned_moves": int(tot["unplanned_moves"]),
