@@ -134,3 +134,15 @@ def test_comparison_is_deterministic(trio):
     x, y = compare([a, b, c]), compare([a, b, c])
     for f in ("kpis", "kpi_table", "moves", "overlap", "loads", "params"):
         pd.testing.assert_frame_equal(getattr(x, f), getattr(y, f))
+
+
+def test_kpi_bands_default_to_the_headline_kpis():
+    a, b = make_scenario("A", seed=1), make_scenario("B", seed=2)
+    for sc in (a, b):  # a real projection carries about twenty KPIs
+        for i in range(15):
+            sc.projection.kpis[f"extra_{i}"] = {"label": f"Extra {i}", "unit": "", "baseline": 1.0,
+                                                "scenario": 2.0, "delta": 1.0, "p10": None, "p50": None, "p90": None}
+    kpis = compare([a, b]).kpis
+    titles = [p["title"] for p in kpi_bands(kpis).to_dict()["vconcat"]]
+    assert titles == ["Revenue (12 months) (EUR)", "Accounts moved (accounts)", "Workload imbalance (share)"]
+    assert len(kpi_bands(kpis, keys=["extra_1", "extra_2"]).to_dict()["vconcat"]) == 2

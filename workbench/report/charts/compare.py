@@ -12,7 +12,10 @@ import pandas as pd
 
 from . import MAX_MARKS
 
-__all__ = ["kpi_bands", "loads_side_by_side", "move_overlap", "kpi_series", "loads_before_after"]
+__all__ = ["HEADLINE_KPIS", "kpi_bands", "loads_side_by_side", "move_overlap", "kpi_series", "loads_before_after"]
+
+#: the KPIs charted by default (the app's KPI strip); a projection has about twenty, tables show them all
+HEADLINE_KPIS = ("revenue_12m", "accounts_moved", "workload_imbalance", "managers_in_band")
 
 _PALETTE = ["#1f4e79", "#c0504d", "#4f8f3a", "#8064a2", "#d08a1e", "#2c8c99"]
 
@@ -23,10 +26,11 @@ def kpi_bands(kpis: pd.DataFrame, keys: list[str] | None = None, width: int = 36
     Parameters
     ----------
     kpis : ``Comparison.kpis`` (long form: ``kpi, label, unit, scenario, baseline, value, p10, p90``).
-    keys : KPI keys to show (default: all, in order).
+    keys : KPI keys to show (default: those of ``HEADLINE_KPIS`` present, else the first four).
     width : width of each panel in pixels.
     """
-    keys = keys or list(dict.fromkeys(kpis["kpi"]))
+    present = list(dict.fromkeys(kpis["kpi"]))
+    keys = keys or [k for k in HEADLINE_KPIS if k in present] or present[:4]
     panels = []
     for key in keys:
         d = kpis[kpis["kpi"] == key]
