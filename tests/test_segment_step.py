@@ -20,6 +20,12 @@ def book():
     return generate(n_accounts=900, n_managers=20, seed=5).book()
 
 
+def _state() -> WorkbenchState:
+    st = WorkbenchState()
+    st.set_section("segment", stability_runs=2)  # the view passes the whole section on; fewer refits, faster
+    return st
+
+
 def _find(widget, cls, text):
     """The first descendant of class ``cls`` whose description contains ``text`` (as the browser test looks)."""
     stack = [widget]
@@ -32,7 +38,7 @@ def _find(widget, cls, text):
 
 
 def test_follows_book_and_k_control(book):
-    st = WorkbenchState()
+    st = _state()
     view = SegmentStep(st)
     seen = []
     st.observe(lambda ch: seen.append(ch["new"]), names="segmentation")
@@ -41,6 +47,7 @@ def test_follows_book_and_k_control(book):
     seg = st.segmentation
     assert seg is not None and len(seen) == 1
     assert len(seg.labels) == book.n_accounts and seg.quality["k"] == 4
+    assert len(seg.quality["stability_runs"]) == 2
     assert "<svg" in view._sizes.value and "<svg" in view._gap_chart.value
     assert "Stability" in view._stability.value or "stable" in view._stability.value
     assert "Strategic" in view._profiles.value
@@ -56,7 +63,7 @@ def test_follows_book_and_k_control(book):
 
 
 def test_method_features_and_rule_controls(book):
-    st = WorkbenchState()
+    st = _state()
     view = SegmentStep(st)
     st.book = book
     view._features.value = ("revenue", "service_need")
@@ -72,7 +79,7 @@ def test_method_features_and_rule_controls(book):
 
 
 def test_rename_and_coverage_edits_publish_and_persist(book):
-    st = WorkbenchState()
+    st = _state()
     view = SegmentStep(st)
     st.book = book
     view._names.children[0].value = "Key accounts"
@@ -100,7 +107,7 @@ def test_rename_and_coverage_edits_publish_and_persist(book):
 
 
 def test_brush_lists_the_accounts_in_the_region(book):
-    st = WorkbenchState()
+    st = _state()
     view = SegmentStep(st)
     st.book = book
     rev = book.accounts["revenue_12m"].to_numpy()
@@ -123,7 +130,7 @@ def test_brush_lists_the_accounts_in_the_region(book):
 
 def test_bad_book_shows_plain_message(book):
     acc = book.accounts.drop(columns=["service_need", "potential"])
-    st = WorkbenchState()
+    st = _state()
     st.set_section("segment", method="value-need")
     view = SegmentStep(st)
     st.book = AccountBook(accounts=acc, managers=book.managers)
@@ -133,7 +140,7 @@ def test_bad_book_shows_plain_message(book):
 
 def test_large_books_segment_in_the_background(book, monkeypatch):
     monkeypatch.setattr(segment_step, "BACKGROUND_ACCOUNTS", 100)
-    st = WorkbenchState()
+    st = _state()
     view = SegmentStep(st)
     busy = []
     st.observe(lambda ch: busy.append(ch["new"]), names="busy")
