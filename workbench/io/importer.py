@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import schema
@@ -95,7 +96,9 @@ def _fill_revenue(df: pd.DataFrame, file: str, src: str | None, warnings: list[s
                         "(name the column in a mapping file)")
         return
     col = df["revenue_12m"]
-    blank = col.isna() | (col.astype("string").str.strip() == "").fillna(True)
+    blank = col.isna()
+    if col.dtype == object:
+        blank = blank | col.astype("string").str.strip().eq("").fillna(True)
     if blank.any():
         share = float(blank.mean())
         label = f"'{src}'" if src else "revenue_12m"
@@ -168,18 +171,19 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
                 shown = ", ".join(f"{k} → {v}" for k, v in list(changed.items())[:8])
                 notes.append(f"{raw.file}: countries normalised to ISO codes ({shown}"
                              f"{', …' if len(changed) > 8 else ''})")
-            odd = df["country"].notna() & ~df["country"].astype("string").str.fullmatch(r"[A-Z]{2}").fillna(False)
-            if odd.any():
-                vals = sorted(set(df.loc[odd, "country"].astype(str)))[:5]
-                warnings.append(f"{raw.file}: {int(odd.sum())} country values are not recognised "
-                                f"({', '.join(vals)}); kept as they came")
+            codes, uniq = pd.factorize(df["country"])
+            odd_vals = [u for u in uniq if not (len(u) == 2 and u.isalpha() and u.isupper())]
+            if odd_vals:
+                n_odd = int(np.isin(codes, [i for i, u in enumerate(uniq) if u in set(odd_vals)]).sum())
+                warnings.append(f"{raw.file}: {n_odd} country values are not recognised "
+                                f"({', '.join(sorted(map(str, odd_vals))[:5])}); kept as they came")
         if "industry" in df:
             df["industry"], changed = normalise_industries(df["industry"])
             if changed:
                 shown = ", ".join(f"{k} → {v}" for k, v in list(changed.items())[:8])
                 notes.append(f"{raw.file}: industries normalised ({shown}{', …' if len(changed) > 8 else ''})")
     if "parent_name" in df:
-        ids_as_parent = df["parent_name"].astype("string").isin(df["account_id"].astype("string"))
+        ids_as_parent = pd.Series(_member(df["parent_name"], df["account_id"]), index=df.index)
         if ids_as_parent.any():
             # a "Parent Company" column may hold record ids rather than names
             df["parent_id"] = (df["parent_id"].astype("string") if "parent_id" in df
@@ -194,7 +198,7 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
     v = _with_bad_rows(v, raw)
     if "parent_id" in v.accepted:
         p = v.accepted["parent_id"]
-        unknown = p.notna() & ~p.isin(v.accepted["account_id"])
+        unknown = p.notna().to_numpy() & ~_member(p, v.accepted["account_id"])
         if unknown.any():
             warnings.append(f"{raw.file}: {int(unknown.sum())} accounts name a parent id that is not in the file; "
                             "they are treated as their own family")
@@ -206,6 +210,16 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
     if owner_names is not None:
         owner_names = pd.Series(owner_names.to_numpy(), index=df["owner_id"].astype("string").to_numpy())
     return v.accepted, owner_names, hist
+
+
+def _member(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    """``values.isin(pool)`` as a boolean array through a hash index (fast for Arrow strings at 1M rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = pa.array(pd.Series(values).astype("string[pyarrow]"))
+    pool_set = pa.array(pd.Series(pool).astype("string[pyarrow]").dropna().unique())
+    return pc.fill_null(pc.is_in(v, value_set=pool_set), False).to_numpy(zero_copy_only=False)
 
 
 def _account_key(df: pd.DataFrame) -> pd.Series:
@@ -254,6 +268,15 @@ def import_book(accounts: FileInput, managers: FileInput | None = None, history:
     ------
     ImportFileError : a file cannot be read at all, or no account row is valid (one plain sentence).
     """
+    # Text columns live in Arrow-backed strings while importing: the schema's strip/compare/isna work then runs
+    # in Arrow's C++ kernels instead of a Python loop per cell (several times faster on a million rows).
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        return _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, harmonise, currency,
+                            progress)
+
+
+def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, harmonise, currency,
+                 progress) -> AccountBook:
     def step(frac: float, text: str) -> None:
         if progress is not None:
             progress(frac, text)
@@ -301,14 +324,14 @@ def import_book(accounts: FileInput, managers: FileInput | None = None, history:
         report.warnings.append("no managers: the book has no managers file and no owners, so it can be segmented "
                                "but not reallocated (give a managers file or an owner column)")
     if len(man) and acc["owner_id"].notna().any():
-        known = acc["owner_id"].isin(man["manager_id"])
-        by_name = ~known & acc["owner_id"].notna() & acc["owner_id"].isin(man["name"])
+        known = _member(acc["owner_id"], man["manager_id"])
+        by_name = ~known & acc["owner_id"].notna().to_numpy() & _member(acc["owner_id"], man["name"])
         if by_name.any():
             # owners given by name while the managers file has ids: translate
             name_to_id = man.drop_duplicates("name").set_index("name")["manager_id"]
             acc.loc[by_name, "owner_id"] = acc.loc[by_name, "owner_id"].map(name_to_id)
-            known = acc["owner_id"].isin(man["manager_id"])
-        unknown = acc["owner_id"].notna() & ~known
+            known = _member(acc["owner_id"], man["manager_id"])
+        unknown = acc["owner_id"].notna().to_numpy() & ~known
         if unknown.any():
             report.warnings.append(f"{int(unknown.sum()):,} accounts name an owner that is not in the managers "
                                    f"table ({', '.join(sorted(set(acc.loc[unknown, 'owner_id'].astype(str)))[:5])}); "
@@ -332,7 +355,7 @@ def import_book(accounts: FileInput, managers: FileInput | None = None, history:
         if wide:
             report.notes.append(f"{hraw.file}: wide history; rows are counted per account and month")
         hist = hv.accepted[["account_id", "period", "revenue"]]
-        orphan = ~hist["account_id"].isin(acc["account_id"])
+        orphan = ~_member(hist["account_id"], acc["account_id"])
         if orphan.any():
             report.warnings.append(f"{hraw.file}: {int(orphan.sum()):,} history rows name an account that is not in "
                                    "the accounts; they are dropped")

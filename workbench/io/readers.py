@@ -312,7 +312,7 @@ def _csv_params(detected: dict) -> tuple[str, str, str, str | None]:
 
 def _read_csv_fast(source: Source, enc: str, delim: str, header: list[str], numeric: set[str], dec: str,
                    thou: str | None) -> pd.DataFrame:
-    dtypes = {h: str for h in header if h not in numeric}
+    dtypes = {h: pd.StringDtype() for h in header if h not in numeric}
     return pd.read_csv(_handle(source), sep=delim, encoding=enc, dtype=dtypes, keep_default_na=False,
                        na_values=[""], decimal=dec, thousands=thou, engine="c", low_memory=False,
                        skipinitialspace=False)
@@ -534,7 +534,7 @@ def read_table(source: Source, name: str | None = None, sheet: str | int | None 
     raw = _read_csv(source, file, numeric, sn)
     dates = {}
     for col in raw.frame.columns:
-        if col not in numeric and raw.frame[col].dtype == object:
+        if col not in numeric and (raw.frame[col].dtype == object or isinstance(raw.frame[col].dtype, pd.StringDtype)):
             fmt = detect_date_format(raw.frame[col].head(500))
             if fmt:
                 dates[col] = fmt
