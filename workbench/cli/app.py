@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -194,10 +195,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_main)
 
 
+def _raise_keyboard_interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, got {args.port}")
     server = start_voila(host=args.host, port=args.port, book=args.book, preheat=args.preheat)
+    # A service manager stops us with SIGTERM: take the same way out as Ctrl+C so Voilà and its kernels go too.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         server.wait_until_listening()
         print(f"Workshop app: {server.url}  (Ctrl+C stops it)", flush=True)
