@@ -122,6 +122,18 @@ def _port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def _stop_with_parent() -> None:
+    """In the Voilà child: get SIGTERM when the parent dies, even by SIGKILL (a killed test run or ``workbench
+    app``), so that no server and no kernels are left behind. Linux only; elsewhere a no-op."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except OSError:
+        pass
+
+
 class VoilaServer:
     """A running Voilà child process; ``url`` is where the app is, ``stop()`` ends it (and its kernels)."""
 
@@ -179,8 +191,8 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
     if _port_in_use(host, port):
         raise CliError(f"port {port} on {host} is already in use; pass another one with --port")
     cmd = voila_command(nb.resolve(), host, port, preheat=preheat)
-    proc = subprocess.Popen(cmd, env=voila_env(book), cwd=str(nb.resolve().parent),
-                            stdout=stdout, stderr=stderr)
+    proc = subprocess.Popen(cmd, env=voila_env(book), cwd=str(nb.resolve().parent), stdout=stdout, stderr=stderr,
+                            preexec_fn=_stop_with_parent if sys.platform.startswith("linux") else None)
     return VoilaServer(proc, host, port)
 
 
