@@ -13,7 +13,7 @@ from workbench.cli import main
 from workbench.pipeline import run
 from workbench.report.export import assumptions_table, export_excel
 from workbench.sampledata import generate
-from workbench.scenario import Scenario, ScenarioStore
+from workbench.scenario import Scenario, ScenarioStore, read_yaml
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,8 @@ def test_real_run_round_trips_through_the_store(tmp_path, book, result):
         back = store.load("Real")
     assert_same_results(sc, back)
     assert back.book_summary == book.summary() and back.fingerprint == book.fingerprint()
+    text = back.to_yaml()
+    assert "used:" in text and "stability_runs" in text and read_yaml(text).params == back.params
     table = assumptions_table(back)
     assert table["source"].str.len().gt(0).all() and len(table) > 5
     assert table["name"].str.startswith("growth (").any()  # per-segment history estimates get their own rows

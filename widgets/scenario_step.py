@@ -98,16 +98,13 @@ class ExportBox(w.VBox):
 def scenario_from_state(state: WorkbenchState, name: str, description: str = "", author: str = "") -> Scenario:
     """A ``Scenario`` of what the workshop shows now: the results and the parameters that produced them.
 
-    The parameters are those each result records (``Segmentation.params`` …), over the app's ``state.params``.
+    The parameters are ``state.params``, which the step views keep in the keyword form of the stage functions,
+    so the scenario's YAML re-runs with ``workbench run``; each result keeps its own full ``params`` as well.
     """
     book = state.book
     if book is None or state.segmentation is None or state.assignment is None or state.projection is None:
         raise ScenarioStoreError(_TEXT["nothing"])
     params = copy.deepcopy(state.params)
-    for section, result in (("segment", state.segmentation), ("allocate", state.assignment),
-                            ("kpi", state.projection)):
-        if getattr(result, "params", None):
-            params[section] = {**params.get(section, {}), **copy.deepcopy(result.params)}
     return Scenario(name=name, params=params, fingerprint=book.fingerprint(), description=description,
                     author=author, segmentation=state.segmentation, assignment=state.assignment,
                     projection=state.projection, import_report=book.report.to_dict(), book_summary=book.summary(),

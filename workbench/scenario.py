@@ -126,10 +126,17 @@ class Scenario:
                 "created": self.created, "book_fingerprint": self.fingerprint}
 
     def to_yaml(self, path: str | Path | None = None) -> str:
-        """The parameter part as YAML (header + ``params``); written to ``path`` when given."""
+        """The parameter part as YAML (header + ``params``, and with results a ``used`` section listing every
+        value the stages used, for people); written to ``path`` when given."""
         import yaml
 
         doc = {**self.header(), "params": json.loads(json.dumps(self.params, default=_json_default))}
+        if self.has_results:
+            # for the reader only (``read_yaml`` ignores it): every value the stages used, defaults included
+            scalars = {k: v for k, v in (self.projection.assumptions or {}).items() if isinstance(v, int | float)}
+            used = {"segment": self.segmentation.params, "allocate": self.assignment.params,
+                    "kpi": {**self.projection.params, "assumptions": scalars}}
+            doc["used"] = json.loads(json.dumps(used, default=_json_default))
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
