@@ -130,3 +130,31 @@ def test_cli_failure_is_one_line_and_nonzero(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc != 0 and err.count("\n") == 0 and "empty.csv is empty" in err
     assert not (tmp_path / "b").exists()
+
+
+def test_import_is_deterministic_and_survives_the_parquet_round_trip(tmp_path):
+    args = dict(managers=MAVEN / "sales_teams.csv", pipeline=MAVEN / "sales_pipeline.csv")
+    a = import_book(MAVEN / "accounts.csv", **args)
+    b = import_book(MAVEN / "accounts.csv", **args)
+    assert a.fingerprint() == b.fingerprint()
+    from workbench.book import save_book
+
+    save_book(a, tmp_path / "book")
+    assert load_book(tmp_path / "book").fingerprint() == a.fingerprint()
+
+
+def test_cli_writes_rejected_rows_and_duplicate_candidates(tmp_path, capsys):
+    src = tmp_path / "crm.csv"
+    src.write_text("account_id,name,postcode,city,revenue_12m,owner\n"
+                   "1,Müller Maschinenbau GmbH,80331,München,100,Ann\n"
+                   "2,Mueller Maschinenbau G.m.b.H.,80331,München,20,Bo\n"
+                   "3,Keller Druck GmbH,04109,Leipzig,-4,Ann\n")
+    out = tmp_path / "book"
+    assert cli_main(["import", str(src), "--merge-above", "95", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "1 duplicate candidate pairs" in text and "1 rejected rows" in text
+    rej = pd.read_csv(out / "rejected_rows.csv", encoding="utf-8-sig")
+    assert rej["row"].tolist() == [3] and "negative" in rej["rule"].iloc[0]
+    book = load_book(out)
+    assert len(book.accounts) == 1 and book.accounts["source_ids"].iloc[0] == "1;2"
+    assert cli_main(["import", str(src), "--merge-above", "120", "--out", str(tmp_path / "x")]) == 2

@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sheet", help="Excel sheet name (default: first visible sheet)")
     p.add_argument("--no-harmonise", action="store_true", help="keep countries and industries as they came")
     p.add_argument("--currency", default="EUR", help="currency of the revenue figures (default EUR)")
+    p.add_argument("--find-duplicates", action="store_true",
+                   help="write duplicate candidate pairs (score, evidence) to duplicate_candidates.csv for review")
+    p.add_argument("--merge-above", type=float, metavar="SCORE",
+                   help="merge duplicate candidates scoring at least SCORE (0-100; every source id is kept)")
     p.add_argument("--out", required=True, help="book folder to write")
     p.set_defaults(func=_main)
 
@@ -28,12 +32,30 @@ def _main(args: argparse.Namespace) -> int:
     from ..book import save_book
     from ..io import import_book
 
+    if args.merge_above is not None and not 0 <= args.merge_above <= 100:
+        raise ValueError(f"--merge-above must be a score between 0 and 100, got {args.merge_above:g}")
     t0 = time.perf_counter()
     book = import_book(args.path, managers=args.managers, history=args.history, pipeline=args.pipeline,
                        preset=args.preset, mapping=args.mapping, sheet=args.sheet,
                        harmonise=not args.no_harmonise, currency=args.currency)
+    cand = None
+    if args.find_duplicates or args.merge_above is not None:
+        from ..harmonize import find_duplicates, merge_book
+
+        threshold = 92.0 if args.merge_above is None else min(92.0, args.merge_above)
+        cand = find_duplicates(book.accounts, threshold=threshold)
+        accepted = cand[cand["score"] >= args.merge_above] if args.merge_above is not None else cand.head(0)
+        if len(accepted):
+            book = merge_book(book, accepted)
     out = save_book(book, args.out, fmt="parquet")
     rep = book.report
+    if len(rep.rejections):
+        from ..io import rejections_csv
+
+        (out / "rejected_rows.csv").write_bytes(rejections_csv(rep))
+    if cand is not None:
+        cand.to_csv(out / "duplicate_candidates.csv", index=False)
+        print(f"{len(cand):,} duplicate candidate pairs written to {out}/duplicate_candidates.csv")
     for f in rep.files:
         det = f.get("detected") or {}
         what = ", ".join(f"{k} {det[k]}" for k in ("preset", "encoding", "delimiter", "decimal", "sheet") if k in det)
@@ -44,7 +66,7 @@ def _main(args: argparse.Namespace) -> int:
     for n in rep.notes:
         print(f"note: {n}")
     if len(rep.rejections):
-        print(f"{len(rep.rejections):,} rejection reasons in {out}/import_report.json")
+        print(f"{rep.rows_rejected:,} rejected rows ({len(rep.rejections):,} reasons) in {out}/rejected_rows.csv")
     print(f"book: {book.summary()}")
     print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     return 0
