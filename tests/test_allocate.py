@@ -107,7 +107,9 @@ def test_feasible_plan_respects_capacity_and_band(plan):
     _check_band(plan)
     assert plan.stats["managers_in_band_before"] < plan.stats["managers_in_band_after"] == len(plan.loads)
     assert plan.stats["lower_bound"] <= plan.stats["objective"] + 1e-6
-    assert 0 <= plan.stats["gap"] < 0.01
+    # the gap is to the LP bound, which lumpy 60-hour accounts keep apart from any integer plan (the
+    # comparison with the exact integer program is in test_allocate_exact.py)
+    assert 0 <= plan.stats["gap"] < 0.05
 
 
 def test_unowned_accounts_get_an_owner_with_reason(plan, small):
@@ -257,3 +259,171 @@ def test_parse_event():
     assert ev["capacity_hours"] == 1600.0 and ev["ramp"] == 0.5 and ev["role"] == "Account Manager"
     with pytest.raises(ValueError):
         parse_event("fire:M1")
+
+
+# ------------------------------------------------------------------------------------------ charts, CRM, CLI
+def _marks(spec: dict) -> int:
+    """Rows of inline data across a (layered) Vega-Lite spec: an upper bound on its marks."""
+    total = 0
+    for ds in spec.get("datasets", {}).values():
+        total += len(ds)
+    return total
+
+
+def test_charts_are_bounded_and_draw_the_band(plan, small):
+    from workbench.report.charts.allocate import moves_by_reason_chart, region_chart, workload_chart
+
+    book, _ = small
+    spec = workload_chart(plan.loads, band=0.15, max_managers=10).to_dict()
+    assert "band ±15%" in spec["title"]
+    strip = [ly for ly in spec["layer"] if ly["mark"]["type"] == "rect"]
+    assert strip and spec["datasets"][strip[0]["data"]["name"]] == [{"lo": 0.85, "hi": 1.15}]
+    points = [ly for ly in spec["layer"] if ly["mark"]["type"] == "circle"][0]
+    assert len(spec["datasets"][points["data"]["name"]]) == 2 * 10  # before and after per manager
+    assert _marks(spec) <= 5000
+    reg = region_chart(plan.owners, book.accounts, plan.loads).to_dict()
+    rows = next(iter(reg["datasets"].values()))
+    assert {r["when"] for r in rows} == {"before", "after"}
+    assert all(0 <= r["local_share"] <= 1 for r in rows)
+    rs = moves_by_reason_chart(plan.moves).to_dict()
+    counts = {r["reason_code"]: r["accounts"] for r in next(iter(rs["datasets"].values()))}
+    assert counts == plan.moves["reason_code"].value_counts().to_dict()
+
+
+def test_crm_move_files(plan, small, tmp_path):
+    from workbench.crm import move_table, write_move_files
+
+    book, _ = small
+    paths = write_move_files(plan, book, tmp_path)
+    names = {p.name for p in paths}
+    assert {"salesforce_account_owner_update.csv", "hubspot_company_owner_import.csv",
+            "dynamics365_account_owner_import.csv", "moves_plain.csv"} <= names
+    sf = pd.read_csv(tmp_path / "salesforce_account_owner_update.csv", dtype=str)
+    assert list(sf.columns) == ["Id", "OwnerId"] and len(sf) == len(plan.moves)
+    src = book.accounts.set_index("account_id")["source_id"]
+    msrc = book.managers.set_index("manager_id")["source_id"]
+    mv = plan.moves.set_index("account_id")
+    first = mv.index[0]
+    row = sf[sf["Id"] == src[first]].iloc[0]
+    assert row["OwnerId"] == msrc[mv.loc[first, "to_manager"]]
+    hs = pd.read_csv(tmp_path / "hubspot_company_owner_import.csv", dtype=str)
+    assert list(hs.columns) == ["Record ID", "Company owner"]
+    dy = pd.read_csv(tmp_path / "dynamics365_account_owner_import.csv", dtype=str)
+    assert list(dy.columns) == ["accountid", "ownerid", "owneridtype"] and (dy["owneridtype"] == "systemuser").all()
+    plain = pd.read_csv(tmp_path / "moves_plain.csv", dtype=str)
+    assert len(plain) == len(plan.moves) and plain["reason"].notna().all()
+    # a new hire has no CRM id yet: those rows go to needs_source_ids.csv, not into the import files
+    hired = reallocate(book, _small_seg(small), events=[{"type": "hire", "name": "Ana Roth", "role": "Account Manager",
+                                                         "capacity_hours": 900.0, "ramp": 1.0}])
+    paths = write_move_files(hired, book, tmp_path / "hire")
+    table = move_table(hired, book)
+    to_new = int((table["to_manager"] == "NEW-1").sum())
+    assert to_new > 0
+    missing = pd.read_csv(tmp_path / "hire" / "needs_source_ids.csv", dtype=str)
+    assert len(missing) == to_new
+    sf2 = pd.read_csv(tmp_path / "hire" / "salesforce_account_owner_update.csv", dtype=str)
+    assert len(sf2) == len(hired.moves) - to_new and sf2["OwnerId"].notna().all()
+    with pytest.raises(ValueError, match="unknown CRM"):
+        write_move_files(plan, book, tmp_path, systems=("sap",))
+
+
+def _small_seg(small):
+    return small[1]
+
+
+def test_cli_reallocate(small, tmp_path, capsys):
+    from workbench.book import save_book
+    from workbench.cli import main
+    from workbench.results import save_result
+
+    book, seg = small
+    save_book(book, tmp_path / "book", fmt="csv")
+    save_result(seg, tmp_path / "seg")
+    lock = tmp_path / "locks.csv"
+    acc = book.accounts[book.accounts["owner_id"].notna() & book.accounts["parent_id"].isna()].iloc[0]
+    pd.DataFrame({"account_id": [acc["account_id"]]}).to_csv(lock, index=False)
+    leaver = book.managers["manager_id"].iloc[4]
+    rc = main(["reallocate", str(tmp_path / "book"), "--segments", str(tmp_path / "seg"), "--out",
+               str(tmp_path / "out"), "--band", "0.12", "--lock", str(lock), "--event", f"leave:{leaver}",
+               "--weight", "fit=2"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "accounts change owner" in out and "gap" in out
+    moves = pd.read_csv(tmp_path / "out" / "moves.csv", dtype={"account_id": str})
+    managers = pd.read_csv(tmp_path / "out" / "managers.csv")
+    assert {"account_id", "from_manager", "to_manager", "reason"} <= set(moves.columns)
+    assert acc["account_id"] not in set(moves["account_id"])
+    assert managers.set_index("manager_id").loc[leaver, "accounts_after"] == 0
+    assert (tmp_path / "out" / "salesforce_account_owner_update.csv").exists()
+    meta = (tmp_path / "out" / "allocation.json").read_text()
+    assert '"band": 0.12' in meta
+    # infeasible: one plain line and exit code 2
+    rc = main(["reallocate", str(tmp_path / "book"), "--segments", str(tmp_path / "seg"), "--out",
+               str(tmp_path / "out2"), "--max-move-share", "0.001"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no feasible plan" in err and "move limit" in err and "Traceback" not in err
+    rc = main(["reallocate", str(tmp_path / "book"), "--segments", str(tmp_path / "nowhere"), "--out",
+               str(tmp_path / "out3")])
+    assert rc == 2 and "holds no segmentation" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ sample data
+def _truth_segmentation(data) -> Segmentation:
+    """Segments = the generator's true tiers; hours per account = the tier's mean service need; Maintain
+    accounts may be served by any role (the generator routes them to Account Managers and Inside Sales)."""
+    tiers = ["Strategic", "Grow", "Maintain", "Long tail"]
+    lab = data.truth[["account_id", "true_tier"]].rename(columns={"true_tier": "segment"})
+    lab["segment_id"] = lab["segment"].map({t: i for i, t in enumerate(tiers)})
+    need = data.accounts.merge(lab, on="account_id").groupby("segment_id")["service_need"].mean()
+    cov = pd.DataFrame({"segment_id": range(4), "segment": tiers,
+                        "role": ["Key Account Manager", "Account Manager", None, "Inside Sales"],
+                        "hours_per_account": need.reindex(range(4)).to_numpy()})
+    return Segmentation(labels=lab[["account_id", "segment_id", "segment"]], profiles=pd.DataFrame(), coverage=cov)
+
+
+def _naive_rebalance(book: AccountBook, seg: Segmentation, asg: Assignment) -> tuple[int, bool]:
+    """The spreadsheet way to a balanced book, for comparison: deal the accounts afresh, largest first, each to
+    the eligible manager (same serving role) with the lowest load relative to target — balance without regard
+    to current owners. Returns (accounts that change owner, every manager inside the band). A Python loop is
+    fine here: it is the baseline, not the tool."""
+    ld = asg.loads.set_index("manager_id")
+    tgt, low, high = (ld[c].to_numpy(dtype=float) for c in ("target_hours", "band_low", "band_high"))
+    roles = ld["role"].astype(str).to_numpy()
+    cov_role = seg.coverage.set_index("segment_id")["role"]
+    acc_role = seg.labels.set_index("account_id")["segment_id"].map(cov_role)
+    own = asg.owners.set_index("account_id")
+    order = own["hours"].sort_values(ascending=False, kind="stable").index
+    load = np.zeros(len(ld))
+    new_owner = {}
+    for acc_id in order:
+        r = acc_role.get(acc_id)
+        elig = (roles == r) if isinstance(r, str) else np.ones(len(ld), bool)
+        util = np.where(elig, (load + own.at[acc_id, "hours"]) / np.maximum(tgt, 1e-9), np.inf)
+        j = int(np.argmin(util))
+        load[j] += own.at[acc_id, "hours"]
+        new_owner[acc_id] = ld.index[j]
+    before = book.accounts.set_index("account_id")["owner_id"]
+    moved = sum(1 for a, m in new_owner.items() if before.get(a) is pd.NA or before.get(a) != m)
+    return moved, bool(((load >= low - 1e-6) & (load <= high + 1e-6)).all())
+
+
+def test_sample_data_overloaded_managers_end_in_band_with_fewer_moves_than_naive():
+    from workbench.sampledata import generate
+
+    data = generate(n_accounts=2000, n_managers=40, seed=42)
+    book = data.book()
+    seg = _truth_segmentation(data)
+    asg = reallocate(book, seg)
+    assert asg.stats["status"] in ("optimal", "feasible"), asg.stats["diagnosis"]
+    ld = asg.loads
+    overloaded = ld["hours_before"] > ld["band_high"]
+    assert overloaded.sum() >= 5  # the sample book really is uneven
+    assert ld.loc[overloaded, "in_band_after"].all()
+    assert ld["in_band_after"].all()
+    _check_band(asg)
+    naive, naive_in_band = _naive_rebalance(book, seg, asg)
+    print(f"optimised: {len(asg.moves)} moves; naive: {naive} moves, all in band: {naive_in_band}")
+    assert len(asg.moves) < naive
+    # the moves are argued: over-capacity reasons name the manager and the receiver's fit
+    over = asg.moves[asg.moves["reason_code"] == "over_capacity"]
+    assert len(over) and over["reason"].str.contains(" over capacity by ").all()

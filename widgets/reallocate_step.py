@@ -95,15 +95,17 @@ class ReallocateStep(w.VBox):
                           w.HBox([self._ovr_account, self._ovr_manager, self._ovr_freeze, self._ovr_btn]),
                           w.HBox([self._clear_btn, self._events_html])])
         acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
-        moves_box = w.VBox([w.HBox([self._reason, self._segment]), self._moves])
-        tabs = w.Tab(children=[w.HBox([self._chart, self._reason_chart]), moves_box, self._loads, self._region_chart],
-                     titles=["Workload", "Moves", "Managers", "By region"])
+        moves_box = w.VBox([w.HBox([self._reason, self._segment]), w.HBox([self._moves, self._reason_chart])])
+        self._tabs = tabs = w.Tab(children=[self._chart, moves_box, self._loads, self._region_chart],
+                                  titles=["Workload", "Moves", "Managers", "By region"])
+        # charts on hidden tabs are drawn when their tab is opened (each SVG render costs a few tenths of a second)
+        self._stale: set[str] = set()
+        tabs.observe(lambda _c: self._render_stale(), names="selected_index")
         self.children = [step_header("3 · Reallocate", "Every manager inside the band, as few relationships moved "
                                                        "as possible."),
                          controls, acc, self._msg, self._stats, tabs]
         self.add_class("wb-step")
-        if state.segmentation is not None:
-            self.solve()
+        self.solve()
 
     # ---------------------------------------------------------------- events from the user
     def _on_segmentation(self, _change) -> None:
@@ -168,6 +170,9 @@ class ReallocateStep(w.VBox):
     def solve(self) -> bool | None:
         """Re-solve with the current controls; ``False`` when the inputs were refused (message shown)."""
         book, seg = self.state.book, self.state.segmentation
+        if seg is not None and book is not None and not _same_accounts(book, seg):
+            self._msg.show("The segmentation belongs to another book; waiting for the book's segmentation.", "info")
+            return None
         if book is None or seg is None:
             self._msg.show("Segment the book first: the reallocation needs the coverage model.", "info")
             return None
@@ -221,8 +226,8 @@ class ReallocateStep(w.VBox):
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
         self._chart.show(workload_chart(asg.loads, band=float(asg.params.get("band", self._band.value))))
-        self._reason_chart.show(moves_by_reason_chart(asg.moves))
-        self._region_chart.show(region_chart(asg.owners, self.state.book.accounts, asg.loads))
+        self._stale = {"reasons", "regions"}
+        self._render_stale()
         reasons = [_ALL] + sorted(asg.moves["reason_code"].dropna().astype(str).unique())
         segs = [_ALL] + sorted(asg.moves["segment"].dropna().astype(str).unique())
         if list(self._reason.options) != reasons:
@@ -233,6 +238,23 @@ class ReallocateStep(w.VBox):
                 "accounts_before", "accounts_after", "revenue_before", "revenue_after", "in_band_after"]
         self._loads.value = table_html(asg.loads[cols].sort_values("hours_before", ascending=False), max_rows=50)
         self._render_moves()
+
+    def render_all(self) -> None:
+        """Draw every chart now, including those on tabs not opened yet (for exports and tests)."""
+        self._render_stale(force=True)
+
+    @guarded()
+    def _render_stale(self, force: bool = False) -> None:
+        asg = self.state.assignment
+        if asg is None:
+            return
+        tab = self._tabs.selected_index
+        if "reasons" in self._stale and (force or tab == 1):
+            self._reason_chart.show(moves_by_reason_chart(asg.moves))
+            self._stale.discard("reasons")
+        if "regions" in self._stale and (force or tab == 3):
+            self._region_chart.show(region_chart(asg.owners, self.state.book.accounts, asg.loads))
+            self._stale.discard("regions")
 
     def _render_moves(self) -> None:
         asg = self.state.assignment
@@ -257,3 +279,8 @@ def _event_text(e: dict) -> str:
     return f"override {e.get('account_id')} → {e.get('manager_id')}" + (" (rest frozen)" if e.get("rest") == "freeze"
                                                                       else "")
 
+
+def _same_accounts(book, seg) -> bool:
+    """The segmentation labels the accounts of this book (a new book arrives before its segmentation does)."""
+    labels = seg.labels["account_id"]
+    return len(labels) > 0 and float(labels.isin(book.accounts["account_id"]).mean()) >= 0.5

@@ -13,6 +13,15 @@ ASSUMPTIONS: dict[str, dict] = {
         "value": 0.40, "range": (0.3, 0.5), "unit": "share of the owner-change loss",
         "source": "Shi et al. 2017: about 40 % of the loss avoidable with a new owner of similar industry experience",
     },
+    "handover_hours": {
+        "value": 8.0, "range": (2.0, 16.0), "unit": "manager hours per owner change",
+        "source": "workshop default (intro meeting, account plan review, CRM hand-over), priced at the managers' "
+                  "mean cost per hour as in time-driven activity-based costing (Kaplan & Anderson 2004)",
+    },
+    "default_cost_per_hour": {
+        "value": 80.0, "range": (40.0, 150.0), "unit": "currency per manager hour",
+        "source": "used when the managers table has no cost: ~120 k fully loaded cost / 1,500 h",
+    },
     "region_mismatch": {
         "value": 0.03, "range": (0.0, 0.1), "unit": "share of account value per year",
         "source": "workshop default (travel and local knowledge); no published figure",

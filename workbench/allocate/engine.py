@@ -129,7 +129,7 @@ def _apply_manager_events(managers: pd.DataFrame, events: list[dict]) -> _Manage
     m["_ramp"] = 1.0
     m["_industries"] = ""
     if hires:
-        h = pd.DataFrame(hires)
+        h = pd.DataFrame(hires).dropna(axis=1, how="all")
         dup = h["manager_id"].isin(m["manager_id"])
         if dup.any():
             raise ValueError(f"hire id {h.loc[dup, 'manager_id'].iloc[0]!r} already exists in the managers table")
@@ -371,6 +371,13 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     act_owned[owned] = mg.active[owner_idx[owned]]
     u_cnt_active = np.bincount(unit_codes[act_owned], minlength=n_u)
 
+    u_cnt_owned = np.bincount(unit_codes[owned], minlength=n_u)
+    m_cost = pd.to_numeric(mframe["cost"], errors="coerce").to_numpy(dtype=float) if "cost" in mframe else \
+        np.full(M, np.nan)
+    per_hour = m_cost / np.maximum(mframe["capacity_hours"].astype(float).to_numpy(), 1e-9)
+    per_hour = float(np.nanmean(per_hour)) if np.isfinite(per_hour).any() else \
+        ASSUMPTIONS["default_cost_per_hour"]["value"]
+    handover = ASSUMPTIONS["handover_hours"]["value"] * per_hour
     loss = ASSUMPTIONS["owner_change_loss"]["value"]
     avoid = ASSUMPTIONS["avoidable_with_experience"]["value"]
     n_ind = max(len(ind_keys), 1)
@@ -386,12 +393,14 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
         rev_c = np.where(pos_ >= 0, pair_rev[np.clip(pos_, 0, None)], 0.0)
         cnt_c = np.where(pos_ >= 0, pair_cnt[np.clip(pos_, 0, None)], 0)
         exp_ = np.isin(cm_ * n_ind + u_ind[:, None], exp_keys) & (u_ind[:, None] >= 0)
-        cont = w["continuity"] * loss * (u_rev_owned[:, None] - rev_c) * (1 - avoid * exp_)
+        mv = u_cnt_active[:, None] - np.where(mg.active[cm_], cnt_c, 0)
+        n_changed = u_cnt_owned[:, None] - cnt_c  # owned accounts whose owner changes (incl. a leaver's)
+        cont = w["continuity"] * (loss * (u_rev_owned[:, None] - rev_c) * (1 - avoid * exp_)
+                                  + handover * n_changed)
         reg_miss = (m_region[cm_] != u_region[:, None]) if use_region else np.zeros(cm_.shape, dtype=bool)
         lang_ok_ = (u_lang[:, None] < 0) | (((m_mask[cm_] >> np.clip(u_lang, 0, 63)[:, None]) & 1) == 1)
         fit_ = w["fit"] * u_value[:, None] * (ASSUMPTIONS["region_mismatch"]["value"] * reg_miss
                                                + ASSUMPTIONS["language_mismatch"]["value"] * ~lang_ok_)
-        mv = u_cnt_active[:, None] - np.where(mg.active[cm_], cnt_c, 0)
         return np.where(valid_, cont + fit_, 0.0), np.where(valid_, mv, 0).astype(float)
 
     cost, moves_uc = costs(cand)

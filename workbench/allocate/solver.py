@@ -779,7 +779,7 @@ def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
 
 
 def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish_seconds: float = 2.0,
-          polish_units: int = 1500) -> Solution:
+          polish_units: int = 400) -> Solution:
     """Pick the method.
 
     ``"exact"``: MILP over the candidates (small books; stops at ``time_limit``). ``"lp"``: HiGHS LP (exact
@@ -797,7 +797,7 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
     if mode != "auto":
         raise ValueError(f"unknown solver mode {mode!r}; expected auto, exact, lp or lagrangian")
     if problem.n_units <= polish_units:
-        sol = solve_lagrangian(problem, polish_entries=2000, polish_seconds=max(polish_seconds, 10.0))
+        sol = solve_lagrangian(problem, polish_entries=1000, polish_seconds=max(polish_seconds, 10.0))
         sol.solver = "lagrangian+milp-polish"
         return sol
     return solve_lagrangian(problem)

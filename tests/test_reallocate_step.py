@@ -1,0 +1,176 @@
+"""The Reallocate step without a browser: it follows the segmentation and its controls, publishes the
+assignment, applies locks and events through the core, and shows infeasibility and bad input in plain words."""
+
+from __future__ import annotations
+
+import time
+
+import ipywidgets as w
+import pytest
+from test_allocate import synthetic_book
+
+from widgets.reallocate_step import ReallocateStep
+from widgets.state import WorkbenchState
+from workbench.book import AccountBook
+
+
+def _find(widget, cls, text):
+    """The first descendant of class ``cls`` whose description contains ``text`` (as the browser test looks)."""
+    stack = [widget]
+    while stack:
+        x = stack.pop(0)
+        if isinstance(x, cls) and text in (getattr(x, "description", "") or ""):
+            return x
+        stack.extend(getattr(x, "children", ()))
+    raise AssertionError(f"no {cls.__name__} with {text!r}")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_book(n=500, m=14, seed=11)
+
+
+@pytest.fixture
+def view(data):
+    book, seg = data
+    st = WorkbenchState()
+    st.book = book
+    v = ReallocateStep(st)
+    st.segmentation = seg
+    return v
+
+
+def test_waits_for_segmentation_then_publishes_assignment(data):
+    book, seg = data
+    st = WorkbenchState()
+    st.book = book
+    v = ReallocateStep(st)
+    assert st.assignment is None and "Segment the book first" in v._msg.value
+    seen = []
+    st.observe(lambda ch: seen.append(ch["new"]), names="assignment")
+    st.segmentation = seg
+    asg = st.assignment
+    assert asg is not None and len(seen) == 1
+    assert asg.stats["status"] in ("optimal", "feasible")
+    assert "managers inside the band" in v._msg.value and "wb-msg-ok" in v._msg.value
+    assert "<svg" in v._chart.value and "band" in v._chart.value
+    assert "<svg" not in v._region_chart.value  # drawn when its tab opens
+    v._tabs.selected_index = 3
+    assert "<svg" in v._region_chart.value and "Local coverage" in v._region_chart.value
+    v._tabs.selected_index = 1
+    assert "<svg" in v._reason_chart.value and "Moves by reason" in v._reason_chart.value
+    assert "moves" in v._moves.value and "Manager" in v._loads.value
+    assert "lower bound" in v._stats.value and "gap" in v._stats.value
+
+
+def test_band_slider_resolves_and_updates_params(view):
+    st = view.state
+    band = _find(view, w.FloatSlider, "Band")
+    before = st.assignment
+    t0 = time.perf_counter()
+    band.value = 0.08
+    elapsed = time.perf_counter() - t0
+    after = st.assignment
+    assert after is not before
+    assert st.params["allocate"]["band"] == pytest.approx(0.08)
+    assert after.params["band"] == pytest.approx(0.08)
+    ld = after.loads[after.loads["target_hours"] > 0]
+    assert (ld["band_low"] >= ld["target_hours"] * 0.92 - 1e-6).all()
+    assert (ld["hours_after"] <= ld["band_high"] + 1e-6).all() and (ld["hours_after"] >= ld["band_low"] - 1e-6).all()
+    assert after.stats["moves"] >= before.stats["moves"]  # a tighter band never needs fewer moves here
+    assert elapsed < 5.0  # generous: the re-solve itself takes a fraction of a second on this book
+
+
+def test_move_limit_and_weights(view, data):
+    book, _ = data
+    st = view.state
+    free_moves = int(st.assignment.moves["from_manager"].notna().sum())
+    owned = int(book.accounts["owner_id"].notna().sum())
+    view._limit.value = round(min(1.0, 1.5 * free_moves / owned), 2)
+    view._limit_on.value = True
+    asg = st.assignment
+    assert asg.params["max_move_share"] == pytest.approx(view._limit.value)
+    assert st.params["allocate"]["max_move_share"] == pytest.approx(view._limit.value)
+    assert asg.moves["from_manager"].notna().sum() <= view._limit.value * owned + 1e-9
+    _find(view, w.FloatSlider, "Weight continuity").value = 3.0
+    assert st.assignment.params["weights"]["continuity"] == 3.0
+
+
+def test_manager_leaves_and_hire(view, data):
+    book, _ = data
+    st = view.state
+    leaver = book.managers["manager_id"].iloc[5]
+    view._leave.value = leaver
+    view._leave_btn.click()
+    ld = st.assignment.loads.set_index("manager_id")
+    assert ld.loc[leaver, "accounts_after"] == 0 and ld.loc[leaver, "status"] == "leaves"
+    assert st.params["allocate"]["events"] == [{"type": "leave", "manager_id": leaver}]
+    view._hire_role.value = "Account Manager"
+    view._hire_cap.value = 800.0
+    view._hire_ramp.value = 0.5
+    view._hire_btn.click()
+    ld = st.assignment.loads.set_index("manager_id")
+    assert ld.loc["NEW-1", "capacity_hours"] == pytest.approx(400.0) and ld.loc["NEW-1", "accounts_after"] > 0
+    assert "leaves" in view._events_html.value and "hire" in view._events_html.value
+    view._clear_btn.click()
+    assert "events" not in st.assignment.params or not st.assignment.params["events"]
+
+
+def test_override_and_bad_override(view, data):
+    book, _ = data
+    st = view.state
+    acc = book.accounts[book.accounts["parent_id"].isna() & book.accounts["owner_id"].notna()].iloc[3]
+    dest = book.managers.loc[book.managers["manager_id"] != acc["owner_id"], "manager_id"].iloc[0]
+    view._ovr_account.value = acc["account_id"]
+    view._ovr_manager.value = dest
+    view._ovr_freeze.value = True
+    view._ovr_btn.click()
+    to = st.assignment.owners.set_index("account_id")["to_manager"]
+    assert to.loc[acc["account_id"]] == dest
+    n_events = len(view._events)
+    good = st.assignment
+    view._ovr_account.value = "NO-SUCH-ACCOUNT"
+    view._ovr_btn.click()
+    assert "wb-msg-error" in view._msg.value and "NO-SUCH-ACCOUNT" in view._msg.value
+    assert "Traceback" not in view._msg.value
+    assert len(view._events) == n_events and st.assignment is good
+
+
+def test_locks_table_edit(view, data):
+    book, _ = data
+    st = view.state
+    acc = book.accounts[book.accounts["owner_id"].notna()]
+    a1, a2 = acc["account_id"].iloc[0], acc["account_id"].iloc[1]
+    m = book.managers["manager_id"].iloc[2]
+    view._locks.value = f"{a1}\n{a2},{m}"
+    view._apply_locks.click()
+    to = st.assignment.owners.set_index("account_id")["to_manager"]
+    assert to.loc[a1] == acc["owner_id"].iloc[0] and to.loc[a2] == m
+    assert "2 lock(s)" in view._events_html.value
+    view._locks.value = "a,b,c"
+    view._apply_locks.click()
+    assert "wb-msg-error" in view._msg.value and "lock line 1" in view._msg.value
+
+
+def test_move_filters(view):
+    moves = view.state.assignment.moves
+    code = moves["reason_code"].value_counts().index[0]
+    view._reason.value = code
+    assert f"{(moves['reason_code'] == code).sum():,} moves" in view._moves.value
+    seg = moves["segment"].dropna().iloc[0]
+    view._segment.value = seg
+    n = ((moves["reason_code"] == code) & (moves["segment"] == seg)).sum()
+    assert f"{n:,} moves" in view._moves.value
+
+
+def test_infeasible_input_is_shown_plainly(data):
+    book, seg = data
+    tight = AccountBook(accounts=book.accounts,
+                        managers=book.managers.assign(capacity_hours=book.managers["capacity_hours"] * 0.5))
+    st = WorkbenchState()
+    st.book = tight
+    v = ReallocateStep(st)
+    st.segmentation = seg
+    assert st.assignment.stats["status"] == "infeasible"
+    assert "wb-msg-error" in v._msg.value and "Capacity below demand" in v._msg.value
+    assert "Traceback" not in v._msg.value
