@@ -202,3 +202,25 @@ def test_row_accounting_holds_in_report_dict(tmp_path):
     d = import_book(p).report.to_dict()
     assert d["rows_read"] == d["rows_accepted"] + d["rows_rejected"] == 3
     assert np.all([r["file"] == "x.csv" for r in d["rejections"]])
+
+
+def test_excel_falls_back_to_openpyxl_when_calamine_refuses(tmp_path, monkeypatch):
+    import python_calamine
+
+    xl = tmp_path / "acc.xlsx"
+    pd.DataFrame({"account_id": ["A1"], "name": ["Alpha"], "revenue_12m": [3.5]}).to_excel(xl, index=False)
+
+    def refuse(*_a, **_k):
+        raise python_calamine.CalamineError("simulated")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
+    book = import_book(xl)
+    assert book.report.files[0]["detected"]["engine"] == "openpyxl"
+    assert book.accounts["revenue_12m"].tolist() == [3.5]
+
+
+def test_corrupt_xlsx_is_one_sentence(tmp_path):
+    xl = tmp_path / "broken.xlsx"
+    xl.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    with pytest.raises(ImportFileError, match="could not be read as an Excel workbook"):
+        import_book(xl)
