@@ -231,9 +231,10 @@ def _frame_bytes(df: pd.DataFrame) -> bytes:
                                                _RESTORE_KEY: json.dumps(restore).encode()})
     buf = pa.BufferOutputStream()
     # zstd keeps a 100k-account scenario to ~2 MB; statistics are for query engines, not for us; Parquet's own
-    # dictionary attempt on unique ids (account_id) doubles the write time for nothing, so only our
-    # categoricals are dictionary-encoded
-    pq.write_table(table, buf, compression="zstd", write_statistics=False, use_dictionary=list(restore) or False)
+    # dictionary attempt on unique ids (account_id) doubles the write time for nothing;
+    # categoricals (ours and any the frame had) must stay dictionaries to keep their categories
+    dictionary = [c for c in out.columns if isinstance(out[c].dtype, pd.CategoricalDtype)]
+    pq.write_table(table, buf, compression="zstd", write_statistics=False, use_dictionary=dictionary or False)
     return buf.getvalue().to_pybytes()
 
 
