@@ -93,9 +93,10 @@ def test_rename_and_coverage_edits_publish_and_persist(book):
     view.apply_names()
     assert "cannot share the name" in view._msg.value and "Traceback" not in view._msg.value
     assert st.segmentation is seg
-    row = view._coverage.children[1]
-    row.children[1].value = "Key Account Manager"
-    row.children[2].value = 7
+    cells = view._coverage.children  # grid: 4 cells per segment (name, role, accounts per manager, info)
+    assert len(cells) == 4 * len(seg.coverage)
+    cells[4 + 1].value = "Key Account Manager"
+    cells[4 + 2].value = 7
     view.apply_coverage()
     cov = st.segmentation.coverage.set_index("segment_id")
     assert cov.loc[1, "role"] == "Key Account Manager" and cov.loc[1, "accounts_per_manager"] == 7

@@ -98,7 +98,8 @@ class SegmentStep(w.VBox):
         self._profiles = w.HTML()
         self._names = w.VBox()
         self._names_btn = w.Button(description="Apply names", icon="check")
-        self._coverage = w.VBox()
+        self._coverage = w.GridBox(layout=w.Layout(grid_template_columns="minmax(220px, 1fr) 200px 240px 2fr",
+                                                   grid_gap="4px 12px", align_items="center"))
         self._coverage_btn = w.Button(description="Apply coverage", icon="check")
         self._gap_chart = ChartPane()
         self._gap_table = w.HTML()
@@ -149,6 +150,7 @@ class SegmentStep(w.VBox):
         try:
             avail = available_features(book.accounts, book.history)
             self._features.options = [(_FEATURE_LABELS.get(f, f), f) for f in avail]
+            self._features.rows = max(3, min(len(avail), 9))
             wanted = self.state.params.get("segment", {}).get("features")
             if isinstance(wanted, str):
                 wanted = [f.strip() for f in wanted.split(",")]
@@ -261,17 +263,17 @@ class SegmentStep(w.VBox):
         rows = []
         for r in seg.coverage.itertuples():
             roles = list(dict.fromkeys([*ROLES, r.role]))
-            rows.append(w.HBox([
-                w.Label(f"{r.segment_id} · {r.segment}", layout=w.Layout(width="320px")),
+            info = _TEXT["coverage_row"].format(hours=r.hours_per_account, fte=r.headcount_needed,
+                                                practice=r.practice_range)
+            rows += [
+                w.Label(f"{r.segment_id} · {r.segment}"),
                 w.Dropdown(options=roles, value=r.role, layout=w.Layout(width="190px")),
-                w.BoundedFloatText(value=float(r.accounts_per_manager), min=0.1, max=100_000, step=1,
+                w.BoundedFloatText(value=round(float(r.accounts_per_manager), 1), min=0.1, max=100_000, step=1,
                                    description="accounts / manager", style={"description_width": "initial"},
                                    layout=w.Layout(width="230px")),
-                w.HTML(_TEXT["coverage_row"].format(hours=r.hours_per_account, fte=r.headcount_needed,
-                                                    practice=r.practice_range)
-                       + (_TEXT["outside_practice"] if r.outside_practice else "")),
-            ]))
-        self._coverage.children = rows
+                w.HTML(info + (_TEXT["outside_practice"] if r.outside_practice else "")),
+            ]
+        self._coverage.children = rows  # a grid: segment | role | accounts per manager | hours and FTE
         self._render_gap(seg)
 
     def _render_gap(self, seg) -> None:
@@ -304,9 +306,11 @@ class SegmentStep(w.VBox):
         if seg is None:
             return
         edits = {}
-        for r, row in zip(seg.coverage.itertuples(), self._coverage.children):
-            role, apm = row.children[1].value, float(row.children[2].value)
-            if role != r.role or abs(apm - float(r.accounts_per_manager)) > 1e-9:
+        cells = self._coverage.children
+        for i, r in enumerate(seg.coverage.itertuples()):
+            role, apm = cells[4 * i + 1].value, float(cells[4 * i + 2].value)
+            # The field shows the ratio rounded to 0.1: only a change beyond that is an edit.
+            if role != r.role or abs(apm - round(float(r.accounts_per_manager), 1)) > 1e-9:
                 edits[str(r.segment_id)] = {"role": role, "accounts_per_manager": apm}
         new = set_coverage(seg, edits, self.state.book.managers)
         self.state.set_section("segment", coverage=new.params["coverage"])

@@ -62,7 +62,8 @@ def segment_scatter(points: pd.DataFrame, total_accounts: int | None = None, bru
     pts = points.head(MAX_MARKS)
     sub = (f"sample of {len(pts):,} of {total_accounts:,} accounts" if total_accounts and total_accounts > len(pts)
            else f"{len(pts):,} accounts")
-    color = alt.Color("segment:N", title="Segment", scale=alt.Scale(scheme=_SCHEME), sort=alt.SortField("segment_id"))
+    color = alt.Color("segment:N", title="Segment", scale=alt.Scale(scheme=_SCHEME), sort=alt.SortField("segment_id"),
+                      legend=alt.Legend(labelLimit=320, orient="bottom", columns=1))
     chart = alt.Chart(pts).mark_circle(size=14).encode(
         x=alt.X("revenue_12m:Q", title="Revenue last 12 months (log)", scale=alt.Scale(type="log"),
                 axis=alt.Axis(format="~s", tickCount=6)),
@@ -105,7 +106,7 @@ def segment_sizes(profiles: pd.DataFrame) -> alt.Chart:
                          var_name="share_of", value_name="share")
     long["share_of"] = long["share_of"].map({"account_share": "accounts", "revenue_share": "revenue"})
     return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("segment:N", title=None, sort=alt.SortField("segment_id")),
+        y=alt.Y("segment:N", title=None, sort=alt.SortField("segment_id"), axis=alt.Axis(labelLimit=320)),
         x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%")),
         yOffset="share_of:N",
         color=alt.Color("share_of:N", title="Share of", scale=alt.Scale(range=["#9ecae1", "#1f4e79"])),
