@@ -39,6 +39,17 @@ FIRST_RENDER_MS = 180_000
 WAIT_MS = 90_000
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _start_servers_early(request):
+    """When browser tests of this module are selected, start their servers before the first test: the
+    preheated kernels then run their notebooks (the app runs its whole chain) while the quick tests run."""
+    selected = {name for item in request.session.items if item.module is request.module
+                for name in item.fixturenames}
+    for server in ("workshop_server", "harness_server"):
+        if server in selected:
+            request.getfixturevalue(server)
+
+
 # -- serving set-up (no browser) -------------------------------------------------------------------------------
 def test_template_has_no_remote_links():
     for f in TEMPLATE_DIR.rglob("*"):
