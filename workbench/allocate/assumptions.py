@@ -30,6 +30,11 @@ ASSUMPTIONS: dict[str, dict] = {
         "value": 0.05, "range": (0.0, 0.15), "unit": "share of account value per year",
         "source": "workshop default (service in the customer's language); no published figure",
     },
+    "role_mismatch": {
+        "value": 0.10, "range": (0.0, 0.3), "unit": "share of account value per year",
+        "source": "workshop default: an account served by another role than its segment's coverage role "
+                  "(only possible when that role is short of capacity)",
+    },
     "potential_weight": {
         "value": 0.10, "range": (0.0, 0.5), "unit": "share of potential counted as account value",
         "source": "workshop default: value at stake = revenue + 10 % of untapped potential",

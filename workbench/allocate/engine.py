@@ -272,6 +272,16 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
 
     # --- targets and bands
     cap = mg.capacity
+    pref_role = group.copy()  # the serving role the coverage model asks for (-1 = any)
+    for g in np.unique(group[group >= 0]):
+        hg = float(u_hours[group == g].sum())
+        cg = float(cap[mg.active & (m_group == g)].sum())
+        if hg > cg * (1 + 1e-9):
+            # a role short of capacity cannot keep its accounts to itself: they may spill over to any role
+            # (at a fit cost), and the diagnosis names the shortfall
+            group = np.where(group == g, -1, group)
+            notes.append(f"the role '{role_keys[g]}' is short of capacity ({hg:,.0f} h needed, {cg:,.0f} h "
+                         "available): its accounts may also go to managers of other roles")
     elig_mat_groups = np.unique(group)
     target = np.zeros(M)
     short_pool = np.zeros(M, dtype=bool)
@@ -327,7 +337,7 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
                      "not enforced")
 
     # --- pre-checks that no solver can fix
-    checks = _prechecks(mframe, cap, mg.active, m_group, role_keys, group, u_hours, upper, lock_mgr, band)
+    checks = _prechecks(mframe, cap, mg.active, m_group, role_keys, pref_role, u_hours, upper, lock_mgr, band)
     # --- candidates and costs
     u_region_s = _norm(acc["region"]).to_numpy(dtype=object)[lead] if "region" in acc else np.full(n_u, pd.NA)
     m_region_s = _norm(mframe["region"]).to_numpy(dtype=object)
@@ -399,8 +409,10 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
                                   + handover * n_changed)
         reg_miss = (m_region[cm_] != u_region[:, None]) if use_region else np.zeros(cm_.shape, dtype=bool)
         lang_ok_ = (u_lang[:, None] < 0) | (((m_mask[cm_] >> np.clip(u_lang, 0, 63)[:, None]) & 1) == 1)
+        role_miss = (pref_role[:, None] >= 0) & (m_group[cm_] != pref_role[:, None])
         fit_ = w["fit"] * u_value[:, None] * (ASSUMPTIONS["region_mismatch"]["value"] * reg_miss
-                                               + ASSUMPTIONS["language_mismatch"]["value"] * ~lang_ok_)
+                                               + ASSUMPTIONS["language_mismatch"]["value"] * ~lang_ok_
+                                               + ASSUMPTIONS["role_mismatch"]["value"] * role_miss)
         return np.where(valid_, cont + fit_, 0.0), np.where(valid_, mv, 0).astype(float)
 
     cost, moves_uc = costs(cand)
@@ -573,7 +585,7 @@ def _prechecks(mframe, cap, active, m_group, role_keys, group, u_hours, upper, l
         cg = float(cap[active & (m_group == g)].sum())
         if hg > cg * (1 + 1e-9):
             out.append(f"Capacity below demand for the role '{role_keys[g]}': its accounts need {hg:,.0f} h a year, "
-                       f"its managers have {cg:,.0f} h. Add a {role_keys[g]}, or lower its hours per account.")
+                       f"its managers have {cg:,.0f} h. Add a {role_keys[g]}, or lower its hours per account; meanwhile its accounts spill over to other roles.")
     if (lock_mgr >= 0).any():
         lk = lock_mgr >= 0
         locked = np.bincount(lock_mgr[lk], weights=u_hours[lk], minlength=len(cap))
