@@ -327,6 +327,20 @@ def test_pseudonymise_replaces_names_everywhere(store):
     assert sc.assignment.loads["name"].str.contains("Person").all()  # the original is not modified
 
 
+def test_pseudonymise_covers_name_columns_beside_ids():
+    sc = make_scenario("A", n_managers=6)
+    names = sc.assignment.loads.set_index("manager_id")["name"]
+    moves = sc.assignment.moves
+    moves["from_name"] = moves["from_manager"].map(names)
+    moves["to_name"] = moves["to_manager"].map(names)
+    moves["account_name"] = "Company " + moves["account_id"].astype(str)
+    moves["reason"] = "Manager Person 1 was over band"
+    ps = pseudonymise(sc, "salt").assignment.moves
+    assert (ps["to_name"] == ps["to_manager"]).all() and (ps["from_name"] == ps["from_manager"]).all()
+    assert (ps["account_name"] == ps["account_id"]).all() and not ps["account_name"].str.contains("Company").any()
+    assert not ps["reason"].str.contains("Person").any() and ps["reason"].str.endswith("was over band").all()
+
+
 def test_frame_encoding_keeps_dtypes_and_missing_values_exactly():
     from workbench.scenario import _frame_bytes, _frame_from_bytes
 

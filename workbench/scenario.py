@@ -613,6 +613,13 @@ def aliases(values: pd.Series | np.ndarray, salt: str, prefix: str, digits: int 
     return out
 
 
+#: name column → the id column whose alias it takes (so a person or company keeps one alias everywhere)
+_NAME_ID = {"name": ("manager_id", "account_id"), "manager_name": ("manager_id",), "from_name": ("from_manager",),
+            "to_name": ("to_manager",), "owner_name": ("owner_id",), "account_name": ("account_id",)}
+#: free-text columns in which known manager names and ids are replaced
+_TEXT_COLS = ("reason", "note", "notes", "comment")
+
+
 def _pseudo_frame(df: pd.DataFrame, salt: str, manager_names: dict[str, str]) -> pd.DataFrame:
     df = df.copy()
     for c in df.columns:
@@ -620,19 +627,22 @@ def _pseudo_frame(df: pd.DataFrame, salt: str, manager_names: dict[str, str]) ->
             df[c] = pd.array(aliases(df[c], salt, "Account", 12), dtype="string")
         elif c in _MANAGER_COLS:
             df[c] = pd.array(aliases(df[c], salt, "Manager"), dtype="string")
-    if "name" in df.columns:
-        # a name takes its row's (already aliased) id, so a person or company keeps one alias everywhere
-        if "manager_id" in df.columns:
-            df["name"] = df["manager_id"]
-        elif "account_id" in df.columns:
-            df["name"] = df["account_id"]
-        else:
-            df["name"] = pd.array(aliases(df["name"], salt, "Name"), dtype="string")
-    if "reason" in df.columns and manager_names:
+    for c in df.columns:
+        if not isinstance(c, str) or not (c == "name" or c.endswith("_name")):
+            continue
+        ref = next((i for i in _NAME_ID.get(c, ()) if i in df.columns), None)
+        # an aliased id column is the alias; a name column without one is aliased on its own text
+        df[c] = df[ref] if ref is not None else pd.array(aliases(df[c], salt, "Name"), dtype="string")
+    texts = [c for c in _TEXT_COLS if c in df.columns]
+    if texts and manager_names:
         names = sorted((n for n in manager_names if n), key=len, reverse=True)
-        pattern = "|".join(re.escape(n) for n in names)
-        df["reason"] = df["reason"].astype("string").str.replace(pattern, lambda m: manager_names[m.group(0)],
-                                                                 regex=True)
+        pattern = re.compile("|".join(re.escape(n) for n in names))
+        for c in texts:
+            col = df[c].astype("string")
+            # replace on the distinct texts only: reasons repeat, and the regex is the slow part
+            uniq = pd.Series(col.dropna().unique(), dtype="string")
+            new = uniq.str.replace(pattern, lambda m: manager_names[m.group(0)], regex=True)
+            df[c] = col.map(dict(zip(uniq, new))).astype("string")
     return df
 
 
