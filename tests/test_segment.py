@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,6 +101,7 @@ def test_deterministic_for_a_seed(book):
 @pytest.mark.parametrize("method", ["kmeans", "gmm", "hierarchical", "abc", "value-need"])
 def test_every_method_predicts_its_own_labels_after_a_json_round_trip(book, tmp_path, method):
     seg = segment(book, method=method, k=3, stability_runs=0)
+    json.dumps(seg.quality), json.dumps(seg.params)  # plain JSON: no numpy scalars, no pickle needed
     save_result(seg, tmp_path / method)
     loaded = load_result(Segmentation, tmp_path / method)
     again = reapply(loaded, book)
