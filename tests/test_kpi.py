@@ -71,7 +71,7 @@ NO_DRIFT = {"baseline_growth": 0.0, "retention": 0.97, "handover_churn_uplift": 
 def test_no_moves_no_coverage_change_scenario_equals_baseline():
     book, seg = small_book(months=24)
     proj = project(book, seg, assignment(book), draws=0)
-    for key in ("revenue_12m", "revenue_horizon", "clv", "retention_rate", "gross_margin_after_cts",
+    for key in ("revenue_12m", "revenue_horizon", "clv", "clv_bgbb", "retention_rate", "gross_margin_after_cts",
                 "cost_to_serve", "workload_imbalance", "managers_in_band", "service_coverage"):
         k = proj.kpis[key]
         assert k["scenario"] == pytest.approx(k["baseline"], rel=1e-12), key
@@ -96,7 +96,8 @@ def test_contract_keys_and_json():
     json.dumps(proj.kpis)
     json.dumps(proj.assumptions)
     assert list(proj.series["month"]) == list(range(1, 13))
-    assert set(KPI_LABELS) <= set(proj.kpis)
+    # without revenue history there are no purchase months, so no purchase-model CLV
+    assert set(KPI_LABELS) - {"clv_bgbb"} <= set(proj.kpis) and "clv_bgbb" not in proj.kpis
 
 
 def test_moved_account_loses_the_stated_share():
@@ -181,7 +182,7 @@ def test_monte_carlo_bands_contain_deterministic_value_and_are_deterministic():
     p1 = model.project(draws=1000, seed=7)
     p2 = model.project(draws=1000, seed=7)
     p3 = model.project(draws=1000, seed=8)
-    for key in ("revenue_12m", "revenue_at_risk", "delta_handover", "retention_rate", "clv"):
+    for key in ("revenue_12m", "revenue_at_risk", "delta_handover", "retention_rate", "clv", "clv_bgbb"):
         k = p1.kpis[key]
         assert k["p10"] <= det.kpis[key]["scenario"] <= k["p90"], key
         assert k["p10"] < k["p90"], key
@@ -449,7 +450,7 @@ def test_history_matrix_same_whatever_the_row_order():
 
 @pytest.fixture(scope="module")
 def property_book():
-    return small_book(n=120, m=6, months=24)
+    return small_book(n=120, m=6, months=0)
 
 
 def test_invariants_hold_for_any_assignment(property_book):
@@ -494,3 +495,51 @@ def test_handover_loss_fades_after_the_first_year():
     proj = model.project(a, horizon_months=24)
     assert len(proj.series) == 24
     assert proj.series["scenario"].iloc[-1] == pytest.approx(proj.series["baseline"].iloc[-1], rel=1e-12)
+
+
+# --------------------------------------------------------------------------- purchase-history CLV (BG/BB)
+def simulate_bgbb(n: int, months: int, params=(2.0, 1.0, 0.6, 8.0), seed: int = 0) -> np.ndarray:
+    """Monthly purchase matrix drawn from the BG/BB process itself (first purchase in the first 6 months)."""
+    rng = np.random.default_rng(seed)
+    a, b, g, d = params
+    p, theta = rng.beta(a, b, n), rng.beta(g, d, n)
+    start = rng.integers(0, 6, n)
+    out = np.zeros((n, months))
+    out[np.arange(n), start] = 1.0
+    alive = np.ones(n, dtype=bool)
+    for t in range(months):  # months, not accounts: the process is sequential in time
+        after = t > start
+        alive &= ~(after & (rng.random(n) < theta))
+        out[after & alive & (rng.random(n) < p), t] = 1.0
+    return out
+
+
+def test_bgbb_recovers_its_process_and_forecasts_held_out_months():
+    from workbench.kpi.bgnbd import BGBB, rfm_from_matrix
+
+    full = simulate_bgbb(4000, 24)
+    x, t_x, n, buyer = rfm_from_matrix(full)
+    model = BGBB().fit(x[buyer], t_x[buyer], n[buyer])
+    assert model.converged_
+    assert np.allclose(model.params_, (2.0, 1.0, 0.6, 8.0), rtol=0.25)
+    x, t_x, n, buyer = rfm_from_matrix(full[:, :18])
+    early = BGBB().fit(x[buyer], t_x[buyer], n[buyer])
+    forecast = early.monthly_purchase_probability(6, x, t_x, n)[buyer].sum()
+    actual = (full[buyer, 18:] > 0).sum()
+    assert abs(forecast / actual - 1) < 0.05
+    alive = early.p_alive(x, t_x, n)
+    assert ((alive > 0) & (alive <= 1)).all()
+    # an account that bought every month is more likely alive than one silent for a year
+    assert early.p_alive(np.array([17]), np.array([17]), np.array([17]))[0] > \
+        early.p_alive(np.array([5]), np.array([5]), np.array([17]))[0]
+
+
+def test_purchase_model_clv_on_sample_data(sample36):
+    data, seg = sample36
+    book = data.book()
+    proj = project(book, seg, assignment(book))
+    k = proj.kpis["clv_bgbb"]
+    assert k["baseline"] > 0 and k["scenario"] == pytest.approx(k["baseline"], rel=1e-12)
+    tab = proj.by_segment.set_index("segment")
+    # long-tail accounts churn most (12 % in the generator's window) and order lumpily: lowest P(alive)
+    assert tab["p_alive"].idxmin() == "Long tail" and tab.loc["Strategic", "p_alive"] > 0.95

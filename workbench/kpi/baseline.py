@@ -53,6 +53,8 @@ class Baseline:
     n_months : months of history used.
     noise_correlation : mean correlation of the segments' residuals (0..1); Monte Carlo noise shares a common
         component of this weight so that the total's band is as wide as segments moving together make it.
+    purchases : per account ``x``, ``t_x``, ``n`` (purchase months, see ``bgnbd.rfm_from_matrix``), ``buyer``
+        and ``spend`` (mean revenue of a purchase month) for the purchase-history CLV model; None without history.
     """
 
     segments: pd.DataFrame
@@ -62,6 +64,7 @@ class Baseline:
     last_period: pd.Timestamp | None
     n_months: int
     noise_correlation: float = 0.0
+    purchases: dict | None = None
 
 
 def history_matrix(history: pd.DataFrame, account_ids: np.ndarray,
@@ -244,4 +247,10 @@ def fit_baseline(account_ids: np.ndarray, revenue_12m: np.ndarray, segment_code:
     level_hist = mean * (1.0 + g_use[seg]) ** (centre / 12.0)
     level = np.where(has, np.where(alive, level_hist, 0.0), level_default if unknown_from_revenue_12m else 0.0)
     alive_all = np.where(has, alive, unknown_from_revenue_12m)
-    return Baseline(segs, season, level, alive_all, months[-1], n_t, rho)
+    from .bgnbd import rfm_from_matrix
+
+    px, ptx, pn, buyer = rfm_from_matrix(R)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spend = np.where(buyer, np.where(pos, R, 0.0).sum(axis=1) / np.maximum(pos.sum(axis=1), 1), 0.0)
+    purchases = {"x": px, "t_x": ptx, "n": pn, "buyer": buyer & has, "spend": spend}
+    return Baseline(segs, season, level, alive_all, months[-1], n_t, rho, purchases)

@@ -46,7 +46,8 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "revenue_horizon": ("Revenue over the horizon", "currency"),
     "revenue_growth": ("Revenue growth vs last 12 months", "share"),
     "retention_rate": ("Revenue retention, 12 months", "share"),
-    "clv": ("Customer lifetime value", "currency"),
+    "clv": ("Customer lifetime value (retention-based)", "currency"),
+    "clv_bgbb": ("Customer lifetime value (BG/BB purchase model, 10 years)", "currency"),
     "cost_to_serve": ("Cost to serve, 12 months", "currency"),
     "gross_margin_after_cts": ("Gross margin after cost to serve, 12 months", "currency"),
     "cost_reduction": ("Cost-to-serve reduction, 12 months", "currency"),
@@ -67,7 +68,9 @@ _MC_KPIS = ("revenue_12m", "revenue_horizon", "revenue_growth", "retention_rate"
             "revenue_per_manager", "revenue_at_risk", "delta_coverage", "delta_handover", "delta_churn")
 
 _NO_OWNER_LOG_RATIO = 10.0  # far beyond any cap: clipping turns it into exactly the cap
-_MC_CHUNK = 4_000_000  # draws × groups evaluated at once (bounds memory to ~32 MB per temporary)
+_MC_CHUNK = 4_000_000
+CLV_MONTHS = 120  # the purchase-model CLV sums ten years of discounted expected purchase months
+MIN_MONTHS_PURCHASE_MODEL = 12  # draws × groups evaluated at once (bounds memory to ~32 MB per temporary)
 
 
 def as_assumptions(assumptions) -> Assumptions:
@@ -272,11 +275,59 @@ class KpiModel:
                    "hours": gr["hours"].to_numpy(), "served_before": gr["served_before"].to_numpy(),
                    "served_after": gr["served_after"].to_numpy(), "cell": self.mc_cell_of_group_}
         self._level_c = np.bincount(self.mc_cell_of_group_, weights=self._g["level"], minlength=len(ucell))
+        self._fit_purchase_model()
         self._prepare_static()
         self._prepare_tables()
         self._estimated = _jsonable(self.baseline_.segments.assign(segment=self.segment_names_)
                                     .drop(columns=["segment_code"]).to_dict("records"))
         return self
+
+    def _fit_purchase_model(self) -> None:
+        """BG/BB on the purchase months (see ``bgnbd``): P(alive) and expected purchase months per account."""
+        from .bgnbd import BGBB
+
+        self.purchase_model_ = None
+        self._clv_cache: dict[float, np.ndarray] = {}
+        pur = self.baseline_.purchases
+        if pur is None or self.baseline_.n_months < MIN_MONTHS_PURCHASE_MODEL:
+            return
+        buyer = pur["buyer"]
+        try:
+            model = BGBB().fit(pur["x"][buyer], pur["t_x"][buyer], pur["n"][buyer])
+        except ValueError:
+            return
+        # on data where nearly every account buys every month the likelihood is flat towards p → 1, θ → 0; the
+        # penalised optimum is still a usable (near-certain) forecast, so only non-finite results are refused
+        if not (np.all(np.isfinite(model.params_)) and np.isfinite(model.log_likelihood_)):
+            return
+        span = int(pur["n"].max()) + 1
+        key = (pur["x"] * span + pur["t_x"]) * span + pur["n"]
+        ukey, uinv = np.unique(key[buyer], return_inverse=True)
+        ux, utx, un = ukey // (span * span), (ukey // span) % span, ukey % span
+        self.purchase_model_ = model
+        self._clv_probs = model.monthly_purchase_probability(CLV_MONTHS, ux, utx, un)
+        self._clv_buyers = np.flatnonzero(buyer)
+        self._clv_inv = uinv
+        self._clv_spend = pur["spend"][buyer]
+        p_alive = np.zeros(len(buyer))
+        p_alive[buyer] = model.p_alive(ux, utx, un)[uinv]
+        n_seg = len(self.segment_names_)
+        seg = self.segment_of_account_
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._p_alive_seg = np.bincount(seg[buyer], weights=p_alive[buyer], minlength=n_seg) \
+                / np.bincount(seg[buyer], minlength=n_seg)
+
+    def _clv_per_group(self, discount_rate: float) -> np.ndarray | None:
+        """Purchase-model CLV per group per unit of gross margin: spend × discounted expected purchase months."""
+        if self.purchase_model_ is None:
+            return None
+        if discount_rate not in self._clv_cache:
+            disc = (1.0 + discount_rate) ** (-np.arange(1, CLV_MONTHS + 1) / 12.0)
+            value = np.zeros(self.n_accounts_)
+            value[self._clv_buyers] = self._clv_spend * (self._clv_probs @ disc)[self._clv_inv]
+            self._clv_cache = {discount_rate: np.bincount(self.account_group_, weights=value,
+                                                          minlength=len(self.groups_))}
+        return self._clv_cache[discount_rate]
 
     # ------------------------------------------------------------------ evaluation core
     def _segment_rates(self, a: Assumptions, draws: int, rng: np.random.Generator | None,
@@ -414,8 +465,17 @@ class KpiModel:
         beta = scen[0, 2 * n_c:, :12].sum(axis=1)
         b12 = base[0, n_c:2 * n_c, :12].sum(axis=1)
         cut = slice(0, n_c)
+        clv_g = self._clv_per_group(a["discount_rate"])
+        clv = None
+        if clv_g is not None:
+            # a group's value moves with its 12-month revenue ratio: α/b + (E^ε − 1)·β/b, whatever its level
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ra, rb = np.where(b12 > 0, alpha / b12, 1.0), np.where(b12 > 0, beta / b12, 0.0)
+            effect = np.exp(a["elasticity"] * np.clip(g_["log_effort"], -lc, lc))
+            gm = a["gross_margin"]
+            clv = {"baseline_g": gm * clv_g, "scenario_g": gm * clv_g * (ra[cg] + (effect - 1.0) * rb[cg])}
         return {"tri": tri, "g": g, "r": r, "base": base[:, cut], "cov": cov[:, cut], "ho": ho[:, cut],
-                "scen": scen[:, cut], "level_c": level_c, "seg_c": seg_c, "h_c": h_c,
+                "scen": scen[:, cut], "level_c": level_c, "seg_c": seg_c, "h_c": h_c, "clv": clv,
                 "cts_b_g": cts_b, "cts_a_g": cts_a,
                 "cts_b_c": np.bincount(cg, weights=cts_b, minlength=n_c),
                 "cts_a_c": np.bincount(cg, weights=cts_a, minlength=n_c),
@@ -448,6 +508,8 @@ class KpiModel:
         kpis = self._static_kpis(ev["cts_b_g"], ev["cts_a_g"])
         for key, (b, s) in kd.items():
             kpis[key] = self._kpi(key, float(b[0]), float(s[0]))
+        if ev["clv"] is not None:
+            kpis["clv_bgbb"] = self._kpi("clv_bgbb", ev["clv"]["baseline_g"].sum(), ev["clv"]["scenario_g"].sum())
         series = pd.DataFrame({"month": np.arange(1, horizon + 1),
                                "baseline": base[0].sum(axis=0)[:horizon], "scenario": scen[0].sum(axis=0)[:horizon]})
         if self.baseline_.last_period is not None:
@@ -478,8 +540,11 @@ class KpiModel:
         by_manager = self._by_manager(ev)
         used = a.values()
         used["estimated"] = self._estimated
+        pm = self.purchase_model_
         params = {"horizon_months": horizon, "draws": draws, "seed": int(seed),
                   "history_months": self.baseline_.n_months,
+                  "purchase_model": None if pm is None else {"model": "BG/BB", "alpha_beta_gamma_delta": pm.params_,
+                                                             "converged": pm.converged_},
                   "history_cutoff": None if self.history_cutoff is None else str(self.history_cutoff)}
         return Projection(kpis=kpis, series=series, by_segment=by_segment, by_manager=by_manager,
                           assumptions=_jsonable(used), params=params)
@@ -591,21 +656,41 @@ class KpiModel:
         n_g = len(level_g)
         n_c = len(self.mc_cells_)
         powered = np.empty((draws, n_c))
+        clv_g = self._clv_per_group(a["discount_rate"])
+        clv_sorted = clv_g[self.mc_order_].astype(np.float32) if clv_g is not None else None
+        clv_powered = np.empty((draws, n_c)) if clv_g is not None else None
         chunk = max(1, _MC_CHUNK // max(n_g, 1))
         eps_all = tri["elasticity"].astype(np.float32)[:, None]
         lc_all = np.log(tri["effort_ratio_cap"]).astype(np.float32)[:, None]
         for i in range(0, draws, chunk):  # bounded memory: chunks of draws × groups
             lc = lc_all[i:i + chunk]
-            w = np.clip(loge_g[None, :], -lc, lc)
-            w *= eps_all[i:i + chunk]
-            np.exp(w, out=w)
-            w *= level_g[None, :]
-            powered[i:i + chunk] = np.add.reduceat(w, self.mc_starts_, axis=1, dtype=np.float64)
+            e = np.clip(loge_g[None, :], -lc, lc)
+            e *= eps_all[i:i + chunk]
+            np.exp(e, out=e)
+            powered[i:i + chunk] = np.add.reduceat(e * level_g[None, :], self.mc_starts_, axis=1, dtype=np.float64)
+            if clv_sorted is not None:
+                clv_powered[i:i + chunk] = np.add.reduceat(e * clv_sorted[None, :], self.mc_starts_, axis=1,
+                                                           dtype=np.float64)
         seg_c = self.mc_cells_["segment_code"].to_numpy()
         h_c = self.mc_cells_["handover"].to_numpy(dtype=float)
         k_c = self.mc_cells_["match"].to_numpy(dtype=float)
-        base, cov, ho, scen = self._paths(tri, g, r, self._level_c, powered, seg_c, h_c, k_c, months, noise)
+        # the cells themselves, then unit paths (α: unit level, β: unit coverage change) for the CLV ratio
+        ones, zeros = np.ones(n_c), np.zeros(n_c)
+        level_u = np.concatenate([self._level_c, ones, zeros])
+        powered_u = np.concatenate([powered, np.ones((draws, n_c)), np.ones((draws, n_c))], axis=1)
+        base, cov, ho, scen = self._paths(tri, g, r, level_u, powered_u, np.tile(seg_c, 3), np.tile(h_c, 3),
+                                          np.tile(k_c, 3), months, noise)
+        alpha = scen[:, n_c:2 * n_c, :12].sum(axis=2)
+        beta = scen[:, 2 * n_c:, :12].sum(axis=2)
+        b12 = base[:, n_c:2 * n_c, :12].sum(axis=2)
+        base, cov, ho, scen = base[:, :n_c], cov[:, :n_c], ho[:, :n_c], scen[:, :n_c]
         kd = self._kpi_draws(tri, g, r, base, cov, ho, scen, self._level_c, seg_c, h_c, cts_b_c, cts_a_c, months)
+        if clv_g is not None:
+            clv_c = np.bincount(self.mc_cell_of_group_, weights=clv_g, minlength=n_c)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ra, rb = np.where(b12 > 0, alpha / b12, 1.0), np.where(b12 > 0, beta / b12, 0.0)
+            gm = tri["gross_margin"]
+            kd["clv_bgbb"] = (gm * clv_c.sum(), gm * (ra * clv_c + (clv_powered - clv_c) * rb).sum(axis=1))
         seg_scen = np.zeros((draws, len(self.segment_names_), months))
         for s in range(len(self.segment_names_)):  # few segments: per-segment totals of the cells
             seg_scen[:, s, :] = scen[:, seg_c == s, :].sum(axis=1)
@@ -650,9 +735,18 @@ class KpiModel:
                 "accounts_moved": self._seg_static["accounts_moved"],
                 "revenue_moved": self._seg_static["revenue_moved"],
                 "revenue_at_risk": -s(((scen - cov)[:, :12]).sum(axis=1)),
+                **self._clv_segment_columns(ev),
                 "growth_estimate": est["growth"].to_numpy(), "retention_estimate": est["retention"].to_numpy(),
                 "estimate_source": est["growth_source"].to_numpy(),
             })
+
+    def _clv_segment_columns(self, ev: dict) -> dict:
+        if ev["clv"] is None:
+            return {}
+        seg, n_seg = self._g["segment"], len(self.segment_names_)
+        return {"clv_bgbb_baseline": np.bincount(seg, weights=ev["clv"]["baseline_g"], minlength=n_seg),
+                "clv_bgbb_scenario": np.bincount(seg, weights=ev["clv"]["scenario_g"], minlength=n_seg),
+                "p_alive": self._p_alive_seg}
 
     def _by_manager(self, ev: dict) -> pd.DataFrame:
         g_, n_m = self._g, len(self.managers_)
