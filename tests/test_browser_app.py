@@ -214,14 +214,17 @@ def test_workshop_app_renders_offline_and_kpis_follow_a_control(workshop_server,
     assert after.keys() == before.keys() and after != before
     assert band.locator(".widget-readout").inner_text() != band_before
 
-    # Every step shows a chart; keep a picture of each for people reviewing the look.
+    # Every step shows a chart; keep a picture of each for people reviewing the look. Voilà's page scrolls
+    # inside its own container, so a tall viewport (not full_page) captures a whole step.
+    page.set_viewport_size({"width": 1440, "height": 2400})
     for tab in ("Reallocate", "Segment", "KPIs", "Import"):
         page.get_by_role("tab", name=re.compile(tab)).click()
         page.wait_for_selector(f".wb-step:visible {CHART_MARK}", timeout=WAIT_MS)
         _wait_until_idle(page)
-        page.screenshot(path=str(artifacts_dir / f"workshop-{tab.lower()}.png"), full_page=True)
+        page.screenshot(path=str(artifacts_dir / f"workshop-{tab.lower()}.png"))
     _assert_clean(offline_page)
-    page.screenshot(path=str(artifacts_dir / "workshop.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.screenshot(path=str(artifacts_dir / "workshop.png"))
 
 
 # A harness notebook for what the workshop app does not show by itself: a live chart with a brush whose
