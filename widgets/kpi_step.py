@@ -20,7 +20,7 @@ from .state import WorkbenchState
 
 __all__ = ["KpiStep"]
 
-_CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "gross_margin_after_cts",
+_CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
               "cost_to_serve", "revenue_per_manager", "workload_imbalance", "managers_in_band",
               "service_coverage", "accounts_moved", "revenue_moved", "revenue_at_risk")
 _DRAW_OPTIONS = (("none (deterministic)", 0), ("200", 200), ("1,000", 1000), ("5,000", 5000))
@@ -264,7 +264,7 @@ class KpiStep(w.VBox):
             self._mgr_chart.show(manager_change_chart(proj.by_manager))
             self._managers_stale = False
         seg_cols = [c for c in ("segment", "accounts", "revenue_last_12m", "baseline_revenue_12m",
-                                "scenario_revenue_12m", "delta_revenue_12m", "retention_baseline",
+                                "scenario_revenue_12m", "delta_revenue_12m", "retention_baseline", "p_alive",
                                 "accounts_moved", "revenue_at_risk") if c in proj.by_segment]
         self._segments.value = table_html(proj.by_segment[seg_cols], max_rows=20)
         cols = [c for c in _MANAGER_COLUMNS if c in proj.by_manager]
