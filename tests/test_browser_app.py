@@ -70,6 +70,19 @@ def test_voila_command_serves_one_notebook_safely():
     assert Path(cmd[3]).suffix == ".ipynb"
 
 
+def test_a_non_loopback_host_always_gets_a_token(monkeypatch):
+    import workbench.cli.app as app_cli
+
+    started = []
+    monkeypatch.setattr(app_cli.subprocess, "Popen", lambda cmd, **kw: started.append(cmd) or object())
+    exposed = app_cli.start_voila(host="0.0.0.0", port=app_cli.free_port())
+    assert exposed.token and len(exposed.token) >= 24 and exposed.url.endswith(f"?token={exposed.token}")
+    assert f"--Voila.token={exposed.token}" in started[-1]
+    local = app_cli.start_voila(host="127.0.0.1", port=app_cli.free_port())
+    assert local.token is None and not any(a.startswith("--Voila.token") for a in started[-1])
+    assert app_cli.start_voila(host="localhost", port=app_cli.free_port(), token="t0k").url.endswith("?token=t0k")
+
+
 def test_websocket_limit_fits_a_50_mb_upload():
     cfg = json.loads((voila_config_dir() / "voila.json").read_text())
     limit = cfg["Voila"]["tornado_settings"]["websocket_max_message_size"]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -135,13 +137,15 @@ def _stop_with_parent() -> None:
 
 
 class VoilaServer:
-    """A running Voilà child process; ``url`` is where the app is, ``stop()`` ends it (and its kernels)."""
+    """A running Voilà child process; ``url`` is where the app is (with ``?token=`` when one is required),
+    ``stop()`` ends it (and its kernels)."""
 
-    def __init__(self, process: subprocess.Popen, host: str, port: int):
+    def __init__(self, process: subprocess.Popen, host: str, port: int, token: str | None = None):
         self.process = process
         self.host = host
         self.port = port
-        self.url = f"http://{host}:{port}/"
+        self.token = token
+        self.url = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
 
     def wait_until_listening(self, timeout: float = 60.0) -> None:
         """Block until the server accepts connections; raise if it exits or ``timeout`` (s) passes."""
@@ -166,8 +170,19 @@ class VoilaServer:
             self.process.wait(timeout)
 
 
+def _is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; anything else may be reachable from other machines."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", port: int = 8866,
-                book: str | Path | None = None, preheat: bool = True, stdout=None, stderr=None) -> VoilaServer:
+                book: str | Path | None = None, preheat: bool = True, token: str | None = None,
+                stdout=None, stderr=None) -> VoilaServer:
     """Start Voilà serving the workshop app in a child process; return at once (see ``wait_until_listening``).
 
     Parameters
@@ -180,6 +195,9 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
         Book folder the app loads at start (``WORKBENCH_BOOK``); default: the app's own default.
     preheat : bool
         Keep a kernel that has already run the notebook ready for the next visit (see ``voila_command``).
+    token : str, optional
+        Access token required on every request. The workshop app can read any folder the server can (the
+        import step's book folder), so a ``host`` other than loopback always gets one (random if not given).
     stdout, stderr : file or int, optional
         Where the server's log goes (``subprocess.Popen`` semantics); default: inherited.
     """
@@ -190,18 +208,24 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
         raise CliError(f"book folder not found: {book}")
     if _port_in_use(host, port):
         raise CliError(f"port {port} on {host} is already in use; pass another one with --port")
+    if not token and not _is_loopback(host):
+        token = secrets.token_urlsafe(24)
     cmd = voila_command(nb.resolve(), host, port, preheat=preheat)
+    if token:
+        cmd.append(f"--Voila.token={token}")
     proc = subprocess.Popen(cmd, env=voila_env(book), cwd=str(nb.resolve().parent), stdout=stdout, stderr=stderr,
                             preexec_fn=_stop_with_parent if sys.platform.startswith("linux") else None)
-    return VoilaServer(proc, host, port)
+    return VoilaServer(proc, host, port, token)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("app", help="serve the workshop app with Voilà (offline, no browser is opened)",
                        description="Serve notebooks/workshop.ipynb as a Voilà app with the workbench template.")
-    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1; any other address requires a token)")
     p.add_argument("--port", type=int, default=8866, help="TCP port (default 8866)")
     p.add_argument("--book", default=None, help="book folder to load at start (default: sample_data)")
+    p.add_argument("--token", default=None, help="access token (default: random when not on loopback)")
     p.add_argument("--no-preheat", dest="preheat", action="store_false",
                    help="do not keep a ready kernel for the next visitor (saves memory; every visit waits)")
     p.set_defaults(func=_main)
@@ -214,7 +238,7 @@ def _raise_keyboard_interrupt(_signum, _frame) -> None:
 def _main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, got {args.port}")
-    server = start_voila(host=args.host, port=args.port, book=args.book, preheat=args.preheat)
+    server = start_voila(host=args.host, port=args.port, book=args.book, preheat=args.preheat, token=args.token)
     # A service manager stops us with SIGTERM: take the same way out as Ctrl+C so Voilà and its kernels go too.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
