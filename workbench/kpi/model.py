@@ -18,6 +18,10 @@ Model (per account ``a`` in segment ``s``, month ``t = 1..H`` after the last obs
   owner already served that industry), each avoiding half of ``handover_match_relief``.
 - Churn: a moved account's annual survival is multiplied by ``1 − handover_churn_uplift``.
 - Cost to serve (time-driven ABC): served hours × the owner's cost rate (cost / capacity_hours).
+- Customer lifetime value two ways: retention-based ``m·r / (1 + d − r)`` per group (m = gross margin minus cost
+  to serve over the next 12 months), and, with 12+ months of history, from the BG/BB purchase model
+  (``bgnbd.py``): gross margin × spend per purchase month × discounted expected purchase months over ten
+  years; its scenario value moves with the group's 12-month scenario/baseline revenue ratio.
 
 Every term is constant within a group of accounts sharing (segment, old owner, new owner, moved, match), so
 the model runs on group sums of ``level`` — exact, not an approximation. Monte Carlo further sums groups into
