@@ -210,8 +210,10 @@ class AccountSegmenter:
                     n, self.sample_size, replace=False))]
                 with single_thread():
                     km = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(S)
-                C, labels, _, _ = lloyd(X, km.cluster_centers_, max_iter=1)
-                fits[k] = C
+                # One labelling pass over all rows; the scores below are exact for these labels, and only
+                # the winning k pays for Lloyd iterations to convergence.
+                labels = nearest(X, km.cluster_centers_)[0]
+                fits[k] = km.cluster_centers_
             else:
                 labels = self._fit_clusters(X, k)
                 fits[k] = (self.cluster_centers_, getattr(self, "gmm_", None))
