@@ -135,6 +135,16 @@ def test_round_trip_is_identical(store):
     assert store.path.stat().st_size > 0
 
 
+def test_tuples_and_non_text_keys_survive_a_round_trip(store):
+    sc = make_scenario("T")
+    sc.projection.params["purchase_model"] = {"abgd": (1.5, 0.3), "names": {0: "Strategic", 1: "Grow"},
+                                              "nested": [(1, 2), {"k": (3,)}], "pair_key": {(1, 2): "x"}}
+    sc.params["segment"]["names"] = {0: "Strategic"}
+    store.save(sc)
+    back = store.load("T")
+    assert back.projection.params == sc.projection.params and back.params == sc.params
+
+
 def test_wal_mode_and_schema_version(store):
     assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.schema_version == SCHEMA_VERSION

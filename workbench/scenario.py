@@ -189,6 +189,39 @@ def read_yaml(source: str | Path) -> Scenario:
 
 
 # ---------------------------------------------------------------------------------------------------- storage
+def _tag(obj):
+    """JSON-able form that keeps what plain JSON loses: tuples and dicts with non-text keys come back as such."""
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {k: _tag(v) for k, v in obj.items()}
+        return {"__items__": [[_tag(k), _tag(v)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_tag(v) for v in obj]}
+    if isinstance(obj, list):
+        return [_tag(v) for v in obj]
+    return obj
+
+
+def _untag(obj):
+    if isinstance(obj, dict):
+        if set(obj) == {"__tuple__"}:
+            return tuple(_untag(v) for v in obj["__tuple__"])
+        if set(obj) == {"__items__"}:
+            return {_untag(k): _untag(v) for k, v in obj["__items__"]}
+        return {k: _untag(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_untag(v) for v in obj]
+    return obj
+
+
+def _dumps(obj, **kwargs) -> str:
+    return json.dumps(_tag(obj), default=_json_default, **kwargs)
+
+
+def _loads(text: str):
+    return _untag(json.loads(text))
+
+
 _RESTORE_KEY = b"workbench.text_columns"
 
 
@@ -430,8 +463,8 @@ class ScenarioStore:
         parts, meta = _encode_results(scenario)
         meta["scenario"] = {"import_report": scenario.import_report, "book_summary": scenario.book_summary,
                             "currency": scenario.currency}
-        params_json = json.dumps(scenario.params, default=_json_default, sort_keys=True)
-        meta_json = json.dumps(meta, default=_json_default)
+        params_json = _dumps(scenario.params, sort_keys=True)
+        meta_json = _dumps(meta)
         kpis_json = json.dumps(_headline(meta), default=_json_default)
         saved_at = _now()
         db = self._db
@@ -577,10 +610,10 @@ class ScenarioStore:
         for part, (data, sha) in blobs.items():
             if hashlib.sha256(data).hexdigest() != sha:
                 raise ScenarioStoreError(f"Scenario {name!r} version {v}: stored part {part} is damaged.")
-        meta = json.loads(row[7])
+        meta = _loads(row[7])
         extra = meta.pop("scenario", {})
         results = _decode_results(meta, {p: d for p, (d, _) in blobs.items()})
-        return Scenario(name=name, params=json.loads(row[6]), fingerprint=row[5], description=row[1], author=row[2],
+        return Scenario(name=name, params=_loads(row[6]), fingerprint=row[5], description=row[1], author=row[2],
                         created=row[3], import_report=extra.get("import_report") or {},
                         book_summary=extra.get("book_summary", ""), currency=extra.get("currency", "EUR"),
                         version=v, saved_at=row[4], published=info["published_version"] == v, **results)
