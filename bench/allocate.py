@@ -34,22 +34,33 @@ SEG_REVENUE = np.array([400_000.0, 80_000.0, 25_000.0, 4_000.0])
 
 
 def make_instance(n: int, m: int, seed: int = 0, k: int = 6, band: float = 0.15, slack: float = 1.12,
-                  regions: int = 16, n_industries: int = 12) -> S.Problem:
-    """A numpy-generated allocation instance with ``n`` units and ``m`` managers (see the module docstring)."""
+                  regions: int = 16, n_industries: int = 12, profile: str = "lumpy") -> S.Problem:
+    """A numpy-generated allocation instance with ``n`` units and ``m`` managers (see the module docstring).
+
+    ``profile="lumpy"``: three roles, strategic units of ~60 h (a key account manager holds ~17 of them), so
+    whole-account moves are coarse and the LP bound sits visibly below any integer plan. ``profile="fine"``:
+    one role and units of 2–20 h, like the reference figures in DESIGN.md.
+    """
     rng = np.random.default_rng(seed)
     seg = rng.choice(4, size=n, p=SEG_SHARE)
-    hours = SEG_HOURS[seg] * rng.uniform(0.8, 1.2, n)
-    role = SEG_ROLE[seg]
+    if profile == "fine":
+        seg = np.where(seg == 0, 1, seg)
+        hours = rng.uniform(2.0, 20.0, n)
+        role = np.zeros(n, dtype=np.int64)
+    else:
+        hours = SEG_HOURS[seg] * rng.uniform(0.8, 1.2, n)
+        role = SEG_ROLE[seg]
     region = rng.integers(0, regions, n)
     language = np.where(rng.random(n) < 0.9, 0, 1)
     industry = rng.integers(0, n_industries, n)
     revenue = SEG_REVENUE[seg] * rng.lognormal(0, 0.6, n)
     demand = np.bincount(role, weights=hours, minlength=3)
     m_role = rng.choice(3, size=m, p=demand / demand.sum())
-    m_role[:3] = [0, 1, 2]
+    if profile != "fine":
+        m_role[:3] = [0, 1, 2]
     m_region = rng.integers(0, regions, m)
     m_lang = np.where(rng.random(m) < 0.3, 0b11, 0b01).astype(np.int64)
-    role_cap = demand * slack / np.bincount(m_role, minlength=3)
+    role_cap = demand * slack / np.maximum(np.bincount(m_role, minlength=3), 1)
     capacity = role_cap[m_role] * rng.uniform(0.9, 1.1, m)
     pull = rng.lognormal(0, 0.45, m)
     # current owner: 80 % a manager of the unit's role in its region (by pull), else any of its role
@@ -69,7 +80,8 @@ def make_instance(n: int, m: int, seed: int = 0, k: int = 6, band: float = 0.15,
     target = np.zeros(m)
     for r in range(3):
         serve = m_role == r
-        target[serve] = demand[r] * capacity[serve] / capacity[serve].sum()
+        if serve.any():
+            target[serve] = demand[r] * capacity[serve] / capacity[serve].sum()
     upper = np.minimum(target * (1 + band), capacity)
     lower = target * (1 - band)
     load_before = np.bincount(owner[owner >= 0], weights=hours[owner >= 0], minlength=m)
@@ -119,17 +131,17 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def one(n: int, m: int, seed: int, lp: bool, lp_limit: float) -> dict:
+def one(n: int, m: int, seed: int, lp: bool, lp_limit: float, profile: str = "lumpy") -> dict:
     t0 = time.perf_counter()
-    prob = make_instance(n, m, seed)
+    prob = make_instance(n, m, seed, profile=profile)
     build = time.perf_counter() - t0
     sol, solve_s = run_ours(prob)
     viol = float(sol.violations["over_band_hours"].sum() + sol.violations["under_band_hours"].sum())
-    row = {"accounts": n, "managers": m, "build_seconds": round(build, 3), "solve_seconds": round(solve_s, 3),
+    row = {"accounts": n, "managers": m, "profile": profile, "build_seconds": round(build, 3), "solve_seconds": round(solve_s, 3),
            "seconds": round(build + solve_s, 3), "objective": sol.objective, "lagrangian_bound": sol.lower_bound,
            "gap_vs_own_bound": round(sol.gap, 5), "iterations": sol.iterations, "band_violation_hours": viol,
            "moves": float(sol.violations["moves"]), "peak_mb": round(peak_mb(), 1)}
-    print(f"{n:>9,} units × {m:>5,} managers: build {build:6.2f} s, solve {solve_s:6.2f} s, total "
+    print(f"[{profile}] {n:>9,} units × {m:>5,} managers: build {build:6.2f} s, solve {solve_s:6.2f} s, total "
           f"{build + solve_s:6.2f} s; objective {sol.objective:,.0f}, own bound {sol.lower_bound:,.0f} "
           f"(gap {sol.gap:.3%}), band violations {viol:.1f} h, peak RSS {peak_mb():,.0f} MB", flush=True)
     if lp:
@@ -153,12 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lp", action="store_true", help="also solve the same LP exactly with scipy linprog")
     ap.add_argument("--lp-limit", type=float, default=600.0, help="seconds linprog may take")
+    ap.add_argument("--profile", default="lumpy", choices=["lumpy", "fine"], help="instance family")
     ap.add_argument("--suite", action="store_true",
                     help="the issue's figures: 100k×1000, 1M×2000, gaps on 10k–100k, linprog on 100k×200")
     args = ap.parse_args(argv)
     if not args.suite:
         m = args.managers or int(min(2000, max(10, args.accounts // 100)))
-        row = one(args.accounts, m, args.seed, args.lp, args.lp_limit)
+        row = one(args.accounts, m, args.seed, args.lp, args.lp_limit, args.profile)
         out = {"stage": "allocate", **row}
         out.setdefault("baseline", None)
         out.setdefault("baseline_seconds", None)

@@ -530,7 +530,7 @@ def _dual_value(problem: Problem, pi: np.ndarray, nu: float = 0.0) -> float:
     return val
 
 
-def solve_lagrangian(problem: Problem, iterations: int = 60, step0: float = 0.5, decay: float = 0.95,
+def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: float = 0.5, decay: float | None = None,
                      seed: int = 0, polish_entries: int = 0, polish_seconds: float = 1.0) -> Solution:
     """Lagrangian prices on the manager bands plus a repair pass and a local search.
 
@@ -545,6 +545,11 @@ def solve_lagrangian(problem: Problem, iterations: int = 60, step0: float = 0.5,
     """
     t0 = time.perf_counter()
     n, k = problem.cand.shape
+    if iterations is None:
+        # small books can afford a finer price search; large ones stop at 60 iterations (see bench/allocate.py)
+        iterations = 150 if n * k <= 150_000 else 60
+    if decay is None:
+        decay = 0.97 if iterations > 100 else 0.95
     M = problem.n_managers
     h = problem.hours
     cost = problem.masked_cost()
