@@ -13,7 +13,7 @@ from workbench.cli import main
 from workbench.pipeline import run
 from workbench.report.export import assumptions_table, export_excel
 from workbench.sampledata import generate
-from workbench.scenario import Scenario, ScenarioStore, read_yaml
+from workbench.scenario import Scenario, ScenarioStore, pseudonymise, read_yaml
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,19 @@ def test_real_run_round_trips_through_the_store(tmp_path, book, result):
         back = store.load("Real")
     assert_same_results(sc, back)
     assert back.book_summary == book.summary() and back.fingerprint == book.fingerprint()
+    # pseudonymised, no manager name or id and no account id is left in any text column of any frame
+    ps = pseudonymise(back, "salt")
+    secrets_ = set(book.managers["name"]) | set(book.managers["manager_id"]) | set(book.accounts["account_id"])
+    for obj in (ps.segmentation, ps.assignment, ps.projection):
+        for f in obj.__dataclass_fields__:
+            frame = getattr(obj, f)
+            if isinstance(frame, pd.DataFrame):
+                for c in frame.columns:
+                    if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype):
+                        leaked = frame[c].dropna().astype(str).isin(secrets_)
+                        assert not leaked.any(), (f, c, frame[c][leaked].head(3).tolist())
+    names = "|".join(sorted(set(book.managers["name"]), key=len, reverse=True))
+    assert not ps.assignment.moves["reason"].str.contains(names, regex=True).any()
     text = back.to_yaml()
     assert "used:" in text and "stability_runs" in text and read_yaml(text).params == back.params
     table = assumptions_table(back)

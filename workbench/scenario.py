@@ -625,8 +625,8 @@ class ScenarioStore:
 
 # ---------------------------------------------------------------------------------------------- pseudonyms
 _HEX = np.array(list("0123456789abcdef"))
-_ACCOUNT_COLS = {"account_id", "parent_id", "source_id"}
-_MANAGER_COLS = {"manager_id", "from_manager", "to_manager", "owner_id"}
+_ACCOUNT_COLS = {"account_id", "parent_id", "source_id", "unit_id", "account_source_id"}
+_MANAGER_COLS = {"manager_id", "from_manager", "to_manager", "owner_id", "owner_source_id"}
 
 
 def aliases(values: pd.Series | np.ndarray, salt: str, prefix: str, digits: int = 8) -> np.ndarray:
