@@ -49,7 +49,7 @@ _METHODS = [("k-means", "kmeans"), ("Gaussian mixture", "gmm"), ("Hierarchical (
 _K_OPTIONS = [("auto", "auto")] + [(str(k), k) for k in range(K_RANGE[0], K_RANGE[1] + 1)]
 _FEATURE_LABELS = {"revenue": "Revenue", "growth": "Growth", "margin": "Margin", "potential": "Potential",
                    "whitespace": "Whitespace (potential − revenue)", "headroom": "Headroom (potential ÷ revenue)",
-                   "service_need": "Service need",
+                   "service_need": "Service need", "employees": "Employees",
                    "product_breadth": "Product breadth", "tickets": "Tickets"}
 _PROFILE_COLUMNS = {"segment_id": "id", "segment": "segment", "n_accounts": "accounts",
                     "revenue_share": "revenue share", "revenue_12m_median": "median revenue",
