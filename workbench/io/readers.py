@@ -236,6 +236,18 @@ def parse_numbers(values: pd.Series, decimal: str = ".", thousands: str | None =
     """
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
+    if values.dtype == object:
+        # cells that are numbers already (Excel, or a second pass) must not be re-read as locale text
+        is_num = values.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).to_numpy(bool)
+        if is_num.any():
+            out = values.copy()
+            rest = ~is_num
+            if rest.any():
+                parsed = parse_numbers(values[rest].astype("string"), decimal, thousands)
+                out[rest] = parsed.to_numpy()
+                if parsed.dtype == object:  # some cells are text: keep them for the schema to reject
+                    return out
+            return out.astype("float64")
     txt = values.astype("string").str.strip()
     # fast path: most cells are plain numbers in the point locale
     num = pd.to_numeric(txt.mask(txt == ""), errors="coerce") if decimal == "." and not thousands else None
@@ -318,6 +330,46 @@ def _read_csv_fast(source: Source, enc: str, delim: str, header: list[str], nume
                        skipinitialspace=False)
 
 
+def _read_csv_arrow(source: Source, enc: str, delim: str, header: list[str], numeric: set[str], dec: str,
+                    thou: str | None) -> pd.DataFrame:
+    """The fast path: Arrow's multi-threaded CSV reader, every column read as text (ids keep their zeros),
+    text kept in Arrow-backed strings, the named numeric columns parsed afterwards in the file's locale.
+
+    Raises on anything unusual (ragged rows, rows longer than a block, duplicate headers, bad encoding) so
+    that the caller falls back to pandas' parser and then to the row-by-row reader.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    encoding = {"utf-8-sig": "utf8", "utf-8": "utf8"}.get(enc, enc)
+    names = [h.lstrip("\ufeff").strip() for h in header]
+    if len(set(names)) != len(names) or not all(names):
+        raise ValueError("duplicate or empty headers")
+    src = pa.BufferReader(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
+    table = pacsv.read_csv(
+        src,
+        read_options=pacsv.ReadOptions(encoding=encoding, block_size=8 << 20, column_names=names, skip_rows=1),
+        parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                             strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                             null_values=[""]))
+    cols = {}
+    for raw_name, name in zip(table.column_names, names):
+        arr = table.column(raw_name)
+        if name in numeric:
+            if dec == "." and not thou:
+                try:  # plain numbers: a vectorised cast, no per-cell work
+                    cols[name] = pd.Series(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False))
+                    continue
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    pass
+            cols[name] = parse_numbers(pd.Series(pd.arrays.ArrowStringArray(arr)), dec, thou)
+        else:
+            cols[name] = pd.Series(pd.arrays.ArrowStringArray(arr))
+    return pd.DataFrame(cols)
+
+
 def _read_csv_robust(data: bytes, enc: str, delim: str, file: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Row by row with the csv module, for files the fast parser refuses: a row with too many fields
     becomes a rejection, a short row is padded (except a truncated last row, which is rejected)."""
@@ -384,7 +436,12 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
     detected = dict(sn.detected)
     enc, delim, dec, thou = _csv_params(detected)
     frame = None
-    for encoding in dict.fromkeys([enc, "cp1252", "latin-1"]):
+    try:
+        frame = _read_csv_arrow(source, enc, delim, sn.header, numeric, dec, thou)
+        detected["parser"] = "arrow"
+    except Exception:  # noqa: BLE001 - anything unusual goes to pandas' parser, then row by row
+        frame = None
+    for encoding in dict.fromkeys([enc, "cp1252", "latin-1"]) if frame is None else ():
         try:
             frame = _read_csv_fast(source, encoding, delim, sn.header, numeric, dec, thou)
             detected["encoding"] = encoding
@@ -412,9 +469,10 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
         raw = RawTable(frame, file, rows, detected, bad)
     else:
         frame.columns = [str(c).strip() for c in frame.columns]
-        for col in numeric & set(frame.columns):
-            if not pd.api.types.is_numeric_dtype(frame[col]):
-                frame[col] = parse_numbers(frame[col], dec, thou)
+        if detected.get("parser") != "arrow":  # the Arrow path parsed its numbers already
+            for col in numeric & set(frame.columns):
+                if not pd.api.types.is_numeric_dtype(frame[col]):
+                    frame[col] = parse_numbers(frame[col], dec, thou)
         raw = RawTable(frame, file, np.arange(1, len(frame) + 1), detected)
     if raw.rows_read == 0:
         raise ImportFileError(f"{file} has a header but no data rows.")
