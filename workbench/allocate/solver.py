@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["Problem", "Solution", "build_candidates", "solve", "solve_lagrangian", "solve_lp", "solve_exact",
-           "repair", "improve", "polish", "evaluate", "unit_loads"]
+           "repair", "improve", "polish", "restore_band", "evaluate", "unit_loads"]
 
 _TOL = 1e-6
 
@@ -530,6 +530,40 @@ def _dual_value(problem: Problem, pi: np.ndarray, nu: float = 0.0) -> float:
     return val
 
 
+def _violated(problem: Problem, viol: dict) -> np.ndarray:
+    tol = 1e-6 * np.maximum(problem.target, 1.0)
+    return np.flatnonzero((viol["over_band_hours"] > tol) | (viol["under_band_hours"] > tol))
+
+
+def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None,
+                 max_units: int = 4000) -> np.ndarray:
+    """When repair leaves managers outside the band (it moves one unit at a time and cannot see chains),
+    re-solve exactly around them: every unit that is on, or could go to, a violated manager or one of that
+    unit's other candidates is freed (up to ``max_units``) and the band is restored by the MILP polish."""
+    _, viol = evaluate(problem, choice)
+    bad = _violated(problem, viol)
+    if not len(bad):
+        return choice
+    cmg = np.where(problem.cand >= 0, problem.cand, 0)
+    valid = problem.cand >= 0
+    rows = np.arange(problem.n_units)
+    cur = cmg[rows, choice]
+    ring = np.zeros(problem.n_managers, dtype=bool)
+    ring[bad] = True
+    for _ in range(2):  # violated managers, then the managers their units could go to
+        touch = ring[cur] | (ring[cmg] & valid).any(axis=1)
+        nxt = ring.copy()
+        nxt[cmg[touch][valid[touch]]] = True
+        if int(touch.sum()) > max_units:
+            break
+        ring = nxt
+    touch = np.flatnonzero(ring[cur] | (ring[cmg] & valid).any(axis=1))
+    if len(touch) > max_units:
+        touch = touch[np.argsort(~np.isin(cur[touch], bad), kind="stable")[:max_units]]
+    return polish(problem, choice, prices=prices, max_entries=0, node_limit=500, time_limit=20.0,
+                  free_units=touch)
+
+
 def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: float = 0.5, decay: float | None = None,
                      seed: int = 0, polish_entries: int = 0, polish_seconds: float = 1.0) -> Solution:
     """Lagrangian prices on the manager bands plus a repair pass and a local search.
@@ -616,6 +650,8 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
     final = improve(problem, plans[min(scored)[1]])
     if polish_entries:
         final = polish(problem, final, prices=best_pi, max_entries=polish_entries, time_limit=polish_seconds)
+    if len(_violated(problem, evaluate(problem, final)[1])):
+        final = restore_band(problem, final, prices=best_pi)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=lb, solver="lagrangian",
                    seconds=time.perf_counter() - t0, iterations=it, violations=viol)
@@ -695,6 +731,8 @@ def solve_lp(problem: Problem, time_limit: float = 60.0, polish_entries: int = 3
     final = min((improve(problem, pl) for pl in plans), key=lambda pl: evaluate(problem, pl)[0])
     if polish_entries:
         final = polish(problem, final, prices=prices, max_entries=polish_entries, time_limit=polish_seconds)
+    if len(_violated(problem, evaluate(problem, final)[1])):
+        final = restore_band(problem, final, prices=prices)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=float(res.fun), solver="highs-lp",
                    seconds=time.perf_counter() - t0, violations=viol)
@@ -728,13 +766,13 @@ def solve_exact(problem: Problem, time_limit: float = 60.0) -> Solution:
 
 
 def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, max_entries: int = 3000,
-           time_limit: float = 2.0, node_limit: int = 100) -> np.ndarray:
+           time_limit: float = 2.0, node_limit: int = 100, free_units: np.ndarray | None = None) -> np.ndarray:
     """Re-optimise the plan exactly (HiGHS MILP) over the entries that matter, with everything else fixed.
 
     The entries kept free are each unit's current choice plus the ``max_entries`` entries with the smallest
     reduced cost (cost + hours × price, minus the unit's cheapest); a unit left with one entry is fixed and its
     hours are taken off its manager's band. The current plan is feasible in the restricted program, so the
-    result is never worse. The branch and bound stops after ``node_limit`` nodes (a count, not a clock, so
+    result is never worse. ``free_units`` (indices) get all their candidates. The branch and bound stops after ``node_limit`` nodes (a count, not a clock, so
     the result does not depend on machine load; ``time_limit`` is only a safety stop).
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -750,11 +788,13 @@ def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
     flat = rc.ravel()
     others = np.flatnonzero(np.isfinite(flat) & (flat > -np.inf))
     if len(others) > max_entries:
-        others = others[np.argpartition(flat[others], max_entries)[:max_entries]]
+        others = others[np.argpartition(flat[others], max_entries)[:max_entries]] if max_entries > 0 else others[:0]
     keep = np.zeros(n * k, dtype=bool)
     keep[others] = True
     keep[rows * k + choice] = True
     keep = keep.reshape(n, k)
+    if free_units is not None:  # every entry of these units is free (used to restore the band locally)
+        keep[free_units] |= valid[free_units]
     free = keep.sum(axis=1) > 1
     if not free.any():
         return choice
