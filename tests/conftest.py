@@ -33,13 +33,14 @@ def artifacts_dir() -> Path:
 
 
 @contextmanager
-def served(notebook: Path | None, log_path: Path, book: Path | None = SAMPLE_BOOK) -> Iterator:
+def served(notebook: Path | None, log_path: Path, book: Path | None = SAMPLE_BOOK,
+           refill_delay: float | None = None) -> Iterator:
     """Voilà serving ``notebook`` (default: the workshop app) on a free port, stopped on exit; log to a file."""
     from workbench.cli.app import free_port, start_voila
 
     with open(log_path, "w", encoding="utf-8") as log:
-        server = start_voila(notebook, host="127.0.0.1", port=free_port(), book=book, stdout=log,
-                             stderr=subprocess.STDOUT)
+        server = start_voila(notebook, host="127.0.0.1", port=free_port(), book=book, refill_delay=refill_delay,
+                             stdout=log, stderr=subprocess.STDOUT)
         try:
             server.wait_until_listening(timeout=60)
             yield server
@@ -49,8 +50,11 @@ def served(notebook: Path | None, log_path: Path, book: Path | None = SAMPLE_BOO
 
 @pytest.fixture(scope="session")
 def workshop_server(artifacts_dir: Path) -> Iterator:
-    """The workshop app on the committed sample book, served like ``workbench app`` on a free port."""
-    with served(None, artifacts_dir / "voila-workshop.log") as server:
+    """The workshop app on the committed sample book, served like ``workbench app`` on a free port.
+
+    Tests visit it once, so the preheated kernel is not replaced during the session (the replacement would
+    run the whole chain again and slow the visit under test down on a 2-core machine)."""
+    with served(None, artifacts_dir / "voila-workshop.log", refill_delay=3600) as server:
         yield server
 
 

@@ -54,7 +54,7 @@ def default_notebook() -> Path:
 
 
 def voila_command(notebook: Path, host: str, port: int, python: str | None = None,
-                  preheat: bool = True) -> list[str]:
+                  preheat: bool = True, refill_delay: float | None = None) -> list[str]:
     """The argument list that serves ``notebook`` with Voilà on ``host:port`` (never opens a browser).
 
     Parameters
@@ -71,8 +71,13 @@ def voila_command(notebook: Path, host: str, port: int, python: str | None = Non
         Keep one kernel that has already run the notebook waiting for the next visitor. The workshop cell
         loads the book and runs the whole chain (tens of seconds on a big book), so without it every visit
         waits for that before the first chart appears; with it, a visit takes the finished kernel.
+    refill_delay : float, optional
+        Seconds after a visit takes the preheated kernel before the next one starts (Voilà's default: 1). The
+        refill runs the whole notebook again and competes for the CPU with the visitor who just arrived.
     """
     pool = ["--preheat_kernel=True", "--pool_size=1"] if preheat else ["--preheat_kernel=False"]
+    if preheat and refill_delay is not None:
+        pool.append(f"--VoilaKernelManager.fill_delay={float(refill_delay)}")
     return [
         python or sys.executable, "-m", "voila", str(notebook),
         "--no-browser",
@@ -182,7 +187,7 @@ def _is_loopback(host: str) -> bool:
 
 def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", port: int = 8866,
                 book: str | Path | None = None, preheat: bool = True, token: str | None = None,
-                stdout=None, stderr=None) -> VoilaServer:
+                refill_delay: float | None = None, stdout=None, stderr=None) -> VoilaServer:
     """Start Voilà serving the workshop app in a child process; return at once (see ``wait_until_listening``).
 
     Parameters
@@ -198,6 +203,8 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
     token : str, optional
         Access token required on every request. The workshop app can read any folder the server can (the
         import step's book folder), so a ``host`` other than loopback always gets one (random if not given).
+    refill_delay : float, optional
+        Seconds before a used preheated kernel is replaced (see ``voila_command``).
     stdout, stderr : file or int, optional
         Where the server's log goes (``subprocess.Popen`` semantics); default: inherited.
     """
@@ -210,7 +217,7 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
         raise CliError(f"port {port} on {host} is already in use; pass another one with --port")
     if not token and not _is_loopback(host):
         token = secrets.token_urlsafe(24)
-    cmd = voila_command(nb.resolve(), host, port, preheat=preheat)
+    cmd = voila_command(nb.resolve(), host, port, preheat=preheat, refill_delay=refill_delay)
     if token:
         cmd.append(f"--Voila.token={token}")
     proc = subprocess.Popen(cmd, env=voila_env(book), cwd=str(nb.resolve().parent), stdout=stdout, stderr=stderr,
