@@ -384,3 +384,23 @@ def test_pipeline_passes_segment_settings(book):
     seg = segment(book, **params["segment"])
     assert seg.params["k"] == "auto" and seg.quality["k"] == len(seg.profiles)
     assert seg.quality["features"] == ["revenue", "service_need"]
+
+
+def test_accounts_in_region_and_progress(book):
+    from workbench.segment import accounts_in_region
+
+    stages = []
+    seg = segment(book, k=3, stability_runs=1, progress=lambda stage, frac: stages.append((stage, frac)))
+    assert [s for s, _ in stages] == ["fit", "stability", "profiles", "done"]
+    assert [f for _, f in stages] == sorted(f for _, f in stages) and stages[-1][1] == 1.0
+    acc = book.accounts
+    rev, need = acc["revenue_12m"].to_numpy(), acc["service_need"].to_numpy()
+    found = accounts_in_region(acc, seg, revenue=(1e4, 1e6), need=(5, 100), limit=25)
+    inside = (rev >= 1e4) & (rev <= 1e6) & (need >= 5) & (need <= 100)
+    assert found.attrs["matches"] == int(inside.sum()) and len(found) == 25
+    # the 25 largest accounts inside the region, largest first, with their segment
+    assert found["revenue_12m"].tolist() == sorted(rev[inside], reverse=True)[:25]
+    lab = seg.labels.set_index("account_id")["segment"]
+    assert (found["segment"].to_numpy() == lab.loc[found["account_id"]].to_numpy()).all()
+    only = accounts_in_region(acc, seg, segments=[2], limit=10_000)
+    assert only.attrs["matches"] == int((seg.labels["segment_id"] == 2).sum())
