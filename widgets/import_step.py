@@ -18,6 +18,7 @@ import ipywidgets as w
 import pandas as pd
 
 from workbench.book import AccountBook, load_book, save_book
+from workbench.cli.app import MAX_UPLOAD_BYTES
 from workbench.harmonize import find_duplicates, merge_book
 from workbench.io import PRESETS, build_mapping, import_book, rejections_csv, sniff
 from workbench.io.presets import MAPPING_TARGETS
@@ -29,8 +30,9 @@ from .state import WorkbenchState
 
 __all__ = ["ImportStep", "MAX_UPLOAD_MB", "guess_role"]
 
-#: Largest upload accepted in the browser (MB); the Voilà websocket message limit is raised to match.
-MAX_UPLOAD_MB = 50
+#: Largest upload accepted in the browser (MB): the same limit the Voilà websocket message size is set for
+#: (``workbench.cli.app.MAX_UPLOAD_BYTES``).
+MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
 #: Duplicate candidates shown for review at once (best first).
 MAX_REVIEW_ROWS = 100
 #: Rejected-rows CSV offered as a download link up to this size (bytes); larger ones are saved to a file.
