@@ -90,24 +90,29 @@ def test_websocket_limit_fits_a_50_mb_upload():
     assert limit >= MAX_UPLOAD_BYTES * 4 / 3 + 1024 * 1024  # base64 + JSON envelope of a 50 MB file
 
 
-def test_voila_finds_our_template_and_reads_our_settings():
-    """Voilà itself parses our command line, environment and voila.json (in a child process, because
-    ``Voila.initialize`` installs signal handlers)."""
-    code = ("import json, sys; from voila.app import Voila; a = Voila(); a.initialize(sys.argv[1:]); "
-            "c = a.voila_configuration; print(json.dumps([a.template_paths, a.tornado_settings, c.template, "
-            "c.strip_sources, c.show_tracebacks, a.open_browser, a.ip, a.port, c.allow_template_override]))")
-    argv = voila_command(default_notebook(), "127.0.0.1", 8866)[3:]
-    out = subprocess.run([sys.executable, "-c", code, *argv], env=voila_env(), capture_output=True, text=True,
-                         check=True, timeout=60)
-    paths, settings, template, strip, tracebacks, browser, ip, port, override = \
-        json.loads(out.stdout.strip().splitlines()[-1])
+def test_voila_finds_our_template_and_reads_our_settings(monkeypatch):
+    """Voilà itself parses our command line, environment and voila.json into the settings we rely on."""
+    import signal
+
+    from voila.app import Voila
+
+    monkeypatch.setenv("JUPYTER_PATH", voila_env()["JUPYTER_PATH"])
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        app = Voila()
+        app.initialize(voila_command(default_notebook(), "127.0.0.1", 8866, refill_delay=5)[3:])
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)  # initialize() installs Voilà's own handler in this process
+    conf = app.voila_configuration
     # Ours first (found through JUPYTER_PATH), then the stock lab template it extends.
-    assert Path(paths[0]) == TEMPLATE_DIR
+    assert Path(app.template_paths[0]) == TEMPLATE_DIR
     assert json.loads((TEMPLATE_DIR / "conf.json").read_text())["base_template"] == "lab"
-    assert any(p.endswith("voila/templates/lab") for p in paths)
-    assert settings["websocket_max_message_size"] == WEBSOCKET_MAX_MESSAGE_BYTES
-    assert (template, strip, tracebacks, browser, ip, port, override) == \
-        (TEMPLATE_NAME, True, False, False, "127.0.0.1", 8866, "NO")
+    assert any(p.endswith("voila/templates/lab") for p in app.template_paths)
+    assert app.tornado_settings["websocket_max_message_size"] == WEBSOCKET_MAX_MESSAGE_BYTES
+    assert (conf.template, conf.strip_sources, conf.show_tracebacks, app.open_browser, app.ip, app.port) == \
+        (TEMPLATE_NAME, True, False, False, "127.0.0.1", 8866)
+    assert (conf.allow_template_override, conf.preheat_kernel, conf.default_pool_size) == ("NO", True, 1)
+    assert float(app.config.VoilaKernelManager.fill_delay) == 5.0  # parsed by the kernel manager it configures
 
 
 def test_cli_refuses_a_busy_port_in_one_line():
