@@ -81,12 +81,14 @@ def run(book: AccountBook, params: dict | None = None,
 
 
 def write_results(result: RunResult, out: str | Path) -> Path:
-    """Write ``segments.csv``, ``moves.csv``, ``managers.csv`` and ``kpis.json`` to ``out``."""
+    """Write ``segments.csv``, ``moves.csv``, ``managers.csv`` (loads before/after), ``series.csv`` (monthly
+    baseline vs scenario) and ``kpis.json`` to ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result.segmentation.labels.to_csv(out / "segments.csv", index=False)
     result.assignment.moves[["account_id", "from_manager", "to_manager", "reason"]].to_csv(out / "moves.csv", index=False)
     result.assignment.loads.to_csv(out / "managers.csv", index=False)
+    result.projection.series.to_csv(out / "series.csv", index=False)
     payload = {"fingerprint": result.fingerprint, "params": result.params, "kpis": result.projection.kpis,
                "allocation": result.assignment.stats, "segmentation": result.segmentation.quality}
     (out / "kpis.json").write_text(json.dumps(payload, indent=2, default=float), encoding="utf-8")
