@@ -154,16 +154,14 @@ def segment(book, method: str = "kmeans", k: int | str = 4, features=None, seed:
     seg = AccountSegmenter(method=method, k=k, features=features, seed=seed, abc_cuts=tuple(abc_cuts),
                            grid=grid, value_cuts=value_cuts, need_cuts=need_cuts)
     say("fit", 0.0)
-    seg.fit(book.accounts, book.history)
+    raw, rev, need = seg._inputs(book.accounts, book.history)
+    seg._fit_raw(raw, rev, need)
     fit_seconds = time.perf_counter() - t0
     labels = seg.labels_
-    raw = raw_features(book.accounts, book.history, seg.feature_names_)
     say("stability", 0.6)
     stab = {"ari": None, "ari_min": None, "runs": [], "level": "not computed"}
     if stability_runs > 0:
-        rev = book.accounts["revenue_12m"].to_numpy(dtype="float64", na_value=0.0)
-        stab = stability(seg, {f: raw[f] for f in seg.feature_names_}, rev, _need(book.accounts),
-                         runs=stability_runs)
+        stab = stability(seg, raw, rev, need, runs=stability_runs)
     say("profiles", 0.85)
     notes = [_TEXT["imputed"].format(feature=f, share=s) for f, s in seg.missing_share_.items() if s > 0]
     quality = {"method": seg.method_, "k": int(seg.k_), "features": seg.feature_names_,

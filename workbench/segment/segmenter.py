@@ -107,6 +107,12 @@ class AccountSegmenter:
     # ------------------------------------------------------------------ fit
     def fit(self, accounts: pd.DataFrame, history: pd.DataFrame | None = None) -> AccountSegmenter:
         """Learn the segments of ``accounts`` (canonical table; ``history`` feeds the growth feature)."""
+        self._fit_raw(*self._inputs(accounts, history))
+        return self
+
+    def _inputs(self, accounts: pd.DataFrame, history: pd.DataFrame | None
+                ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+        """Checked raw features, revenue and service need of ``accounts`` (computed once per fit)."""
         if self.method not in METHODS:
             raise ValueError(f"unknown segmentation method {self.method!r}; expected one of {', '.join(METHODS)}")
         if len(accounts) == 0:
@@ -127,9 +133,8 @@ class AccountSegmenter:
             names = wanted
         else:
             names = [f for f in DEFAULT_FEATURES if f in raw]
-        self._fit_raw({f: raw[f] for f in names}, accounts["revenue_12m"].to_numpy(dtype="float64", na_value=0.0),
-                      _service_need(accounts))
-        return self
+        return ({f: raw[f] for f in names}, accounts["revenue_12m"].to_numpy(dtype="float64", na_value=0.0),
+                _service_need(accounts))
 
     def _fit_raw(self, raw: dict[str, np.ndarray], revenue: np.ndarray, need: np.ndarray | None) -> None:
         n = len(revenue)
