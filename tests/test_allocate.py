@@ -427,3 +427,18 @@ def test_sample_data_overloaded_managers_end_in_band_with_fewer_moves_than_naive
     # the moves are argued: over-capacity reasons name the manager and the receiver's fit
     over = asg.moves[asg.moves["reason_code"] == "over_capacity"]
     assert len(over) and over["reason"].str.contains(" over capacity by ").all()
+
+
+def test_role_short_of_capacity_spills_over_with_a_warning(small):
+    book, seg = small
+    kam = book.managers["role"] == "Key Account Manager"
+    thin = AccountBook(accounts=book.accounts, managers=book.managers.assign(
+        capacity_hours=np.where(kam, book.managers["capacity_hours"] * 0.5, book.managers["capacity_hours"] * 1.3)))
+    asg = reallocate(thin, seg)
+    assert asg.stats["status"] != "infeasible"
+    assert "Key Account Manager" in asg.stats["diagnosis"] and asg.stats["warnings"]
+    strategic = seg.labels.loc[seg.labels["segment_id"] == 0, "account_id"]
+    to = asg.owners.set_index("account_id").loc[strategic, "to_manager"]
+    roles = thin.managers.set_index("manager_id")["role"]
+    assert (roles.reindex(to).to_numpy() != "Key Account Manager").any()  # some strategic accounts spill over
+    _check_band(asg)

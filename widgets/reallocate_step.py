@@ -214,9 +214,12 @@ class ReallocateStep(w.VBox):
         if s["status"] == "infeasible":
             self._msg.show(f"No plan meets every constraint. {s['diagnosis']}", "error")
         else:
-            self._msg.show(f"{s['moves']:,} accounts change owner; {s['managers_in_band_after']} of "
-                           f"{s['active_managers']} managers inside the band (before: {s['managers_in_band_before']}).",
-                           level)
+            summary = (f"{s['moves']:,} accounts change owner; {s['managers_in_band_after']} of "
+                       f"{s['active_managers']} managers inside the band (before: {s['managers_in_band_before']}).")
+            if s.get("diagnosis"):
+                self._msg.show(f"{summary} Note: {s['diagnosis']}", "warning")
+            else:
+                self._msg.show(summary, level)
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in s.get("notes", []))
         self._stats.value = (
             f'<div class="wb-alloc-stats">Solver {html.escape(s["solver"])}: cost {s["objective"]:,.0f}, '

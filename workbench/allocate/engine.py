@@ -250,6 +250,9 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     # --- eligibility groups (roles)
     m_role = _norm(mframe["role"])
     role_codes, role_keys = pd.factorize(m_role, sort=True)
+    # roles are matched case-insensitively; messages use the spelling of the managers table
+    orig_role = mframe["role"].astype("string").str.strip().to_numpy(dtype=object)
+    role_label = [str(orig_role[np.flatnonzero(role_codes == i)[0]]) for i in range(len(role_keys))]
     m_group = role_codes.astype(np.int64)  # -1 where the manager has no role
     a_role = _norm(pd.Series(acc_role, dtype="string"))
     unit_role = a_role.to_numpy(dtype=object)[lead_order[first]]
@@ -280,7 +283,7 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
             # a role short of capacity cannot keep its accounts to itself: they may spill over to any role
             # (at a fit cost), and the diagnosis names the shortfall
             group = np.where(group == g, -1, group)
-            notes.append(f"the role '{role_keys[g]}' is short of capacity ({hg:,.0f} h needed, {cg:,.0f} h "
+            notes.append(f"the role '{role_label[g]}' is short of capacity ({hg:,.0f} h needed, {cg:,.0f} h "
                          "available): its accounts may also go to managers of other roles")
     elig_mat_groups = np.unique(group)
     target = np.zeros(M)
@@ -337,7 +340,8 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
                      "not enforced")
 
     # --- pre-checks that no solver can fix
-    checks = _prechecks(mframe, cap, mg.active, m_group, role_keys, pref_role, u_hours, upper, lock_mgr, band)
+    checks, warnings = _prechecks(mframe, cap, mg.active, m_group, role_label, pref_role, u_hours, upper, lock_mgr,
+                                  band)
     # --- candidates and costs
     u_region_s = _norm(acc["region"]).to_numpy(dtype=object)[lead] if "region" in acc else np.full(n_u, pd.NA)
     m_region_s = _norm(mframe["region"]).to_numpy(dtype=object)
@@ -462,7 +466,7 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
                    mg.active, loads, u_region, m_region, use_region, u_lang, m_mask, u_ind, ind_keys, exp_keys,
                    vocab, seg_name, seg_id, hours, revenue, band)
 
-    stats = _stats(sol, prob, mg, mframe, notes, checks, loads, moves, n_acc, n_u, k, soft_band, move_limit,
+    stats = _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, n_u, k, soft_band, move_limit,
                    time.perf_counter() - t0)
     return Assignment(owners=owners, moves=moves, loads=loads, params=params, stats=stats)
 
@@ -570,9 +574,11 @@ def _industry_experience(owner_idx, ind_codes, n_ind, mframe, ind_keys, M) -> np
     return np.flatnonzero(exp.ravel()).astype(np.int64)
 
 
-def _prechecks(mframe, cap, active, m_group, role_keys, group, u_hours, upper, lock_mgr, band) -> list[str]:
-    """Diagnoses of inputs no plan can satisfy: demand above capacity, locks beyond a band, oversized families."""
-    out = []
+def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, lock_mgr, band) -> tuple[list, list]:
+    """Diagnoses of inputs no plan can satisfy (demand above capacity, locks beyond a band) and of roles short of
+    capacity (a fallback, not a failure: their accounts spill over to other roles)."""
+    out: list[str] = []
+    role_short: list[str] = []
     names = mframe["name"].astype(str).to_numpy()
     total_h, total_c = float(u_hours.sum()), float(cap[active].sum())
     if total_h > total_c * (1 + 1e-9):
@@ -584,8 +590,9 @@ def _prechecks(mframe, cap, active, m_group, role_keys, group, u_hours, upper, l
         hg = float(u_hours[group == g].sum())
         cg = float(cap[active & (m_group == g)].sum())
         if hg > cg * (1 + 1e-9):
-            out.append(f"Capacity below demand for the role '{role_keys[g]}': its accounts need {hg:,.0f} h a year, "
-                       f"its managers have {cg:,.0f} h. Add a {role_keys[g]}, or lower its hours per account; meanwhile its accounts spill over to other roles.")
+            role_short.append(f"Capacity below demand for the role '{role_label[g]}': its accounts need {hg:,.0f} h a "
+                              f"year, its managers have {cg:,.0f} h. Add a {role_label[g]}, or lower its hours per "
+                              "account; meanwhile its accounts spill over to other roles.")
     if (lock_mgr >= 0).any():
         lk = lock_mgr >= 0
         locked = np.bincount(lock_mgr[lk], weights=u_hours[lk], minlength=len(cap))
@@ -593,7 +600,7 @@ def _prechecks(mframe, cap, active, m_group, role_keys, group, u_hours, upper, l
             limit = "capacity" if upper[m] >= cap[m] - 1e-9 else f"band (+{band:.0%})"
             out.append(f"Locks put {locked[m]:,.0f} h on {names[m]}, whose {limit} allows at most {upper[m]:,.0f} h. "
                        f"Unlock some of {names[m]}'s accounts or widen the band.")
-    return out
+    return out, role_short
 
 
 def _loads(mframe, cap, active, target, lower, upper, owner_idx, to_idx, hours, revenue, potential, band,
@@ -711,7 +718,7 @@ def _moves(acc, owners, moved, owner_idx, to_idx, unit_codes, lead, u_owner, loc
     return out.reset_index(drop=True)
 
 
-def _stats(sol, prob, mg, mframe, notes, checks, loads, moves, n_acc, n_u, k, soft_band, move_limit,
+def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, n_u, k, soft_band, move_limit,
            seconds) -> dict:
     v = sol.violations
     names = mframe["name"].astype(str).to_numpy()
@@ -735,12 +742,14 @@ def _stats(sol, prob, mg, mframe, notes, checks, loads, moves, n_acc, n_u, k, so
                          "the current share, or widen the band.")
     clean = (v["over_band_hours"].sum() <= tol and v["under_band_hours"].sum() <= tol and v["moves_over_limit"] <= 1e-9)
     status = sol.status if clean and not checks else "infeasible"
+    diagnosis += list(warnings)  # fallbacks the plan made (e.g. a short role's accounts served by other roles)
     if soft_band and not checks:
         status = sol.status
     return {
         "objective": float(sol.objective), "lower_bound": float(sol.lower_bound), "gap": float(sol.gap),
         "seconds": float(seconds), "solver_seconds": float(sol.seconds), "status": status, "solver": sol.solver,
-        "iterations": int(sol.iterations), "diagnosis": " ".join(diagnosis), "notes": notes,
+        "iterations": int(sol.iterations), "diagnosis": " ".join(diagnosis), "warnings": list(warnings),
+        "notes": notes,
         "accounts": int(n_acc), "units": int(n_u), "candidates_per_unit": int(k),
         "moves": int(len(moves)), "owned_moves": int(moves["from_manager"].notna().sum()),
         "assignment_cost": float(v["assignment_cost"]), "balance_cost": float(v["balance_cost"]),
