@@ -459,7 +459,7 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     owners = pd.DataFrame({"account_id": acc["account_id"].astype("string"), "from_manager": from_mgr,
                            "to_manager": pd.Series(ids[to_idx], dtype="string"), "hours": hours,
                            "unit_id": pd.Series(unit_ids, dtype="string"), "segment": seg_name})
-    loads = _loads(mframe, cap, mg.active, target, lower, upper, owner_idx, to_idx, hours, revenue, potential,
+    loads = _loads(mframe, cap, mg.active, mg.hired, target, lower, upper, owner_idx, to_idx, hours, revenue, potential,
                    band, soft_band)
     moved_mask = (owner_idx != to_idx)
     moves = _moves(acc, owners, moved_mask, owner_idx, to_idx, unit_codes, lead, u_owner, lock_kind, mframe,
@@ -603,7 +603,7 @@ def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, 
     return out, role_short
 
 
-def _loads(mframe, cap, active, target, lower, upper, owner_idx, to_idx, hours, revenue, potential, band,
+def _loads(mframe, cap, active, hired, target, lower, upper, owner_idx, to_idx, hours, revenue, potential, band,
            soft_band) -> pd.DataFrame:
     M = len(mframe)
     ob = owner_idx >= 0
@@ -627,11 +627,7 @@ def _loads(mframe, cap, active, target, lower, upper, owner_idx, to_idx, hours, 
     out["load_after"] = np.where(target > 0, ha / np.maximum(target, 1e-9), np.nan)
     out["in_band_before"] = (hb >= lower - tol) & (hb <= upper + tol)
     out["in_band_after"] = (ha >= lower - tol) & (ha <= upper + tol)
-    out["status"] = np.where(~active, "leaves", np.where(mframe.get("_ramp", 1.0).to_numpy() < 1, "new hire",
-                                                        "active"))
-    out["status"] = np.where((active & (np.arange(M) >= 0)) & (mframe["_ramp"].to_numpy() == 1.0)
-                             & mframe.index.isin(mframe.index[mframe["_industries"].eq("")]), out["status"],
-                             out["status"])
+    out["status"] = np.where(~active, "leaves", np.where(hired, "new hire", "active"))
     return out
 
 
@@ -666,7 +662,7 @@ def _moves(acc, owners, moved, owner_idx, to_idx, unit_codes, lead, u_owner, loc
 
     parts = np.where(same_reg & ind_exp, "the same region and industry experience",
                      np.where(same_reg, "the same region", np.where(ind_exp, "industry experience", "")))
-    parts = np.where(speaks & (parts != ""), parts.astype(object) + np.where(True, ", speaks ", "") + lang_name,
+    parts = np.where(speaks & (parts != ""), parts.astype(object) + ", speaks " + lang_name,
                      np.where(speaks, "speaks " + lang_name.astype(str), parts))
     dev_word = np.where(dev_to <= 0, " % under target", " % over target")
     fit_txt = np.where(parts != "", "has " + parts.astype(str) + " and is ", "is ")
@@ -702,8 +698,7 @@ def _moves(acc, owners, moved, owner_idx, to_idx, unit_codes, lead, u_owner, loc
         "account_id": owners["account_id"].to_numpy()[r],
         "from_manager": owners["from_manager"].to_numpy()[r],
         "to_manager": owners["to_manager"].to_numpy()[r],
-        "reason": pd.Series(sent, dtype="string").str.cat(pd.Series("."), na_rep="") if False else
-        pd.Series(sent.astype(str), dtype="string") + ".",
+        "reason": pd.Series(sent.astype(str), dtype="string") + ".",
         "reason_code": pd.Series(code, dtype="string"),
         "segment": seg_name.to_numpy()[r] if len(r) else pd.Series(dtype="string"),
         "region": acc["region"].astype("string").to_numpy()[r] if "region" in acc else pd.NA,
