@@ -50,6 +50,9 @@ def test_kill_9_mid_save_leaves_every_earlier_scenario_intact(tmp_path):
         s.save(probe)
         save_seconds = time.perf_counter() - t0
     outcomes = {"committed": 0, "lost": 0}
+    # the window follows how long saves take on this machine right now (a loaded CI box is slower than the
+    # probe): it widens after a save that was killed in time and narrows after one that committed
+    scale = save_seconds
     for i in range(N_KILLS):
         sc = make_scenario(f"S{i:02d}", n_accounts=20_000, n_managers=40, seed=i)
         parent_end, child_end = FORK.Pipe()
@@ -57,7 +60,7 @@ def test_kill_9_mid_save_leaves_every_earlier_scenario_intact(tmp_path):
         proc.start()
         assert parent_end.poll(10), "child did not start"
         parent_end.recv()
-        time.sleep(float(rng.uniform(0.0, 1.3 * save_seconds)))
+        time.sleep(float(rng.uniform(0.0, 1.3 * scale)))
         os.kill(proc.pid, signal.SIGKILL)
         proc.join(10)
         assert proc.exitcode == -signal.SIGKILL or proc.exitcode == 0
@@ -75,9 +78,11 @@ def test_kill_9_mid_save_leaves_every_earlier_scenario_intact(tmp_path):
                 expected[sc.name] = sc
                 checksums.update({k: v for k, v in now.items() if k[0] == sc.name})
                 outcomes["committed"] += 1
+                scale *= 0.85
             else:
                 assert not any(k[0] == sc.name for k in now), "a half-saved scenario left parts behind"
                 outcomes["lost"] += 1
+                scale *= 1.15
     print(f"kill -9 outcomes: {outcomes}, save of 20k accounts took {save_seconds:.3f} s")
     # the kills really landed before and after the commit, not all on one side
     assert outcomes["lost"] >= 5 and outcomes["committed"] >= 5, outcomes
@@ -88,13 +93,13 @@ def test_kill_9_mid_save_leaves_every_earlier_scenario_intact(tmp_path):
         assert store.save(make_scenario("after", seed=1)) == 1
 
 
-def _reader(path: str, seconds: float, out) -> None:
-    loads, errors = 0, []
+def _reader(path: str, writer_done, out) -> None:
+    loads, errors, seen = 0, [], set()
     cache: dict[int, object] = {}
     try:
         store = ScenarioStore(path, read_only=True)
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        # read for as long as the writer writes (and a few loads more), however slow the machine is
+        while not writer_done.is_set() or loads < 5:
             for name in store.names():
                 sc = store.load(name)
                 seed = sc.params["segment"]["seed"]
@@ -108,13 +113,14 @@ def _reader(path: str, seconds: float, out) -> None:
                 except AssertionError as exc:
                     errors.append(f"{name} v{sc.version}: frames differ from seed {seed}: {exc}")
                 loads += 1
+                seen.add((name, sc.version))
         store.close()
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the test with it
         errors.append(f"{type(exc).__name__}: {exc}")
-    out.put((loads, errors))
+    out.put((loads, errors, seen))
 
 
-def _writer(path: str, n: int, out) -> None:
+def _writer(path: str, n: int, done, out) -> None:
     saved = 0
     try:
         with ScenarioStore(path) as store:
@@ -125,6 +131,8 @@ def _writer(path: str, n: int, out) -> None:
         out.put(("writer", saved, []))
     except Exception as exc:  # noqa: BLE001
         out.put(("writer", saved, [f"{type(exc).__name__}: {exc}"]))
+    finally:
+        done.set()
 
 
 @pytest.mark.timeout(120)
@@ -132,9 +140,9 @@ def test_four_readers_while_a_writer_saves(tmp_path):
     path = str(tmp_path / "scenarios.sqlite")
     with ScenarioStore(path) as store:
         store.save(make_scenario("W0", n_accounts=5000, n_managers=20, seed=1000))
-    out = FORK.Queue()
-    readers = [FORK.Process(target=_reader, args=(path, 6.0, out)) for _ in range(4)]
-    writer = FORK.Process(target=_writer, args=(path, 40, out))
+    out, done = FORK.Queue(), FORK.Event()
+    readers = [FORK.Process(target=_reader, args=(path, done, out)) for _ in range(4)]
+    writer = FORK.Process(target=_writer, args=(path, 40, done, out))
     for p in readers:
         p.start()
     writer.start()
@@ -145,8 +153,10 @@ def test_four_readers_while_a_writer_saves(tmp_path):
     assert writer_result[2] == [] and writer_result[1] == 40
     reader_results = [r for r in results if r[0] != "writer"]
     print(f"reader loads: {[r[0] for r in reader_results]}")
-    for loads, errors in reader_results:
+    for loads, errors, _seen in reader_results:
         assert errors == []
-        assert loads >= 10
+        assert loads >= 5
+    # the readers really read while versions were being added, not only before or after
+    assert len(set().union(*(r[2] for r in reader_results))) >= 4
     with ScenarioStore(path, read_only=True) as store:
         assert list(store.history("W0")["version"]) == list(range(1, 16))
