@@ -47,8 +47,8 @@ def read_mapped(accounts: FileInput, preset: str = "auto", mapping: dict | Colum
         mapping = load_mapping(mapping)
     sn = sniff(src, name=name, sheet=sheet)
     cmap = build_mapping(sn.header, preset=preset, override=mapping)
-    raw = read_table(src, name=name, sheet=sheet, numeric=cmap.numeric_sources(),
-                     sniffed=sn if sn.detected.get("format") == "csv" else None)
+    raw = sn.raw if sn.raw is not None else read_table(src, name=name, sheet=sheet,
+                                                       numeric=cmap.numeric_sources(), sniffed=sn)
     if raw.detected.get("format") != "csv":
         # Excel and Parquet cells were read as they are; numbers in text cells follow the point locale
         from .readers import parse_numbers

@@ -63,6 +63,8 @@ class Sniffed:
     header: list[str]
     sample: pd.DataFrame
     detected: dict
+    #: the whole table when detection had to read it anyway (Excel, Parquet), so it is not read twice
+    raw: RawTable | None = None
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -284,7 +286,7 @@ def sniff(source: Source, name: str | None = None, sheet: str | int | None = Non
     kind = _kind(source, head, file)
     if kind != "csv":
         raw = read_table(source, name=name, sheet=sheet)
-        return Sniffed(list(map(str, raw.frame.columns)), raw.frame.head(1000), raw.detected)
+        return Sniffed(list(map(str, raw.frame.columns)), raw.frame.head(1000), raw.detected, raw)
     if not head.strip(b" \t\r\n\xef\xbb\xbf"):
         raise ImportFileError(f"{file} is empty.")
     encoding = _detect_encoding(head)
@@ -534,23 +536,53 @@ def _cells_as_text(col: pd.Series) -> pd.Series:
     return out.where(out.astype("string").str.strip() != "", None)
 
 
+def _excel_column(col: np.ndarray, numeric: bool) -> pd.Series:
+    """One sheet column (object cells, blanks as None) typed by what it holds, without a loop per cell for
+    the common cases: all text, all numbers, all dates. Mixed columns take the per-cell route."""
+    kind = pd.api.types.infer_dtype(col, skipna=True)
+    s = pd.Series(col, dtype=object)
+    if numeric:
+        if kind in ("floating", "integer", "mixed-integer-float", "empty"):
+            return pd.to_numeric(s, errors="coerce").astype("float64")
+        if kind == "string":
+            return parse_numbers(s.astype(pd.StringDtype()))
+        return parse_numbers(_cells_as_text(s))
+    if kind in ("string", "empty"):
+        return s.astype(pd.StringDtype())
+    if kind in ("floating", "integer", "mixed-integer-float"):
+        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64")
+        ok = np.isfinite(v)
+        whole = ok & (np.mod(np.where(ok, v, 0), 1) == 0) & (np.abs(np.where(ok, v, 0)) < 2**53)
+        txt = np.where(whole, np.where(whole, v, 0).astype(np.int64).astype(str), v.astype(str)).astype(object)
+        return pd.Series(np.where(ok, txt, None), dtype=pd.StringDtype())
+    if kind in ("date", "datetime", "datetime64"):
+        ts = pd.to_datetime(s, errors="coerce")
+        has_time = bool((ts.dropna() != ts.dropna().dt.normalize()).any())
+        return ts.dt.strftime("%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d").astype(pd.StringDtype())
+    return _cells_as_text(s).astype(pd.StringDtype())
+
+
 def _read_excel(source: Source, file: str, sheet: str | int | None, numeric: set[str] | None) -> RawTable:
     rows, chosen, engine = _excel_rows(source, file, sheet)
-    rows = [r for r in rows if any(c not in (None, "") for c in r)]
-    if not rows:
+    width = max((len(r) for r in rows), default=0)
+    if not rows or width == 0:
         raise ImportFileError(f"{file}: sheet {chosen!r} is empty.")
-    header = _dedupe([("" if h is None else str(h)).strip() for h in rows[0]])
-    n = len(header)
-    body = [list(r[:n]) + [None] * (n - len(r)) for r in rows[1:]]
-    if not body:
+    if any(len(r) != width for r in rows):
+        rows = [list(r) + [None] * (width - len(r)) for r in rows]
+    cells = np.empty((len(rows), width), dtype=object)
+    cells[:] = rows
+    blank = (cells == "") | pd.isna(cells)
+    cells[blank] = None
+    keep = ~blank.all(axis=1)  # wholly empty rows are layout, not data
+    cells = cells[keep]
+    if not len(cells):
+        raise ImportFileError(f"{file}: sheet {chosen!r} is empty.")
+    header = _dedupe([("" if h is None else str(h)).strip() for h in cells[0]])
+    body = cells[1:]
+    if not len(body):
         raise ImportFileError(f"{file}: sheet {chosen!r} has a header but no data rows.")
-    frame = pd.DataFrame(body, columns=header, dtype=object)
-    for col in header:
-        if numeric and col in numeric:
-            frame[col] = parse_numbers(_cells_as_text(frame[col]) if frame[col].map(type).eq(str).any()
-                                       else pd.to_numeric(frame[col], errors="coerce"))
-        else:
-            frame[col] = _cells_as_text(frame[col])
+    numeric = numeric or set()
+    frame = pd.DataFrame({h: _excel_column(body[:, j], h in numeric) for j, h in enumerate(header)})
     detected = {"format": "excel", "sheet": chosen, "engine": engine}
     return RawTable(frame, file, np.arange(1, len(frame) + 1), detected)
 
