@@ -79,10 +79,10 @@ def _won_mask(raw: pd.DataFrame, cols: PipelineColumns) -> np.ndarray:
 def _pipeline_frame(raw: RawTable, account_key: pd.Series, cols: PipelineColumns) -> pd.DataFrame:
     """Pipeline rows with the account resolved to ``account_id``; rows for unknown/empty accounts dropped.
 
-    Cached on the RawTable per account key, since owners and revenue both need it."""
-    cache = getattr(raw, "_pipeline_cache", None)
-    if cache is not None and cache[0] is account_key:
-        return cache[1]
+    Cached in ``raw.cache`` per account key, since owners and revenue both need it."""
+    cached = raw.cache.get("pipeline")
+    if cached is not None and cached[0] is account_key:
+        return cached[1]
     df = raw.frame
     dec = "," if raw.detected.get("decimal") == "comma" else "."
     value = parse_numbers(df[cols.value], dec) if cols.value else pd.Series(0.0, index=df.index)
@@ -93,7 +93,7 @@ def _pipeline_frame(raw: RawTable, account_key: pd.Series, cols: PipelineColumns
                         "agent": df[cols.agent].astype("string").str.strip(),
                         "won": _won_mask(df, cols), "close": close, "value": value})
     out = out[out["account_id"].notna() & out["agent"].notna()]
-    raw._pipeline_cache = (account_key, out)
+    raw.cache["pipeline"] = (account_key, out)
     return out
 
 

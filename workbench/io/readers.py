@@ -50,6 +50,8 @@ class RawTable:
     row_numbers: np.ndarray
     detected: dict
     bad_rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_EMPTY_REJECTIONS_COLUMNS))
+    #: derived frames computed once per table (e.g. the parsed pipeline, which owners and revenue both use)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def rows_read(self) -> int:
