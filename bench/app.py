@@ -5,8 +5,8 @@ headless Chromium with the network cut to localhost, timing until the first char
 page and until the KPI strip shows numbers (the whole chain import → segment → reallocate → KPIs has run):
 
 * cold: the first visit right after the server starts (the preheated kernel is still running the chain);
-* warm: later visits, each ``--settle`` seconds after the previous one so the pool kernel is ready — what a
-  workshop participant sees when opening or reloading the app;
+* warm: later visits, each once the server is idle again (its replacement kernel has run the chain) — what
+  a workshop participant sees when opening or reloading the app;
 * baseline: the same server without a preheated kernel (``workbench app --no-preheat``), where every visit
   runs the chain while the page loads.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -72,20 +73,51 @@ def visit(browser, url: str, timeout_ms: float) -> dict:
     return {"first_chart_s": t_chart, "kpi_strip_s": t_kpis, "foreign_requests": len(foreign)}
 
 
-def serve_and_visit(browser, book: Path, log_path: Path, preheat: bool, runs: int, settle: float,
-                    timeout_ms: float) -> tuple[float, list[dict]]:
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+    return total
+
+
+def wait_until_server_idle(pid: int, quiet: float = 3.0, timeout: float = 600.0) -> float:
+    """Block until the server and its kernels use < 5 % of a core for ``quiet`` seconds (the preheated
+    kernel has finished running the notebook); return the seconds waited."""
+    t0 = time.perf_counter()
+    last = _tree_cpu_seconds(pid)
+    while time.perf_counter() - t0 < timeout:
+        time.sleep(quiet)
+        now = _tree_cpu_seconds(pid)
+        if now - last < 0.05 * quiet:
+            break
+        last = now
+    return time.perf_counter() - t0
+
+
+def serve_and_visit(browser, book: Path, log_path: Path, preheat: bool, runs: int, settle: bool,
+                    timeout_ms: float, refill_delay: float | None = None) -> tuple[float, list[dict]]:
     """Start the server, visit ``runs`` times; return (seconds until listening, per-visit timings)."""
     with open(log_path, "w", encoding="utf-8") as log:
         t0 = time.perf_counter()
-        server = start_voila(host="127.0.0.1", port=free_port(), book=book, preheat=preheat, stdout=log,
-                             stderr=subprocess.STDOUT)
+        server = start_voila(host="127.0.0.1", port=free_port(), book=book, preheat=preheat,
+                             refill_delay=refill_delay, stdout=log, stderr=subprocess.STDOUT)
         try:
             server.wait_until_listening(timeout=120)
             t_listen = time.perf_counter() - t0
             visits = []
             for i in range(runs):
                 if i and settle:
-                    time.sleep(settle)  # let the pool kernel finish the chain, as between two real visits
+                    # Let the replacement kernel finish the chain, as between two real visits.
+                    wait_until_server_idle(server.process.pid)
                 r = visit(browser, server.url, timeout_ms)
                 r["since_start_s"] = time.perf_counter() - t0
                 visits.append(r)
@@ -98,9 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--accounts", type=int, default=2000, help="accounts in the generated book (default 2000)")
     ap.add_argument("--runs", type=int, default=2, help="warm (and baseline) visits to time (default 2)")
-    ap.add_argument("--settle", type=float, default=20, help="seconds between warm visits (default 20)")
     ap.add_argument("--seed", type=int, default=42, help="sample-data seed (default 42)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds to wait for a chart (default 600)")
+    ap.add_argument("--refill-delay", type=float, default=None,
+                    help="seconds before a used preheated kernel is replaced (default: Voilà's, 1 s)")
     ap.add_argument("--no-baseline", dest="baseline", action="store_false",
                     help="skip the run without a preheated kernel")
     args = ap.parse_args(argv)
@@ -110,11 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp, sync_playwright() as p:
         book = write_book(args.accounts, Path(tmp) / "book", args.seed)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        t_listen, visits = serve_and_visit(browser, book, Path(tmp) / "voila.log", True, 1 + args.runs,
-                                           args.settle, args.timeout * 1000)
+        t_listen, visits = serve_and_visit(browser, book, Path(tmp) / "voila.log", True, 1 + args.runs, True,
+                                           args.timeout * 1000, args.refill_delay)
         base: list[dict] = []
         if args.baseline:
-            _, base = serve_and_visit(browser, book, Path(tmp) / "voila-base.log", False, args.runs, 0,
+            _, base = serve_and_visit(browser, book, Path(tmp) / "voila-base.log", False, args.runs, False,
                                       args.timeout * 1000)
         browser.close()
 
@@ -132,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {"stage": "app", "accounts": args.accounts, "seconds": round(med, 3),
            "kpi_strip_seconds": round(statistics.median(r["kpi_strip_s"] for r in warm or [cold]), 3),
            "cold_seconds": round(cold["first_chart_s"], 3), "server_start_seconds": round(t_listen, 3),
-           "runs": len(warm), "foreign_requests": foreign}
+           "runs": len(warm), "foreign_requests": foreign, "refill_delay": args.refill_delay}
     if base:
         out |= {"baseline": "no preheated kernel",
                 "baseline_seconds": round(statistics.median(r["first_chart_s"] for r in base), 3)}
