@@ -82,6 +82,50 @@ def test_dashboard_pseudonymise_switch_and_force(store_path):
     assert forced._alias.value and "Manager Person" not in forced._moves.value
 
 
+def _small_store(path: Path) -> ScenarioStore:
+    store = ScenarioStore(path)
+    store.save(make_scenario("One", n_accounts=300, n_managers=6, seed=1), publish=True)
+    store.save(make_scenario("Two", n_accounts=300, n_managers=6, seed=2), publish=True)
+    return store
+
+
+def test_poll_follows_publish_and_unpublish(tmp_path):
+    from widgets.dashboard import Dashboard
+
+    store = _small_store(tmp_path / "s.sqlite")
+    d = Dashboard(store.path, poll_seconds=None)
+    assert list(d._pick.options) == ["One", "Two"] and d.poll() is False
+    d.show_comparison(["One", "Two"])
+    store.unpublish("One")  # the workshop takes it back while the page is open
+    assert d.poll() is True
+    assert list(d._pick.options) == ["Two"] and 'data-scenario="Two"' in d._head.value
+    assert d._cmp_kpis.value == "" and "not published" in d._msg.value and d.tabs.selected_index == 1
+    store.save(make_scenario("Two", n_accounts=300, n_managers=6, seed=7), publish=True)  # a new version
+    assert d.poll() is True and "version 2" in d._msg.value
+    store.close()
+
+
+def test_poll_runs_on_the_kernel_loop(tmp_path):
+    import asyncio
+
+    from widgets.dashboard import Dashboard
+
+    store = _small_store(tmp_path / "s.sqlite")
+
+    async def visit():
+        d = Dashboard(store.path, poll_seconds=0.2)  # built inside a running loop, as in a kernel
+        store.unpublish("One")
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if list(d._pick.options) == ["Two"]:
+                break
+        return d
+
+    d = asyncio.run(visit())
+    assert list(d._pick.options) == ["Two"]
+    store.close()
+
+
 def test_dashboard_without_store_is_a_friendly_message(tmp_path):
     from widgets.dashboard import Dashboard
 
@@ -104,7 +148,7 @@ def test_token_is_forced_off_loopback(store_path, monkeypatch):
         "?token=" + tokens[0].split("=", 1)[1])
     assert seen["env"]["WORKBENCH_STORE"] == str(store_path.resolve())
     assert seen["env"]["WORKBENCH_PSEUDONYMISE"] == "force" and "--strip_sources=True" in seen["cmd"]
-    assert "--preheat_kernel=False" in seen["cmd"]  # a preheated page could list a since-unpublished scenario
+    assert "--preheat_kernel=True" in seen["cmd"]  # safe: the dashboard polls what is published
     serve_cli.start_dashboard(store_path, host="127.0.0.1", port=free_port())
     assert not any(a.startswith("--Voila.token=") for a in seen["cmd"])
     assert serve_cli.is_loopback("::1") and serve_cli.is_loopback("localhost")
@@ -194,6 +238,23 @@ def test_execute_request_from_a_viewer_is_not_executed(dashboard_server, offline
     assert "kernel_info_reply" in types, f"the websocket channel did not work: {replies}"
     assert "execute_reply" not in types and "execute_input" not in types, replies
     assert not marker.exists()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_an_open_page_drops_a_scenario_when_it_is_unpublished(dashboard_server, offline_page, store_path):
+    page = _open_dashboard(offline_page, dashboard_server)
+    options = page.locator(".wb-dashboard select").first.locator("option")
+    with ScenarioStore(store_path) as store:
+        store.unpublish("Second Plan")
+        try:
+            # the kernel polls every 5 s; allow for a slow machine
+            page.wait_for_function(
+                """() => ![...document.querySelectorAll('.wb-dashboard select')[0].options]
+                          .some(o => o.textContent.replace(/\u00a0/g, ' ') === 'Second Plan')""", timeout=60_000)
+            assert [t.replace("\xa0", " ") for t in options.all_inner_texts()] == [VISIBLE]
+        finally:
+            store.publish("Second Plan")
 
 
 @pytest.mark.browser

@@ -7,6 +7,7 @@ with stable aliases for wider sharing. Errors show as one friendly line, never a
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 from pathlib import Path
@@ -42,9 +43,13 @@ class Dashboard(w.VBox):
     store_path : the store file; default ``$WORKBENCH_STORE`` or ``workspace/scenarios.sqlite``.
     pseudonymise : ``"off"`` / ``"on"`` (initial state of the switch) or ``"force"`` (always on, switch locked);
         default from ``$WORKBENCH_PSEUDONYMISE``, else ``"off"``.
+    poll_seconds : how often the kernel re-reads what is published (one small query) and updates the view when
+        it changed, so an open page (or a kernel Voilà prepared ahead) never keeps showing an unpublished
+        scenario for longer than this; ``None`` turns polling off.
     """
 
-    def __init__(self, store_path: str | Path | None = None, pseudonymise: str | None = None, **kwargs):
+    def __init__(self, store_path: str | Path | None = None, pseudonymise: str | None = None,
+                 poll_seconds: float | None = 5.0, **kwargs):
         super().__init__(**kwargs)
         self._store_path = Path(store_path) if store_path else default_store_path()
         mode = (pseudonymise or os.environ.get(PSEUDONYMISE_ENV, "off")).lower()
@@ -52,6 +57,7 @@ class Dashboard(w.VBox):
         self._store: ScenarioStore | None = None
         self._quiet = False
         self._compared: list[str] = []
+        self._listed: tuple = ()
         self._msg = MessageBox()
         self._pick = w.Select(options=[], description="Published", rows=8, layout=w.Layout(width="320px"))
         self._pick_many = w.SelectMultiple(options=[], description="Compare", rows=8, layout=w.Layout(width="320px"))
@@ -82,6 +88,8 @@ class Dashboard(w.VBox):
         self._refresh_btn.on_click(lambda _: self.refresh())
         self._alias.observe(self._on_alias, names="value")
         self.refresh()
+        if poll_seconds:
+            self._schedule(float(poll_seconds))
 
     # ---- data access (read-only, published only)
     def _open_store(self) -> ScenarioStore | None:
@@ -114,7 +122,8 @@ class Dashboard(w.VBox):
     @guarded()
     def refresh(self) -> None:
         """Re-read the list of published scenarios; opens the first one when nothing is shown yet."""
-        names = self.published
+        self._listed = self._snapshot()
+        names = [n for n, _ in self._listed]
         current = self._pick.value
         self._quiet = True  # changing options moves the selection; open once below, not per change
         try:
@@ -129,6 +138,40 @@ class Dashboard(w.VBox):
             self._clear()
             return
         self.show_scenario(target)
+
+    def _snapshot(self) -> tuple:
+        """(name, published version) of every published scenario: what ``poll`` compares."""
+        store = self._open_store()
+        if store is None:
+            return ()
+        df = store.list(published_only=True)
+        return tuple(zip(df["name"].tolist(), df["version"].astype(int).tolist()))
+
+    @guarded()
+    def poll(self) -> bool:
+        """Re-read what is published; when it changed, refresh the list and the views. True when it changed."""
+        if self._snapshot() == self._listed:
+            return False
+        compared, tab = list(self._compared), self.tabs.selected_index
+        self.refresh()
+        if compared:  # a comparison that includes an unpublished scenario is cleared with a message
+            self.show_comparison(compared)
+        self.tabs.selected_index = tab  # the viewer stays where they were
+        return True
+
+    def _schedule(self, seconds: float) -> None:
+        try:
+            loop = asyncio.get_running_loop()  # the kernel's loop; plain Python (tests) has none: no polling
+        except RuntimeError:
+            return
+
+        def tick() -> None:
+            try:
+                self.poll()
+            finally:
+                loop.call_later(seconds, tick)
+
+        loop.call_later(seconds, tick)
 
     def _on_pick(self, change) -> None:
         if not self._quiet:

@@ -44,9 +44,9 @@ def is_loopback(host: str) -> bool:
 
 def dashboard_command(host: str, port: int, token: str | None = None) -> list[str]:
     """The Voilà argument list for the dashboard; ``token`` (when given) is required on every request."""
-    # no preheated kernel: it would have rendered the list of published scenarios before the visit, so a
-    # scenario unpublished since could still show; every visit reads the store afresh instead
-    cmd = voila_command(dashboard_notebook().resolve(), host, port, preheat=False)
+    # a preheated kernel (ready before the visit) is safe because the dashboard re-reads what is published
+    # every few seconds (``Dashboard.poll``); without it every visit waits for a kernel and the imports
+    cmd = voila_command(dashboard_notebook().resolve(), host, port, preheat=True)
     if token:
         cmd.append(f"--Voila.token={token}")
     return cmd
