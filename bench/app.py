@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from workbench.cli.app import free_port, start_voila  # noqa: E402
+from workbench.cli.app import REFILL_DELAY_S, free_port, start_voila  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -104,7 +104,7 @@ def wait_until_server_idle(pid: int, quiet: float = 3.0, timeout: float = 600.0)
 
 
 def serve_and_visit(browser, book: Path, log_path: Path, preheat: bool, runs: int, settle: bool,
-                    timeout_ms: float, refill_delay: float | None = None) -> tuple[float, list[dict]]:
+                    timeout_ms: float, refill_delay: float | None = REFILL_DELAY_S) -> tuple[float, list[dict]]:
     """Start the server, visit ``runs`` times; return (seconds until listening, per-visit timings)."""
     with open(log_path, "w", encoding="utf-8") as log:
         t0 = time.perf_counter()
@@ -116,7 +116,8 @@ def serve_and_visit(browser, book: Path, log_path: Path, preheat: bool, runs: in
             visits = []
             for i in range(runs):
                 if i and settle:
-                    # Let the replacement kernel finish the chain, as between two real visits.
+                    # Let the replacement kernel start and finish the chain, as between two real visits.
+                    time.sleep(1.0 if refill_delay is None else refill_delay)
                     wait_until_server_idle(server.process.pid)
                 r = visit(browser, server.url, timeout_ms)
                 r["since_start_s"] = time.perf_counter() - t0
@@ -132,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=2, help="warm (and baseline) visits to time (default 2)")
     ap.add_argument("--seed", type=int, default=42, help="sample-data seed (default 42)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds to wait for a chart (default 600)")
-    ap.add_argument("--refill-delay", type=float, default=None,
-                    help="seconds before a used preheated kernel is replaced (default: Voilà's, 1 s)")
+    ap.add_argument("--refill-delay", type=float, default=REFILL_DELAY_S,
+                    help=f"seconds before a used preheated kernel is replaced (default {REFILL_DELAY_S:g}, "
+                         "as workbench app)")
     ap.add_argument("--no-baseline", dest="baseline", action="store_false",
                     help="skip the run without a preheated kernel")
     args = ap.parse_args(argv)

@@ -28,6 +28,10 @@ TEMPLATE_NAME = "workbench"
 #: ``websocket_max_message_size`` to twice the file limit (tornado's default, 10 MiB, would drop the socket).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 WEBSOCKET_MAX_MESSAGE_BYTES = 2 * MAX_UPLOAD_BYTES
+#: Seconds before a used preheated kernel is replaced. Voilà's default (1 s) starts the replacement while the
+#: first visitor's page is still rendering, and both run the whole chain on the same 2 cores: measured with
+#: bench/app.py on the 2,000-account sample, 84 s to the first chart with 1 s versus 60 s with 60 s.
+REFILL_DELAY_S = 30.0
 
 
 def _package_dir(name: str) -> Path:
@@ -54,7 +58,7 @@ def default_notebook() -> Path:
 
 
 def voila_command(notebook: Path, host: str, port: int, python: str | None = None,
-                  preheat: bool = True, refill_delay: float | None = None) -> list[str]:
+                  preheat: bool = True, refill_delay: float | None = REFILL_DELAY_S) -> list[str]:
     """The argument list that serves ``notebook`` with Voilà on ``host:port`` (never opens a browser).
 
     Parameters
@@ -72,8 +76,9 @@ def voila_command(notebook: Path, host: str, port: int, python: str | None = Non
         loads the book and runs the whole chain (tens of seconds on a big book), so without it every visit
         waits for that before the first chart appears; with it, a visit takes the finished kernel.
     refill_delay : float, optional
-        Seconds after a visit takes the preheated kernel before the next one starts (Voilà's default: 1). The
-        refill runs the whole notebook again and competes for the CPU with the visitor who just arrived.
+        Seconds after a visit takes the preheated kernel before the next one starts (``None``: Voilà's 1 s).
+        The refill runs the whole notebook again and competes for the CPU with the visitor who just arrived;
+        a visit while the pool is empty gets a fresh kernel (as without preheating).
     """
     pool = ["--preheat_kernel=True", "--pool_size=1"] if preheat else ["--preheat_kernel=False"]
     if preheat and refill_delay is not None:
@@ -187,7 +192,7 @@ def _is_loopback(host: str) -> bool:
 
 def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", port: int = 8866,
                 book: str | Path | None = None, preheat: bool = True, token: str | None = None,
-                refill_delay: float | None = None, stdout=None, stderr=None) -> VoilaServer:
+                refill_delay: float | None = REFILL_DELAY_S, stdout=None, stderr=None) -> VoilaServer:
     """Start Voilà serving the workshop app in a child process; return at once (see ``wait_until_listening``).
 
     Parameters
