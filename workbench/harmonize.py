@@ -102,10 +102,12 @@ def _name_keys(names: pd.Series) -> dict[str, np.ndarray]:
     has_dot = base.str.contains(".", regex=False)
     dotted = base.copy()
     dotted[has_dot] = base[has_dot].str.replace(r"(?<=\b[a-z])\.(?=[a-z]\b\.?)", "", regex=True)
-    spaced = dotted.str.replace(r"[^a-z0-9]+", " ", regex=True)
-    nn = spaced.str.replace(_LEGAL_PHRASES, " ", regex=True).map(_drop_legal)
-    cmp = spaced.str.replace(" ", "", regex=False).str.replace(_LEGAL_TAIL, "", regex=True)
-    legal = spaced.str.strip().str.extract(r"(\w+)$", expand=False).map(_LEGAL_KIND).fillna("")
+    # the plain regular expressions run in Arrow's RE2 kernels on Arrow strings (no Python call per name)
+    spaced = dotted.astype("string[pyarrow]").str.replace(r"[^a-z0-9]+", " ", regex=True)
+    nn = spaced.str.replace(_LEGAL_PHRASES.pattern, " ", regex=True).astype(object).map(_drop_legal)
+    cmp = spaced.str.replace(" ", "", regex=False).str.replace(_LEGAL_TAIL.pattern, "", regex=True).astype(object)
+    legal = (spaced.str.strip().str.extract(r"(\w+)$", expand=False).astype(object).map(_LEGAL_KIND)
+             .fillna(""))
     keys = {"nn": nn, "tok": nn.str.split(" ").map(sorted).str.join(" "), "rev": nn.str[::-1],
             "skel": _skeleton(nn), "cmp": cmp, "legal": legal}
     out = {k: v.to_numpy(dtype=object)[codes] for k, v in keys.items()}
