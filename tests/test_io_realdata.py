@@ -121,6 +121,10 @@ def test_cli_import_then_load_and_run(tmp_path, capsys):
     assert rep["rows_read"] == rep["rows_accepted"] + rep["rows_rejected"]
     book = load_book(out)
     assert len(book.accounts) == 85 and book.accounts["owner_id"].notna().all()
+    # the imported book is a normal book for the rest of the flow
+    assert cli_main(["run", "--book", str(out), "--out", str(tmp_path / "run")]) == 0
+    moves = pd.read_csv(tmp_path / "run" / "moves.csv")
+    assert set(moves.columns) >= {"account_id"} and (tmp_path / "run" / "kpis.json").exists()
 
 
 def test_cli_failure_is_one_line_and_nonzero(tmp_path, capsys):
