@@ -29,8 +29,9 @@ TEMPLATE_NAME = "workbench"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 WEBSOCKET_MAX_MESSAGE_BYTES = 2 * MAX_UPLOAD_BYTES
 #: Seconds before a used preheated kernel is replaced. Voilà's default (1 s) starts the replacement while the
-#: first visitor's page is still rendering, and both run the whole chain on the same 2 cores: measured with
-#: bench/app.py on the 2,000-account sample, 84 s to the first chart with 1 s versus 60 s with 60 s.
+#: first visitor's page is still rendering, and both run the whole chain on the same 2 cores. bench/app.py on
+#: the 2,000-account sample (2 cores, load avg ~8 from other jobs), first visit to first chart: 84 s with 1 s
+#: versus 60 s with 60 s in one pair of runs, 52 s versus 48 s in another.
 REFILL_DELAY_S = 30.0
 
 
