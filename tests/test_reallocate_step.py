@@ -27,7 +27,7 @@ def _find(widget, cls, text):
 
 @pytest.fixture(scope="module")
 def data():
-    return synthetic_book(n=500, m=14, seed=11)
+    return synthetic_book(n=300, m=10, seed=11)
 
 
 @pytest.fixture

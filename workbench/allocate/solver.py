@@ -560,7 +560,7 @@ def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None
     touch = np.flatnonzero(ring[cur] | (ring[cmg] & valid).any(axis=1))
     if len(touch) > max_units:
         touch = touch[np.argsort(~np.isin(cur[touch], bad), kind="stable")[:max_units]]
-    return polish(problem, choice, prices=prices, max_entries=0, node_limit=500, time_limit=20.0,
+    return polish(problem, choice, prices=prices, max_entries=0, node_limit=100, time_limit=3.0,
                   free_units=touch)
 
 
@@ -648,10 +648,10 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
         plans.append(repair(problem, np.argmax(votes, axis=0), prices=best_pi))
     scored = [(evaluate(problem, pl)[0], i) for i, pl in enumerate(plans)]
     final = improve(problem, plans[min(scored)[1]])
-    if polish_entries:
-        final = polish(problem, final, prices=best_pi, max_entries=polish_entries, time_limit=polish_seconds)
     if len(_violated(problem, evaluate(problem, final)[1])):
         final = restore_band(problem, final, prices=best_pi)
+    elif polish_entries:  # only a plan inside the band is polished (the MILP without elastic slacks is quick)
+        final = polish(problem, final, prices=best_pi, max_entries=polish_entries, time_limit=polish_seconds)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=lb, solver="lagrangian",
                    seconds=time.perf_counter() - t0, iterations=it, violations=viol)
@@ -811,8 +811,13 @@ def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
     c, a_ub, b_ub, a_eq, b_eq, ur, uc, nx = _lp_matrices(sub)
     integrality = np.zeros(len(c))
     integrality[:nx] = 1
+    upper = np.full(len(c), np.inf)
+    if not len(_violated(problem, evaluate(problem, choice)[1])) and evaluate(problem, choice)[1][
+            "moves_over_limit"] <= 1e-9:
+        # the current plan meets the band: the elastic slacks (huge penalties, hard on the MILP) are fixed at 0
+        upper[nx + sub.n_managers:] = 0.0
     res = milp(c, constraints=[LinearConstraint(a_eq, b_eq, b_eq), LinearConstraint(a_ub, -np.inf, b_ub)],
-               integrality=integrality, bounds=Bounds(0, np.inf),
+               integrality=integrality, bounds=Bounds(0, upper),
                options={"time_limit": time_limit, "node_limit": node_limit, "mip_rel_gap": 1e-6})
     if res.x is None:
         return choice
@@ -842,7 +847,7 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
     if mode != "auto":
         raise ValueError(f"unknown solver mode {mode!r}; expected auto, exact, lp or lagrangian")
     if problem.n_units <= polish_units:
-        sol = solve_lagrangian(problem, polish_entries=1000, polish_seconds=max(polish_seconds, 10.0))
+        sol = solve_lagrangian(problem, polish_entries=1000, polish_seconds=max(polish_seconds, 5.0))
         sol.solver = "lagrangian+milp-polish"
         return sol
     return solve_lagrangian(problem)
