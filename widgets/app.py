@@ -1,4 +1,4 @@
-"""The workshop app: a KPI strip on top and the steps Import → Segment → Reallocate → KPIs as tabs."""
+"""The workshop app: a KPI strip on top and the steps Import → Segment → Reallocate → KPIs → Scenarios as tabs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import ipywidgets as w
 from .import_step import ImportStep
 from .kpi_step import KpiStep
 from .reallocate_step import ReallocateStep
+from .scenario_step import ScenarioStep
 from .segment_step import SegmentStep
 from .state import WorkbenchState
 
@@ -70,17 +71,21 @@ def _fmt(v: float, unit: str, sign: bool = False) -> str:
 
 
 class WorkshopApp(w.VBox):
-    """The one-page workshop app. ``WorkshopApp(book_path)`` loads that book folder at start."""
+    """The one-page workshop app. ``WorkshopApp(book_path)`` loads that book folder at start; scenarios are saved
+    to ``store_path`` (default: ``$WORKBENCH_STORE`` or ``workspace/scenarios.sqlite``)."""
 
-    def __init__(self, book_path: str | Path | None = None, state: WorkbenchState | None = None, **kwargs):
+    def __init__(self, book_path: str | Path | None = None, state: WorkbenchState | None = None,
+                 store_path: str | Path | None = None, **kwargs):
         super().__init__(**kwargs)
         self.state = state or WorkbenchState()
         self.import_step = ImportStep(self.state)
         self.segment_step = SegmentStep(self.state)
         self.reallocate_step = ReallocateStep(self.state)
         self.kpi_step = KpiStep(self.state)
-        self.tabs = w.Tab(children=[self.import_step, self.segment_step, self.reallocate_step, self.kpi_step],
-                          titles=["1 · Import", "2 · Segment", "3 · Reallocate", "4 · KPIs"])
+        self.scenario_step = ScenarioStep(self.state, store_path=store_path)
+        self.tabs = w.Tab(children=[self.import_step, self.segment_step, self.reallocate_step, self.kpi_step,
+                                    self.scenario_step],
+                          titles=["1 · Import", "2 · Segment", "3 · Reallocate", "4 · KPIs", "5 · Scenarios"])
         title = w.HTML('<div class="wb-title">Restructure Workbench</div>')
         self.children = [title, KpiStrip(self.state), self.tabs]
         self.add_class("wb-app")
