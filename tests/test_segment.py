@@ -62,7 +62,7 @@ def test_contract_columns_and_every_account_labelled(book):
     assert list(seg.labels.columns[:3]) == ["account_id", "segment_id", "segment"]
     assert len(seg.labels) == book.n_accounts
     assert seg.labels["account_id"].tolist() == book.accounts["account_id"].tolist()
-    assert set(seg.labels["segment_id"]) == set(range(4))
+    assert set(seg.labels["segment_id"]) == set(range(5))
     for col in ("segment_id", "segment", "n_accounts", "revenue_share", "top_industries", "top_regions",
                 "revenue_12m_mean", "service_need_median"):
         assert col in seg.profiles.columns
@@ -76,7 +76,7 @@ def test_contract_columns_and_every_account_labelled(book):
     names = dict(zip(seg.profiles["segment_id"], seg.profiles["segment"]))
     assert (seg.labels["segment"] == seg.labels["segment_id"].map(names)).all()
     assert 0.0 <= seg.quality["stability"] <= 1.0
-    assert seg.params["method"] == "kmeans" and seg.params["k"] == 4 and seg.params["seed"] == 0
+    assert seg.params["method"] == "kmeans" and seg.params["k"] == 5 and seg.params["seed"] == 0
 
 
 def test_segment_zero_has_highest_value_and_strategic_name(book):

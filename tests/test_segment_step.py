@@ -46,7 +46,7 @@ def test_follows_book_and_k_control(book):
     st.book = book
     seg = st.segmentation
     assert seg is not None and len(seen) == 1
-    assert len(seg.labels) == book.n_accounts and seg.quality["k"] == 4
+    assert len(seg.labels) == book.n_accounts and seg.quality["k"] == 5
     assert len(seg.quality["stability_runs"]) == 2
     assert "<svg" in view._sizes.value and "<svg" in view._gap_chart.value
     assert "Stability" in view._stability.value or "stable" in view._stability.value
@@ -103,7 +103,7 @@ def test_rename_and_coverage_edits_publish_and_persist(book):
     assert st.params["segment"]["coverage"] == {"1": {"role": "Key Account Manager", "accounts_per_manager": 7.0}}
     assert "Key Account Manager" in view._gap_table.value
     # A new k starts from fresh names and coverage.
-    view._k.value = 5
+    view._k.value = 4
     assert "names" not in st.params["segment"] and "coverage" not in st.params["segment"]
 
 

@@ -52,6 +52,11 @@ def guarded(message_box_attr: str = "_msg") -> Callable:
 def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f}") -> str:
     """A compact HTML table of the first ``max_rows`` rows (numbers formatted, text escaped)."""
     shown = df.head(max_rows)
+    # pandas' na_rep does not cover pd.NA in string columns; blank them here so no "<NA>" reaches the user.
+    text = [c for c in shown.columns if not pd.api.types.is_numeric_dtype(shown[c])]
+    if text:
+        shown = shown.copy()
+        shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
     fmt = {c: float_format.format for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
     body = shown.to_html(index=False, escape=True, formatters=fmt, classes="wb-table", border=0, na_rep="")
     more = f'<div class="wb-more">{len(df) - max_rows:,} more rows</div>' if len(df) > max_rows else ""

@@ -21,7 +21,7 @@ from .segment import segment
 __all__ = ["DEFAULT_PARAMS", "run", "set_param", "merge_params", "write_results"]
 
 DEFAULT_PARAMS: dict = {
-    "segment": {"method": "kmeans", "k": 4, "seed": 0},
+    "segment": {"method": "kmeans", "k": 5, "seed": 0},
     "allocate": {"band": 0.15},
     "kpi": {"horizon_months": 12, "draws": 0, "seed": 0},
 }

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("book", metavar="BOOK_DIR", help="book folder (accounts, managers, optional revenue_history)")
     p.add_argument("--out", required=True, help="folder for the results")
     p.add_argument("--method", default="kmeans", choices=["kmeans", "gmm", "hierarchical", "abc", "value-need"])
-    p.add_argument("--k", type=_k, default=4, help="number of segments or 'auto' (default 4)")
+    p.add_argument("--k", type=_k, default=5, help="number of segments or 'auto' (default 5)")
     p.add_argument("--features", default=None, help="comma-separated features, e.g. revenue,potential,service_need")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--grid", type=int, default=2, choices=[2, 3], help="value × need matrix size (2 or 3)")

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import CliError
-from .app import VoilaServer, _package_dir, _port_in_use, voila_command, voila_env
+from .app import VoilaServer, _package_dir, _port_in_use, _stop_with_parent, voila_command, voila_env
 
 __all__ = ["PSEUDONYMISE_ENV", "STORE_ENV", "dashboard_notebook", "dashboard_command", "is_loopback",
            "start_dashboard", "register"]
@@ -85,8 +85,10 @@ def start_dashboard(store: str | Path, host: str = "127.0.0.1", port: int = 8867
     env = voila_env(None)
     env[STORE_ENV] = str(store.resolve())
     env[PSEUDONYMISE_ENV] = "force" if pseudonymise else "off"
+    # Like the workshop server: the Voilà child stops when this process dies, so no orphan keeps the port.
     proc = subprocess.Popen(dashboard_command(host, port, token), env=env, cwd=str(nb.resolve().parent),
-                            stdout=stdout, stderr=stderr)
+                            stdout=stdout, stderr=stderr,
+                            preexec_fn=_stop_with_parent if sys.platform.startswith("linux") else None)
     server = VoilaServer(proc, host, port)
     server.token = token  # type: ignore[attr-defined]
     if token:

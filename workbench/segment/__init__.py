@@ -118,7 +118,7 @@ def _assemble(book, seg: AccountSegmenter, labels: np.ndarray, raw: dict[str, np
     return Segmentation(labels=label_frame, profiles=profiles, coverage=cov, params=params, quality=quality)
 
 
-def segment(book, method: str = "kmeans", k: int | str = 4, features=None, seed: int = 0,
+def segment(book, method: str = "kmeans", k: int | str = 5, features=None, seed: int = 0,
             names: dict | None = None, coverage: dict | None = None, abc_cuts: tuple[float, ...] = (0.8, 0.95),
             grid: int = 2, value_cuts: list[float] | None = None, need_cuts: list[float] | None = None,
             stability_runs: int = 5, progress: Callable[[str, float], None] | None = None) -> Segmentation:
