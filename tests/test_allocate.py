@@ -442,3 +442,18 @@ def test_role_short_of_capacity_spills_over_with_a_warning(small):
     roles = thin.managers.set_index("manager_id")["role"]
     assert (roles.reindex(to).to_numpy() != "Key Account Manager").any()  # some strategic accounts spill over
     _check_band(asg)
+
+
+def test_book_without_owners_roles_or_regions(small):
+    """A bare book (no owners, no roles, no regions, no coverage role) still gets a balanced plan and says what
+    it could not use."""
+    book, seg = small
+    bare = AccountBook(accounts=book.accounts.assign(owner_id=None).drop(columns=["region", "country", "industry"]),
+                       managers=book.managers.drop(columns=["role", "region", "languages"]))
+    cov = seg.coverage.drop(columns=["role"])
+    asg = reallocate(bare, Segmentation(labels=seg.labels.iloc[:-5], profiles=seg.profiles, coverage=cov))
+    assert asg.stats["status"] != "infeasible"
+    assert len(asg.moves) == len(book.accounts) and (asg.moves["reason_code"] == "unowned").all()
+    notes = " ".join(asg.stats["notes"])
+    assert "no serving role" in notes and "5 accounts have no segment" in notes
+    _check_band(asg)

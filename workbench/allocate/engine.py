@@ -396,16 +396,17 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     avoid = ASSUMPTIONS["avoidable_with_experience"]["value"]
     n_ind = max(len(ind_keys), 1)
     pair_pos = pd.Index(pair_s.index)
-    pair_rev = pair_s["rev"].to_numpy()
-    pair_cnt = pair_s["n"].to_numpy()
+    # a trailing zero stands for "this candidate owns none of the unit" (and keeps an all-unowned book working)
+    pair_rev = np.r_[pair_s["rev"].to_numpy(dtype=float), 0.0]
+    pair_cnt = np.r_[pair_s["n"].to_numpy(dtype=np.int64), 0]
 
     def costs(cand_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cost (currency) and owned accounts moved for every (unit, candidate) entry."""
         valid_ = cand_ >= 0
         cm_ = np.where(valid_, cand_, 0).astype(np.int64)
         pos_ = pair_pos.get_indexer((np.arange(n_u, dtype=np.int64)[:, None] * M + cm_).ravel()).reshape(cm_.shape)
-        rev_c = np.where(pos_ >= 0, pair_rev[np.clip(pos_, 0, None)], 0.0)
-        cnt_c = np.where(pos_ >= 0, pair_cnt[np.clip(pos_, 0, None)], 0)
+        rev_c = pair_rev[pos_]  # pos_ == -1 picks the trailing zero
+        cnt_c = pair_cnt[pos_]
         exp_ = np.isin(cm_ * n_ind + u_ind[:, None], exp_keys) & (u_ind[:, None] >= 0)
         mv = u_cnt_active[:, None] - np.where(mg.active[cm_], cnt_c, 0)
         n_changed = u_cnt_owned[:, None] - cnt_c  # owned accounts whose owner changes (incl. a leaver's)
