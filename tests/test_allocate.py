@@ -457,3 +457,14 @@ def test_book_without_owners_roles_or_regions(small):
     notes = " ".join(asg.stats["notes"])
     assert "no serving role" in notes and "5 accounts have no segment" in notes
     _check_band(asg)
+
+
+def test_thorough_mode_is_never_worse_and_deterministic(small):
+    book, seg = small
+    fast = reallocate(book, seg, mode="auto")
+    a = reallocate(book, seg, mode="thorough")
+    b = reallocate(book, seg, mode="thorough")
+    assert a.stats["solver"] == "lagrangian+milp-polish"
+    assert a.stats["objective"] <= fast.stats["objective"] + 1e-6
+    pd.testing.assert_frame_equal(a.owners, b.owners)
+    _check_band(a)

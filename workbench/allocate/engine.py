@@ -174,8 +174,10 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
         every other account keeps its owner in ``base`` (or its current owner) and the band is reported, not
         enforced.
     weights : multipliers of the objective terms ``continuity``, ``fit``, ``balance`` (default 1 each).
-    mode : ``"auto"`` (HiGHS LP + rounding on small books, Lagrangian prices + repair on large ones), ``"lp"``,
-        ``"lagrangian"`` or ``"exact"`` (integer program with scipy ``milp``; small books only).
+    mode : ``"auto"`` (Lagrangian prices, repair and local search; a MILP polish on books of at most 400 units),
+        ``"thorough"`` (plus a MILP polish of the most promising alternatives, ~1 s more; for batch runs),
+        ``"lagrangian"``, ``"lp"`` (HiGHS LP, rounding, repair, polish) or ``"exact"`` (integer program with
+        scipy ``milp``; small books only).
     seed : seed of the candidate sample (same inputs + seed → same plan).
     candidates : candidate managers per account unit (current owner included).
     base : a previous Assignment whose owners the ``freeze`` override keeps.

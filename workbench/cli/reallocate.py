@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "ramp=0.5 | override:ACCOUNT_ID=MANAGER_ID[,freeze] (repeatable)")
     p.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
                    help="objective weight: continuity=1, fit=1, balance=1 (repeatable)")
-    p.add_argument("--mode", default="auto", choices=["auto", "lp", "lagrangian", "exact"], help="solver")
+    p.add_argument("--mode", default="thorough", choices=["thorough", "auto", "lp", "lagrangian", "exact"],
+                   help="solver (default thorough: Lagrangian prices + MILP polish; auto is the fast one the app uses)")
     p.add_argument("--seed", type=int, default=0, help="seed of the candidate sample")
     p.add_argument("--crm", default="salesforce,hubspot,dynamics,plain",
                    help="CRM move files to write (comma separated; default all)")
