@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 from workbench.allocate import reallocate
+from workbench.book import load_book
 from workbench.kpi import project
+from workbench.pipeline import merge_params, write_results
 from workbench.sampledata import generate
 from workbench.segment import segment
-
-from workbench.book import load_book
-from workbench.pipeline import merge_params, write_results
 
 
 def main() -> None:
