@@ -37,7 +37,7 @@ lab: venv $(SAMPLE)
 	.venv/bin/jupyter lab --notebook-dir=notebooks
 
 lint: venv
-	.venv/bin/ruff check workbench widgets tests bench
+	.venv/bin/ruff check --no-cache workbench widgets tests bench
 
 test: venv chromium lint
 	$(PY) -m pytest -q -p no:cacheprovider
