@@ -107,6 +107,7 @@ def test_poll_follows_publish_and_unpublish(tmp_path):
 
 def test_poll_runs_on_the_kernel_loop(tmp_path):
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from widgets.dashboard import Dashboard
 
@@ -121,7 +122,9 @@ def test_poll_runs_on_the_kernel_loop(tmp_path):
                 break
         return d
 
-    d = asyncio.run(visit())
+    # A fresh thread owns this loop: the session's Playwright (sync API) keeps a loop running in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        d = pool.submit(asyncio.run, visit()).result()
     assert list(d._pick.options) == ["Two"]
     store.close()
 
@@ -138,7 +141,7 @@ def test_token_is_forced_off_loopback(store_path, monkeypatch):
     seen = {}
 
     class FakePopen:
-        def __init__(self, cmd, env, cwd, stdout, stderr):
+        def __init__(self, cmd, env, cwd, stdout, stderr, **kwargs):
             seen["cmd"], seen["env"] = cmd, env
 
     monkeypatch.setattr(serve_cli.subprocess, "Popen", FakePopen)
