@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
+from .common import delta_class
 from .import_step import ImportStep
 from .kpi_step import KpiStep
 from .reallocate_step import ReallocateStep
@@ -18,10 +19,6 @@ from .state import WorkbenchState
 __all__ = ["WorkshopApp", "default_book_path"]
 
 _STRIP_KPIS = ("revenue_12m", "accounts_moved", "workload_imbalance", "managers_in_band")
-# The colour of a delta says whether the change is good: for these KPIs a fall is the improvement,
-# and a move count is neither good nor bad in itself.
-_LOWER_IS_BETTER = frozenset({"workload_imbalance", "cost_to_serve", "revenue_at_risk", "handover_loss"})
-_NEUTRAL = frozenset({"accounts_moved", "revenue_moved"})
 
 
 def default_book_path() -> Path:
@@ -54,8 +51,7 @@ class KpiStrip(w.HTML):
             if not k:
                 continue
             delta = k["delta"]
-            better = -delta if key in _LOWER_IS_BETTER else delta
-            cls = "flat" if key in _NEUTRAL or better == 0 else "up" if better > 0 else "down"
+            cls = delta_class(key, delta)
             cards.append(
                 f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label">{html.escape(k["label"])}</div>'
                 f'<div class="wb-kpi-value">{_fmt(k["scenario"], k["unit"])}</div>'

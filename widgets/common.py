@@ -11,7 +11,7 @@ from collections.abc import Callable
 import ipywidgets as w
 import pandas as pd
 
-__all__ = ["MessageBox", "guarded", "table_html", "step_header"]
+__all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class"]
 
 log = logging.getLogger("widgets")
 
@@ -66,3 +66,17 @@ def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f
 def step_header(title: str, subtitle: str = "") -> w.HTML:
     sub = f'<div class="wb-sub">{html.escape(subtitle)}</div>' if subtitle else ""
     return w.HTML(f'<h3 class="wb-h">{html.escape(title)}</h3>{sub}')
+
+
+# For these KPIs a fall is the improvement; moves and per-role account counts are neither good nor bad in
+# themselves (the plan's other KPIs say whether they paid off).
+_LOWER_IS_BETTER = frozenset({"workload_imbalance", "cost_to_serve", "revenue_at_risk"})
+_NEUTRAL_PREFIXES = ("accounts_moved", "revenue_moved", "accounts_per_")
+
+
+def delta_class(key: str, delta: float) -> str:
+    """CSS class suffix for a KPI delta: ``up`` (better), ``down`` (worse) or ``flat`` (neutral or zero)."""
+    if key.startswith(_NEUTRAL_PREFIXES) or not delta:
+        return "flat"
+    better = -delta if key in _LOWER_IS_BETTER else delta
+    return "up" if better > 0 else "down"

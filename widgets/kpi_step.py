@@ -15,7 +15,7 @@ from workbench.kpi import KpiModel, backtest
 from workbench.report.charts.kpi import backtest_chart, fan_chart, manager_change_chart, revenue_waterfall
 
 from .charting import ChartPane
-from .common import MessageBox, guarded, step_header, table_html
+from .common import MessageBox, delta_class, guarded, step_header, table_html
 from .state import WorkbenchState
 
 __all__ = ["KpiStep"]
@@ -251,7 +251,7 @@ class KpiStep(w.VBox):
             if k.get("p10") is not None and k["p10"] != k["p90"]:
                 band = (f'<div class="wb-kpi-band">P10–P90: {_fmt(k["p10"], unit)} … '
                         f'{_fmt(k["p90"], unit)}</div>')
-            cls = "up" if k["delta"] > 0 else "down" if k["delta"] < 0 else "flat"
+            cls = delta_class(key, k["delta"])
             cards.append(
                 f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label">{html.escape(k["label"])}</div>'
                 f'<div class="wb-kpi-value">{_fmt(k["baseline"], unit)} → {_fmt(k["scenario"], unit)}</div>'

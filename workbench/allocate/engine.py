@@ -594,7 +594,7 @@ def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, 
         cg = float(cap[active & (m_group == g)].sum())
         if hg > cg * (1 + 1e-9):
             role_short.append(f"Capacity below demand for the role '{role_label[g]}': its accounts need {hg:,.0f} h a "
-                              f"year, its managers have {cg:,.0f} h. Add a {role_label[g]}, or lower its hours per "
+                              f"year, its managers have {cg:,.0f} h. Add {_article(role_label[g])} {role_label[g]}, or lower its hours per "
                               "account; meanwhile its accounts spill over to other roles.")
     if (lock_mgr >= 0).any():
         lk = lock_mgr >= 0
@@ -758,3 +758,7 @@ def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, 
         "band_violation_hours": float(v["over_band_hours"].sum() + v["under_band_hours"].sum()),
         "move_limit": move_limit,
     }
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
