@@ -16,13 +16,12 @@ import ipywidgets as w
 
 from workbench.cli.serve import PSEUDONYMISE_ENV
 from workbench.compare import compare
-from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
 from workbench.report.export import kpi_frame, moves_table, scenario_charts
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
-from .scenario_step import ExportBox
+from .scenario_step import ExportBox, show_comparison
 
 __all__ = ["Dashboard", "PSEUDONYMISE_ENV"]
 
@@ -215,15 +214,7 @@ class Dashboard(w.VBox):
         cmp = compare([self._load(n) for n in names])
         self._compared = names
         self.tabs.selected_index = 1
-        warn = "".join(f'<div class="wb-msg wb-msg-warning">{html.escape(x)}</div>' for x in cmp.warnings)
-        self._cmp_kpis.value = warn + table_html(cmp.kpi_table.drop(columns=["kpi"]), max_rows=30,
-                                                 float_format="{:,.2f}")
-        self._cmp_charts[0].show(kpi_bands(cmp.kpis))
-        self._cmp_charts[1].show(loads_side_by_side(cmp.loads_long))
-        self._cmp_charts[2].show(move_overlap(cmp.overlap))
-        diff = cmp.param_diff.drop(columns=["differs"])
-        self._cmp_params.value = "<h4>Parameters that differ</h4>" + (
-            table_html(diff, max_rows=50) if len(diff) else "<p>None: same parameters.</p>")
+        show_comparison(cmp, self._cmp_kpis, self._cmp_charts, self._cmp_params)
         self._msg.show(_TEXT["compared"].format(names=", ".join(names)), "ok")
 
     def _on_alias(self, _change) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from workbench.compare import compare
+from workbench.compare import Comparison, compare
 from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
 from workbench.report.export import export_excel, export_html
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path
@@ -44,6 +44,21 @@ _TEXT = {
 }
 
 _MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "html": "text/html"}
+
+
+def show_comparison(cmp: Comparison, table: w.HTML, charts: list[ChartPane], params: w.HTML) -> None:
+    """Render a comparison into its KPI table, the three comparison charts and the parameter diff.
+
+    Shared by the workshop's Scenarios step and the stakeholder dashboard so both show the same thing.
+    """
+    warn = "".join(f'<div class="wb-msg wb-msg-warning">{html.escape(x)}</div>' for x in cmp.warnings)
+    table.value = warn + table_html(cmp.kpi_table.drop(columns=["kpi"]), max_rows=30, float_format="{:,.2f}")
+    charts[0].show(kpi_bands(cmp.kpis))
+    charts[1].show(loads_side_by_side(cmp.loads_long))
+    charts[2].show(move_overlap(cmp.overlap))
+    diff = cmp.param_diff.drop(columns=["differs"])
+    params.value = "<h4>Parameters that differ</h4>" + (
+        table_html(diff, max_rows=50) if len(diff) else "<p>None: same parameters.</p>")
 
 
 class ExportBox(w.VBox):
@@ -264,14 +279,6 @@ class ScenarioStep(w.VBox):
         names = [self._selected(n) for n in dict.fromkeys(names)]
         if len(names) < 2:
             raise ScenarioStoreError(_TEXT["pick_two"])
-        cmp = compare([self._store.load(n) for n in names])
-        warn = "".join(f'<div class="wb-msg wb-msg-warning">{html.escape(x)}</div>' for x in cmp.warnings)
-        self._cmp_table.value = warn + table_html(cmp.kpi_table.drop(columns=["kpi"]), max_rows=30,
-                                                  float_format="{:,.2f}")
-        self._cmp_charts[0].show(kpi_bands(cmp.kpis))
-        self._cmp_charts[1].show(loads_side_by_side(cmp.loads_long))
-        self._cmp_charts[2].show(move_overlap(cmp.overlap))
-        diff = cmp.param_diff.drop(columns=["differs"])
-        self._cmp_params.value = "<h4>Parameters that differ</h4>" + (
-            table_html(diff, max_rows=50) if len(diff) else "<p>None: same parameters.</p>")
+        show_comparison(compare([self._store.load(n) for n in names]), self._cmp_table, self._cmp_charts,
+                        self._cmp_params)
         self._msg.show(_TEXT["compared"].format(names=", ".join(names)), "ok")
