@@ -66,15 +66,6 @@ def _cpu(fn, *args, **kwargs):
     return out, time.perf_counter() - t0, time.process_time() - c0
 
 
-def read_parquet_arrow_strings(path: Path) -> pd.DataFrame:
-    """Parquet → pandas with text kept in Arrow-backed strings (no Python object per cell); numbers as numpy."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    mapper = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}.get
-    return pq.read_table(path).to_pandas(types_mapper=mapper)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=1_000_000)
@@ -82,7 +73,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", help="folder to keep (and reuse) the generated files in, instead of a temp folder")
     args = ap.parse_args()
-    from workbench.book import load_book, save_book
+    from workbench.book import load_book, read_parquet, save_book
     from workbench.io import import_book
 
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -118,7 +109,7 @@ def main() -> None:
         del book
         pq_path = folder / "accounts.parquet"
         pq_s, pq_cpu = min(_cpu(pd.read_parquet, pq_path)[1:] for _ in range(2))
-        pqa_s, pqa_cpu = min(_cpu(read_parquet_arrow_strings, pq_path)[1:] for _ in range(2))
+        pqa_s, pqa_cpu = min(_cpu(read_parquet, pq_path)[1:] for _ in range(2))
         _, lb_s = _time(load_book, folder)
         print(f"save_book (Parquet) {save_s:.2f} s; reload accounts.parquet: pd.read_parquet {pq_s:.2f} s wall / "
               f"{pq_cpu:.2f} s CPU, with Arrow strings {pqa_s:.2f} s wall / {pqa_cpu:.2f} s CPU; "
