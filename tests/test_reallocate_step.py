@@ -8,21 +8,11 @@ import time
 import ipywidgets as w
 import pytest
 from test_allocate import synthetic_book
+from widget_helpers import find_widget
 
 from widgets.reallocate_step import ReallocateStep
 from widgets.state import WorkbenchState
 from workbench.book import AccountBook
-
-
-def _find(widget, cls, text):
-    """The first descendant of class ``cls`` whose description contains ``text`` (as the browser test looks)."""
-    stack = [widget]
-    while stack:
-        x = stack.pop(0)
-        if isinstance(x, cls) and text in (getattr(x, "description", "") or ""):
-            return x
-        stack.extend(getattr(x, "children", ()))
-    raise AssertionError(f"no {cls.__name__} with {text!r}")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +55,7 @@ def test_waits_for_segmentation_then_publishes_assignment(data):
 
 def test_band_slider_resolves_and_updates_params(view):
     st = view.state
-    band = _find(view, w.FloatSlider, "Band")
+    band = find_widget(view, w.FloatSlider, "Band")
     before = st.assignment
     t0 = time.perf_counter()
     band.value = 0.08
@@ -92,7 +82,7 @@ def test_move_limit_and_weights(view, data):
     assert asg.params["max_move_share"] == pytest.approx(view._limit.value)
     assert st.params["allocate"]["max_move_share"] == pytest.approx(view._limit.value)
     assert asg.moves["from_manager"].notna().sum() <= view._limit.value * owned + 1e-9
-    _find(view, w.FloatSlider, "Weight continuity").value = 3.0
+    find_widget(view, w.FloatSlider, "Weight continuity").value = 3.0
     assert st.assignment.params["weights"]["continuity"] == 3.0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipywidgets as w
 import numpy as np
 import pytest
+from widget_helpers import find_widget
 
 import widgets.segment_step as segment_step
 from widgets.segment_step import SegmentStep
@@ -26,15 +27,6 @@ def _state() -> WorkbenchState:
     return st
 
 
-def _find(widget, cls, text):
-    """The first descendant of class ``cls`` whose description contains ``text`` (as the browser test looks)."""
-    stack = [widget]
-    while stack:
-        x = stack.pop(0)
-        if isinstance(x, cls) and text in (getattr(x, "description", "") or ""):
-            return x
-        stack.extend(getattr(x, "children", ()))
-    raise AssertionError(f"no {cls.__name__} with {text!r}")
 
 
 def test_follows_book_and_k_control(book):
@@ -51,7 +43,7 @@ def test_follows_book_and_k_control(book):
     assert "<svg" in view._sizes.value and "<svg" in view._gap_chart.value
     assert "Stability" in view._stability.value or "stable" in view._stability.value
     assert "Strategic" in view._profiles.value
-    k = _find(view, w.Dropdown, "Segments")
+    k = find_widget(view, w.Dropdown, "Segments")
     k.value = 6
     assert st.segmentation.quality["k"] == 6 and len(st.segmentation.profiles) == 6
     assert st.params["segment"]["k"] == 6 and len(seen) == 2

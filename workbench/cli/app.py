@@ -252,14 +252,22 @@ def _main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, got {args.port}")
     server = start_voila(host=args.host, port=args.port, book=args.book, preheat=args.preheat, token=args.token)
-    # A service manager stops us with SIGTERM: take the same way out as Ctrl+C so Voilà and its kernels go too.
+    return serve_until_stopped(server, f"Workshop app: {server.url}  (Ctrl+C stops it)", "the workshop app")
+
+
+def serve_until_stopped(server: VoilaServer, banner: str, what: str) -> int:
+    """Wait for ``server`` to listen, print ``banner``, and run until Voilà ends or we are told to stop.
+
+    Shared by ``workbench app`` and ``workbench serve``: Ctrl+C and SIGTERM (a service manager's stop) take
+    the same way out, so Voilà and its kernels always go with us.
+    """
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         server.wait_until_listening()
-        print(f"Workshop app: {server.url}  (Ctrl+C stops it)", flush=True)
+        print(banner, flush=True)
         return int(server.process.wait() or 0)
     except KeyboardInterrupt:
-        print("stopping the workshop app …", file=sys.stderr)
+        print(f"stopping {what} …", file=sys.stderr)
         return 0
     finally:
         server.stop()

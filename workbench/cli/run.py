@@ -51,7 +51,7 @@ def _main(args: argparse.Namespace) -> int:
         if key in k:
             v = k[key]
             print(f"{v['label']}: {v['baseline']:,.2f} -> {v['scenario']:,.2f} ({v['delta']:+,.2f} {v['unit']})")
-    print(f"wrote {out}/segments.csv, moves.csv, managers.csv, kpis.json in {time.perf_counter() - t0:.1f} s")
+    print(f"wrote {out}/segments.csv, moves.csv, managers.csv, series.csv, kpis.json in {time.perf_counter() - t0:.1f} s")
     if spec is not None and spec.fingerprint and spec.fingerprint != book.fingerprint():
         print(f"note: {Path(args.scenario).name} was made on another book (fingerprint {spec.fingerprint}, "
               f"this book {book.fingerprint()})")

@@ -16,7 +16,15 @@ import sys
 from pathlib import Path
 
 from . import CliError
-from .app import VoilaServer, _package_dir, _port_in_use, _stop_with_parent, voila_command, voila_env
+from .app import (
+    VoilaServer,
+    _package_dir,
+    _port_in_use,
+    _stop_with_parent,
+    serve_until_stopped,
+    voila_command,
+    voila_env,
+)
 
 __all__ = ["PSEUDONYMISE_ENV", "STORE_ENV", "dashboard_notebook", "dashboard_command", "is_loopback",
            "start_dashboard", "register"]
@@ -116,12 +124,5 @@ def _main(args: argparse.Namespace) -> int:
     store = Path(args.store) if args.store else default_store_path()
     server = start_dashboard(store, host=args.host, port=args.port, token=args.token,
                              pseudonymise=args.pseudonymise)
-    try:
-        server.wait_until_listening()
-        print(f"Stakeholder dashboard: {server.url}  (read-only; Ctrl+C stops it)", flush=True)
-        return int(server.process.wait() or 0)
-    except KeyboardInterrupt:
-        print("stopping the dashboard …", file=sys.stderr)
-        return 0
-    finally:
-        server.stop()
+    return serve_until_stopped(server, f"Stakeholder dashboard: {server.url}  (read-only; Ctrl+C stops it)",
+                               "the dashboard")
