@@ -464,7 +464,7 @@ def test_thorough_mode_is_never_worse_and_deterministic(small):
     fast = reallocate(book, seg, mode="auto")
     a = reallocate(book, seg, mode="thorough")
     b = reallocate(book, seg, mode="thorough")
-    assert a.stats["solver"] == "lagrangian+milp-polish"
+    assert a.stats["solver"] == "lagrangian+chains+milp"
     assert a.stats["objective"] <= fast.stats["objective"] + 1e-6
     pd.testing.assert_frame_equal(a.owners, b.owners)
     _check_band(a)

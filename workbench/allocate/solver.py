@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["Problem", "Solution", "build_candidates", "solve", "solve_lagrangian", "solve_lp", "solve_exact",
-           "repair", "improve", "polish", "restore_band", "evaluate", "unit_loads"]
+           "repair", "improve", "exchange", "polish", "refine", "components", "restore_band", "evaluate", "unit_loads"]
 
 _TOL = 1e-6
 
@@ -96,6 +96,7 @@ class Solution:
     status: str = "optimal"
     violations: dict = field(default_factory=dict)
     iterations: int = 0
+    prices: np.ndarray | None = None  # currency per hour per manager at the bound (Lagrangian prices / LP duals)
 
     @property
     def gap(self) -> float:
@@ -335,6 +336,129 @@ def improve(problem: Problem, choice: np.ndarray, rounds: int = 30) -> np.ndarra
     return choice
 
 
+def exchange(problem: Problem, choice: np.ndarray, width: int = 32, rounds: int = 30) -> np.ndarray:
+    """Local search over two-move chains that keep every band edge, then ``improve``.
+
+    A single move is often blocked by a band edge: the receiving manager would go over its upper edge, or the
+    giving one under its lower edge. A *push* chain moves unit u from A to B and, in the same step, unit v from
+    B to C so that B stays inside its band; a *pull* chain moves u from B to A and refills B with v from C. Per
+    pivot manager B the ``width`` cheapest blocked moves are paired with its ``width`` cheapest compensating
+    moves in one (managers × width × width) array; every manager's best improving pair is taken, and pairs that
+    share a manager or a unit are applied once per round (a loop over pivot managers, never over units). The
+    plan must meet the band on entry; it still does on exit, and it is never worse.
+    """
+    choice = choice.copy()
+    best_val, viol = evaluate(problem, choice)
+    if not _is_clean(viol, problem) or problem.n_managers < 2:
+        return improve(problem, choice)
+    for _ in range(3):
+        start_val = best_val
+        for kind in ("push", "pull"):
+            for _ in range(rounds):
+                new = _chain_round(problem, choice, kind, width)
+                if new is None:
+                    break
+                val = evaluate(problem, new)[0]
+                if val >= best_val - 1e-9 * max(abs(best_val), 1.0):
+                    break
+                choice, best_val = new, val
+        choice = improve(problem, choice)
+        best_val = evaluate(problem, choice)[0]
+        if best_val >= start_val - 1e-9 * max(abs(start_val), 1.0):
+            break
+    return choice
+
+
+def _chain_round(problem: Problem, choice: np.ndarray, kind: str, width: int) -> np.ndarray | None:
+    """One round of ``exchange``: the best push (or pull) chain per pivot manager, applied where disjoint."""
+    n, k = problem.cand.shape
+    M = problem.n_managers
+    rows = np.arange(n)
+    h = problem.hours
+    valid = problem.cand >= 0
+    cmg = np.where(valid, problem.cand, 0)
+    T, U, L = problem.target, problem.upper, problem.lower
+    cur = cmg[rows, choice]
+    load = np.bincount(cur, weights=h, minlength=M)
+    cost = problem.masked_cost()
+    d = cost - cost[rows, choice][:, None]
+    ok = valid & (cmg != cur[:, None])
+    if problem.move_limit is not None:  # chains may not add moves once the limit is reached
+        slack = problem.move_limit - float(problem.moves[rows, choice].sum())
+        ok &= (problem.moves <= problem.moves[rows, choice][:, None]) | (slack >= 2)
+    gives = (load[cur] - h >= L[cur] - 1e-9)[:, None]  # the source keeps its lower edge
+    fits = load[cmg] + h[:, None] <= U[cmg] + 1e-9     # the destination keeps its upper edge
+    if kind == "push":   # blocked u: A→B (B would overflow), compensating v: B→C
+        blocked, comp = ok & gives & ~fits, ok & fits
+    else:                # blocked u: B→A (B would underflow), compensating v: C→B
+        blocked, comp = ok & ~gives & fits, ok & gives
+    bu, bc = np.nonzero(blocked)
+    cu, cc = np.nonzero(comp)
+    if not len(bu) or not len(cu):
+        return None
+    b_piv = cmg[bu, bc] if kind == "push" else cur[bu]
+    c_piv = cur[cu] if kind == "push" else cmg[cu, cc]
+    b_u, b_c = _top_per_manager(b_piv, d[bu, bc], bu, bc, M, width)
+    c_u, c_c = _top_per_manager(c_piv, d[cu, cc], cu, cc, M, width)
+    piv = np.arange(M)[:, None, None]
+    u, cu_ = b_u[:, :, None], b_c[:, :, None]
+    v, cv_ = c_u[:, None, :], c_c[:, None, :]
+    good = (u >= 0) & (v >= 0) & (u != v)
+    u, v = np.clip(u, 0, None), np.clip(v, 0, None)
+    hu, hv = h[u], h[v]
+    if kind == "push":
+        a, c, sa, sc = cur[u], cmg[v, cv_], -1.0, 1.0
+        load_b = load[piv] + hu - hv
+    else:
+        a, c, sa, sc = cmg[u, cu_], cur[v], 1.0, -1.0
+        load_b = load[piv] - hu + hv
+    same = a == c
+    load_a = load[a] + sa * hu + np.where(same, sc * hv, 0.0)
+    load_c = load[c] + sc * hv + np.where(same, sa * hu, 0.0)
+    good &= (a != piv) & (c != piv)
+    good &= (load_b <= U[piv] + 1e-9) & (load_b >= L[piv] - 1e-9)
+    good &= (load_a <= U[a] + 1e-9) & (load_a >= L[a] - 1e-9) & (load_c <= U[c] + 1e-9) & (load_c >= L[c] - 1e-9)
+    over = lambda x, t: np.clip(x - t, 0, None)  # noqa: E731
+    bal = (over(load_a, T[a]) - over(load[a], T[a]) + over(load_b, T[piv]) - over(load[piv], T[piv])
+           + np.where(same, 0.0, over(load_c, T[c]) - over(load[c], T[c])))
+    gain = np.where(good, d[u, cu_] + d[v, cv_] + problem.balance_rate * bal, np.inf).reshape(M, -1)
+    best = np.argmin(gain, axis=1)
+    best_gain = gain[np.arange(M), best]
+    pivots = np.flatnonzero(best_gain < -1e-9 * max(float(np.abs(cost[rows, choice]).sum()), 1.0))
+    if not len(pivots):
+        return None
+    pivots = pivots[np.argsort(best_gain[pivots], kind="stable")]
+    i, j = np.divmod(best[pivots], width)
+    uu, vv = b_u[pivots, i], c_u[pivots, j]
+    ucol, vcol = b_c[pivots, i], c_c[pivots, j]
+    a, c = np.broadcast_to(a, good.shape), np.broadcast_to(c, good.shape)
+    mgrs = np.stack([a[pivots, i, j], pivots, c[pivots, i, j]], axis=1)
+    new = choice.copy()
+    used_m = np.zeros(M, dtype=bool)
+    used_u = np.zeros(n, dtype=bool)
+    for t in range(len(pivots)):  # at most one pass over pivot managers
+        if used_m[mgrs[t]].any() or used_u[uu[t]] or used_u[vv[t]]:
+            continue
+        used_m[mgrs[t]] = True
+        used_u[[uu[t], vv[t]]] = True
+        new[uu[t]], new[vv[t]] = ucol[t], vcol[t]
+    return new
+
+
+def _top_per_manager(manager: np.ndarray, delta: np.ndarray, unit: np.ndarray, col: np.ndarray, n_managers: int,
+                     width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``width`` cheapest moves per manager as (managers × width) unit and column arrays (``-1`` padded)."""
+    order = np.lexsort((unit, delta, manager))
+    manager, unit, col = manager[order], unit[order], col[order]
+    rank = np.arange(len(manager)) - np.searchsorted(manager, manager)
+    keep = rank < width
+    out_u = np.full((n_managers, width), -1, dtype=np.int64)
+    out_c = np.zeros((n_managers, width), dtype=np.int64)
+    out_u[manager[keep], rank[keep]] = unit[keep]
+    out_c[manager[keep], rank[keep]] = col[keep]
+    return out_u, out_c
+
+
 def _group_prefix(group: np.ndarray, amount: np.ndarray, need: np.ndarray) -> np.ndarray:
     """Given rows sorted by ``group``, keep the prefix of each group whose cumulative amount before the row is
     below ``need[group]`` (so the last kept row is the one that covers the need)."""
@@ -565,7 +689,7 @@ def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None
 
 
 def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: float = 0.5, decay: float | None = None,
-                     seed: int = 0, polish_entries: int = 0, polish_seconds: float = 1.0) -> Solution:
+                     seed: int = 0) -> Solution:
     """Lagrangian prices on the manager bands plus a repair pass and a local search.
 
     Prices (currency per hour, one per manager) follow a diagonally scaled subgradient: each manager's price
@@ -650,11 +774,9 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
     final = improve(problem, plans[min(scored)[1]])
     if len(_violated(problem, evaluate(problem, final)[1])):
         final = restore_band(problem, final, prices=best_pi)
-    elif polish_entries:  # only a plan inside the band is polished (the MILP without elastic slacks is quick)
-        final = polish(problem, final, prices=best_pi, max_entries=polish_entries, time_limit=polish_seconds)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=lb, solver="lagrangian",
-                   seconds=time.perf_counter() - t0, iterations=it, violations=viol)
+                   seconds=time.perf_counter() - t0, iterations=it, violations=viol, prices=best_pi)
     sol.status = "optimal" if sol.gap <= 1e-6 else "feasible"
     return sol
 
@@ -765,41 +887,48 @@ def solve_exact(problem: Problem, time_limit: float = 60.0) -> Solution:
     return sol
 
 
-def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, max_entries: int = 3000,
-           time_limit: float = 2.0, node_limit: int = 100, free_units: np.ndarray | None = None) -> np.ndarray:
-    """Re-optimise the plan exactly (HiGHS MILP) over the entries that matter, with everything else fixed.
+def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, nx: int, col_upper: np.ndarray,
+                node_limit: int = 200, rel_gap: float = 1e-6, time_limit: float = 10.0) -> np.ndarray | None:
+    """Solve the assignment MILP with HiGHS (scipy ``milp``): the first ``nx`` columns binary, the rest continuous.
 
-    The entries kept free are each unit's current choice plus the ``max_entries`` entries with the smallest
-    reduced cost (cost + hours × price, minus the unit's cheapest); a unit left with one entry is fixed and its
-    hours are taken off its manager's band. The current plan is feasible in the restricted program, so the
-    result is never worse. ``free_units`` (indices) get all their candidates. The branch and bound stops after ``node_limit`` nodes (a count, not a clock, so
-    the result does not depend on machine load; ``time_limit`` is only a safety stop).
+    Columns fixed at 0 (the elastic slacks of a plan that meets the band) are dropped first: their huge costs
+    would only hurt the scaling. The search stops at ``node_limit`` nodes or at ``rel_gap``: counts and gaps, not
+    clocks, so the result does not depend on machine load; ``time_limit`` is only a safety stop. Returns the
+    column values, or ``None`` when no plan was found.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
+    live = np.flatnonzero(np.asarray(col_upper) > 0)
+    integrality = (live < nx).astype(np.int64)
+    res = milp(np.asarray(c, dtype=float)[live], integrality=integrality,
+               bounds=Bounds(0, np.asarray(col_upper, dtype=float)[live]),
+               constraints=[LinearConstraint(a_eq.tocsc()[:, live], b_eq, b_eq),
+                            LinearConstraint(a_ub.tocsc()[:, live], -np.inf, b_ub)],
+               options={"time_limit": float(time_limit), "node_limit": int(node_limit),
+                        "mip_rel_gap": float(max(rel_gap, 1e-9))})
+    if res.x is None:
+        return None
+    x = np.zeros(len(c))
+    x[live] = res.x
+    return x
+
+
+def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, node_limit: int = 200,
+                     abs_gap: float = 0.0, time_limit: float = 10.0) -> np.ndarray:
+    """Re-optimise exactly over the entries ``keep`` (each unit's current entry is always kept); every unit left
+    with one entry is fixed and its hours are taken off its manager's band. The current plan is feasible in the
+    restricted program and the better of the two is returned, so the result is never worse."""
     n, k = problem.cand.shape
     rows = np.arange(n)
     valid = problem.cand >= 0
-    cmg = np.where(valid, problem.cand, 0)
-    pr = np.zeros(problem.n_managers) if prices is None else np.asarray(prices, dtype=float)
-    rc = np.where(valid, problem.cost + problem.hours[:, None] * pr[cmg], np.inf)
-    rc = rc - rc[rows, choice][:, None]
-    rc[rows, choice] = -np.inf
-    flat = rc.ravel()
-    others = np.flatnonzero(np.isfinite(flat) & (flat > -np.inf))
-    if len(others) > max_entries:
-        others = others[np.argpartition(flat[others], max_entries)[:max_entries]] if max_entries > 0 else others[:0]
-    keep = np.zeros(n * k, dtype=bool)
-    keep[others] = True
-    keep[rows * k + choice] = True
-    keep = keep.reshape(n, k)
-    if free_units is not None:  # every entry of these units is free (used to restore the band locally)
-        keep[free_units] |= valid[free_units]
+    keep = keep & valid
+    keep[rows, choice] = True
     free = keep.sum(axis=1) > 1
     if not free.any():
         return choice
-    fixed_mgr = cmg[rows[~free], choice[~free]]
-    fixed_load = np.bincount(fixed_mgr, weights=problem.hours[~free], minlength=problem.n_managers)
+    cmg = np.where(valid, problem.cand, 0)
+    fixed_load = np.bincount(cmg[rows[~free], choice[~free]], weights=problem.hours[~free],
+                             minlength=problem.n_managers)
     fixed_moves = float(problem.moves[rows[~free], choice[~free]].sum())
     fu = np.flatnonzero(free)
     sub = Problem(hours=problem.hours[fu], cand=np.where(keep[fu], problem.cand[fu], -1), cost=problem.cost[fu],
@@ -809,35 +938,145 @@ def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
                   move_limit=None if problem.move_limit is None else problem.move_limit - fixed_moves,
                   penalty=problem.penalty)
     c, a_ub, b_ub, a_eq, b_eq, ur, uc, nx = _lp_matrices(sub)
-    integrality = np.zeros(len(c))
-    integrality[:nx] = 1
     upper = np.full(len(c), np.inf)
-    if not len(_violated(problem, evaluate(problem, choice)[1])) and evaluate(problem, choice)[1][
-            "moves_over_limit"] <= 1e-9:
+    upper[:nx] = 1.0
+    before, viol = evaluate(problem, choice)
+    if _is_clean(viol, problem):
         # the current plan meets the band: the elastic slacks (huge penalties, hard on the MILP) are fixed at 0
         upper[nx + sub.n_managers:] = 0.0
-    res = milp(c, constraints=[LinearConstraint(a_eq, b_eq, b_eq), LinearConstraint(a_ub, -np.inf, b_ub)],
-               integrality=integrality, bounds=Bounds(0, upper),
-               options={"time_limit": time_limit, "node_limit": node_limit, "mip_rel_gap": 1e-6})
-    if res.x is None:
+    sub_value = float(np.abs(sub.cost[np.arange(len(fu)), choice[fu]]).sum()) + sub.balance_rate * float(
+        np.clip(unit_loads(sub, choice[fu]) - sub.target, 0, None).sum())
+    x = _highs_milp(c, a_ub, b_ub, a_eq, b_eq, nx, upper, node_limit=node_limit,
+                    rel_gap=abs_gap / max(sub_value, 1e-9) if abs_gap > 0 else 1e-6, time_limit=time_limit)
+    if x is None:
         return choice
     share = np.full((len(fu), k), -1.0)
-    share[ur, uc] = res.x[:nx]
+    share[ur, uc] = x[:nx]
     out = choice.copy()
     out[fu] = np.argmax(share, axis=1)
-    return out if evaluate(problem, out)[0] < evaluate(problem, choice)[0] else choice
+    return out if evaluate(problem, out)[0] < before else choice
+
+
+def _reduced_cost(problem: Problem, choice: np.ndarray, prices: np.ndarray | None) -> np.ndarray:
+    """Reduced cost (cost + hours × price) of every entry minus that of the unit's current entry; ``inf`` where
+    there is no candidate and at the current entry itself."""
+    n = problem.n_units
+    rows = np.arange(n)
+    valid = problem.cand >= 0
+    cmg = np.where(valid, problem.cand, 0)
+    pr = np.zeros(problem.n_managers) if prices is None else np.asarray(prices, dtype=float)
+    rc = np.where(valid, problem.cost + problem.hours[:, None] * pr[cmg], np.inf)
+    rc = rc - rc[rows, choice][:, None]
+    rc[rows, choice] = np.inf
+    return rc
+
+
+def _smallest(values: np.ndarray, count: int) -> np.ndarray:
+    """Flat indices of the ``count`` smallest finite entries of ``values`` (ties: lowest index)."""
+    flat = values.ravel()
+    idx = np.flatnonzero(np.isfinite(flat))
+    if len(idx) > count:
+        idx = idx[np.argsort(flat[idx], kind="stable")[:count]] if count > 0 else idx[:0]
+    return idx
+
+
+def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, max_entries: int = 3000,
+           time_limit: float = 2.0, node_limit: int = 100, free_units: np.ndarray | None = None) -> np.ndarray:
+    """Re-optimise the plan exactly (HiGHS MILP) over the entries that matter, with everything else fixed.
+
+    The entries kept free are each unit's current choice plus the ``max_entries`` entries with the smallest
+    reduced cost (cost + hours × price, minus the unit's current one); ``free_units`` (indices) get all their
+    candidates. The branch and bound stops after ``node_limit`` nodes (a count, not a clock, so the result does
+    not depend on machine load; ``time_limit`` is only a safety stop).
+    """
+    n, k = problem.cand.shape
+    keep = np.zeros(n * k, dtype=bool)
+    keep[_smallest(_reduced_cost(problem, choice, prices), max_entries)] = True
+    keep = keep.reshape(n, k)
+    if free_units is not None:
+        keep[free_units] = True
+    return _restricted_milp(problem, choice, keep, node_limit=node_limit, time_limit=time_limit)
+
+
+def components(problem: Problem) -> np.ndarray:
+    """Independent parts of the problem: a label per unit such that no unit can reach a manager of another
+    part. Without a move limit the parts can be optimised one at a time (roles usually split a book this way);
+    a move limit couples them, so then there is one part."""
+    from scipy.sparse.csgraph import connected_components
+
+    n, k = problem.cand.shape
+    M = problem.n_managers
+    if problem.move_limit is not None or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    valid = problem.cand >= 0
+    first = np.where(valid, problem.cand, -1).max(axis=1)  # any valid candidate of the unit
+    src = np.repeat(first, k)[valid.ravel()]
+    dst = problem.cand[valid]
+    graph = sp.coo_matrix((np.ones(len(src)), (src, dst)), shape=(M, M))
+    _, label = connected_components(graph, directed=False)
+    return label[first].astype(np.int64)
+
+
+def refine(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, full_entries: int = 2500,
+           rc_entries: int = 600, rounds: int = 2, node_limit: int = 200, rel_gap: float = 2e-5,
+           time_limit: float = 20.0) -> np.ndarray:
+    """MILP improvement of a plan that meets the band, one independent part (``components``) at a time.
+
+    A part with at most ``full_entries`` candidate entries is re-solved with all of them (a role of a few
+    hundred strategic accounts: there whole-account moves decide the last per cent). In a larger part the
+    lumpy units (hours at least a tenth of their manager's band width) keep all their candidates and the
+    ``rc_entries`` entries with the smallest reduced cost at ``prices`` are freed besides; this repeats
+    ``rounds`` times around the improved plan. Each MILP stops at ``node_limit`` nodes or when within ``rel_gap`` of the whole plan's objective, so the result is
+    deterministic and never worse than the input.
+    """
+    n, k = problem.cand.shape
+    if n == 0:
+        return choice
+    rows = np.arange(n)
+    valid = problem.cand >= 0
+    label = components(problem)
+    counts = np.bincount(label, weights=valid.sum(axis=1))
+    width = np.maximum(problem.upper - problem.lower, 1e-9)
+    for part in np.argsort(-counts, kind="stable"):
+        if counts[part] < 2:
+            continue
+        in_part = label == part
+        abs_gap = rel_gap * abs(evaluate(problem, choice)[0])
+        if counts[part] <= full_entries:
+            keep = valid & in_part[:, None]
+            choice = _restricted_milp(problem, choice, keep, node_limit=node_limit, abs_gap=abs_gap,
+                                      time_limit=time_limit)
+            continue
+        for _ in range(rounds):
+            cur = problem.cand[rows, choice]
+            lumpy = in_part & (problem.hours >= 0.1 * width[cur])
+            lumpy_entries = np.cumsum(valid.sum(axis=1) * lumpy)
+            lumpy &= lumpy_entries <= full_entries // 2  # the biggest share of the budget, in unit order
+            rc = _reduced_cost(problem, choice, prices)
+            rc[~in_part | lumpy] = np.inf
+            keep = np.zeros(n * k, dtype=bool)
+            keep[_smallest(rc, rc_entries)] = True
+            keep = keep.reshape(n, k)
+            keep[lumpy] = True
+            new = _restricted_milp(problem, choice, keep, node_limit=node_limit, abs_gap=abs_gap,
+                                   time_limit=time_limit)
+            if np.array_equal(new, choice):
+                break
+            choice = new
+    return choice
 
 
 def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish_seconds: float = 2.0,
-          polish_units: int = 400) -> Solution:
+          refine_units: int = 20_000) -> Solution:
     """Pick the method.
 
     ``"exact"``: MILP over the candidates (small books; stops at ``time_limit``). ``"lp"``: HiGHS LP (exact
     bound), rounding and plans at the LP duals, repair, local search and a MILP polish of at most
     ``polish_seconds``. ``"lagrangian"``: Lagrangian prices, repair and local search — the fastest.
-    ``"thorough"``: the Lagrangian route plus a MILP polish of the 1,000 most promising alternative entries
-    (about a second more; for batch runs). ``"auto"``: the Lagrangian route, plus a MILP polish of at most 0.5 s on books of up to ``polish_units`` units
-    (where a few lumpy accounts decide the last per cent).
+    ``"auto"``: the Lagrangian route plus two-move chains (``exchange``) and, on books of up to
+    ``refine_units`` units, a root-node MILP per independent part (``refine``: the strategic accounts of a
+    role exactly, the most promising alternatives elsewhere). ``"thorough"``: the same with a deeper MILP
+    search (more nodes, more alternatives, two rounds) at any size; for batch runs.
     """
     if mode == "exact":
         return solve_exact(problem, time_limit)
@@ -845,14 +1084,25 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
         return solve_lp(problem, time_limit, polish_seconds=polish_seconds)
     if mode == "lagrangian":
         return solve_lagrangian(problem)
-    if mode == "thorough":
-        sol = solve_lagrangian(problem, polish_entries=1000, polish_seconds=max(polish_seconds, 10.0))
-        sol.solver = "lagrangian+milp-polish"
-        return sol
-    if mode != "auto":
+    if mode not in ("auto", "thorough"):
         raise ValueError(f"unknown solver mode {mode!r}; expected auto, thorough, exact, lp or lagrangian")
-    if problem.n_units <= polish_units:
-        sol = solve_lagrangian(problem, polish_entries=1000, polish_seconds=max(polish_seconds, 5.0))
-        sol.solver = "lagrangian+milp-polish"
-        return sol
-    return solve_lagrangian(problem)
+    t0 = time.perf_counter()
+    sol = solve_lagrangian(problem)
+    if not _is_clean(sol.violations, problem):
+        return sol  # a plan outside the band is a diagnosis case: the chains and the MILP need a feasible start
+    choice = exchange(problem, sol.choice)
+    label = "lagrangian+chains"
+    if mode == "thorough" or problem.n_units <= refine_units:
+        choice = refine(problem, choice, prices=sol.prices, node_limit=1, rounds=1,
+                        time_limit=min(time_limit, 20.0))
+        label += "+milp"
+    if mode == "thorough":  # a deeper search from the auto plan, so never worse than auto
+        choice = refine(problem, choice, prices=sol.prices, node_limit=10, rounds=2, rc_entries=1200,
+                        time_limit=max(time_limit, 1.0))
+    val, viol = evaluate(problem, choice)
+    if val < sol.objective:
+        sol.choice, sol.objective, sol.violations = choice, val, viol
+    sol.solver = label
+    sol.seconds = sol.seconds + time.perf_counter() - t0
+    sol.status = "optimal" if sol.gap <= 1e-6 else "feasible"
+    return sol
