@@ -113,9 +113,10 @@ def timed_instance(n: int, m: int, seed: int = 0) -> tuple[S.Problem, float, flo
     return prob, time.perf_counter() - t0, 0.0
 
 
-def run_ours(prob: S.Problem) -> tuple[S.Solution, float]:
+def run_ours(prob: S.Problem, mode: str = "auto") -> tuple[S.Solution, float]:
+    """``workbench.allocate.solver.solve`` in ``mode`` — what ``reallocate(..., mode=mode)`` runs."""
     t0 = time.perf_counter()
-    sol = S.solve_lagrangian(prob)
+    sol = S.solve(prob, mode=mode)
     return sol, time.perf_counter() - t0
 
 
@@ -136,19 +137,20 @@ def peak_mb() -> float:
 
 
 def one(n: int, m: int, seed: int, lp: bool, lp_limit: float, profile: str = "lumpy",
-        lp_method: str = "highs") -> dict:
+        lp_method: str = "highs", mode: str = "auto") -> dict:
     t0 = time.perf_counter()
     prob = make_instance(n, m, seed, profile=profile)
     build = time.perf_counter() - t0
-    sol, solve_s = run_ours(prob)
+    sol, solve_s = run_ours(prob, mode)
     viol = float(sol.violations["over_band_hours"].sum() + sol.violations["under_band_hours"].sum())
     cand_s = prob.__dict__.get("_candidate_seconds", 0.0)
-    row = {"accounts": n, "managers": m, "profile": profile, "generate_seconds": round(build - cand_s, 3),
+    row = {"accounts": n, "managers": m, "profile": profile, "mode": mode, "solver": sol.solver,
+           "generate_seconds": round(build - cand_s, 3),
            "candidates_seconds": round(cand_s, 3), "solve_seconds": round(solve_s, 3),
            "seconds": round(cand_s + solve_s, 3), "objective": sol.objective, "lagrangian_bound": sol.lower_bound,
            "gap_vs_own_bound": round(sol.gap, 5), "iterations": sol.iterations, "band_violation_hours": viol,
            "moves": float(sol.violations["moves"]), "peak_mb": round(peak_mb(), 1)}
-    print(f"[{profile}] {n:>9,} units × {m:>5,} managers: data {build - cand_s:6.2f} s (not timed), "
+    print(f"[{profile}, {mode}] {n:>9,} units × {m:>5,} managers: data {build - cand_s:6.2f} s (not timed), "
           f"candidates+costs {cand_s:6.2f} s, solve {solve_s:6.2f} s, total {cand_s + solve_s:6.2f} s; "
           f"objective {sol.objective:,.0f}, own bound {sol.lower_bound:,.0f} (gap {sol.gap:.3%}), "
           f"band violations {viol:.1f} h, peak RSS {peak_mb():,.0f} MB", flush=True)
@@ -176,21 +178,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lp-method", default="highs", choices=["highs", "highs-ds", "highs-ipm"],
                     help="linprog method for the baseline")
     ap.add_argument("--profile", default="lumpy", choices=["lumpy", "fine"], help="instance family")
+    ap.add_argument("--mode", default="auto", choices=["auto", "thorough", "lagrangian", "lp"],
+                    help="solver mode (default auto, what the app and `workbench run` use)")
     ap.add_argument("--suite", action="store_true",
-                    help="the issue's figures: 100k×1000, 1M×2000, gaps on 10k–100k, linprog on 100k×200")
+                    help="the issue's figures: 100k×1000, 1M×2000, gaps on 10k–100k, linprog on 100k×200 "
+                         "(about 15 minutes)")
     args = ap.parse_args(argv)
     if not args.suite:
         m = args.managers or int(min(2000, max(10, args.accounts // 100)))
-        row = one(args.accounts, m, args.seed, args.lp, args.lp_limit, args.profile, args.lp_method)
+        row = one(args.accounts, m, args.seed, args.lp, args.lp_limit, args.profile, args.lp_method, args.mode)
         out = {"stage": "allocate", **row}
         out.setdefault("baseline", None)
         out.setdefault("baseline_seconds", None)
         print(json.dumps(out))
         return 0
     rows = {}
-    rows["gap_10k_100"] = one(10_000, 100, args.seed, True, args.lp_limit)
-    rows["gap_30k_300"] = one(30_000, 300, args.seed, True, args.lp_limit)
-    rows["lp_100k_200"] = one(100_000, 200, args.seed, True, args.lp_limit)
+    for profile in ("lumpy", "fine"):
+        rows[f"gap_10k_100_{profile}"] = one(10_000, 100, args.seed, True, args.lp_limit, profile, "highs-ipm")
+    rows["gap_30k_300_lumpy"] = one(30_000, 300, args.seed, True, args.lp_limit, "lumpy", "highs-ipm")
+    rows["gap_30k_300_lumpy_thorough"] = one(30_000, 300, args.seed, True, args.lp_limit, "lumpy", "highs-ipm",
+                                             "thorough")
+    rows["lp_100k_200"] = one(100_000, 200, args.seed, True, args.lp_limit, "lumpy", "highs-ipm")
     rows["speed_100k_1000"] = one(100_000, 1000, args.seed, False, args.lp_limit)
     rows["speed_1m_2000"] = one(1_000_000, 2000, args.seed, False, args.lp_limit)
     lp = rows["lp_100k_200"]

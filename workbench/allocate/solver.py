@@ -7,8 +7,10 @@ one column per candidate manager) and every solver returns a candidate column pe
 The model: each unit ``u`` goes to exactly one of its candidates ``c``; manager ``m``'s load in hours
 ``sum h_u x_uc`` must lie in ``[lower_m, upper_m]`` (the balance band, capped at capacity); hours above the
 manager's target cost ``balance_rate`` per hour; optionally at most ``move_limit`` accounts change owner.
-Band and move-limit violations are elastic at ``penalty`` per hour (per account) so that an infeasible input
-still yields a plan *and* the size of each violation, which the caller turns into a diagnosis.
+Optionally one auxiliary quantity per unit (revenue or potential, ``aux``) must also lie in a band per manager,
+``[aux_lower_m, aux_upper_m]``. Band and move-limit violations are elastic at ``penalty`` per hour (per account;
+``aux_penalty`` per unit of the auxiliary quantity) so that an infeasible input still yields a plan *and* the size
+of each violation, which the caller turns into a diagnosis.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["Problem", "Solution", "build_candidates", "solve", "solve_lagrangian", "solve_lp", "solve_exact",
-           "repair", "improve", "exchange", "polish", "refine", "components", "restore_band", "evaluate", "unit_loads"]
+           "repair", "improve", "exchange", "polish", "refine", "components", "restore_band", "evaluate", "unit_loads",
+           "aux_loads"]
 
 _TOL = 1e-6
 
@@ -38,8 +41,14 @@ class Problem:
     upper, lower, target : (M,) band upper bound (hours, already capped at capacity), lower bound, target.
     capacity : (M,) capacity in hours per year.
     balance_rate : cost (currency) per hour a manager carries above target.
-    move_limit : at most this many accounts may change owner (``None`` = no limit).
+    move_limit : at most this many accounts may change owner (``None`` = no limit). ``moves`` and ``move_limit``
+        may count any additive quantity (revenue moved in account-equivalents, say); only their ratio matters.
     penalty : elastic cost (currency) per hour outside the band / per account beyond the move limit.
+    aux : (n,) optional second balanced quantity per unit (revenue or potential; ``None`` = hours only).
+    aux_upper, aux_lower : (M,) band of ``aux`` per manager (required with ``aux``).
+    aux_penalty : elastic cost (currency) per unit of ``aux`` outside its band; ``None`` = ``penalty`` / 10 ×
+        mean hours ÷ mean aux per unit: missing the aux band by one average unit's aux costs a tenth of missing the
+        hours band by one average unit's hours (the workload band comes first), still far above any move cost.
     """
 
     hours: np.ndarray
@@ -53,6 +62,20 @@ class Problem:
     balance_rate: float = 0.0
     move_limit: float | None = None
     penalty: float = 1e6
+    aux: np.ndarray | None = None
+    aux_upper: np.ndarray | None = None
+    aux_lower: np.ndarray | None = None
+    aux_penalty: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.aux is None:
+            return
+        if self.aux_upper is None or self.aux_lower is None:
+            raise ValueError("aux needs aux_upper and aux_lower (one band per manager)")
+        if self.aux_penalty is None:
+            a = float(np.mean(self.aux)) if len(self.aux) else 0.0
+            h = float(np.mean(self.hours)) if len(self.hours) else 1.0
+            self.aux_penalty = 0.1 * self.penalty * max(h, 1e-9) / max(a, 1e-9)
 
     @property
     def n_units(self) -> int:
@@ -97,6 +120,7 @@ class Solution:
     violations: dict = field(default_factory=dict)
     iterations: int = 0
     prices: np.ndarray | None = None  # currency per hour per manager at the bound (Lagrangian prices / LP duals)
+    aux_prices: np.ndarray | None = None  # currency per unit of aux per manager (only with an aux band)
 
     @property
     def gap(self) -> float:
@@ -203,8 +227,17 @@ def unit_loads(problem: Problem, choice: np.ndarray) -> np.ndarray:
     return np.bincount(mgr, weights=problem.hours, minlength=problem.n_managers)
 
 
+def aux_loads(problem: Problem, choice: np.ndarray) -> np.ndarray:
+    """Aux quantity per manager for ``choice`` (zeros when the problem has no aux band)."""
+    if problem.aux is None:
+        return np.zeros(problem.n_managers)
+    mgr = problem.cand[np.arange(problem.n_units), choice]
+    return np.bincount(mgr, weights=problem.aux, minlength=problem.n_managers)
+
+
 def evaluate(problem: Problem, choice: np.ndarray) -> tuple[float, dict]:
-    """Objective of a plan and its violations (hours over band/capacity, hours under band, moves over limit)."""
+    """Objective of a plan and its violations (hours over band/capacity, hours under band, moves over limit, aux
+    over/under its band)."""
     rows = np.arange(problem.n_units)
     base = float(problem.cost[rows, choice].sum())
     load = unit_loads(problem, choice)
@@ -215,25 +248,41 @@ def evaluate(problem: Problem, choice: np.ndarray) -> tuple[float, dict]:
     over_moves = max(0.0, moved - problem.move_limit) if problem.move_limit is not None else 0.0
     balance = problem.balance_rate * float(np.clip(load - problem.target, 0, None).sum())
     pen = problem.penalty * (float(over_band.sum() + under_band.sum()) + over_moves)
+    if problem.aux is not None:
+        aload = aux_loads(problem, choice)
+        aux_over = np.clip(aload - problem.aux_upper, 0, None)
+        aux_under = np.clip(problem.aux_lower - aload, 0, None)
+        pen += problem.aux_penalty * float(aux_over.sum() + aux_under.sum())
+    else:
+        aux_over = aux_under = np.zeros(problem.n_managers)
     viol = {"over_band_hours": over_band, "under_band_hours": under_band, "over_capacity_hours": over_cap,
-            "moves": moved, "moves_over_limit": over_moves, "assignment_cost": base, "balance_cost": balance}
+            "moves": moved, "moves_over_limit": over_moves, "assignment_cost": base, "balance_cost": balance,
+            "aux_over_band": aux_over, "aux_under_band": aux_under}
     return base + balance + pen, viol
+
+
+def _aux_tol(problem: Problem) -> float:
+    return 1e-6 * max(float(np.abs(problem.aux).sum()), 1.0) if problem.aux is not None else 0.0
 
 
 def _is_clean(viol: dict, problem: Problem) -> bool:
     tol = 1e-6 * max(float(problem.hours.sum()), 1.0)
     return (viol["over_band_hours"].sum() <= tol and viol["under_band_hours"].sum() <= tol
-            and viol["moves_over_limit"] <= 1e-9)
+            and viol["moves_over_limit"] <= 1e-9
+            and (problem.aux is None
+                 or viol["aux_over_band"].sum() + viol["aux_under_band"].sum() <= _aux_tol(problem)))
 
 
-def repair(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, rounds: int = 60) -> np.ndarray:
+def repair(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, rounds: int = 60,
+           aux_prices: np.ndarray | None = None) -> np.ndarray:
     """Move units until every manager is inside its band (as far as the candidates allow), cheapest first.
 
     Each round is vectorised: units on managers above their upper bound move to their cheapest candidate
     with room (cost per hour freed, ascending, until the excess is gone); managers under their lower bound
-    pull units from managers that can spare them; if the move limit is exceeded, the moves that save least
-    per account are undone where the band allows. ``prices`` (currency per hour, per manager) break ties
-    towards managers the price signal marks as short of work.
+    pull units from managers that can spare them; with an aux band the same two passes then run on the aux
+    quantity, moving only where both managers keep their hours band. If the move limit is exceeded, the moves
+    that save least per account are undone where the bands allow. ``prices`` (currency per hour, per manager)
+    and ``aux_prices`` (currency per unit of aux) break ties towards managers the price signal marks as short.
     """
     choice = choice.copy()
     n, k = problem.cand.shape
@@ -245,7 +294,10 @@ def repair(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
     cost = problem.masked_cost()
     pr = np.zeros(problem.n_managers) if prices is None else np.asarray(prices, dtype=float)
     steer = cost + h[:, None] * pr[cmg]
+    if problem.aux is not None and aux_prices is not None:
+        steer = steer + problem.aux[:, None] * np.asarray(aux_prices, dtype=float)[cmg]
     hscale = max(float(h.mean()), 1e-9)
+    ascale = max(float(np.abs(problem.aux).mean()), 1e-9) if problem.aux is not None and n else 1.0
     index = problem.entry_index()
     for _ in range(rounds):
         mgr = cand[rows, choice]
@@ -260,6 +312,16 @@ def repair(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
             deficit = problem.lower - load
         if (deficit > _TOL * hscale).any():
             changed |= _pull(problem, choice, mgr, load, deficit, steer, valid, cmg, index)
+        if problem.aux is not None:
+            for side in ("over", "under"):
+                mgr = cand[rows, choice]
+                load = np.bincount(mgr, weights=h, minlength=problem.n_managers)
+                aload = np.bincount(mgr, weights=problem.aux, minlength=problem.n_managers)
+                gap = aload - problem.aux_upper if side == "over" else problem.aux_lower - aload
+                if (gap > _TOL * ascale).any():
+                    changed |= _aux_move(problem, choice, mgr, load, aload, side, steer, valid, cmg, index, ascale)
+            if not changed:  # single moves are stuck at an hours edge: swaps keep the hours and shift the aux
+                changed = _aux_swap(problem, choice, cmg, valid, index, ascale)
         if not changed:
             break
     if problem.move_limit is not None:
@@ -269,7 +331,8 @@ def repair(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
 
 def improve(problem: Problem, choice: np.ndarray, rounds: int = 30) -> np.ndarray:
     """Local search that keeps every band edge: move single units to a cheaper candidate while the source stays
-    above its lower edge and the destination below its upper edge (cost, balance and move limit included).
+    above its lower edge and the destination below its upper edge (cost, balance and move limit included; with
+    an aux band, its edges too).
 
     Only units that are not on their cheapest candidate are considered (a unit already there cannot gain
     more than the balance term, which is far smaller than any move cost). Each round takes, per unit, its best
@@ -303,6 +366,11 @@ def improve(problem: Problem, choice: np.ndarray, rounds: int = 30) -> np.ndarra
         delta = cc - cur[:, None] + beta * (dst_inc - src_gain[:, None])
         ok = (problem.cand[act] >= 0) & (cmg != mg[:, None]) & (dst_load <= problem.upper[cmg] + 1e-9)
         ok &= (load[mg] - hh >= problem.lower[mg] - 1e-9)[:, None]
+        if problem.aux is not None:  # the aux band binds single moves the same way
+            aload = np.bincount(mgr_all, weights=problem.aux, minlength=problem.n_managers)
+            aa, atol = problem.aux[act], _aux_tol(problem) / max(n, 1)
+            ok &= (aload[cmg] + aa[:, None] <= problem.aux_upper[cmg] + atol)
+            ok &= (aload[mg] - aa >= problem.aux_lower[mg] - atol)[:, None]
         if problem.move_limit is not None:
             slack = problem.move_limit - float(mv_all.sum())
             ok &= (problem.moves[act] <= mv_all[act][:, None]) | (slack > 0)
@@ -320,6 +388,9 @@ def improve(problem: Problem, choice: np.ndarray, rounds: int = 30) -> np.ndarra
         keep = ~receives[src]
         u, b, dest, src = u[keep], b[keep], dest[keep], src[keep]
         fits = _fit_room(dest, h[u], problem.upper - load) & _fit_room(src, h[u], load - problem.lower)
+        if problem.aux is not None:
+            fits &= (_fit_room(dest, problem.aux[u], problem.aux_upper - aload)
+                     & _fit_room(src, problem.aux[u], aload - problem.aux_lower))
         if problem.move_limit is not None:
             extra = np.clip(problem.moves[u, b] - mv_all[u], 0, None)
             fits &= np.cumsum(np.where(fits, extra, 0)) <= max(problem.move_limit - float(mv_all.sum()), 0) + 1e-9
@@ -358,8 +429,9 @@ def exchange(problem: Problem, choice: np.ndarray, width: int = 32, rounds: int 
                 new = _chain_round(problem, choice, kind, width)
                 if new is None:
                     break
-                val = evaluate(problem, new)[0]
-                if val >= best_val - 1e-9 * max(abs(best_val), 1.0):
+                val, new_viol = evaluate(problem, new)
+                # disjoint chains keep the bands; together they could overrun a move limit counted in revenue
+                if val >= best_val - 1e-9 * max(abs(best_val), 1.0) or not _is_clean(new_viol, problem):
                     break
                 choice, best_val = new, val
         choice = improve(problem, choice)
@@ -388,19 +460,35 @@ def _chain_round(problem: Problem, choice: np.ndarray, kind: str, width: int) ->
         ok &= (problem.moves <= problem.moves[rows, choice][:, None]) | (slack >= 2)
     gives = (load[cur] - h >= L[cur] - 1e-9)[:, None]  # the source keeps its lower edge
     fits = load[cmg] + h[:, None] <= U[cmg] + 1e-9     # the destination keeps its upper edge
+    # only a blocked move that saves on its own can start a chain (a chain whose compensating move saves is the
+    # other kind's blocked move), and a compensating move costing more than the best saving cannot pay
     if kind == "push":   # blocked u: A→B (B would overflow), compensating v: B→C
-        blocked, comp = ok & gives & ~fits, ok & fits
+        blocked, comp = ok & gives & ~fits & (d < 0), ok & fits
     else:                # blocked u: B→A (B would underflow), compensating v: C→B
-        blocked, comp = ok & ~gives & fits, ok & gives
+        blocked, comp = ok & ~gives & fits & (d < 0), ok & gives
     bu, bc = np.nonzero(blocked)
-    cu, cc = np.nonzero(comp)
-    if not len(bu) or not len(cu):
+    if not len(bu):
+        return None
+    comp &= d < -float(d[bu, bc].min())
+    if kind == "push":  # v leaves the pivot: its cheapest fitting destination is enough
+        dc = np.where(comp, d, np.inf)
+        cc = np.argmin(dc, axis=1)
+        cu = np.flatnonzero(np.isfinite(dc[rows, cc]))
+        cc = cc[cu]
+    else:
+        cu, cc = np.nonzero(comp)
+    if not len(cu):
         return None
     b_piv = cmg[bu, bc] if kind == "push" else cur[bu]
     c_piv = cur[cu] if kind == "push" else cmg[cu, cc]
     b_u, b_c = _top_per_manager(b_piv, d[bu, bc], bu, bc, M, width)
     c_u, c_c = _top_per_manager(c_piv, d[cu, cc], cu, cc, M, width)
-    piv = np.arange(M)[:, None, None]
+    live = np.flatnonzero((b_u[:, 0] >= 0) & (c_u[:, 0] >= 0))  # pivots with both kinds of move
+    if not len(live):
+        return None
+    b_u, b_c, c_u, c_c = b_u[live], b_c[live], c_u[live], c_c[live]
+    P = len(live)
+    piv = live[:, None, None]
     u, cu_ = b_u[:, :, None], b_c[:, :, None]
     v, cv_ = c_u[:, None, :], c_c[:, None, :]
     good = (u >= 0) & (v >= 0) & (u != v)
@@ -418,12 +506,14 @@ def _chain_round(problem: Problem, choice: np.ndarray, kind: str, width: int) ->
     good &= (a != piv) & (c != piv)
     good &= (load_b <= U[piv] + 1e-9) & (load_b >= L[piv] - 1e-9)
     good &= (load_a <= U[a] + 1e-9) & (load_a >= L[a] - 1e-9) & (load_c <= U[c] + 1e-9) & (load_c >= L[c] - 1e-9)
+    if problem.aux is not None:
+        good &= _aux_chain_ok(problem, cur, piv, a, c, u, v, same, sa, sc)
     over = lambda x, t: np.clip(x - t, 0, None)  # noqa: E731
     bal = (over(load_a, T[a]) - over(load[a], T[a]) + over(load_b, T[piv]) - over(load[piv], T[piv])
            + np.where(same, 0.0, over(load_c, T[c]) - over(load[c], T[c])))
-    gain = np.where(good, d[u, cu_] + d[v, cv_] + problem.balance_rate * bal, np.inf).reshape(M, -1)
+    gain = np.where(good, d[u, cu_] + d[v, cv_] + problem.balance_rate * bal, np.inf).reshape(P, -1)
     best = np.argmin(gain, axis=1)
-    best_gain = gain[np.arange(M), best]
+    best_gain = gain[np.arange(P), best]
     pivots = np.flatnonzero(best_gain < -1e-9 * max(float(np.abs(cost[rows, choice]).sum()), 1.0))
     if not len(pivots):
         return None
@@ -432,7 +522,7 @@ def _chain_round(problem: Problem, choice: np.ndarray, kind: str, width: int) ->
     uu, vv = b_u[pivots, i], c_u[pivots, j]
     ucol, vcol = b_c[pivots, i], c_c[pivots, j]
     a, c = np.broadcast_to(a, good.shape), np.broadcast_to(c, good.shape)
-    mgrs = np.stack([a[pivots, i, j], pivots, c[pivots, i, j]], axis=1)
+    mgrs = np.stack([a[pivots, i, j], live[pivots], c[pivots, i, j]], axis=1)
     new = choice.copy()
     used_m = np.zeros(M, dtype=bool)
     used_u = np.zeros(n, dtype=bool)
@@ -443,6 +533,21 @@ def _chain_round(problem: Problem, choice: np.ndarray, kind: str, width: int) ->
         used_u[[uu[t], vv[t]]] = True
         new[uu[t]], new[vv[t]] = ucol[t], vcol[t]
     return new
+
+
+def _aux_chain_ok(problem: Problem, cur: np.ndarray, piv: np.ndarray, a: np.ndarray, c: np.ndarray, u: np.ndarray,
+                  v: np.ndarray, same: np.ndarray, sa: float, sc: float) -> np.ndarray:
+    """Which chains of ``_chain_round`` keep the aux band of all three managers (A, the pivot B, C); the signs
+    ``sa``/``sc`` say whether A and C receive (+1) or give (-1)."""
+    aux, up, lo = problem.aux, problem.aux_upper, problem.aux_lower
+    tol = _aux_tol(problem) / max(problem.n_units, 1)
+    aload = np.bincount(cur, weights=aux, minlength=problem.n_managers)
+    au, av = aux[u], aux[v]
+    at_b = aload[piv] - sa * au - sc * av
+    at_a = aload[a] + sa * au + np.where(same, sc * av, 0.0)
+    at_c = aload[c] + sc * av + np.where(same, sa * au, 0.0)
+    return ((at_b <= up[piv] + tol) & (at_b >= lo[piv] - tol) & (at_a <= up[a] + tol) & (at_a >= lo[a] - tol)
+            & (at_c <= up[c] + tol) & (at_c >= lo[c] - tol))
 
 
 def _top_per_manager(manager: np.ndarray, delta: np.ndarray, unit: np.ndarray, col: np.ndarray, n_managers: int,
@@ -570,6 +675,142 @@ def _pull(problem, choice, mgr, load, deficit, steer, valid, cmg, index) -> bool
     return True
 
 
+def _aux_move(problem, choice, mgr, load, aload, side, steer, valid, cmg, index, ascale) -> bool:
+    """One vectorised aux repair pass: ``side="over"`` moves units off managers above their aux upper edge,
+    ``"under"`` pulls units onto managers below their aux lower edge. Every move keeps both managers inside
+    their hours band and within their aux edges (the receiver's upper, the giver's lower), cheapest per unit of
+    aux first."""
+    h, a = problem.hours, problem.aux
+    k = problem.cand.shape[1]
+    tol = _TOL * ascale
+    room_h = problem.upper - load
+    spare_h = load - problem.lower
+    room_a = problem.aux_upper - aload
+    spare_a = aload - problem.aux_lower
+    if side == "over":
+        need = np.clip(aload - problem.aux_upper, 0, None)
+        u = np.flatnonzero((need[mgr] > tol) & (a > 0))
+        u, c = np.repeat(u, k), np.tile(np.arange(k), len(u))
+    else:
+        need = np.clip(problem.aux_lower - aload, 0, None)
+        short = need > tol
+        u, c = np.divmod(index.entries_of(np.flatnonzero(short)), k)
+        keep = ~short[mgr[u]] & (a[u] > 0)
+        u, c = u[keep], c[keep]
+    dest, src = cmg[u, c], mgr[u]
+    ok = (valid[u, c] & (c != choice[u]) & (room_h[dest] >= h[u] - 1e-9) & (spare_h[src] >= h[u] - 1e-9)
+          & (room_a[dest] >= a[u] - tol) & (spare_a[src] >= a[u] - tol))
+    u, c = u[ok], c[ok]
+    if not len(u):
+        return False
+    d = steer[u, c] - steer[u, choice[u]]
+    o = np.lexsort((c, d, u))  # one entry per unit: its cheapest destination
+    u, c, d = u[o], c[o], d[o]
+    first = np.r_[True, u[1:] != u[:-1]]
+    u, c, d = u[first], c[first], d[first]
+    dest, src = cmg[u, c], mgr[u]
+    pick = _choose(src if side == "over" else dest, u, d, a[u], need)
+    u, c, d = u[pick], c[pick], d[pick]
+    o = np.argsort(d / np.maximum(a[u], 1e-12), kind="stable")
+    u, c = u[o], c[o]
+    dest, src = cmg[u, c], mgr[u]
+    fits = (_fit_room(dest, h[u], room_h) & _fit_room(src, h[u], spare_h) & _fit_room(dest, a[u], room_a)
+            & _fit_room(src, a[u], spare_a))
+    u, c = u[fits], c[fits]
+    if not len(u):
+        return False
+    choice[u] = c
+    return True
+
+
+def _aux_swap(problem: Problem, choice: np.ndarray, cmg: np.ndarray, valid: np.ndarray, index: _EntryIndex,
+              ascale: float, width: int = 256) -> bool:
+    """Swaps for managers outside their aux band: unit u leaves the violated manager B for one of its candidates
+    A while unit v comes to B from its owner C (A may be C). Every (u, v) pair of B is scored at once (up to
+    ``width`` of each, the ones with most and least aux); the pair that lowers the objective most is applied if
+    it reduces the aux violation, keeps the hours band of A, B and C and does not worsen A's or C's aux. The loop
+    runs over violated managers, never over units."""
+    n, k = problem.cand.shape
+    rows = np.arange(n)
+    h, a = problem.hours, problem.aux
+    U, L, AU, AL = problem.upper, problem.lower, problem.aux_upper, problem.aux_lower
+    cost = problem.masked_cost()
+    tol = _TOL * ascale
+    mgr = cmg[rows, choice]
+    load = np.bincount(mgr, weights=h, minlength=problem.n_managers)
+    aload = np.bincount(mgr, weights=a, minlength=problem.n_managers)
+    moved = float(problem.moves[rows, choice].sum()) if problem.move_limit is not None else 0.0
+
+    def off(x, lo, hi):
+        return np.clip(x - hi, 0, None) + np.clip(lo - x, 0, None)
+
+    gap = off(aload, AL, AU)
+    changed = False
+    for b in np.flatnonzero(gap > tol)[np.argsort(-gap[gap > tol], kind="stable")]:
+        sign = 1.0 if aload[b] > AU[b] else -1.0  # +1: B gives aux away, -1: B takes aux in
+        out_u, out_c = np.nonzero(valid & (mgr == b)[:, None] & (cmg != b))
+        in_u, in_c = np.divmod(index.entries_of(np.array([b])), k)
+        keep = mgr[in_u] != b
+        in_u, in_c = in_u[keep], in_c[keep]
+        if not len(out_u) or not len(in_u):
+            continue
+        # the most useful candidates for the aux, plus the cheapest ones
+        out_sel = _extremes(sign * a[out_u], cost[out_u, out_c] - cost[out_u, choice[out_u]], width)
+        in_sel = _extremes(-sign * a[in_u], cost[in_u, in_c] - cost[in_u, choice[in_u]], width)
+        u, cu = out_u[out_sel][:, None], out_c[out_sel][:, None]
+        v, cv = in_u[in_sel][None, :], in_c[in_sel][None, :]
+        dst, src = cmg[u, cu], mgr[v]
+        same = dst == src
+        hb = load[b] - h[u] + h[v]
+        hd = load[dst] + h[u] - np.where(same, h[v], 0.0)
+        hs = load[src] - h[v] + np.where(same, h[u], 0.0)
+        ab = aload[b] - a[u] + a[v]
+        ad = aload[dst] + a[u] - np.where(same, a[v], 0.0)
+        as_ = aload[src] - a[v] + np.where(same, a[u], 0.0)
+        ok = ((hb <= U[b] + 1e-9) & (hb >= L[b] - 1e-9) & (hd <= U[dst] + 1e-9) & (hd >= L[dst] - 1e-9)
+              & (hs <= U[src] + 1e-9) & (hs >= L[src] - 1e-9) & (dst != b) & (src != b))
+        d_off = off(ad, AL[dst], AU[dst]) - gap[dst]
+        s_off = off(as_, AL[src], AU[src]) - gap[src]
+        ok &= (d_off <= tol) & (s_off <= tol)
+        gain = off(ab, AL[b], AU[b]) - gap[b] + d_off + np.where(same, 0.0, s_off)
+        ok &= gain < -tol
+        if problem.move_limit is not None:
+            extra = (problem.moves[u, cu] - problem.moves[u, choice[u]] + problem.moves[v, cv]
+                     - problem.moves[v, choice[v]])
+            ok &= (extra <= 0) | (moved + extra <= problem.move_limit + 1e-9)
+        delta = np.where(ok, cost[u, cu] - cost[u, choice[u]] + cost[v, cv] - cost[v, choice[v]]
+                         + problem.aux_penalty * gain, np.inf)
+        best = int(np.argmin(delta))
+        if not np.isfinite(delta.flat[best]):
+            continue
+        i, j = np.divmod(best, delta.shape[1])
+        uu, vv, d_, s_ = int(u[i, 0]), int(v[0, j]), int(dst[i, 0]), int(src[0, j])
+        choice[uu], choice[vv] = cu[i, 0], cv[0, j]
+        load[b] += h[vv] - h[uu]
+        load[d_] += h[uu]
+        load[s_] -= h[vv]
+        aload[b] += a[vv] - a[uu]
+        aload[d_] += a[uu]
+        aload[s_] -= a[vv]
+        mgr[uu], mgr[vv] = d_, b
+        if problem.move_limit is not None:
+            moved = float(problem.moves[rows, choice].sum())
+        gap = off(aload, AL, AU)
+        changed = True
+    return changed
+
+
+def _extremes(score: np.ndarray, cost: np.ndarray, width: int) -> np.ndarray:
+    """Indices of the ``width // 2`` largest ``score`` entries and the ``width // 2`` cheapest (distinct)."""
+    if len(score) <= width:
+        return np.arange(len(score))
+    half = width // 2
+    top = np.argsort(-score, kind="stable")[:half]
+    cheap = np.argsort(cost, kind="stable")
+    cheap = cheap[~np.isin(cheap, top)][:width - half]
+    return np.sort(np.concatenate([top, cheap]))
+
+
 class _EntryIndex:
     """Flat (unit, candidate) entries grouped by manager, to find every unit that could go to given managers."""
 
@@ -617,6 +858,10 @@ def _trim_moves(problem: Problem, choice: np.ndarray, cost: np.ndarray, rows: np
         room = problem.upper - load
         spare_src = load - problem.lower
         fits = _fit_room(dest, h[u], room) & _fit_room(mgr[u], h[u], spare_src)
+        if problem.aux is not None:  # undoing a move must keep the aux band too
+            aload = np.bincount(mgr, weights=problem.aux, minlength=problem.n_managers)
+            a = problem.aux[u]
+            fits &= _fit_room(dest, a, problem.aux_upper - aload) & _fit_room(mgr[u], a, aload - problem.aux_lower)
         u, back, saved = u[fits], back[fits], saved[fits]
         if not len(u):
             break
@@ -636,11 +881,18 @@ def _price_scale(problem: Problem) -> float:
     return float(np.median(vals[:: max(len(vals) // 200_000, 1)]))
 
 
-def _dual_value(problem: Problem, pi: np.ndarray, nu: float = 0.0) -> float:
-    """Lagrangian dual value (float64) at manager prices ``pi`` (split into band/target multipliers) and move
-    price ``nu``: a valid lower bound on the LP over the same candidates."""
+def _dual_value(problem: Problem, pi: np.ndarray, nu: float = 0.0, pi_aux: np.ndarray | None = None) -> float:
+    """Lagrangian dual value (float64) at manager prices ``pi`` (split into band/target multipliers), move
+    price ``nu`` and aux prices ``pi_aux`` (split into aux upper/lower multipliers, each at most
+    ``aux_penalty``): a valid lower bound on the LP over the same candidates."""
     cmg = np.where(problem.cand >= 0, problem.cand, 0)
     rc = problem.masked_cost() + problem.hours[:, None] * pi[cmg]
+    aux_term = 0.0
+    if problem.aux is not None and pi_aux is not None:
+        # the multipliers of the elastic aux rows live in [0, aux_penalty]; beyond that the dual is -inf
+        pa = np.clip(pi_aux, -problem.aux_penalty, problem.aux_penalty)
+        rc = rc + problem.aux[:, None] * pa[cmg]
+        aux_term = float(-np.clip(pa, 0, None) @ problem.aux_upper + np.clip(-pa, 0, None) @ problem.aux_lower)
     if problem.move_limit is not None and nu > 0:
         rc = rc + nu * problem.moves
     # split pi into lam_u - mu_l + lam_t with lam_t in [0, beta]: the split that maximises the dual
@@ -649,21 +901,31 @@ def _dual_value(problem: Problem, pi: np.ndarray, nu: float = 0.0) -> float:
     lam_u = np.clip(pi - beta, 0, None)
     mu_l = np.clip(-pi, 0, None)
     val = float(rc.min(axis=1).sum() - lam_u @ problem.upper + mu_l @ problem.lower - lam_t @ problem.target)
+    val += aux_term
     if problem.move_limit is not None:
         val -= nu * problem.move_limit
     return val
 
 
 def _violated(problem: Problem, viol: dict) -> np.ndarray:
+    """Managers outside their hours band or, with an aux band, outside that one."""
     tol = 1e-6 * np.maximum(problem.target, 1.0)
-    return np.flatnonzero((viol["over_band_hours"] > tol) | (viol["under_band_hours"] > tol))
+    bad = (viol["over_band_hours"] > tol) | (viol["under_band_hours"] > tol)
+    if problem.aux is not None:
+        atol = 1e-6 * np.maximum(problem.aux_upper, 1.0)
+        bad |= (viol["aux_over_band"] > atol) | (viol["aux_under_band"] > atol)
+    return np.flatnonzero(bad)
 
 
 def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None,
                  max_units: int = 4000) -> np.ndarray:
     """When repair leaves managers outside the band (it moves one unit at a time and cannot see chains),
     re-solve exactly around them: every unit that is on, or could go to, a violated manager or one of that
-    unit's other candidates is freed (up to ``max_units``) and the band is restored by the MILP polish."""
+    unit's other candidates is freed (up to ``max_units``) and the band is restored by the MILP polish.
+
+    A manager outside an aux band usually needs a swap with a neighbour (its hours are in band, its revenue is
+    not), so then the units on or able to reach the violated managers are tried first, on their own: a small
+    MILP that finds the swaps quickly where the wide one would run out of nodes."""
     _, viol = evaluate(problem, choice)
     bad = _violated(problem, viol)
     if not len(bad):
@@ -672,6 +934,19 @@ def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None
     valid = problem.cand >= 0
     rows = np.arange(problem.n_units)
     cur = cmg[rows, choice]
+    if problem.aux is not None and (viol["aux_over_band"][bad] + viol["aux_under_band"][bad]).any():
+        near = np.zeros(problem.n_managers, dtype=bool)
+        near[bad] = True
+        touch = np.flatnonzero(near[cur] | (near[cmg] & valid).any(axis=1))
+        if len(touch) > max_units:
+            touch = touch[np.argsort(~near[cur[touch]], kind="stable")[:max_units]]
+        choice = polish(problem, choice, prices=prices, max_entries=0, node_limit=200, time_limit=5.0,
+                        free_units=touch)
+        _, viol = evaluate(problem, choice)
+        bad = _violated(problem, viol)
+        if not len(bad):
+            return choice
+        cur = cmg[rows, choice]
     ring = np.zeros(problem.n_managers, dtype=bool)
     ring[bad] = True
     for _ in range(2):  # violated managers, then the managers their units could go to
@@ -696,7 +971,9 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
     moves by ``step × typical cost per hour × (load − bound) / target``, with a geometric step decay, so a
     thousand managers converge together. Every iteration is a few numpy operations over the candidate columns
     (stored column-major): reduced cost = cost + hours × price; each unit takes its cheapest candidate; loads
-    are summed with ``bincount``. The dual value at any prices is a valid lower bound on the LP; the plan is
+    are summed with ``bincount``. With an aux band a second price per manager (currency per unit of aux) is
+    added the same way (reduced cost += aux × aux price). The dual value at any prices is a valid lower bound on
+    the LP; the plan is
     recovered from the best prices and from the average of the late iterations' plans, repaired into the band
     and improved by local search; the cheaper one is returned. ``seed`` is unused (the method is
     deterministic) and kept for signature parity.
@@ -724,6 +1001,18 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
     lam_u, mu_l, lam_t = np.zeros(M), np.zeros(M), np.zeros(M)
     nu = 0.0
     nu_scale = p0 * float(h.mean()) if mvT is not None else 0.0
+    # aux band prices (currency per unit of aux): an upper and a lower multiplier per manager, each in
+    # [0, aux_penalty]; their step is the hours step converted at the book's hours per unit of aux
+    has_aux = problem.aux is not None
+    alpha_u, alpha_l, best_pa = np.zeros(M), np.zeros(M), np.zeros(M)
+    if has_aux:
+        a = problem.aux
+        a32 = a.astype(np.float32)
+        AU, AL, Pa = problem.aux_upper, problem.aux_lower, problem.aux_penalty
+        a_mean = max(float(np.abs(a).mean()), 1e-9) if n else 1.0
+        a_scale = np.maximum(0.5 * (AU + AL), a_mean)
+        p0_aux = p0 * max(float(h.mean()), 1e-9) / a_mean if n else 0.0
+        va = np.empty(n, dtype=np.float32)
     lb, best_pi, best_arg, best_nu = -np.inf, np.zeros(M), np.zeros(n, dtype=np.int64), 0.0
     votes = np.zeros((k, n), dtype=np.float32)
     step = step0
@@ -734,11 +1023,18 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
     for it in range(1, iterations + 1):
         pi = lam_u - mu_l + lam_t
         pi32 = pi.astype(np.float32)
+        if has_aux:
+            pa = alpha_u - alpha_l
+            pa32 = pa.astype(np.float32)
         arg = np.zeros(n, dtype=np.int64)
         for j in range(k):
             np.take(pi32, mT[j], out=v)
             v *= h32
             v += cT[j]
+            if has_aux:
+                np.take(pa32, mT[j], out=va)
+                va *= a32
+                v += va
             if mvT is not None and nu > 0:
                 v += np.float32(nu) * mvT[j]
             if j == 0:
@@ -749,41 +1045,62 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
         mg = mT[arg, rng_idx]
         load = np.bincount(mg, weights=h, minlength=M)
         dual = float(best_v.sum(dtype=np.float64) - lam_u @ U + mu_l @ L - lam_t @ T)
+        if has_aux:
+            aload = np.bincount(mg, weights=a, minlength=M)
+            dual += float(-alpha_u @ AU + alpha_l @ AL)
         moved = 0.0
         if mvT is not None:
             moved = float(mvT[arg, rng_idx].sum(dtype=np.float64))
             dual -= nu * problem.move_limit
         if dual > lb:
             lb, best_pi, best_arg, best_nu = dual, pi, arg, nu
+            if has_aux:
+                best_pa = pa
         if it > (3 * iterations) // 4:
             votes[arg, rng_idx] += 1.0
         st = step * p0 / scale
         lam_u = np.clip(lam_u + st * (load - U), 0, P)
         mu_l = np.clip(mu_l + st * (L - load), 0, P)
         lam_t = np.clip(lam_t + st * (load - T), 0, beta)
+        if has_aux:
+            st_a = step * p0_aux / a_scale
+            alpha_u = np.clip(alpha_u + st_a * (aload - AU), 0, Pa)
+            alpha_l = np.clip(alpha_l + st_a * (AL - aload), 0, Pa)
         if mvT is not None:
             nu = float(np.clip(nu + step * nu_scale * (moved - problem.move_limit) / max(problem.move_limit, 1.0),
                                0, P))
         step *= decay
+    aux_pr = best_pa if has_aux else None
     if np.isfinite(lb):
-        lb = _dual_value(problem, best_pi, best_nu)
-    plans = [repair(problem, best_arg, prices=best_pi)]
+        lb = _dual_value(problem, best_pi, best_nu, aux_pr)
+    plans = [repair(problem, best_arg, prices=best_pi, aux_prices=aux_pr)]
     if votes.any():
-        plans.append(repair(problem, np.argmax(votes, axis=0), prices=best_pi))
+        plans.append(repair(problem, np.argmax(votes, axis=0), prices=best_pi, aux_prices=aux_pr))
     scored = [(evaluate(problem, pl)[0], i) for i, pl in enumerate(plans)]
     final = improve(problem, plans[min(scored)[1]])
     if len(_violated(problem, evaluate(problem, final)[1])):
         final = restore_band(problem, final, prices=best_pi)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=lb, solver="lagrangian",
-                   seconds=time.perf_counter() - t0, iterations=it, violations=viol, prices=best_pi)
+                   seconds=time.perf_counter() - t0, iterations=it, violations=viol, prices=best_pi,
+                   aux_prices=aux_pr)
     sol.status = "optimal" if sol.gap <= 1e-6 else "feasible"
     return sol
 
 
+def _aux_scale(problem: Problem) -> float:
+    """Aux per hour of the average unit: the factor that brings aux rows to the magnitude of hours rows."""
+    a = float(np.abs(problem.aux).mean()) if problem.n_units else 1.0
+    h = float(problem.hours.mean()) if problem.n_units else 1.0
+    return max(a, 1e-9) / max(h, 1e-9)
+
+
 def _lp_matrices(problem: Problem):
-    """Sparse LP over the valid candidate entries: x (one per valid entry), then per manager the balance
-    slack s, the elastic over-band e+ and under-band e-, then one elastic move slack."""
+    """Sparse LP over the valid candidate entries. Columns: x (one per valid entry), then per manager the
+    balance slack s, the elastic over-band e+ and under-band e-, then (with an aux band) per manager the elastic
+    aux over-band a+ and under-band a-, then one elastic move slack last. Every column after ``nx + M`` is an
+    elastic slack. Rows of ``a_ub``: upper band, lower band, target (M each), then aux upper and aux lower (M
+    each, with an aux band), then the move limit."""
     n, k = problem.cand.shape
     M = problem.n_managers
     valid = problem.cand >= 0
@@ -793,8 +1110,13 @@ def _lp_matrices(problem: Problem):
     hx = problem.hours[ur]
     beta = problem.balance_rate
     has_limit = problem.move_limit is not None
+    has_aux = problem.aux is not None
+    # aux rows are scaled to hours-like magnitudes (revenue is 10^4 times larger), which HiGHS needs to stay quick;
+    # their slacks are in scaled units, so they cost aux_penalty × scale
+    a_sc = _aux_scale(problem) if has_aux else 1.0
+    aux_cols = [np.full(2 * M, problem.aux_penalty * a_sc)] if has_aux else []
     c = np.concatenate([problem.cost[ur, uc], np.full(M, beta), np.full(M, problem.penalty),
-                        np.full(M, problem.penalty), [problem.penalty] if has_limit else []])
+                        np.full(M, problem.penalty), *aux_cols, [problem.penalty] if has_limit else []])
     n_var = len(c)
     s0, ep0, em0 = nx, nx + M, nx + 2 * M
     a_eq = sp.csr_matrix((np.ones(nx), (ur, np.arange(nx))), shape=(n, n_var))
@@ -806,6 +1128,15 @@ def _lp_matrices(problem: Problem):
     v = [hx, -np.ones(M), -hx, -np.ones(M), hx, -np.ones(M)]
     b_ub = [problem.upper, -problem.lower, problem.target]
     n_rows = 3 * M
+    if has_aux:
+        # rows 3M..4M-1: aux load - a+ <= aux upper; 4M..5M-1: -aux load - a- <= -aux lower
+        ap0, am0 = nx + 3 * M, nx + 4 * M
+        ax = problem.aux[ur] / a_sc
+        r += [3 * M + mg, 3 * M + mi, 4 * M + mg, 4 * M + mi]
+        cc += [np.arange(nx), ap0 + mi, np.arange(nx), am0 + mi]
+        v += [ax, -np.ones(M), -ax, -np.ones(M)]
+        b_ub += [problem.aux_upper / a_sc, -problem.aux_lower / a_sc]
+        n_rows += 2 * M
     if has_limit:
         mvx = problem.moves[ur, uc]
         nz = mvx > 0
@@ -841,15 +1172,19 @@ def solve_lp(problem: Problem, time_limit: float = 60.0, polish_entries: int = 3
     share[ur, uc] = res.x[:nx]
     choice = np.argmax(share, axis=1)
     M = problem.n_managers
-    prices = None
+    prices = aux_prices = None
     if getattr(res, "ineqlin", None) is not None and res.ineqlin.marginals is not None:
         mg = res.ineqlin.marginals
         prices = -(mg[:M] - mg[M:2 * M] + mg[2 * M:3 * M])
-    plans = [repair(problem, choice, prices=prices)]
+        if problem.aux is not None:  # rows 3M..5M are the aux band, scaled (see _lp_matrices)
+            aux_prices = -(mg[3 * M:4 * M] - mg[4 * M:5 * M]) / _aux_scale(problem)
+    plans = [repair(problem, choice, prices=prices, aux_prices=aux_prices)]
     if prices is not None:
         cmg = np.where(problem.cand >= 0, problem.cand, 0)
-        at_duals = np.argmin(problem.masked_cost() + problem.hours[:, None] * prices[cmg], axis=1)
-        plans.append(repair(problem, at_duals, prices=prices))
+        rc = problem.masked_cost() + problem.hours[:, None] * prices[cmg]
+        if aux_prices is not None:
+            rc = rc + problem.aux[:, None] * aux_prices[cmg]
+        plans.append(repair(problem, np.argmin(rc, axis=1), prices=prices, aux_prices=aux_prices))
     final = min((improve(problem, pl) for pl in plans), key=lambda pl: evaluate(problem, pl)[0])
     if polish_entries:
         final = polish(problem, final, prices=prices, max_entries=polish_entries, time_limit=polish_seconds)
@@ -857,7 +1192,7 @@ def solve_lp(problem: Problem, time_limit: float = 60.0, polish_entries: int = 3
         final = restore_band(problem, final, prices=prices)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=float(res.fun), solver="highs-lp",
-                   seconds=time.perf_counter() - t0, violations=viol)
+                   seconds=time.perf_counter() - t0, violations=viol, prices=prices, aux_prices=aux_prices)
     sol.status = "optimal" if sol.gap <= 1e-6 else "feasible"
     return sol
 
@@ -920,28 +1255,48 @@ def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, nod
     restricted program and the better of the two is returned, so the result is never worse."""
     n, k = problem.cand.shape
     rows = np.arange(n)
-    valid = problem.cand >= 0
-    keep = keep & valid
+    keep = keep & (problem.cand >= 0)
     keep[rows, choice] = True
-    free = keep.sum(axis=1) > 1
-    if not free.any():
+    if not (keep.sum(axis=1) > 1).any():
         return choice
-    cmg = np.where(valid, problem.cand, 0)
-    fixed_load = np.bincount(cmg[rows[~free], choice[~free]], weights=problem.hours[~free],
-                             minlength=problem.n_managers)
-    fixed_moves = float(problem.moves[rows[~free], choice[~free]].sum())
+    before = evaluate(problem, choice)[0]
+    clean = _is_clean(evaluate(problem, choice)[1], problem)
+    share = _solve_entries(problem, choice, keep, clean, node_limit=node_limit, abs_gap=abs_gap,
+                           time_limit=time_limit)
+    if share is None:
+        return choice
+    out = np.argmax(share, axis=1)
+    return out if evaluate(problem, out)[0] < before else choice
+
+
+def _solve_entries(problem: Problem, choice: np.ndarray, keep: np.ndarray, clean: bool, node_limit: int = 200,
+                   abs_gap: float = 0.0, time_limit: float = 10.0) -> np.ndarray | None:
+    """MILP over the entries ``keep``: a unit with one kept entry is fixed there and
+    its hours are taken off that manager's band. Returns the (n, k) share of each entry (fixed units: 1 at
+    their entry), or ``None`` when the program has no solution. ``clean``: the elastic slacks are fixed at 0."""
+    n, k = problem.cand.shape
+    rows = np.arange(n)
+    free = keep.sum(axis=1) > 1
+    cmg = np.where(problem.cand >= 0, problem.cand, 0)
+    fixed_col = np.argmax(keep, axis=1)
+    fixed_mgr = cmg[rows[~free], fixed_col[~free]]
+    fixed_load = np.bincount(fixed_mgr, weights=problem.hours[~free], minlength=problem.n_managers)
+    fixed_moves = float(problem.moves[rows[~free], fixed_col[~free]].sum())
+    share = np.zeros((n, k))
+    share[rows[~free], fixed_col[~free]] = 1.0
     fu = np.flatnonzero(free)
+    if not len(fu):
+        return share
     sub = Problem(hours=problem.hours[fu], cand=np.where(keep[fu], problem.cand[fu], -1), cost=problem.cost[fu],
                   moves=problem.moves[fu], upper=problem.upper - fixed_load, lower=problem.lower - fixed_load,
                   target=problem.target - fixed_load, capacity=problem.capacity - fixed_load,
                   balance_rate=problem.balance_rate,
                   move_limit=None if problem.move_limit is None else problem.move_limit - fixed_moves,
-                  penalty=problem.penalty)
+                  penalty=problem.penalty, **_aux_part(problem, fixed_mgr, ~free, fu))
     c, a_ub, b_ub, a_eq, b_eq, ur, uc, nx = _lp_matrices(sub)
     upper = np.full(len(c), np.inf)
     upper[:nx] = 1.0
-    before, viol = evaluate(problem, choice)
-    if _is_clean(viol, problem):
+    if clean:
         # the current plan meets the band: the elastic slacks (huge penalties, hard on the MILP) are fixed at 0
         upper[nx + sub.n_managers:] = 0.0
     sub_value = float(np.abs(sub.cost[np.arange(len(fu)), choice[fu]]).sum()) + sub.balance_rate * float(
@@ -949,12 +1304,18 @@ def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, nod
     x = _highs_milp(c, a_ub, b_ub, a_eq, b_eq, nx, upper, node_limit=node_limit,
                     rel_gap=abs_gap / max(sub_value, 1e-9) if abs_gap > 0 else 1e-6, time_limit=time_limit)
     if x is None:
-        return choice
-    share = np.full((len(fu), k), -1.0)
-    share[ur, uc] = x[:nx]
-    out = choice.copy()
-    out[fu] = np.argmax(share, axis=1)
-    return out if evaluate(problem, out)[0] < before else choice
+        return None
+    share[fu[ur], uc] = x[:nx]
+    return share
+
+
+def _aux_part(problem: Problem, fixed_mgr: np.ndarray, fixed: np.ndarray, free_units: np.ndarray) -> dict:
+    """The aux fields of a sub-problem over ``free_units``: the fixed units' aux is taken off each band."""
+    if problem.aux is None:
+        return {}
+    fixed_aux = np.bincount(fixed_mgr, weights=problem.aux[fixed], minlength=problem.n_managers)
+    return {"aux": problem.aux[free_units], "aux_upper": problem.aux_upper - fixed_aux,
+            "aux_lower": problem.aux_lower - fixed_aux, "aux_penalty": problem.aux_penalty}
 
 
 def _reduced_cost(problem: Problem, choice: np.ndarray, prices: np.ndarray | None) -> np.ndarray:
@@ -1067,38 +1428,37 @@ def refine(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
 
 
 def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish_seconds: float = 2.0,
-          refine_units: int = 20_000) -> Solution:
+          refine_units: int = 50_000) -> Solution:
     """Pick the method.
 
     ``"exact"``: MILP over the candidates (small books; stops at ``time_limit``). ``"lp"``: HiGHS LP (exact
     bound), rounding and plans at the LP duals, repair, local search and a MILP polish of at most
     ``polish_seconds``. ``"lagrangian"``: Lagrangian prices, repair and local search — the fastest.
-    ``"auto"``: the Lagrangian route plus two-move chains (``exchange``) and, on books of up to
-    ``refine_units`` units, a root-node MILP per independent part (``refine``: the strategic accounts of a
-    role exactly, the most promising alternatives elsewhere). ``"thorough"``: the same with a deeper MILP
-    search (more nodes, more alternatives, two rounds) at any size; for batch runs.
+    ``"auto"``: on books of up to ``refine_units`` units the Lagrangian route plus two-move chains
+    (``exchange``) and a root-node MILP per independent part (``refine``: the strategic accounts of a role
+    exactly, the most promising alternatives elsewhere); larger books get the Lagrangian route alone (100k
+    units × 1,000 managers in under a second). ``"thorough"``: chains and refine at any size, then a deeper
+    refine (three rounds, more alternatives, bigger exact parts); for batch runs.
     """
     if mode == "exact":
         return solve_exact(problem, time_limit)
     if mode == "lp":
         return solve_lp(problem, time_limit, polish_seconds=polish_seconds)
-    if mode == "lagrangian":
-        return solve_lagrangian(problem)
-    if mode not in ("auto", "thorough"):
+    if mode not in ("auto", "thorough", "lagrangian"):
         raise ValueError(f"unknown solver mode {mode!r}; expected auto, thorough, exact, lp or lagrangian")
     t0 = time.perf_counter()
     sol = solve_lagrangian(problem)
+    if mode == "lagrangian" or (mode == "auto" and problem.n_units > refine_units):
+        return sol
     if not _is_clean(sol.violations, problem):
         return sol  # a plan outside the band is a diagnosis case: the chains and the MILP need a feasible start
     choice = exchange(problem, sol.choice)
-    label = "lagrangian+chains"
-    if mode == "thorough" or problem.n_units <= refine_units:
-        choice = refine(problem, choice, prices=sol.prices, node_limit=1, rounds=1,
-                        time_limit=min(time_limit, 20.0))
-        label += "+milp"
+    choice = refine(problem, choice, prices=sol.prices, node_limit=1, rounds=1, full_entries=1000, rc_entries=300,
+                    time_limit=min(time_limit, 5.0))
+    label = "lagrangian+chains+milp"
     if mode == "thorough":  # a deeper search from the auto plan, so never worse than auto
-        choice = refine(problem, choice, prices=sol.prices, node_limit=10, rounds=2, rc_entries=1200,
-                        time_limit=max(time_limit, 1.0))
+        choice = refine(problem, choice, prices=sol.prices, node_limit=1, rounds=2, rc_entries=1000,
+                        full_entries=3000, time_limit=min(time_limit, 10.0))
     val, viol = evaluate(problem, choice)
     if val < sol.objective:
         sol.choice, sol.objective, sol.violations = choice, val, viol
