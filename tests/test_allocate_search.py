@@ -1,0 +1,129 @@
+"""The improvement stages of the allocation solver: two-move chains (``exchange``), the per-part MILP (``refine``),
+and what ``auto`` / ``thorough`` make of them against the exact LP and MILP."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+from test_allocate_exact import _random_problem
+
+from workbench.allocate import solver as S
+
+
+def _band_ok(prob: S.Problem, choice: np.ndarray) -> bool:
+    load = S.unit_loads(prob, choice)
+    return bool((load <= prob.upper + 1e-6).all() and (load >= prob.lower - 1e-6).all())
+
+
+def _lp_optimum(prob: S.Problem) -> float:
+    c, a_ub, b_ub, a_eq, b_eq, *_ = S._lp_matrices(prob)
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    assert res.status == 0
+    return float(res.fun)
+
+
+def _two_role_problem(n: int = 900, m: int = 18, seed: int = 3) -> S.Problem:
+    """Two roles that never share a manager: a few lumpy strategic units (60 h) and many small ones (2–20 h)."""
+    rng = np.random.default_rng(seed)
+    strategic = rng.random(n) < 0.08
+    hours = np.where(strategic, 60.0, rng.uniform(2, 20, n)) * rng.uniform(0.8, 1.2, n)
+    role = strategic.astype(np.int64)
+    m_role = (np.arange(m) < m // 3).astype(np.int64)  # a third of the managers serve the strategic role
+    demand = np.bincount(role, weights=hours, minlength=2)
+    cap = (demand * 1.12 / np.bincount(m_role, minlength=2))[m_role] * rng.uniform(0.9, 1.1, m)
+    target = np.zeros(m)
+    for r in (0, 1):
+        serve = m_role == r
+        target[serve] = demand[r] * cap[serve] / cap[serve].sum()
+    owner = np.empty(n, dtype=np.int64)
+    for r in (0, 1):
+        pool = np.flatnonzero(m_role == r)
+        pull = rng.lognormal(0, 0.5, len(pool))
+        rows = np.flatnonzero(role == r)
+        owner[rows] = rng.choice(pool, size=len(rows), p=pull / pull.sum())
+    load = np.bincount(owner, weights=hours, minlength=m)
+    cand = S.build_candidates(owner, role, np.zeros(n, int), np.zeros(n, int), m_role, np.zeros(m, int),
+                              np.ones(m, np.int64), np.ones(m, bool), target - load, k=5, seed=seed)
+    cm = np.where(cand >= 0, cand, 0)
+    revenue = hours * rng.lognormal(8, 0.6, n)
+    moved = cm != owner[:, None]
+    cost = np.where(cand >= 0, 0.15 * revenue[:, None] * moved, 0.0)
+    return S.Problem(hours=hours, cand=cand, cost=cost, moves=moved.astype(float),
+                     upper=np.minimum(target * 1.15, cap), lower=target * 0.85, target=target, capacity=cap,
+                     balance_rate=0.02 * revenue.sum() / hours.sum(), penalty=1e8)
+
+
+def test_exchange_finds_a_chain_that_no_single_move_can_make():
+    """Unit 0 would save 500 by moving to manager 1, but manager 1 is full; manager 1 can hand unit 1 to manager 2
+    for 100. No single move improves; the chain 0: 0→1, 1: 1→2 saves 400 and keeps every band."""
+    hours = np.array([10.0, 10.0, 10.0, 10.0, 10.0])
+    cand = np.array([[0, 1], [1, 2], [1, -1], [0, -1], [2, -1]], dtype=np.int32)
+    cost = np.array([[600.0, 100.0], [0.0, 100.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    target = np.array([20.0, 20.0, 10.0])
+    prob = S.Problem(hours=hours, cand=cand, cost=cost, moves=np.zeros((5, 2)), upper=np.array([20.0, 20.0, 20.0]),
+                     lower=np.array([10.0, 10.0, 10.0]), target=target, capacity=np.array([20.0, 20.0, 20.0]))
+    start = np.zeros(5, dtype=np.int64)
+    assert np.array_equal(S.improve(prob, start), start)  # no single move helps
+    out = S.exchange(prob, start)
+    assert out[0] == 1 and out[1] == 1
+    assert S.evaluate(prob, out)[0] == pytest.approx(S.evaluate(prob, start)[0] - 400.0)
+    assert _band_ok(prob, out)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exchange_never_worse_keeps_the_band_and_is_deterministic(seed):
+    prob = _random_problem(n=400, m=12, seed=seed, k=5)
+    lag = S.solve_lagrangian(prob)
+    assert _band_ok(prob, lag.choice)
+    a = S.exchange(prob, lag.choice)
+    b = S.exchange(prob, lag.choice)
+    assert np.array_equal(a, b)
+    assert _band_ok(prob, a)
+    assert S.evaluate(prob, a)[0] <= lag.objective + 1e-6
+
+
+def test_components_split_roles_and_refine_solves_a_small_part_exactly():
+    prob = _two_role_problem()
+    label = S.components(prob)
+    assert len(np.unique(label)) == 2  # the two roles never share a manager
+    strategic = prob.hours >= 40
+    assert len(np.unique(label[strategic])) == 1 and not np.isin(label[strategic], label[~strategic]).any()
+    lag = S.solve_lagrangian(prob)
+    # the strategic part alone, solved to optimality, must equal the exact MILP restricted to that part
+    part = label == label[strategic][0]
+    out = S.refine(prob, lag.choice, prices=lag.prices, full_entries=10_000, node_limit=10_000, rel_gap=1e-9)
+    assert _band_ok(prob, out)
+    fixed = S.Problem(hours=prob.hours, cand=np.where(part[:, None], prob.cand, np.where(
+        np.arange(prob.cand.shape[1])[None, :] == out[:, None], prob.cand, -1)), cost=prob.cost, moves=prob.moves,
+        upper=prob.upper, lower=prob.lower, target=prob.target, capacity=prob.capacity,
+        balance_rate=prob.balance_rate, penalty=prob.penalty)
+    # every non-strategic unit pinned where refine left it: the exact MILP cannot beat refine's strategic part
+    exact = S.solve_exact(fixed, time_limit=60)
+    assert exact.status == "optimal"
+    assert S.evaluate(prob, out)[0] <= exact.objective * (1 + 1e-6) + 1e-6
+
+
+def test_auto_and_thorough_close_to_the_lp_bound_and_deterministic():
+    prob = _two_role_problem(n=1500, m=24, seed=7)
+    lp = _lp_optimum(prob)
+    lag = S.solve(prob, mode="lagrangian")
+    auto = S.solve(prob, mode="auto")
+    again = S.solve(prob, mode="auto")
+    thorough = S.solve(prob, mode="thorough")
+    assert np.array_equal(auto.choice, again.choice)
+    assert auto.solver == "lagrangian+chains+milp"
+    for sol in (auto, thorough):
+        assert _band_ok(prob, sol.choice)
+        assert sol.lower_bound <= lp * (1 + 1e-9)
+    assert auto.objective <= lag.objective + 1e-6
+    assert thorough.objective <= auto.objective + 1e-6
+    # the lumpy role carries an integrality gap of its own; the plan must still be near the LP optimum
+    assert auto.objective <= lp * 1.03
+    assert (lag.objective - lp) > 0 and (auto.objective - lp) < 0.8 * (lag.objective - lp)
+
+
+def test_big_books_skip_the_milp_in_auto():
+    prob = _random_problem(n=300, m=10, seed=4, k=5)
+    sol = S.solve(prob, mode="auto", refine_units=100)
+    assert sol.solver == "lagrangian"
