@@ -1,5 +1,6 @@
-"""Chart builders for the reallocation: workload per manager before/after with the band, hours by region, moves
-by reason. Pure functions: an Assignment's frames in, an ``alt.Chart`` out (aggregated to ≤ 5,000 marks)."""
+"""Chart builders for the reallocation: workload (and revenue or potential) per manager before/after with the band,
+hours by region, moves by reason. Pure functions: an Assignment's frames in, an ``alt.Chart`` out (aggregated to
+≤ 5,000 marks)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-__all__ = ["workload_chart", "region_chart", "moves_by_reason_chart"]
+__all__ = ["workload_chart", "balance_chart", "region_chart", "moves_by_reason_chart"]
 
 _BEFORE, _AFTER, _BAND = "#9db4cc", "#1f4e79", "#d9ead3"
 
@@ -29,6 +30,37 @@ def workload_chart(loads: pd.DataFrame, band: float, max_managers: int = 40) -> 
     df["before"] = df["hours_before"] / df["target_hours"]
     df["after"] = df["hours_after"] / df["target_hours"]
     df["cap"] = df["band_high"] / df["target_hours"]
+    title = f"Workload per manager before → after (band ±{band:.0%})"
+    if (loads["target_hours"] > 0).sum() > max_managers:
+        title += f", {max_managers} furthest from target"
+    return _dumbbell(df, band, max_managers, "Hours as share of target (band shaded)", title)
+
+
+def balance_chart(loads: pd.DataFrame, quantity: str, band: float, max_managers: int = 40) -> alt.LayerChart:
+    """Dumbbell chart of the second balanced quantity (revenue or potential) per manager, as a share of each
+    manager's fair-share target, before (light) and after (dark), with its band.
+
+    Parameters
+    ----------
+    loads : ``Assignment.loads`` of a plan made with ``balance_on`` (``aux_target``, ``aux_before``,
+        ``aux_after``, ``aux_upper``; amounts in the book's currency).
+    quantity : what was balanced (``"revenue"`` or ``"potential"``), for the titles.
+    band : that quantity's band as a share (0.2 = ±20 %).
+    max_managers : at most this many managers, the ones furthest from target before (4 marks each).
+    """
+    df = loads.loc[loads["aux_target"] > 0, ["manager_id", "name", "aux_target", "aux_before", "aux_after",
+                                             "aux_upper"]].copy()
+    df["before"] = df["aux_before"] / df["aux_target"]
+    df["after"] = df["aux_after"] / df["aux_target"]
+    df["cap"] = df["aux_upper"] / df["aux_target"]
+    title = f"{quantity.capitalize()} per manager before → after (band ±{band:.0%})"
+    if (loads["aux_target"] > 0).sum() > max_managers:
+        title += f", {max_managers} furthest from target"
+    return _dumbbell(df, band, max_managers, f"{quantity.capitalize()} as share of target (band shaded)", title)
+
+
+def _dumbbell(df: pd.DataFrame, band: float, max_managers: int, x_title: str, title: str) -> alt.LayerChart:
+    """Before/after per manager (columns ``before``, ``after``, ``cap`` as shares of target) with the band strip."""
     dev = (df["before"] - 1).abs()
     df = df.loc[dev.sort_values(ascending=False, kind="stable").index[:max_managers]]
     df = df.sort_values("before", ascending=False, kind="stable")
@@ -43,14 +75,11 @@ def workload_chart(loads: pd.DataFrame, band: float, max_managers: int = 40) -> 
     long = df.melt(id_vars=["label"], value_vars=["before", "after"], var_name="when", value_name="load")
     pts = alt.Chart(long).mark_circle(size=70, opacity=1).encode(
         y=y,
-        x=alt.X("load:Q", title="Hours as share of target (band shaded)", axis=alt.Axis(format="%")),
+        x=alt.X("load:Q", title=x_title, axis=alt.Axis(format="%")),
         color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"], range=[_BEFORE, _AFTER]),
                         title=None))
     # the red tick is each manager's own upper edge: band high, or capacity where that is lower
     caps = alt.Chart(df).mark_tick(color="#a40000", thickness=2, size=10).encode(y=y, x="cap:Q")
-    title = f"Workload per manager before → after (band ±{band:.0%})"
-    if (loads["target_hours"] > 0).sum() > max_managers:
-        title += f", {max_managers} furthest from target"
     return alt.layer(strip, target, link, caps, pts).properties(title=title, width=420, height=height)
 
 
