@@ -164,3 +164,39 @@ def test_infeasible_input_is_shown_plainly(data):
     assert st.assignment.stats["status"] == "infeasible"
     assert "wb-msg-error" in v._msg.value and "Capacity below demand" in v._msg.value
     assert "Traceback" not in v._msg.value
+
+
+def test_balance_on_revenue_and_limit_in_revenue(view, data):
+    book, _ = data
+    st = view.state
+    balance = find_widget(view, w.Dropdown, "Balance also on")
+    band = find_widget(view, w.FloatSlider, "Balance band")
+    assert band.layout.display == "none" and view._aux_chart.layout.display == "none"
+    before = st.assignment
+    balance.value = "revenue"
+    asg = st.assignment
+    assert asg is not before and asg.params["balance_on"] == "revenue"
+    assert st.params["allocate"]["balance_on"] == "revenue" and st.params["allocate"]["balance_band"] == 0.2
+    assert band.layout.display is None
+    assert asg.loads["aux_in_band_after"].all() and asg.stats["status"] != "infeasible"
+    assert "inside the revenue band" in view._msg.value
+    assert "<svg" in view._aux_chart.value and "Revenue per manager" in view._aux_chart.value
+    assert view._aux_chart.layout.display is None
+    assert "revenue_band_high" in view._loads.value and "revenue_in_band_after" in view._loads.value
+    band.value = 0.3
+    assert st.assignment.params["balance_band"] == pytest.approx(0.3)
+    assert st.params["allocate"]["balance_band"] == pytest.approx(0.3)
+    # the move limit counted in revenue
+    counts = find_widget(view, w.ToggleButtons, "Limit counts")
+    view._limit.value = 0.5
+    view._limit_on.value = True
+    counts.value = "revenue"
+    asg = st.assignment
+    assert asg.params["move_share_of"] == "revenue" and st.params["allocate"]["move_share_of"] == "revenue"
+    assert asg.stats["moved_share_revenue"] <= 0.5 + 1e-9
+    assert "of owned revenue" in view._stats.value
+    # back to workload only: the second chart goes away and the parameter is cleared
+    balance.value = "none"
+    assert st.assignment.params["balance_on"] is None and st.params["allocate"]["balance_on"] is None
+    assert view._aux_chart.layout.display == "none" and band.layout.display == "none"
+    assert "aux_after" not in st.assignment.loads

@@ -1,8 +1,10 @@
-"""The Reallocate step: band, move limit and weights, locks and overrides, what-if events → a re-solved plan.
+"""The Reallocate step: band, a second band on revenue or potential, move limit (in accounts or revenue) and
+weights, locks and overrides, what-if events → a re-solved plan.
 
 The view observes ``state.segmentation`` (and its own controls), calls ``workbench.allocate.reallocate`` and
-sets ``state.assignment``; it renders the workload chart with the band, the move list (filterable by reason
-and segment), the per-manager table and a view by region. It computes nothing itself.
+sets ``state.assignment``; it renders the workload chart with the band (and the revenue / potential chart with
+its band when that is balanced too), the move list (filterable by reason and segment), the per-manager table and
+a view by region. It computes nothing itself.
 """
 
 from __future__ import annotations
@@ -10,9 +12,15 @@ from __future__ import annotations
 import html
 
 import ipywidgets as w
+import pandas as pd
 
 from workbench.allocate import normalise_locks, reallocate
-from workbench.report.charts.allocate import moves_by_reason_chart, region_chart, workload_chart
+from workbench.report.charts.allocate import (
+    balance_chart,
+    moves_by_reason_chart,
+    region_chart,
+    workload_chart,
+)
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
@@ -41,6 +49,16 @@ class ReallocateStep(w.VBox):
         self._limit = w.FloatSlider(value=float(mms if mms is not None else 0.2), min=0.0, max=1.0, step=0.01,
                                     description="Max share moved", readout_format=".0%", continuous_update=False,
                                     style=style, layout=w.Layout(width="320px"))
+        self._limit_of = w.ToggleButtons(options=[("accounts", "accounts"), ("revenue", "revenue")],
+                                         value=p.get("move_share_of") or "accounts", description="Limit counts",
+                                         style={"description_width": "initial", "button_width": "80px"})
+        self._balance_on = w.Dropdown(options=[("none", "none"), ("revenue", "revenue"), ("potential", "potential")],
+                                      value=p.get("balance_on") or "none", description="Balance also on",
+                                      style=style, layout=w.Layout(width="260px"))
+        self._balance_band = w.FloatSlider(value=float(p.get("balance_band", 0.2)), min=0.02, max=0.5, step=0.01,
+                                           description="Balance band ±", readout_format=".0%",
+                                           continuous_update=False, style=style, layout=w.Layout(width="320px"))
+        self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
         wts = p.get("weights") or {}
         self._w = {k: w.FloatSlider(value=float(wts.get(k, 1.0)), min=0.0, max=5.0, step=0.1,
                                     description=f"Weight {k}", continuous_update=False, style=style,
@@ -67,6 +85,8 @@ class ReallocateStep(w.VBox):
         self._msg = MessageBox()
         self._stats = w.HTML()
         self._chart = ChartPane()
+        self._aux_chart = ChartPane()
+        self._aux_chart.layout.display = "none"
         self._reason_chart = ChartPane()
         self._region_chart = ChartPane()
         self._reason = w.Dropdown(description="Reason", options=[_ALL], layout=w.Layout(width="260px"))
@@ -76,7 +96,8 @@ class ReallocateStep(w.VBox):
         self._events: list[dict] = list(p.get("events") or [])
         self._lock_df = normalise_locks(p.get("locks") or None)
 
-        for ctl in (self._band, self._limit, self._limit_on, *self._w.values()):
+        for ctl in (self._band, self._limit, self._limit_on, self._limit_of, self._balance_on, self._balance_band,
+                    *self._w.values()):
             ctl.observe(self._on_control, names="value")
         for ctl in (self._reason, self._segment):
             ctl.observe(lambda _c: self._render_moves(), names="value")
@@ -87,7 +108,8 @@ class ReallocateStep(w.VBox):
         self._clear_btn.on_click(lambda _b: self._clear_events())
         state.observe(self._on_segmentation, names="segmentation")
 
-        controls = w.VBox([w.HBox([self._band, self._limit_on, self._limit]), w.HBox(list(self._w.values()))])
+        controls = w.VBox([w.HBox([self._band, self._limit_on, self._limit, self._limit_of]),
+                           w.HBox([self._balance_on, self._balance_band]), w.HBox(list(self._w.values()))])
         what_if = w.VBox([w.HBox([self._locks, self._apply_locks]),
                           w.HBox([self._leave, self._leave_btn]),
                           w.HBox([self._hire_name, self._hire_role, self._hire_region, self._hire_cap,
@@ -96,7 +118,8 @@ class ReallocateStep(w.VBox):
                           w.HBox([self._clear_btn, self._events_html])])
         acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
         moves_box = w.VBox([w.HBox([self._reason, self._segment]), w.HBox([self._moves, self._reason_chart])])
-        self._tabs = tabs = w.Tab(children=[self._chart, moves_box, self._loads, self._region_chart],
+        self._tabs = tabs = w.Tab(children=[w.VBox([self._chart, self._aux_chart]), moves_box, self._loads,
+                                            self._region_chart],
                                   titles=["Workload", "Moves", "Managers", "By region"])
         # charts on hidden tabs are drawn when their tab is opened (each SVG render costs a few tenths of a second)
         self._stale: set[str] = set()
@@ -112,6 +135,7 @@ class ReallocateStep(w.VBox):
         self.solve()
 
     def _on_control(self, _change) -> None:
+        self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
         self.solve()
 
     @guarded()
@@ -157,8 +181,11 @@ class ReallocateStep(w.VBox):
     # ---------------------------------------------------------------- the work
     def params(self) -> dict:
         """The allocate parameters the controls describe (what ``reallocate`` receives)."""
+        balance_on = None if self._balance_on.value == "none" else self._balance_on.value
         out = {"band": round(float(self._band.value), 4),
                "max_move_share": round(float(self._limit.value), 4) if self._limit_on.value else None,
+               "move_share_of": self._limit_of.value, "balance_on": balance_on,
+               "balance_band": round(float(self._balance_band.value), 4),
                "weights": {k: float(s.value) for k, s in self._w.items()}}
         if len(self._lock_df):
             out["locks"] = self._lock_df.astype(object).where(self._lock_df.notna(), None).to_dict("records")
@@ -216,6 +243,9 @@ class ReallocateStep(w.VBox):
         else:
             summary = (f"{s['moves']:,} accounts change owner; {s['managers_in_band_after']} of "
                        f"{s['active_managers']} managers inside the band (before: {s['managers_in_band_before']}).")
+            if "managers_in_aux_band_after" in s:
+                summary += (f" {s['managers_in_aux_band_after']} of {s['active_managers']} inside the "
+                            f"{asg.params['balance_on']} band (before: {s['managers_in_aux_band_before']}).")
             if s.get("diagnosis"):
                 self._msg.show(f"{summary} Note: {s['diagnosis']}", "warning")
             else:
@@ -223,12 +253,20 @@ class ReallocateStep(w.VBox):
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in s.get("notes", []))
         self._stats.value = (
             f'<div class="wb-alloc-stats">Solver {html.escape(s["solver"])}: cost {s["objective"]:,.0f}, '
-            f'lower bound {s["lower_bound"]:,.0f}, gap {s["gap"]:.2%}, {s["seconds"]:.2f} s.</div>'
+            f'lower bound {s["lower_bound"]:,.0f}, gap {s["gap"]:.2%}, {s["seconds"]:.2f} s. '
+            f'Moved: {s["moved_share_accounts"]:.1%} of owned accounts, {s["moved_share_revenue"]:.1%} of their '
+            f'revenue{_limit_text(asg.params)}.</div>'
             + (f"<ul>{notes}</ul>" if notes else ""))
         ev = [_event_text(e) for e in self._events]
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
         self._chart.show(workload_chart(asg.loads, band=float(asg.params.get("band", self._band.value))))
+        quantity = asg.params.get("balance_on")
+        if quantity and "aux_after" in asg.loads:
+            self._aux_chart.show(balance_chart(asg.loads, quantity, band=float(asg.params["balance_band"])))
+            self._aux_chart.layout.display = None
+        else:
+            self._aux_chart.layout.display = "none"
         self._stale = {"reasons", "regions"}
         self._render_stale()
         reasons = [_ALL] + sorted(asg.moves["reason_code"].dropna().astype(str).unique())
@@ -239,7 +277,15 @@ class ReallocateStep(w.VBox):
             self._segment.options = segs
         cols = ["manager_id", "name", "role", "target_hours", "band_low", "band_high", "hours_before", "hours_after",
                 "accounts_before", "accounts_after", "revenue_before", "revenue_after", "in_band_after"]
-        self._loads.value = table_html(asg.loads[cols].sort_values("hours_before", ascending=False), max_rows=50)
+        table = asg.loads[cols]
+        if quantity and "aux_after" in asg.loads:
+            # the balanced quantity's target, band and after-value, named after it (revenue_before is shown already)
+            names = {"aux_target": f"{quantity}_target", "aux_lower": f"{quantity}_band_low",
+                     "aux_upper": f"{quantity}_band_high", "aux_before": f"{quantity}_before",
+                     "aux_after": f"{quantity}_after", "aux_in_band_after": f"{quantity}_in_band_after"}
+            extra = asg.loads[list(names)].rename(columns=names)
+            table = pd.concat([table, extra.drop(columns=[c for c in extra if c in table])], axis=1)
+        self._loads.value = table_html(table.sort_values("hours_before", ascending=False), max_rows=50)
         self._render_moves()
 
     def render_all(self) -> None:
@@ -272,6 +318,14 @@ class ReallocateStep(w.VBox):
         cols = ["account_id", "segment", "from_name", "to_name", "revenue_12m", "reason"]
         self._moves.value = (f'<div class="wb-moves-count">{len(mv):,} moves</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40))
+
+
+def _limit_text(params: dict) -> str:
+    share = params.get("max_move_share")
+    if share is None:
+        return ""
+    unit = "owned revenue" if params.get("move_share_of") == "revenue" else "owned accounts"
+    return f" (limit {float(share):.0%} of {unit})"
 
 
 def _event_text(e: dict) -> str:
