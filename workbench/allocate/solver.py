@@ -1380,20 +1380,20 @@ def components(problem: Problem) -> np.ndarray:
 
 def refine(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, full_entries: int = 2500,
            rc_entries: int = 600, rounds: int = 2, node_limit: int = 200, rel_gap: float = 2e-5,
-           time_limit: float = 20.0) -> np.ndarray:
+           time_limit: float = 20.0, sweep: int | None = None) -> np.ndarray:
     """MILP improvement of a plan that meets the band, one independent part (``components``) at a time.
 
     A part with at most ``full_entries`` candidate entries is re-solved with all of them (a role of a few
     hundred strategic accounts: there whole-account moves decide the last per cent). In a larger part the
-    lumpy units (hours at least a tenth of their manager's band width) keep all their candidates and the
-    ``rc_entries`` entries with the smallest reduced cost at ``prices`` are freed besides; this repeats
-    ``rounds`` times around the improved plan. Each MILP stops at ``node_limit`` nodes or when within ``rel_gap`` of the whole plan's objective, so the result is
+    lumpy units (hours at least a tenth of their manager's band width) of one block of neighbouring managers
+    keep all their candidates (``_lumpy_windows``) and the ``rc_entries`` entries with the smallest reduced cost
+    at ``prices`` are freed besides; this repeats ``rounds`` times around the improved plan, the next block each
+    time (with ``sweep``: at least once per block, at most ``sweep`` times). Each MILP stops at ``node_limit`` nodes or when within ``rel_gap`` of the whole plan's objective, so the result is
     deterministic and never worse than the input.
     """
     n, k = problem.cand.shape
     if n == 0:
         return choice
-    rows = np.arange(n)
     valid = problem.cand >= 0
     label = components(problem)
     counts = np.bincount(label, weights=valid.sum(axis=1))
@@ -1408,11 +1408,12 @@ def refine(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
             choice = _restricted_milp(problem, choice, keep, node_limit=node_limit, abs_gap=abs_gap,
                                       time_limit=time_limit)
             continue
-        for _ in range(rounds):
-            cur = problem.cand[rows, choice]
-            lumpy = in_part & (problem.hours >= 0.1 * width[cur])
-            lumpy_entries = np.cumsum(valid.sum(axis=1) * lumpy)
-            lumpy &= lumpy_entries <= full_entries // 2  # the biggest share of the budget, in unit order
+        windows = _lumpy_windows(problem, choice, in_part, width, full_entries // 2)
+        n_rounds = rounds if sweep is None else min(max(rounds, len(windows)), sweep)
+        for r in range(n_rounds):
+            lumpy = np.zeros(n, dtype=bool)
+            if windows:
+                lumpy[windows[r % len(windows)]] = True
             rc = _reduced_cost(problem, choice, prices)
             rc[~in_part | lumpy] = np.inf
             keep = np.zeros(n * k, dtype=bool)
@@ -1421,10 +1422,37 @@ def refine(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
             keep[lumpy] = True
             new = _restricted_milp(problem, choice, keep, node_limit=node_limit, abs_gap=abs_gap,
                                    time_limit=time_limit)
-            if np.array_equal(new, choice):
+            if np.array_equal(new, choice) and len(windows) <= 1:
                 break
             choice = new
     return choice
+
+
+def _lumpy_windows(problem: Problem, choice: np.ndarray, in_part: np.ndarray, width: np.ndarray,
+                   budget: int) -> list[np.ndarray]:
+    """The part's lumpy units (hours at least a tenth of their manager's band width), in windows of at most
+    ``budget`` candidate entries. Units are ordered by their manager's position in a reverse Cuthill–McKee
+    order of the manager graph (managers that share candidates sit next to each other), so each window is a
+    block of neighbouring managers whose strategic accounts can be exchanged among themselves."""
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    n, k = problem.cand.shape
+    rows = np.arange(n)
+    valid = problem.cand >= 0
+    cur = np.where(valid, problem.cand, 0)[rows, choice]
+    lumpy = np.flatnonzero(in_part & (problem.hours >= 0.1 * width[cur]))
+    if not len(lumpy):
+        return []
+    sub_valid = valid[lumpy]
+    src = np.repeat(cur[lumpy], k)[sub_valid.ravel()]
+    dst = problem.cand[lumpy][sub_valid]
+    M = problem.n_managers
+    graph = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(M, M))
+    pos = np.empty(M, dtype=np.int64)
+    pos[reverse_cuthill_mckee((graph + graph.T).tocsr(), symmetric_mode=True)] = np.arange(M)
+    lumpy = lumpy[np.lexsort((lumpy, pos[cur[lumpy]]))]
+    window = (np.cumsum(valid[lumpy].sum(axis=1)) - 1) // max(budget, 1)
+    return [lumpy[window == w] for w in np.unique(window)]
 
 
 def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish_seconds: float = 2.0,
@@ -1458,7 +1486,7 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
     label = "lagrangian+chains+milp"
     if mode == "thorough":  # a deeper search from the auto plan, so never worse than auto
         choice = refine(problem, choice, prices=sol.prices, node_limit=1, rounds=2, rc_entries=1000,
-                        full_entries=3000, time_limit=min(time_limit, 10.0))
+                        full_entries=3000, time_limit=min(time_limit, 10.0), sweep=12)
     val, viol = evaluate(problem, choice)
     if val < sol.objective:
         sol.choice, sol.objective, sol.violations = choice, val, viol
