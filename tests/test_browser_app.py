@@ -230,7 +230,10 @@ def test_workshop_app_renders_offline_and_kpis_follow_a_control(workshop_server,
     _wait_until_idle(page)
     after = _kpi_strip(page)
     assert after.keys() == before.keys() and after != before
-    assert band.locator(".widget-readout").inner_text() != band_before
+    band_after = band.locator(".widget-readout").inner_text()
+    assert band_after != band_before
+    # the workload chart is redrawn with the new band (its title names it)
+    page.wait_for_selector(f".wb-step:visible svg:has-text('band ±{band_after.strip()}')", timeout=WAIT_MS)
 
     # Every step shows a chart; keep a picture of each for people reviewing the look. Voilà's page scrolls
     # inside its own container, so a tall viewport (not full_page) captures a whole step.

@@ -51,7 +51,8 @@ class ReallocateStep(w.VBox):
                                     style=style, layout=w.Layout(width="320px"))
         self._limit_of = w.ToggleButtons(options=[("accounts", "accounts"), ("revenue", "revenue")],
                                          value=p.get("move_share_of") or "accounts", description="Limit counts",
-                                         style={"description_width": "initial", "button_width": "80px"})
+                                         style={"description_width": "initial", "button_width": "104px"},
+                                         layout=w.Layout(width="auto", flex="0 0 auto"))
         self._balance_on = w.Dropdown(options=[("none", "none"), ("revenue", "revenue"), ("potential", "potential")],
                                       value=p.get("balance_on") or "none", description="Balance also on",
                                       style=style, layout=w.Layout(width="260px"))

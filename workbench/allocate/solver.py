@@ -1222,29 +1222,72 @@ def solve_exact(problem: Problem, time_limit: float = 60.0) -> Solution:
     return sol
 
 
+_HIGHS_QUIET = False
+
+
+def _highs():
+    """A silent ``highspy.Highs``. HiGHS prints a banner on stdout the first time one is made in a process,
+    whatever its options; that once, file descriptor 1 is pointed at /dev/null."""
+    import os
+
+    import highspy
+
+    global _HIGHS_QUIET
+    if _HIGHS_QUIET:
+        h = highspy.Highs()
+    else:
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _HIGHS_QUIET = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, nx: int, col_upper: np.ndarray,
                 node_limit: int = 200, rel_gap: float = 1e-6, time_limit: float = 10.0) -> np.ndarray | None:
-    """Solve the assignment MILP with HiGHS (scipy ``milp``): the first ``nx`` columns binary, the rest continuous.
+    """Solve the assignment MILP with HiGHS (highspy): the first ``nx`` columns binary, the rest continuous.
 
     Columns fixed at 0 (the elastic slacks of a plan that meets the band) are dropped first: their huge costs
     would only hurt the scaling. The search stops at ``node_limit`` nodes or at ``rel_gap``: counts and gaps, not
-    clocks, so the result does not depend on machine load; ``time_limit`` is only a safety stop. Returns the
+    clocks, so the result does not depend on machine load; ``time_limit`` is only a safety stop. Restarts after
+    root presolve are off: on these models they double the root time for a gain in the fifth digit. Returns the
     column values, or ``None`` when no plan was found.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    import highspy
 
     live = np.flatnonzero(np.asarray(col_upper) > 0)
-    integrality = (live < nx).astype(np.int64)
-    res = milp(np.asarray(c, dtype=float)[live], integrality=integrality,
-               bounds=Bounds(0, np.asarray(col_upper, dtype=float)[live]),
-               constraints=[LinearConstraint(a_eq.tocsc()[:, live], b_eq, b_eq),
-                            LinearConstraint(a_ub.tocsc()[:, live], -np.inf, b_ub)],
-               options={"time_limit": float(time_limit), "node_limit": int(node_limit),
-                        "mip_rel_gap": float(max(rel_gap, 1e-9))})
-    if res.x is None:
+    a = sp.vstack([a_eq, a_ub]).tocsc()[:, live]
+    h = _highs()
+    for key, value in (("mip_max_nodes", int(node_limit)), ("time_limit", float(time_limit)),
+                       ("mip_rel_gap", float(max(rel_gap, 1e-9))), ("mip_allow_restart", False),
+                       ("random_seed", 0), ("threads", 1)):
+        h.setOptionValue(key, value)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(live), a.shape[0]
+    lp.col_cost_ = np.asarray(c, dtype=float)[live]
+    lp.col_lower_ = np.zeros(len(live))
+    lp.col_upper_ = np.asarray(col_upper, dtype=float)[live]
+    lp.row_lower_ = np.r_[b_eq, np.full(len(b_ub), -np.inf)]
+    lp.row_upper_ = np.r_[b_eq, b_ub]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr
+    lp.a_matrix_.index_ = a.indices
+    lp.a_matrix_.value_ = a.data
+    h.passModel(lp)
+    n_int = int((live < nx).sum())  # the binaries come first among the live columns
+    if n_int:
+        h.changeColsIntegrality(n_int, np.arange(n_int, dtype=np.int32), np.ones(n_int, dtype=np.uint8))
+    h.run()
+    if h.getInfo().primal_solution_status != 2:  # 2 = a feasible point exists
         return None
     x = np.zeros(len(c))
-    x[live] = res.x
+    x[live] = h.getSolution().col_value
     return x
 
 
