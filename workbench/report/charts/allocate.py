@@ -25,13 +25,9 @@ def workload_chart(loads: pd.DataFrame, band: float, max_managers: int = 40) -> 
         (4 marks per manager, so the chart stays far below 5,000 marks). The chart is drawn as static SVG, so
     it carries no tooltips.
     """
-    df = loads.loc[loads["target_hours"] > 0, ["manager_id", "name", "target_hours", "hours_before", "hours_after",
-                                               "band_low", "band_high"]].copy()
-    df["before"] = df["hours_before"] / df["target_hours"]
-    df["after"] = df["hours_after"] / df["target_hours"]
-    df["cap"] = df["band_high"] / df["target_hours"]
+    df = _shares(loads, "target_hours", "hours_before", "hours_after", "band_high")
     title = f"Workload per manager before → after (band ±{band:.0%})"
-    if (loads["target_hours"] > 0).sum() > max_managers:
+    if len(df) > max_managers:
         title += f", {max_managers} furthest from target"
     return _dumbbell(df, band, max_managers, "Hours as share of target (band shaded)", title)
 
@@ -48,15 +44,21 @@ def balance_chart(loads: pd.DataFrame, quantity: str, band: float, max_managers:
     band : that quantity's band as a share (0.2 = ±20 %).
     max_managers : at most this many managers, the ones furthest from target before (4 marks each).
     """
-    df = loads.loc[loads["aux_target"] > 0, ["manager_id", "name", "aux_target", "aux_before", "aux_after",
-                                             "aux_upper"]].copy()
-    df["before"] = df["aux_before"] / df["aux_target"]
-    df["after"] = df["aux_after"] / df["aux_target"]
-    df["cap"] = df["aux_upper"] / df["aux_target"]
+    df = _shares(loads, "aux_target", "aux_before", "aux_after", "aux_upper")
     title = f"{quantity.capitalize()} per manager before → after (band ±{band:.0%})"
-    if (loads["aux_target"] > 0).sum() > max_managers:
+    if len(df) > max_managers:
         title += f", {max_managers} furthest from target"
     return _dumbbell(df, band, max_managers, f"{quantity.capitalize()} as share of target (band shaded)", title)
+
+
+def _shares(loads: pd.DataFrame, target: str, before: str, after: str, upper: str) -> pd.DataFrame:
+    """Managers with a positive target: ``before``, ``after`` and ``cap`` (the upper edge) as shares of it."""
+    df = loads.loc[loads[target] > 0, ["manager_id", "name"]].copy()
+    t = loads.loc[df.index, target]
+    df["before"] = loads.loc[df.index, before] / t
+    df["after"] = loads.loc[df.index, after] / t
+    df["cap"] = loads.loc[df.index, upper] / t
+    return df
 
 
 def _dumbbell(df: pd.DataFrame, band: float, max_managers: int, x_title: str, title: str) -> alt.LayerChart:
