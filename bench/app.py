@@ -30,11 +30,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _offline import CHROMIUM, CHROMIUM_ARGS, offline_context  # noqa: E402
+
 from workbench.cli.app import REFILL_DELAY_S, free_port, start_voila  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 FIRST_CHART = ".wb-chart svg path"
 KPI_STRIP = ".wb-kpi-strip .wb-kpi[data-kpi] .wb-kpi-value"
 
@@ -50,18 +49,7 @@ def write_book(n_accounts: int, folder: Path, seed: int) -> Path:
 
 def visit(browser, url: str, timeout_ms: float) -> dict:
     """One page visit with the network cut to localhost; seconds to first chart and to the KPI strip."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    foreign: list[str] = []
-
-    def route(r) -> None:
-        host = r.request.url.split("/")[2].split(":")[0] if "//" in r.request.url else ""
-        if host in ("127.0.0.1", "localhost"):
-            r.continue_()
-        else:
-            foreign.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    context, foreign = offline_context(browser)
     page = context.new_page()
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")

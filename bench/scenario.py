@@ -27,13 +27,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _offline import CHROMIUM, CHROMIUM_ARGS, offline_context  # noqa: E402
+
 from workbench.cli.app import free_port  # noqa: E402
 from workbench.cli.serve import start_dashboard  # noqa: E402
 from workbench.scenario import Scenario, ScenarioStore  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 FIRST_CHART = ".wb-dashboard .wb-chart svg path"
 
 
@@ -69,18 +68,7 @@ def time_store(sc: Scenario, path: Path, repeats: int) -> dict:
 
 
 def visit(browser, url: str, timeout_ms: float) -> tuple[float, int]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    foreign: list[str] = []
-
-    def route(r) -> None:
-        host = r.request.url.split("/")[2].split(":")[0] if "//" in r.request.url else ""
-        if host in ("127.0.0.1", "localhost"):
-            r.continue_()
-        else:
-            foreign.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    context, foreign = offline_context(browser)
     page = context.new_page()
     t0 = time.perf_counter()
     page.goto(url, wait_until="commit")
