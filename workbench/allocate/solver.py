@@ -1524,8 +1524,10 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
     if not _is_clean(sol.violations, problem):
         return sol  # a plan outside the band is a diagnosis case: the chains and the MILP need a feasible start
     choice = exchange(problem, sol.choice)
+    # each MILP ends at its root node (a count, so the plan is the same on any machine); the clock limit is a
+    # safety stop that only a pathological part or a machine several times slower than ours would reach
     choice = refine(problem, choice, prices=sol.prices, node_limit=1, rounds=1, full_entries=1000, rc_entries=300,
-                    time_limit=min(time_limit, 5.0))
+                    time_limit=min(time_limit, 10.0))
     label = "lagrangian+chains+milp"
     if mode == "thorough":  # a deeper search from the auto plan, so never worse than auto
         choice = refine(problem, choice, prices=sol.prices, node_limit=1, rounds=2, rc_entries=1000,
