@@ -1302,8 +1302,8 @@ def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, nod
     keep[rows, choice] = True
     if not (keep.sum(axis=1) > 1).any():
         return choice
-    before = evaluate(problem, choice)[0]
-    clean = _is_clean(evaluate(problem, choice)[1], problem)
+    before, viol = evaluate(problem, choice)
+    clean = _is_clean(viol, problem)
     share = _solve_entries(problem, choice, keep, clean, node_limit=node_limit, abs_gap=abs_gap,
                            time_limit=time_limit)
     if share is None:
@@ -1375,13 +1375,20 @@ def _reduced_cost(problem: Problem, choice: np.ndarray, prices: np.ndarray | Non
     return rc
 
 
-def _smallest(values: np.ndarray, count: int) -> np.ndarray:
-    """Flat indices of the ``count`` smallest finite entries of ``values`` (ties: lowest index)."""
-    flat = values.ravel()
+def _cheapest_entries(problem: Problem, choice: np.ndarray, prices: np.ndarray | None, count: int,
+                      among: np.ndarray | None = None) -> np.ndarray:
+    """(n, k) mask of the ``count`` alternative entries with the smallest reduced cost (ties: lowest index),
+    optionally only of the units ``among`` (a boolean mask)."""
+    rc = _reduced_cost(problem, choice, prices)
+    if among is not None:
+        rc[~among] = np.inf
+    flat = rc.ravel()
     idx = np.flatnonzero(np.isfinite(flat))
     if len(idx) > count:
         idx = idx[np.argsort(flat[idx], kind="stable")[:count]] if count > 0 else idx[:0]
-    return idx
+    keep = np.zeros(flat.shape, dtype=bool)
+    keep[idx] = True
+    return keep.reshape(rc.shape)
 
 
 def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, max_entries: int = 3000,
@@ -1393,10 +1400,7 @@ def polish(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
     candidates. The branch and bound stops after ``node_limit`` nodes (a count, not a clock, so the result does
     not depend on machine load; ``time_limit`` is only a safety stop).
     """
-    n, k = problem.cand.shape
-    keep = np.zeros(n * k, dtype=bool)
-    keep[_smallest(_reduced_cost(problem, choice, prices), max_entries)] = True
-    keep = keep.reshape(n, k)
+    keep = _cheapest_entries(problem, choice, prices, max_entries)
     if free_units is not None:
         keep[free_units] = True
     return _restricted_milp(problem, choice, keep, node_limit=node_limit, time_limit=time_limit)
@@ -1457,11 +1461,7 @@ def refine(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = Non
             lumpy = np.zeros(n, dtype=bool)
             if windows:
                 lumpy[windows[r % len(windows)]] = True
-            rc = _reduced_cost(problem, choice, prices)
-            rc[~in_part | lumpy] = np.inf
-            keep = np.zeros(n * k, dtype=bool)
-            keep[_smallest(rc, rc_entries)] = True
-            keep = keep.reshape(n, k)
+            keep = _cheapest_entries(problem, choice, prices, rc_entries, among=in_part & ~lumpy)
             keep[lumpy] = True
             new = _restricted_milp(problem, choice, keep, node_limit=node_limit, abs_gap=abs_gap,
                                    time_limit=time_limit)
