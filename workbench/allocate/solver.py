@@ -1250,14 +1250,16 @@ def _highs():
 
 
 def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, nx: int, col_upper: np.ndarray,
-                node_limit: int = 200, rel_gap: float = 1e-6, time_limit: float = 10.0) -> np.ndarray | None:
+                node_limit: int = 200, rel_gap: float = 1e-6, time_limit: float = 10.0,
+                start: np.ndarray | None = None) -> np.ndarray | None:
     """Solve the assignment MILP with HiGHS (highspy): the first ``nx`` columns binary, the rest continuous.
 
     Columns fixed at 0 (the elastic slacks of a plan that meets the band) are dropped first: their huge costs
     would only hurt the scaling. The search stops at ``node_limit`` nodes or at ``rel_gap``: counts and gaps, not
     clocks, so the result does not depend on machine load; ``time_limit`` is only a safety stop. Restarts after
     root presolve are off: on these models they double the root time for a gain in the fifth digit. Returns the
-    column values, or ``None`` when no plan was found.
+    column values, or ``None`` when no plan was found. ``start``: a feasible point (all columns), handed to
+    HiGHS as its first incumbent, so the root spends its effort on improving it rather than on finding one.
     """
     import highspy
 
@@ -1283,6 +1285,11 @@ def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, n
     n_int = int((live < nx).sum())  # the binaries come first among the live columns
     if n_int:
         h.changeColsIntegrality(n_int, np.arange(n_int, dtype=np.int32), np.ones(n_int, dtype=np.uint8))
+    if start is not None:
+        first = highspy.HighsSolution()
+        first.col_value = np.asarray(start, dtype=float)[live]
+        first.value_valid = True
+        h.setSolution(first)
     h.run()
     if h.getInfo().primal_solution_status != 2:  # 2 = a feasible point exists
         return None
@@ -1345,11 +1352,34 @@ def _solve_entries(problem: Problem, choice: np.ndarray, keep: np.ndarray, clean
     sub_value = float(np.abs(sub.cost[np.arange(len(fu)), choice[fu]]).sum()) + sub.balance_rate * float(
         np.clip(unit_loads(sub, choice[fu]) - sub.target, 0, None).sum())
     x = _highs_milp(c, a_ub, b_ub, a_eq, b_eq, nx, upper, node_limit=node_limit,
-                    rel_gap=abs_gap / max(sub_value, 1e-9) if abs_gap > 0 else 1e-6, time_limit=time_limit)
+                    rel_gap=abs_gap / max(sub_value, 1e-9) if abs_gap > 0 else 1e-6, time_limit=time_limit,
+                    start=_plan_columns(sub, choice[fu], ur, uc, len(c)))
     if x is None:
         return None
     share[fu[ur], uc] = x[:nx]
     return share
+
+
+def _plan_columns(problem: Problem, choice: np.ndarray, ur: np.ndarray, uc: np.ndarray, n_cols: int) -> np.ndarray:
+    """The plan ``choice`` as a point of ``_lp_matrices(problem)``: its entries at 1 and every slack at the value
+    the plan needs (balance above target, elastic over and under band, aux, moves over the limit)."""
+    M = problem.n_managers
+    nx = len(ur)
+    col = np.zeros(n_cols)
+    col[:nx] = uc == choice[ur]
+    load = unit_loads(problem, choice)
+    col[nx:nx + M] = np.clip(load - problem.target, 0, None)
+    col[nx + M:nx + 2 * M] = np.clip(load - problem.upper, 0, None)
+    col[nx + 2 * M:nx + 3 * M] = np.clip(problem.lower - load, 0, None)
+    if problem.aux is not None:
+        a_sc = _aux_scale(problem)
+        aload = aux_loads(problem, choice)
+        col[nx + 3 * M:nx + 4 * M] = np.clip(aload - problem.aux_upper, 0, None) / a_sc
+        col[nx + 4 * M:nx + 5 * M] = np.clip(problem.aux_lower - aload, 0, None) / a_sc
+    if problem.move_limit is not None:
+        moved = float(problem.moves[np.arange(problem.n_units), choice].sum())
+        col[-1] = max(moved - problem.move_limit, 0.0)
+    return col
 
 
 def _aux_part(problem: Problem, fixed_mgr: np.ndarray, fixed: np.ndarray, free_units: np.ndarray) -> dict:
