@@ -364,3 +364,18 @@ def test_cli_run_with_set_balance_on(tmp_path, capsys):
     assert kpis["allocation"]["managers_in_aux_band_after"] == kpis["allocation"]["active_managers"]
     managers = pd.read_csv(tmp_path / "managers.csv")
     assert AUX_COLUMNS <= set(managers.columns)
+
+
+def test_binding_move_limit_is_met_by_the_default_mode(small):
+    # a limit just under what the free plan moves binds; the fast route trims moves one at a time and used to
+    # give up here (reporting the limit infeasible while the lp route found a plan), the exact re-solve of the
+    # moved accounts (restore_moves) meets it
+    book, seg = small
+    free = reallocate(book, seg)
+    owned = int(book.accounts["owner_id"].notna().sum())
+    for factor in (0.95, 0.85):
+        limit = round(factor * free.stats["moved_share_accounts"], 4)
+        asg = reallocate(book, seg, max_move_share=limit)
+        assert asg.stats["status"] != "infeasible", (factor, asg.stats["diagnosis"])
+        assert asg.moves["from_manager"].notna().sum() <= limit * owned + 1e-9
+        _check_band(asg)

@@ -963,6 +963,39 @@ def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None
                   free_units=touch)
 
 
+def restore_moves(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None,
+                  max_units: int = 4000, rc_entries: int = 2000) -> np.ndarray:
+    """When the plan moves more accounts than the limit allows (the price on moves and the greedy trim undo one
+    move at a time, and undoing one often needs another account to make room), re-solve exactly: every moved
+    unit (at most ``max_units``, the ones that save least per move first) keeps all its candidates, including going
+    back to its owner, and the ``rc_entries`` cheapest alternatives elsewhere are freed to make room. Never worse."""
+    if problem.move_limit is None:
+        return choice
+    rows = np.arange(problem.n_units)
+    mv = problem.moves[rows, choice]
+    if float(mv.sum()) <= problem.move_limit + 1e-9:
+        return choice
+    moved = np.flatnonzero(mv > 0)
+    if len(moved) > max_units:
+        home = np.where((problem.cand >= 0) & (problem.moves == 0), problem.cost, np.inf).min(axis=1)
+        saving = (home[moved] - problem.cost[moved, choice[moved]]) / mv[moved]
+        moved = moved[np.argsort(saving, kind="stable")[:max_units]]
+    keep = _cheapest_entries(problem, choice, prices, rc_entries)
+    keep[moved] = problem.cand[moved] >= 0
+    keep[rows, choice] = True
+    before, viol = evaluate(problem, choice)
+    # with the band met, the limit is a hard row (no elastic slacks: their huge costs make the MILP slow); a
+    # plan outside the band keeps them, so the MILP trades the two violations
+    # stop within 0.1 % of the plan's cost: the root's sub-MIP heuristics would otherwise run to the clock
+    share = _solve_entries(problem, choice, keep, clean=_is_clean({**viol, "moves_over_limit": 0.0}, problem),
+                           node_limit=50, abs_gap=1e-3 * abs(viol["assignment_cost"] + viol["balance_cost"]),
+                           time_limit=5.0)
+    if share is None:
+        return choice
+    out = np.argmax(share, axis=1)
+    return out if evaluate(problem, out)[0] < before else choice
+
+
 def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: float = 0.5, decay: float | None = None,
                      seed: int = 0) -> Solution:
     """Lagrangian prices on the manager bands plus a repair pass and a local search.
@@ -1080,6 +1113,7 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
     final = improve(problem, plans[min(scored)[1]])
     if len(_violated(problem, evaluate(problem, final)[1])):
         final = restore_band(problem, final, prices=best_pi)
+    final = restore_moves(problem, final, prices=best_pi)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=lb, solver="lagrangian",
                    seconds=time.perf_counter() - t0, iterations=it, violations=viol, prices=best_pi,
