@@ -9,6 +9,8 @@ spends on top of its pandas bookkeeping); generating the random data is reported
 
     .venv/bin/python bench/allocate.py --accounts 100000 --managers 1000        # one size
     .venv/bin/python bench/allocate.py --suite                                    # the issue's figures
+    .venv/bin/python bench/allocate.py --accounts 100000 --managers 1000 --mode thorough --floor 600
+        # per role: exact LP, our plan, and the integer optimum's lower bound HiGHS proves in 600 s
 
 Prints figures and ends with ONE JSON line (stage, accounts, seconds, baseline, baseline_seconds, ...).
 """
@@ -168,6 +170,83 @@ def one(n: int, m: int, seed: int, lp: bool, lp_limit: float, profile: str = "lu
     return row
 
 
+def part_problem(prob: S.Problem, units: np.ndarray) -> S.Problem:
+    """The independent part of ``prob`` over ``units`` (one ``S.components`` label) as a problem of its own."""
+    mg = np.unique(prob.cand[units][prob.cand[units] >= 0])
+    remap = np.full(prob.n_managers, -1)
+    remap[mg] = np.arange(len(mg))
+    cand = np.where(prob.cand[units] >= 0, remap[np.clip(prob.cand[units], 0, None)], -1).astype(np.int32)
+    return S.Problem(hours=prob.hours[units], cand=cand, cost=prob.cost[units], moves=prob.moves[units],
+                     upper=prob.upper[mg], lower=prob.lower[mg], target=prob.target[mg],
+                     capacity=prob.capacity[mg], balance_rate=prob.balance_rate, penalty=prob.penalty)
+
+
+def highs_bound(prob: S.Problem, start: np.ndarray, seconds: float) -> tuple[float, float]:
+    """HiGHS' own MILP over every candidate entry, started from the plan ``start``, for ``seconds``: returns
+    (best objective found, proven lower bound on the integer optimum)."""
+    import highspy
+    import scipy.sparse as sp
+
+    c, a_ub, b_ub, a_eq, b_eq, ur, uc, nx = S._lp_matrices(prob)
+    upper = np.full(len(c), np.inf)
+    upper[:nx] = 1.0
+    upper[nx + prob.n_managers:] = 0.0  # the start meets the band: no elastic slack
+    live = np.flatnonzero(upper > 0)
+    a = sp.vstack([a_eq, a_ub]).tocsc()[:, live]
+    h = S._highs()
+    h.setOptionValue("time_limit", float(seconds))
+    h.setOptionValue("mip_allow_restart", False)
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = len(live), a.shape[0]
+    model.col_cost_, model.col_lower_, model.col_upper_ = c[live], np.zeros(len(live)), upper[live]
+    model.row_lower_ = np.r_[b_eq, np.full(len(b_ub), -np.inf)]
+    model.row_upper_ = np.r_[b_eq, b_ub]
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_, model.a_matrix_.index_, model.a_matrix_.value_ = a.indptr, a.indices, a.data
+    h.passModel(model)
+    h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32), np.ones(nx, dtype=np.uint8))
+    first = highspy.HighsSolution()
+    first.col_value = S._plan_columns(prob, start, ur, uc, len(c))[live]
+    first.value_valid = True
+    h.setSolution(first)
+    h.run()
+    info = h.getInfo()
+    return float(info.objective_function_value), float(info.mip_dual_bound)
+
+
+def floor(n: int, m: int, seed: int, mode: str, seconds: float) -> dict:
+    """How far the plan of ``mode`` can still be from the best possible plan: per independent part (role), the
+    exact LP (scipy linprog, highs-ipm), our plan, and HiGHS' MILP from our plan for ``seconds`` (its best plan
+    and its proven bound). The whole instance's integer optimum is at least the sum of the parts' bounds."""
+    from scipy.optimize import linprog
+
+    prob = make_instance(n, m, seed)
+    label = S.components(prob)
+    tot = {"lp": 0.0, "ours": 0.0, "best": 0.0, "bound": 0.0}
+    for part in range(int(label.max()) + 1):
+        units = np.flatnonzero(label == part)
+        sub = part_problem(prob, units)
+        c, a_ub, b_ub, a_eq, b_eq, *_ = S._lp_matrices(sub)
+        lp = float(linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None),
+                           method="highs-ipm").fun)
+        t0 = time.perf_counter()
+        sol = S.solve(sub, mode=mode, refine_units=10**9 if mode == "auto" else 50_000)
+        ours_s = time.perf_counter() - t0
+        best, bound = highs_bound(sub, sol.choice, seconds)
+        best = min(best, sol.objective)
+        for key, val in (("lp", lp), ("ours", sol.objective), ("best", best), ("bound", max(bound, lp))):
+            tot[key] += val
+        print(f"  part {part}: {len(units):,} units, {sub.n_managers:,} managers, mean {sub.hours.mean():.1f} h; "
+              f"LP {lp:,.0f}; {mode} {sol.objective / lp - 1:.3%} ({ours_s:.1f} s); HiGHS {seconds:.0f} s: best "
+              f"{best / lp - 1:.3%}, integer optimum ≥ {max(bound, lp) / lp - 1:.3%} above the LP", flush=True)
+    print(f"whole instance: LP {tot['lp']:,.0f}; {mode} {tot['ours'] / tot['lp'] - 1:.3%}; best known "
+          f"{tot['best'] / tot['lp'] - 1:.3%}; integer optimum ≥ {tot['bound'] / tot['lp'] - 1:.3%} above the LP "
+          f"(per-part solves; {mode} on the whole book differs only in its shared Lagrangian start)", flush=True)
+    return {"stage": "allocate_floor", "accounts": n, "managers": m, "mode": mode, "highs_seconds": seconds,
+            "lp": tot["lp"], "ours_vs_lp": tot["ours"] / tot["lp"] - 1, "best_vs_lp": tot["best"] / tot["lp"] - 1,
+            "floor_vs_lp": tot["bound"] / tot["lp"] - 1}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--accounts", type=int, default=100_000, help="units (accounts) in the instance")
@@ -183,7 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", action="store_true",
                     help="the issue's figures: 100k×1000, 1M×2000, gaps on 10k–100k, linprog on 100k×200 "
                          "(about 15 minutes)")
+    ap.add_argument("--floor", type=float, default=None, metavar="SECONDS",
+                    help="per role: exact LP, our plan, and HiGHS' proven bound on the integer optimum after "
+                         "SECONDS of its own MILP (how much of the gap to the LP no plan can close)")
     args = ap.parse_args(argv)
+    if args.floor is not None:
+        m = args.managers or int(min(2000, max(10, args.accounts // 100)))
+        print(json.dumps(floor(args.accounts, m, args.seed, args.mode, args.floor)))
+        return 0
     if not args.suite:
         m = args.managers or int(min(2000, max(10, args.accounts // 100)))
         row = one(args.accounts, m, args.seed, args.lp, args.lp_limit, args.profile, args.lp_method, args.mode)
