@@ -464,7 +464,11 @@ def test_thorough_mode_is_never_worse_and_deterministic(small):
     fast = reallocate(book, seg, mode="auto")
     a = reallocate(book, seg, mode="thorough")
     b = reallocate(book, seg, mode="thorough")
-    assert a.stats["solver"] == "lagrangian+chains+milp"
+    assert a.stats["solver"] == "lagrangian+chains+milp+lp"
     assert a.stats["objective"] <= fast.stats["objective"] + 1e-6
+    # thorough reports the exact LP bound (the lp route's), tighter than auto's Lagrangian one
+    exact_lp = reallocate(book, seg, mode="lp").stats["lower_bound"]
+    assert a.stats["lower_bound"] == pytest.approx(exact_lp, rel=1e-6)
+    assert fast.stats["lower_bound"] < a.stats["lower_bound"]
     pd.testing.assert_frame_equal(a.owners, b.owners)
     _check_band(a)

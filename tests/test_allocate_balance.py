@@ -98,6 +98,9 @@ def test_lagrangian_bound_with_aux_is_below_the_exact_lp(seed):
         pa = rng.normal(0, 0.05, prob.n_managers)
         assert S._dual_value(prob, pi, 0.0, pa) <= lp.fun * (1 + 1e-9)
     assert S.solve_lp(prob).lower_bound == pytest.approx(lp.fun, rel=1e-9)
+    # the simplex duals read back as hour and aux prices give the LP optimum itself (thorough mode's bound)
+    bound, _, aux_prices, _ = S.lp_prices(prob)
+    assert aux_prices is not None and bound == pytest.approx(lp.fun, rel=1e-7)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

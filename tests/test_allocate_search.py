@@ -118,6 +118,9 @@ def test_auto_and_thorough_close_to_the_lp_bound_and_deterministic():
         assert sol.lower_bound <= lp * (1 + 1e-9)
     assert auto.objective <= lag.objective + 1e-6
     assert thorough.objective <= auto.objective + 1e-6
+    # thorough solves the exact LP: its bound is the LP optimum, not the weaker Lagrangian one
+    assert thorough.solver == "lagrangian+chains+milp+lp"
+    assert thorough.lower_bound == pytest.approx(lp, rel=1e-7) and auto.lower_bound < thorough.lower_bound
     # the lumpy role carries an integrality gap of its own; the plan must still be near the LP optimum
     assert auto.objective <= lp * 1.03
     assert (lag.objective - lp) > 0 and (auto.objective - lp) < 0.8 * (lag.objective - lp)
@@ -127,3 +130,18 @@ def test_big_books_skip_the_milp_in_auto():
     prob = _random_problem(n=300, m=10, seed=4, k=5)
     sol = S.solve(prob, mode="auto", refine_units=100)
     assert sol.solver == "lagrangian"
+
+
+@pytest.mark.parametrize("with_limit", [False, True])
+def test_lp_prices_give_the_exact_lp_bound(with_limit):
+    # the row duals of HiGHS' simplex, read back as manager prices (and a move price), must reproduce the LP
+    # optimum through the Lagrangian dual: a sign slip in any of the three band rows or the move row breaks this
+    prob = _two_role_problem(n=600, m=15, seed=11)
+    if with_limit:
+        free = S.solve(prob, mode="lp")
+        prob.move_limit = 0.8 * float(prob.moves[np.arange(prob.n_units), free.choice].sum())
+    lp = _lp_optimum(prob)
+    bound, prices, aux_prices, nu = S.lp_prices(prob)
+    assert aux_prices is None and prices.shape == (prob.n_managers,)
+    assert bound == pytest.approx(lp, rel=1e-7)
+    assert (nu > 0) == with_limit
