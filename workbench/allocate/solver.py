@@ -1615,7 +1615,9 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
     (``exchange``) and a root-node MILP per independent part (``refine``: the strategic accounts of a role
     exactly, the most promising alternatives elsewhere); larger books get the Lagrangian route alone (100k
     units × 1,000 managers in under a second). ``"thorough"``: chains and refine at any size, then a deeper
-    refine (three rounds, more alternatives, bigger exact parts); for batch runs.
+    refine (more alternatives, bigger exact parts, a sweep over the strategic blocks), then the exact LP
+    (``lp_prices``): its optimum becomes the reported bound and its prices pick the alternatives of up to three
+    more rounds; for batch runs (100k units × 1,000 managers: about 2.5 minutes).
     """
     if mode == "exact":
         return solve_exact(problem, time_limit)
