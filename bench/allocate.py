@@ -185,25 +185,13 @@ def highs_bound(prob: S.Problem, start: np.ndarray, seconds: float) -> tuple[flo
     """HiGHS' own MILP over every candidate entry, started from the plan ``start``, for ``seconds``: returns
     (best objective found, proven lower bound on the integer optimum)."""
     import highspy
-    import scipy.sparse as sp
 
     c, a_ub, b_ub, a_eq, b_eq, ur, uc, nx = S._lp_matrices(prob)
     upper = np.full(len(c), np.inf)
     upper[:nx] = 1.0
     upper[nx + prob.n_managers:] = 0.0  # the start meets the band: no elastic slack
-    live = np.flatnonzero(upper > 0)
-    a = sp.vstack([a_eq, a_ub]).tocsc()[:, live]
-    h = S._highs()
-    h.setOptionValue("time_limit", float(seconds))
-    h.setOptionValue("mip_allow_restart", False)
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = len(live), a.shape[0]
-    model.col_cost_, model.col_lower_, model.col_upper_ = c[live], np.zeros(len(live)), upper[live]
-    model.row_lower_ = np.r_[b_eq, np.full(len(b_ub), -np.inf)]
-    model.row_upper_ = np.r_[b_eq, b_ub]
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_, model.a_matrix_.index_, model.a_matrix_.value_ = a.indptr, a.indices, a.data
-    h.passModel(model)
+    h, live = S._highs_model(c, a_ub, b_ub, a_eq, b_eq, upper, time_limit=float(seconds),
+                             mip_allow_restart=False)
     h.changeColsIntegrality(nx, np.arange(nx, dtype=np.int32), np.ones(nx, dtype=np.uint8))
     first = highspy.HighsSolution()
     first.col_value = S._plan_columns(prob, start, ur, uc, len(c))[live]
@@ -211,6 +199,8 @@ def highs_bound(prob: S.Problem, start: np.ndarray, seconds: float) -> tuple[flo
     h.setSolution(first)
     h.run()
     info = h.getInfo()
+    if info.primal_solution_status != 2:  # not even our start was taken: the run failed
+        raise RuntimeError(f"HiGHS MILP ended without a plan: {h.modelStatusToString(h.getModelStatus())}")
     return float(info.objective_function_value), float(info.mip_dual_bound)
 
 

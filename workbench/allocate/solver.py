@@ -1283,6 +1283,31 @@ def _highs():
     return h
 
 
+def _highs_model(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, col_upper: np.ndarray,
+                 **options) -> tuple:
+    """A silent HiGHS holding the LP ``min c·x, a_eq x = b_eq, a_ub x <= b_ub, 0 <= x <= col_upper`` with the
+    columns whose upper bound is 0 left out (the elastic slacks of a plan that meets the band: their huge costs
+    only hurt the scaling). Single-threaded, seed 0, plus ``options``. Returns the solver and the kept columns."""
+    import highspy
+
+    live = np.flatnonzero(np.asarray(col_upper) > 0)
+    a = sp.vstack([a_eq, a_ub]).tocsc()[:, live]
+    h = _highs()
+    for key, value in {"random_seed": 0, "threads": 1, **options}.items():
+        h.setOptionValue(key, value)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(live), a.shape[0]
+    lp.col_cost_ = np.asarray(c, dtype=float)[live]
+    lp.col_lower_ = np.zeros(len(live))
+    lp.col_upper_ = np.asarray(col_upper, dtype=float)[live]
+    lp.row_lower_ = np.r_[b_eq, np.full(len(b_ub), -np.inf)]
+    lp.row_upper_ = np.r_[b_eq, b_ub]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    h.passModel(lp)
+    return h, live
+
+
 def lp_prices(problem: Problem, time_limit: float = 120.0) -> tuple[float, np.ndarray, np.ndarray | None, float] | None:
     """The exact LP over the candidates, by HiGHS' dual simplex, for a problem whose bands can be met: returns the
     LP's Lagrangian dual value (a valid lower bound, equal to the LP optimum), the hour price per manager, the aux
@@ -1298,20 +1323,7 @@ def lp_prices(problem: Problem, time_limit: float = 120.0) -> tuple[float, np.nd
     upper = np.full(len(c), np.inf)
     upper[:nx] = 1.0
     upper[nx + M:] = 0.0
-    live = np.flatnonzero(upper > 0)
-    a = sp.vstack([a_eq, a_ub]).tocsc()[:, live]
-    h = _highs()
-    for key, value in (("solver", "simplex"), ("time_limit", float(time_limit)), ("threads", 1),
-                       ("random_seed", 0)):
-        h.setOptionValue(key, value)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(live), a.shape[0]
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.asarray(c, dtype=float)[live], np.zeros(len(live)), upper[live]
-    lp.row_lower_ = np.r_[b_eq, np.full(len(b_ub), -np.inf)]
-    lp.row_upper_ = np.r_[b_eq, b_ub]
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    h.passModel(lp)
+    h, _ = _highs_model(c, a_ub, b_ub, a_eq, b_eq, upper, solver="simplex", time_limit=float(time_limit))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -1339,25 +1351,9 @@ def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, n
     """
     import highspy
 
-    live = np.flatnonzero(np.asarray(col_upper) > 0)
-    a = sp.vstack([a_eq, a_ub]).tocsc()[:, live]
-    h = _highs()
-    for key, value in (("mip_max_nodes", int(node_limit)), ("time_limit", float(time_limit)),
-                       ("mip_rel_gap", float(max(rel_gap, 1e-9))), ("mip_allow_restart", False),
-                       ("random_seed", 0), ("threads", 1)):
-        h.setOptionValue(key, value)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(live), a.shape[0]
-    lp.col_cost_ = np.asarray(c, dtype=float)[live]
-    lp.col_lower_ = np.zeros(len(live))
-    lp.col_upper_ = np.asarray(col_upper, dtype=float)[live]
-    lp.row_lower_ = np.r_[b_eq, np.full(len(b_ub), -np.inf)]
-    lp.row_upper_ = np.r_[b_eq, b_ub]
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr
-    lp.a_matrix_.index_ = a.indices
-    lp.a_matrix_.value_ = a.data
-    h.passModel(lp)
+    h, live = _highs_model(c, a_ub, b_ub, a_eq, b_eq, col_upper,
+                           mip_max_nodes=int(node_limit), time_limit=float(time_limit),
+                           mip_rel_gap=float(max(rel_gap, 1e-9)), mip_allow_restart=False)
     n_int = int((live < nx).sum())  # the binaries come first among the live columns
     if n_int:
         h.changeColsIntegrality(n_int, np.arange(n_int, dtype=np.int32), np.ones(n_int, dtype=np.uint8))
