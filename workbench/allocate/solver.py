@@ -982,18 +982,12 @@ def restore_moves(problem: Problem, choice: np.ndarray, prices: np.ndarray | Non
         moved = moved[np.argsort(saving, kind="stable")[:max_units]]
     keep = _cheapest_entries(problem, choice, prices, rc_entries)
     keep[moved] = problem.cand[moved] >= 0
-    keep[rows, choice] = True
-    before, viol = evaluate(problem, choice)
+    viol = evaluate(problem, choice)[1]
     # with the band met, the limit is a hard row (no elastic slacks: their huge costs make the MILP slow); a
-    # plan outside the band keeps them, so the MILP trades the two violations
-    # stop within 0.1 % of the plan's cost: the root's sub-MIP heuristics would otherwise run to the clock
-    share = _solve_entries(problem, choice, keep, clean=_is_clean({**viol, "moves_over_limit": 0.0}, problem),
-                           node_limit=50, abs_gap=1e-3 * abs(viol["assignment_cost"] + viol["balance_cost"]),
-                           time_limit=5.0)
-    if share is None:
-        return choice
-    out = np.argmax(share, axis=1)
-    return out if evaluate(problem, out)[0] < before else choice
+    # plan outside the band keeps them, so the MILP trades the two violations. It stops within 0.1 % of the
+    # plan's cost: the root's sub-MIP heuristics would otherwise run to the clock
+    return _restricted_milp(problem, choice, keep, node_limit=50, time_limit=5.0, hard_moves=True,
+                            abs_gap=1e-3 * abs(viol["assignment_cost"] + viol["balance_cost"]))
 
 
 def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: float = 0.5, decay: float | None = None,
@@ -1371,10 +1365,11 @@ def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, n
 
 
 def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, node_limit: int = 200,
-                     abs_gap: float = 0.0, time_limit: float = 10.0) -> np.ndarray:
+                     abs_gap: float = 0.0, time_limit: float = 10.0, hard_moves: bool = False) -> np.ndarray:
     """Re-optimise exactly over the entries ``keep`` (each unit's current entry is always kept); every unit left
     with one entry is fixed and its hours are taken off its manager's band. The current plan is feasible in the
-    restricted program and the better of the two is returned, so the result is never worse."""
+    restricted program and the better of the two is returned, so the result is never worse. ``hard_moves``: a plan
+    over the move limit but inside the band gets the limit as a hard row (no elastic slacks)."""
     n, k = problem.cand.shape
     rows = np.arange(n)
     keep = keep & (problem.cand >= 0)
@@ -1382,7 +1377,7 @@ def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, nod
     if not (keep.sum(axis=1) > 1).any():
         return choice
     before, viol = evaluate(problem, choice)
-    clean = _is_clean(viol, problem)
+    clean = _is_clean({**viol, "moves_over_limit": 0.0} if hard_moves else viol, problem)
     share = _solve_entries(problem, choice, keep, clean, node_limit=node_limit, abs_gap=abs_gap,
                            time_limit=time_limit)
     if share is None:
