@@ -382,3 +382,48 @@ def test_binding_move_limit_is_met_by_the_default_mode(small):
         assert asg.stats["status"] != "infeasible", (factor, asg.stats["diagnosis"])
         assert asg.moves["from_manager"].notna().sum() <= limit * owned + 1e-9
         _check_band(asg)
+
+
+def test_band_reachable_proves_an_unreachable_band():
+    from dataclasses import replace
+
+    prob = _random_problem(60, 5, seed=3, k=4)
+    assert S.band_reachable(prob) is True
+    # a unit too big for every band it could join
+    big = replace(prob, hours=np.where(np.arange(60) == 7, prob.upper.max() * 2, prob.hours))
+    assert S.band_reachable(big) is False
+    # total demand above every upper edge: not even a fractional plan fits
+    tight = replace(prob, upper=prob.upper * 0.5, lower=prob.lower * 0.5)
+    assert S.band_reachable(tight) is False
+    assert S.band_reachable(prob, max_entries=10) is None  # too big to check: no claim
+
+
+def test_band_restoring_milps_stop_at_node_counts_not_clocks(monkeypatch):
+    # the sample book with a ±2 % revenue band: repair leaves managers outside it and restore_band re-solves
+    # around them. Its MILPs used to carry the elastic penalties, never finished their root and stopped at a
+    # 5 s / 3 s clock, so the plan depended on machine load; now every HiGHS run ends on a count or a proof
+    import highspy
+
+    from workbench.book import load_book
+    from workbench.segment import segment
+
+    runs = []
+    model = S._highs_model
+
+    def record(*args, **kwargs):
+        h, live = model(*args, **kwargs)
+        runs.append(h)
+        return h, live
+
+    monkeypatch.setattr(S, "_highs_model", record)
+    book = load_book(S.__file__.rsplit("/workbench/", 1)[0] + "/sample_data")
+    seg = segment(book)
+    asg = reallocate(book, seg, balance_on="revenue", balance_band=0.02)
+    assert asg.stats["status"] in ("optimal", "feasible"), asg.stats["diagnosis"]
+    _check_aux_band(asg)
+    assert runs
+    stopped = [h.modelStatusToString(h.getModelStatus()) for h in runs
+               if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit]
+    assert not stopped, f"{len(stopped)} of {len(runs)} HiGHS runs stopped at their clock"
+    again = reallocate(book, seg, balance_on="revenue", balance_band=0.02)
+    pd.testing.assert_frame_equal(asg.owners, again.owners)

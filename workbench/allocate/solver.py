@@ -917,6 +917,38 @@ def _violated(problem: Problem, viol: dict) -> np.ndarray:
     return np.flatnonzero(bad)
 
 
+def band_reachable(problem: Problem, max_entries: int = 200_000) -> bool | None:
+    """Whether some plan over the candidates could meet every band (hours, and aux if set); the move limit is
+    left out. ``False`` is a proof that none can: a unit too big for every band it could join, or a band that
+    not even the LP relaxation meets (HiGHS minimises the total violation, hours plus aux in hour-like units).
+    ``True`` says only that the LP meets the bands (an integer plan may still miss them); ``None``: not checked,
+    the problem has more than ``max_entries`` candidate entries or the LP did not solve."""
+    import highspy
+
+    valid = problem.cand >= 0
+    cmg = np.where(valid, problem.cand, 0)
+    fits = problem.hours[:, None] <= problem.upper[cmg] + 1e-9
+    if problem.aux is not None:
+        fits &= problem.aux[:, None] <= problem.aux_upper[cmg] + 1e-9
+    if not (fits & valid).any(axis=1).all():
+        return False
+    if int(valid.sum()) > max_entries:
+        return None
+    c, a_ub, b_ub, a_eq, b_eq, ur, uc, nx = _lp_matrices(problem)
+    M = problem.n_managers
+    # phase one: cost only on the band slacks (the balance and move slacks are free)
+    band = np.zeros(len(c), dtype=bool)
+    band[nx + M:nx + 3 * M] = True
+    if problem.aux is not None:
+        band[nx + 3 * M:nx + 5 * M] = True
+    h, _ = _highs_model(band.astype(float), a_ub, b_ub, a_eq, b_eq, np.where(np.arange(len(c)) < nx, 1.0, np.inf),
+                        solver="simplex", time_limit=10.0)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return float(h.getInfo().objective_function_value) <= 1e-6 * max(float(problem.hours.sum()), 1.0)
+
+
 def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None,
                  max_units: int = 4000) -> np.ndarray:
     """When repair leaves managers outside the band (it moves one unit at a time and cannot see chains),
@@ -928,7 +960,9 @@ def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None
     MILP that finds the swaps quickly where the wide one would run out of nodes."""
     _, viol = evaluate(problem, choice)
     bad = _violated(problem, viol)
-    if not len(bad):
+    if not len(bad) or band_reachable(problem) is False:
+        # no plan over these candidates meets the band: the MILPs below could only trade one violation for
+        # another, and would do it until their clocks stopped them (8 s, and a plan that depends on machine load)
         return choice
     cmg = np.where(problem.cand >= 0, problem.cand, 0)
     valid = problem.cand >= 0
@@ -940,8 +974,7 @@ def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None
         touch = np.flatnonzero(near[cur] | (near[cmg] & valid).any(axis=1))
         if len(touch) > max_units:
             touch = touch[np.argsort(~near[cur[touch]], kind="stable")[:max_units]]
-        choice = polish(problem, choice, prices=prices, max_entries=0, node_limit=200, time_limit=5.0,
-                        free_units=touch)
+        choice = _band_first(problem, choice, prices, touch, node_limit=200)
         _, viol = evaluate(problem, choice)
         bad = _violated(problem, viol)
         if not len(bad):
@@ -959,8 +992,27 @@ def restore_band(problem: Problem, choice: np.ndarray, prices: np.ndarray | None
     touch = np.flatnonzero(ring[cur] | (ring[cmg] & valid).any(axis=1))
     if len(touch) > max_units:
         touch = touch[np.argsort(~np.isin(cur[touch], bad), kind="stable")[:max_units]]
-    return polish(problem, choice, prices=prices, max_entries=0, node_limit=100, time_limit=3.0,
-                  free_units=touch)
+    return _band_first(problem, choice, prices, touch, node_limit=100)
+
+
+def _band_first(problem: Problem, choice: np.ndarray, prices: np.ndarray | None, free_units: np.ndarray,
+                node_limit: int) -> np.ndarray:
+    """The MILP of ``restore_band`` over ``free_units`` in two steps. First the band alone: the same program with
+    no costs and a violation costing 1 per hour (aux: per hour-like unit), which HiGHS ends at its node limit or as
+    soon as it meets the band; with the real costs the huge elastic penalties made the root so slow that the old
+    single MILP stopped at its clock (5 s; a plan that depended on machine load). Then, if the band is met, the
+    costs: a root-node MILP over the same units from that plan, the elastic slacks fixed at 0. Never worse."""
+    a_pen = None if problem.aux is None else 1.0 / _aux_scale(problem)
+    band_only = Problem(hours=problem.hours, cand=problem.cand, cost=np.zeros_like(problem.cost), moves=problem.moves,
+                        upper=problem.upper, lower=problem.lower, target=problem.target, capacity=problem.capacity,
+                        penalty=1.0, aux=problem.aux, aux_upper=problem.aux_upper, aux_lower=problem.aux_lower,
+                        aux_penalty=a_pen)
+    # the clocks are safety stops: the node limits end these MILPs (about 2 s on the 2,000-account sample)
+    out = polish(band_only, choice, max_entries=0, node_limit=node_limit, time_limit=30.0, free_units=free_units)
+    if _is_clean(evaluate(problem, out)[1], problem):
+        out = polish(problem, out, prices=prices, max_entries=0, node_limit=1, time_limit=30.0,
+                     free_units=free_units)
+    return out if evaluate(problem, out)[0] < evaluate(problem, choice)[0] else choice
 
 
 def restore_moves(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None,
