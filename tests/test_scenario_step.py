@@ -158,3 +158,51 @@ def test_cli_run_save_publish_and_yaml_batch(tmp_path, book, capsys):
                  "--book", str(other)]) == 2
     assert "is not the book" in capsys.readouterr().err
     export_excel(sc, tmp_path / "direct.xlsx")
+
+
+def test_loading_a_scenario_puts_its_settings_back_in_every_step(tmp_path, book):
+    # the controls used to keep the values of the moment: after a load the sliders disagreed with the scenario,
+    # the Reallocate tab showed a plan re-solved with those stale controls, and the next change mixed the two
+    from widgets.app import WorkshopApp
+    from widgets.state import WorkbenchState
+
+    app = WorkshopApp(book_path="", state=WorkbenchState(), store_path=tmp_path / "s.sqlite")
+    app.state.book = book
+    app.segment_step.wait()
+    ra, kp, sc = app.reallocate_step, app.kpi_step, app.scenario_step
+    ra._band.value = 0.3
+    ra._limit_on.value, ra._limit.value = True, 0.25
+    ra._w["continuity"].value = 2.5
+    churn = next(n for n in kp._sliders if "churn" in n or "retention" in n)
+    kp._sliders[churn].value = kp._sliders[churn].max
+    app.segment_step._k.value = 4
+    app.segment_step.wait()
+    assert app.state.params["allocate"]["band"] == 0.3 and app.state.params["segment"]["k"] == 4
+    sc._name.value = "Wide"
+    sc.save()
+    saved_moves = app.state.assignment.moves.copy()
+    saved_kpis = dict(app.state.projection.kpis)
+
+    # another setting everywhere, then back to the saved scenario
+    ra._band.value = 0.1
+    ra._limit_on.value = False
+    ra._w["continuity"].value = 1.0
+    kp.reset()
+    app.segment_step._k.value = 6
+    app.segment_step.wait()
+    assert ra._band.value == 0.1 and app.state.params["segment"]["k"] == 6
+    sc.load("Wide")
+    assert "Loaded Wide" in sc._msg.value
+    assert (ra._band.value, ra._limit_on.value, ra._limit.value) == (0.3, True, 0.25)
+    assert ra._w["continuity"].value == 2.5
+    assert kp._sliders[churn].value == kp._sliders[churn].max
+    assert app.segment_step._k.value == 4
+    p = app.state.params
+    assert p["allocate"]["band"] == 0.3 and p["allocate"]["max_move_share"] == 0.25 and p["segment"]["k"] == 4
+    assert ra.params() == {k: v for k, v in p["allocate"].items() if k in ra.params()}
+    pd.testing.assert_frame_equal(app.state.assignment.moves, saved_moves)
+    assert app.state.projection.kpis == saved_kpis
+    # the Reallocate tab shows the loaded plan, and the next change starts from the loaded settings
+    assert f"{len(saved_moves):,} accounts change owner" in ra._msg.value
+    ra._w["fit"].value = 2.0
+    assert app.state.params["allocate"]["band"] == 0.3 and app.state.params["allocate"]["max_move_share"] == 0.25

@@ -123,7 +123,11 @@ class KpiStep(w.VBox):
                          w.HTML("<h4>Backtest: how far to trust the baseline</h4>"), self._holdout, self._bt_text,
                          w.HBox([self._bt_chart, self._bt_table])]
         self.add_class("wb-step")
+        self._syncing = False  # sliders being set from state.params: no recompute per slider
+        self._projected = None  # the projection this view computed last (any other one came from outside)
         state.observe(self._on_assignment, names="assignment")
+        state.observe(self._on_params, names="params")
+        state.observe(self._on_projection, names="projection")
         if state.assignment is not None:
             self._on_assignment()
         else:
@@ -209,13 +213,36 @@ class KpiStep(w.VBox):
 
     @guarded()
     def _on_assumption(self, _change=None) -> None:
+        if self._syncing:
+            return
         self.state.set_section("kpi", assumptions=self._changed())
         self.refresh()
 
     @guarded()
     def _on_run_param(self, _change=None) -> None:
+        if self._syncing:
+            return
         self.state.set_section("kpi", draws=int(self._draws.value), horizon_months=int(self._horizon.value))
         self.refresh()
+
+    def _on_params(self, _change=None) -> None:
+        """Show ``state.params['kpi']`` in the editor (a loaded scenario brings its own assumptions) without
+        projecting again: the assignment or projection that comes with them is what recomputes or redraws."""
+        kpi = self.state.params.get("kpi", {})
+        given = dict(kpi.get("assumptions") or {})
+        self._syncing = True
+        try:
+            self._segment_retention = dict(given.pop("segment_retention", None) or {})
+            for name, slider in self._sliders.items():
+                slider.value = float(given.get(name, self._defaults[name]))
+            self._draws.value = self._draw_value(kpi.get("draws", 0))
+            self._horizon.value = int(kpi.get("horizon_months", 12) or 12)
+        finally:
+            self._syncing = False
+
+    def _on_projection(self, change) -> None:
+        if change.new is not None and change.new is not self._projected:  # a loaded scenario's KPIs: draw them
+            self._render(change.new)
 
     def reset(self) -> None:
         """Put every assumption back to its default (one recompute)."""
@@ -233,6 +260,7 @@ class KpiStep(w.VBox):
         kpi = self.state.params.get("kpi", {})
         proj = self._model.project(self.assumptions, horizon_months=int(self._horizon.value),
                                    draws=int(self._draws.value), seed=int(kpi.get("seed", 0) or 0))
+        self._projected = proj
         self.state.projection = proj
         self._render(proj)
         d = int(self._draws.value)

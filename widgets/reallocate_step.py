@@ -96,6 +96,8 @@ class ReallocateStep(w.VBox):
         self._loads = w.HTML()
         self._events: list[dict] = list(p.get("events") or [])
         self._lock_df = normalise_locks(p.get("locks") or None)
+        self._syncing = False  # controls being set from state.params: no re-solve per control
+        self._solved = None  # the assignment this view computed last (any other one came from outside)
 
         for ctl in (self._band, self._limit, self._limit_on, self._limit_of, self._balance_on, self._balance_band,
                     *self._w.values()):
@@ -108,6 +110,8 @@ class ReallocateStep(w.VBox):
         self._ovr_btn.on_click(lambda _b: self._on_override())
         self._clear_btn.on_click(lambda _b: self._clear_events())
         state.observe(self._on_segmentation, names="segmentation")
+        state.observe(self._on_params, names="params")
+        state.observe(self._on_assignment, names="assignment")
 
         controls = w.VBox([w.HBox([self._band, self._limit_on, self._limit, self._limit_of]),
                            w.HBox([self._balance_on, self._balance_band]), w.HBox(list(self._w.values()))])
@@ -137,7 +141,40 @@ class ReallocateStep(w.VBox):
 
     def _on_control(self, _change) -> None:
         self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
-        self.solve()
+        if not self._syncing:
+            self.solve()
+
+    def _on_params(self, _change=None) -> None:
+        """Show ``state.params['allocate']`` in the controls (a loaded scenario brings its own) without
+        re-solving: the segmentation or assignment that comes with new parameters is what re-solves or redraws."""
+        p = self.state.params.get("allocate", {})
+        mine = self.params()
+        if all(p.get(key) == value for key, value in mine.items()) and not ({"locks", "events"} & (set(p) - set(mine))):
+            return  # what the controls already say (this view's own set_section, say)
+        mms = p.get("max_move_share")
+        self._syncing = True
+        try:
+            self._band.value = float(p.get("band", 0.15))
+            self._limit_on.value = mms is not None
+            if mms is not None:
+                self._limit.value = float(mms)
+            self._limit_of.value = p.get("move_share_of") or "accounts"
+            self._balance_on.value = p.get("balance_on") or "none"
+            self._balance_band.value = float(p.get("balance_band", 0.2))
+            wts = p.get("weights") or {}
+            for key, slider in self._w.items():
+                slider.value = float(wts.get(key, 1.0))
+        finally:
+            self._syncing = False
+        self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
+        self._events = list(p.get("events") or [])
+        self._lock_df = normalise_locks(p.get("locks") or None)
+        self._locks.value = "\n".join(a if pd.isna(m) else f"{a},{m}" for a, m in
+                                      zip(self._lock_df["account_id"], self._lock_df["manager_id"], strict=True))
+
+    def _on_assignment(self, change) -> None:
+        if change.new is not None and change.new is not self._solved:  # a loaded scenario's plan: draw it
+            self._render(change.new)
 
     @guarded()
     def _on_locks(self) -> None:
@@ -216,6 +253,7 @@ class ReallocateStep(w.VBox):
         finally:
             self.state.busy = False
         self.state.set_section("allocate", **{k: v for k, v in p.items()})
+        self._solved = asg
         self.state.assignment = asg
         self._render(asg)
         return True

@@ -120,6 +120,9 @@ class SegmentStep(w.VBox):
         if INTERACTIVE_SCATTER:
             self._scatter.observe(self._on_brush, names="selection")
         state.observe(self._on_book, names="book")
+        state.observe(self._on_params, names="params")
+        state.observe(self._on_segmentation, names="segmentation")
+        self._computed = None  # the segmentation this view computed last (any other one came from outside)
 
         controls = w.HBox([self._method, self._k, self._grid, self._run_btn, self._progress])
         self.children = [
@@ -161,6 +164,32 @@ class SegmentStep(w.VBox):
         finally:
             self._syncing = False
         self.recompute()
+
+    def _on_params(self, _change=None) -> None:
+        """Show ``state.params['segment']`` in the controls (a loaded scenario brings its own) without
+        segmenting again: the scenario's segmentation comes with it."""
+        p = self.state.params.get("segment", {})
+        self._syncing = True
+        try:
+            if p.get("method") in dict((v, k) for k, v in _METHODS):
+                self._method.value = p["method"]
+            if p.get("k") in dict(_K_OPTIONS).values():
+                self._k.value = p["k"]
+            if p.get("grid") in (2, 3):
+                self._grid.value = int(p["grid"])
+            wanted = p.get("features")
+            if isinstance(wanted, str):
+                wanted = [f.strip() for f in wanted.split(",")]
+            avail = [v for _, v in self._features.options]
+            if wanted and avail:
+                self._features.value = tuple(f for f in wanted if f in avail)
+        finally:
+            self._syncing = False
+        self._update_control_state()
+
+    def _on_segmentation(self, change) -> None:
+        if change.new is not None and change.new is not self._computed:  # a loaded scenario's segments: draw them
+            self._render(change.new)
 
     def _on_control(self, _change=None) -> None:
         self._update_control_state()
@@ -226,6 +255,7 @@ class SegmentStep(w.VBox):
         if self.state.book is not book:  # the book changed while we worked: drop the stale result
             return
         self._render(seg)
+        self._computed = seg
         self.state.segmentation = seg
         q = seg.quality
         method = dict((v, k) for k, v in _METHODS).get(q["method"], q["method"])
@@ -296,6 +326,7 @@ class SegmentStep(w.VBox):
         new = rename(seg, names, merge=False)
         self.state.set_section("segment", names=new.params["names"])
         self._render_tables(new)
+        self._computed = new
         self.state.segmentation = new
         self._msg.show(_TEXT["renamed"], "ok")
 
@@ -315,6 +346,7 @@ class SegmentStep(w.VBox):
         new = set_coverage(seg, edits, self.state.book.managers)
         self.state.set_section("segment", coverage=new.params["coverage"])
         self._render_tables(new)
+        self._computed = new
         self.state.segmentation = new
         self._msg.show(_TEXT["coverage_set"], "ok")
 
