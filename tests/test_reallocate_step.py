@@ -200,3 +200,44 @@ def test_balance_on_revenue_and_limit_in_revenue(view, data):
     assert st.assignment.params["balance_on"] is None and st.params["allocate"]["balance_on"] is None
     assert view._aux_chart.layout.display == "none" and band.layout.display == "none"
     assert "aux_after" not in st.assignment.loads
+
+
+def test_big_books_resolve_in_the_background_and_the_latest_change_wins(data, monkeypatch):
+    # above BACKGROUND_ACCOUNTS a change returns at once and the solve runs in a thread; changes made while it
+    # runs fold into one more solve, whose plan is the one drawn (a 100k-account book blocked 4.7 s per change)
+    import threading
+
+    import widgets.reallocate_step as rs
+
+    monkeypatch.setattr(rs, "BACKGROUND_ACCOUNTS", 0)
+    calls, gate = [], threading.Event()
+    real = rs.reallocate
+
+    def slow(book, seg, **p):
+        calls.append(p["band"])
+        gate.wait(10)  # the first solve runs until the test has made its burst of changes
+        return real(book, seg, **p)
+
+    monkeypatch.setattr(rs, "reallocate", slow)
+    book, seg = data
+    st = WorkbenchState()
+    st.book = book
+    v = ReallocateStep(st)
+    t0 = time.perf_counter()
+    st.segmentation = seg
+    while not calls and time.perf_counter() - t0 < 10:  # the first solve has started
+        time.sleep(0.01)
+    for band in (0.1, 0.12, 0.2, 0.25):
+        v._band.value = band
+    assert time.perf_counter() - t0 < 2.0  # nothing waited for a solve
+    assert "in the background" in v._msg.value and st.assignment is None
+    gate.set()
+    v.wait(60)
+    assert calls == [0.15, 0.25]  # the first request, then only the latest
+    assert st.assignment is not None and st.assignment.params["band"] == 0.25
+    assert st.params["allocate"]["band"] == 0.25 and "managers inside the band" in v._msg.value
+    # a refused event is taken back out when the background solve rejects it
+    v._add_event({"type": "leave", "manager_id": "NOBODY"})
+    v.wait(60)
+    assert "Could not apply this" in v._msg.value and "Traceback" not in v._msg.value
+    assert v._events == [] and "events" not in st.params["allocate"]

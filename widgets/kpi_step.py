@@ -225,9 +225,11 @@ class KpiStep(w.VBox):
         self.state.set_section("kpi", draws=int(self._draws.value), horizon_months=int(self._horizon.value))
         self.refresh()
 
-    def _on_params(self, _change=None) -> None:
+    def _on_params(self, change=None) -> None:
         """Show ``state.params['kpi']`` in the editor (a loaded scenario brings its own assumptions) without
         projecting again: the assignment or projection that comes with them is what recomputes or redraws."""
+        if change is not None and (change["old"] or {}).get("kpi") == (change["new"] or {}).get("kpi"):
+            return  # another step's section changed
         kpi = self.state.params.get("kpi", {})
         given = dict(kpi.get("assumptions") or {})
         self._syncing = True

@@ -10,6 +10,7 @@ a view by region. It computes nothing itself.
 from __future__ import annotations
 
 import html
+import threading
 
 import ipywidgets as w
 import pandas as pd
@@ -26,7 +27,11 @@ from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
 from .state import WorkbenchState
 
-__all__ = ["ReallocateStep"]
+__all__ = ["ReallocateStep", "BACKGROUND_ACCOUNTS"]
+
+#: Books with more accounts than this are re-solved in a background thread (about a second of solving and more):
+#: the page stays usable while it works, and changes made meanwhile are folded into one more solve.
+BACKGROUND_ACCOUNTS = 10_000
 
 _ALL = "(all)"
 _MAX_LOCK_LINES = 5000
@@ -98,6 +103,10 @@ class ReallocateStep(w.VBox):
         self._lock_df = normalise_locks(p.get("locks") or None)
         self._syncing = False  # controls being set from state.params: no re-solve per control
         self._solved = None  # the assignment this view computed last (any other one came from outside)
+        self._probation: dict | None = None  # the event added last, until a solve has accepted it
+        self._jobs = threading.Lock()
+        self._job: tuple | None = None  # the latest background request (book, segmentation, params)
+        self._worker: threading.Thread | None = None
 
         for ctl in (self._band, self._limit, self._limit_on, self._limit_of, self._balance_on, self._balance_band,
                     *self._w.values()):
@@ -144,9 +153,11 @@ class ReallocateStep(w.VBox):
         if not self._syncing:
             self.solve()
 
-    def _on_params(self, _change=None) -> None:
+    def _on_params(self, change=None) -> None:
         """Show ``state.params['allocate']`` in the controls (a loaded scenario brings its own) without
         re-solving: the segmentation or assignment that comes with new parameters is what re-solves or redraws."""
+        if change is not None and (change["old"] or {}).get("allocate") == (change["new"] or {}).get("allocate"):
+            return  # another step's section changed
         p = self.state.params.get("allocate", {})
         mine = self.params()
         if all(p.get(key) == value for key, value in mine.items()) and not ({"locks", "events"} & (set(p) - set(mine))):
@@ -209,8 +220,8 @@ class ReallocateStep(w.VBox):
             self._msg.show("Choose the manager who leaves first.", "warning")
             return
         self._events.append(event)
-        if self.solve() is False:
-            self._events.pop()  # a refused event (unknown id, bad value) must not poison later solves
+        self._probation = event  # taken back out if the solve refuses it (unknown id, bad value)
+        self.solve()
 
     def _clear_events(self) -> None:
         self._events = []
@@ -233,7 +244,9 @@ class ReallocateStep(w.VBox):
 
     @guarded()
     def solve(self) -> bool | None:
-        """Re-solve with the current controls; ``False`` when the inputs were refused (message shown)."""
+        """Re-solve with the current controls; ``False`` when the inputs were refused (message shown). A book of
+        more than ``BACKGROUND_ACCOUNTS`` accounts is solved in a background thread and this returns ``None`` at
+        once (``wait()`` blocks until the plan is drawn)."""
         book, seg = self.state.book, self.state.segmentation
         if seg is not None and book is not None and not _same_accounts(book, seg):
             self._msg.show("The segmentation belongs to another book; waiting for the book's segmentation.", "info")
@@ -243,15 +256,57 @@ class ReallocateStep(w.VBox):
             return None
         self._sync_options(book)
         p = self.params()
+        if book.n_accounts <= BACKGROUND_ACCOUNTS:
+            return self._solve(book, seg, p)
+        # the latest request wins: changes made while a solve runs replace each other, and the plan of a request
+        # that was overtaken is dropped, so a burst of slider moves costs one more solve, not one per move
+        with self._jobs:
+            self._job = (book, seg, p)
+            start = self._worker is None
+            if start:
+                self._worker = threading.Thread(target=self._work, name="reallocate", daemon=True)
+        self._msg.show(f"Re-solving {book.n_accounts:,} accounts in the background; the plan below updates when it "
+                       "is done, and you can keep adjusting meanwhile.")
+        if start:
+            self._worker.start()
+        return None
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until a background re-solve has finished and its plan is drawn (scripts and tests)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    def _work(self) -> None:
+        try:
+            while True:
+                with self._jobs:
+                    job, self._job = self._job, None
+                    if job is None:
+                        return
+                self._solve(*job)
+        finally:
+            with self._jobs:
+                self._worker = None
+
+    @guarded()
+    def _solve(self, book, seg, p: dict) -> bool | None:
         self.state.busy = True
-        self._msg.show("Re-solving …")
+        if book.n_accounts <= BACKGROUND_ACCOUNTS:
+            self._msg.show("Re-solving …")
         try:
             asg = reallocate(book, seg, **p)
         except ValueError as exc:
+            if self._probation is not None and self._probation in self._events:
+                self._events.remove(self._probation)  # a refused event must not poison later solves
+            self._probation = None
             self._msg.show(f"Could not apply this: {exc}", "error")
             return False
         finally:
             self.state.busy = False
+        self._probation = None
+        if self._job is not None or self.state.book is not book or self.state.segmentation is not seg:
+            return None  # overtaken by a newer request or new inputs: that one draws
         self.state.set_section("allocate", **{k: v for k, v in p.items()})
         self._solved = asg
         self.state.assignment = asg

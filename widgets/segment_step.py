@@ -165,9 +165,11 @@ class SegmentStep(w.VBox):
             self._syncing = False
         self.recompute()
 
-    def _on_params(self, _change=None) -> None:
+    def _on_params(self, change=None) -> None:
         """Show ``state.params['segment']`` in the controls (a loaded scenario brings its own) without
         segmenting again: the scenario's segmentation comes with it."""
+        if change is not None and (change["old"] or {}).get("segment") == (change["new"] or {}).get("segment"):
+            return  # another step's section changed
         p = self.state.params.get("segment", {})
         self._syncing = True
         try:
