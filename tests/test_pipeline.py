@@ -106,6 +106,37 @@ def test_cli_bad_input_is_one_clear_line(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_cli_run_shows_its_stages_on_a_terminal_and_nothing_in_a_log(tmp_path):
+    # on a terminal a progress bar names each stage; piped into a log the output is the result lines only
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    cmd = [sys.executable, "-m", "workbench", "run", "--book", str(SAMPLE), "--out", str(tmp_path / "o")]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal 120 columns wide, then the command
+        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        os.execv(sys.executable, cmd)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert os.waitpid(pid, 0)[1] == 0
+    screen = out.decode(errors="replace")
+    for stage in ("load", "segment", "reallocate", "project", "write"):
+        assert f"workbench run: {stage}" in screen, stage
+    assert "accounts change owner" in screen
+    piped = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0 and "workbench run:" not in piped.stderr + piped.stdout
+
+
 def test_console_script_and_module_entry_points():
     proc = subprocess.run([sys.executable, "-m", "workbench", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "run" in proc.stdout and "sample-data" in proc.stdout

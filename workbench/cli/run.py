@@ -32,6 +32,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..book import load_book
     from ..pipeline import run, set_param, write_results
     from ..scenario import Scenario, ScenarioStore, default_store_path, read_yaml
+    from ._progress import progress_bar
 
     if args.publish and not args.save:
         raise ValueError("--publish needs --save NAME")
@@ -40,9 +41,14 @@ def _main(args: argparse.Namespace) -> int:
     for s in args.sets:
         set_param(params, s)
     t0 = time.perf_counter()
+    bar = progress_bar("workbench run")
+    bar("load", 0.0)
     book = load_book(args.book)
-    result = run(book, params)
+    # the pipeline reports segment / reallocate / project as 0 .. 1; loading and writing take the ends
+    result = run(book, params, progress=lambda stage, f: bar(stage, 0.1 + 0.8 * f) if f < 1 else None)
+    bar("write", 0.9)
     out = write_results(result, args.out)
+    bar("done", 1.0)
     k = result.projection.kpis
     print(f"book: {book.summary()}")
     print(f"segments: {', '.join(f'{r.segment} ({r.n_accounts:,})' for r in result.segmentation.profiles.itertuples())}")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from . import CliError
+from ._progress import progress_bar
 
 _FORMATS = ("xlsx", "html", "yaml", "svg", "png", "crm")
 
@@ -147,27 +148,12 @@ def _compare(args) -> int:
         out = Path(args.out)
         if out.suffix.lower() != ".html":
             raise CliError(f"--out must name an .html file, got {out.name}")
-        print(f"\nwrote {export_html(cmp, out, progress=_bar('comparison report'))}")
+        print(f"\nwrote {export_html(cmp, out, progress=progress_bar('comparison report'))}")
     return 0
 
 
 def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
-
-
-def _bar(label: str):
-    """A tqdm progress bar driven by ``progress(stage, fraction)`` callbacks (closed at fraction 1)."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=label, unit="%", leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-
-    def progress(stage: str, fraction: float) -> None:
-        bar.set_postfix_str(stage)
-        bar.update(max(0, round(fraction * 100) - bar.n))
-        if fraction >= 1:
-            bar.close()
-
-    return progress
 
 
 def _export(args) -> int:
@@ -195,13 +181,13 @@ def _export(args) -> int:
         print(f"wrote {out}")
         return 0
     if fmt == "xlsx":
-        path = export_excel(sc, out, progress=_bar(f"export {name}"))
+        path = export_excel(sc, out, progress=progress_bar(f"export {name}"))
     elif fmt == "html":
-        path = export_html(sc, out, progress=_bar(f"export {name}"))
+        path = export_html(sc, out, progress=progress_bar(f"export {name}"))
     else:
         out.mkdir(parents=True, exist_ok=True)
         charts = scenario_charts(sc)
-        say = _bar(f"charts {name}")
+        say = progress_bar(f"charts {name}")
         for i, (key, chart) in enumerate(charts.items()):
             save_chart(chart, out / f"{key}.{fmt}")
             say(key, (i + 1) / len(charts))
