@@ -1002,11 +1002,8 @@ def _band_first(problem: Problem, choice: np.ndarray, prices: np.ndarray | None,
     soon as it meets the band; with the real costs the huge elastic penalties made the root so slow that the old
     single MILP stopped at its clock (5 s; a plan that depended on machine load). Then, if the band is met, the
     costs: a root-node MILP over the same units from that plan, the elastic slacks fixed at 0. Never worse."""
-    a_pen = None if problem.aux is None else 1.0 / _aux_scale(problem)
-    band_only = Problem(hours=problem.hours, cand=problem.cand, cost=np.zeros_like(problem.cost), moves=problem.moves,
-                        upper=problem.upper, lower=problem.lower, target=problem.target, capacity=problem.capacity,
-                        penalty=1.0, aux=problem.aux, aux_upper=problem.aux_upper, aux_lower=problem.aux_lower,
-                        aux_penalty=a_pen)
+    band_only = replace(problem, cost=np.zeros_like(problem.cost), balance_rate=0.0, move_limit=None, penalty=1.0,
+                        aux_penalty=None if problem.aux is None else 1.0 / _aux_scale(problem))
     # the clocks are safety stops: the node limits end these MILPs (about 2 s on the 2,000-account sample)
     out = polish(band_only, choice, max_entries=0, node_limit=node_limit, time_limit=30.0, free_units=free_units)
     if _is_clean(evaluate(problem, out)[1], problem):
@@ -1044,9 +1041,8 @@ def restore_moves(problem: Problem, choice: np.ndarray, prices: np.ndarray | Non
             {**evaluate(problem, out)[1], "moves_over_limit": 0.0}, problem):
         # the limit cannot be met here (the hard row had no solution): make as few moves as the band allows, so
         # the diagnosis quotes what keeping the band really needs (the greedy trim's count rose as the limit
-        # fell: 148 moves needed at a 5 % limit, 191 at 3 %, on the sample book)
-        # (a quarter of the alternatives: on the sample book as few moves as with all of them, in a third of the
-        # time; the root node is what costs, the node limit is a safety stop)
+        # fell: 148 moves needed at a 5 % limit, 191 at 3 %, on the sample book). A quarter of the alternatives
+        # gives as few moves there as all of them, in a third of the time (the root node is what costs)
         keep = _cheapest_entries(problem, choice, prices, rc_entries // 4)
         keep[moved] = problem.cand[moved] >= 0
         fewest = replace(problem, cost=problem.moves.astype(float), balance_rate=0.0, move_limit=None)
