@@ -285,6 +285,17 @@ def test_charts_are_bounded_and_draw_the_band(plan, small):
     rows = next(iter(reg["datasets"].values()))
     assert {r["when"] for r in rows} == {"before", "after"}
     assert all(0 <= r["local_share"] <= 1 for r in rows)
+    # a region no manager sits in cannot be served locally by any plan: named in the subtitle, not drawn as bars
+    acc = book.accounts.copy()
+    acc.loc[acc.index[:7], "region"] = "Atlantis"
+    reg = region_chart(plan.owners, acc, plan.loads).to_dict()
+    rows = next(iter(reg["datasets"].values()))
+    assert "Atlantis" not in {r["region"] for r in rows} and {r["when"] for r in rows} == {"before", "after"}
+    no_mgr = sorted(set(acc["region"]) - set(plan.loads["region"]))
+    assert "Atlantis" in no_mgr
+    sub = reg["title"]["subtitle"][0]
+    assert sub.startswith(f"Not shown: {len(no_mgr)} regions without a manager of their own (")
+    assert all(r in sub for r in no_mgr[:4]) and not set(no_mgr) & {r["region"] for r in rows}
     rs = moves_by_reason_chart(plan.moves).to_dict()
     counts = {r["reason_code"]: r["accounts"] for r in next(iter(rs["datasets"].values()))}
     assert counts == plan.moves["reason_code"].value_counts().to_dict()

@@ -241,3 +241,21 @@ def test_big_books_resolve_in_the_background_and_the_latest_change_wins(data, mo
     v.wait(60)
     assert "Could not apply this" in v._msg.value and "Traceback" not in v._msg.value
     assert v._events == [] and "events" not in st.params["allocate"]
+
+
+def test_event_pickers_prompt_for_a_manager_and_a_hire_starts_from_the_common_role(view, data):
+    book, _ = data
+    st = view.state
+    assert view._leave.value == "" and view._leave.options[0][0].startswith("choose a manager")
+    assert view._ovr_manager.value == ""
+    roles = book.managers["role"].value_counts()
+    assert view._hire_role.value == roles[roles == roles.max()].index.min()
+    assert view._hire_region.value in set(book.managers["region"])
+    view._leave_btn.click()  # nobody chosen yet
+    assert "Choose the manager who leaves first" in view._msg.value and not view._events
+    view._ovr_account.value = book.accounts["account_id"].iloc[0]
+    view._ovr_btn.click()
+    assert "choose the manager who takes the account" in view._msg.value and not view._events
+    before = st.assignment
+    view._hire_btn.click()  # the defaults are a valid hire
+    assert st.assignment is not before and st.params["allocate"]["events"][0]["role"] == view._hire_role.value

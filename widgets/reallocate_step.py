@@ -34,6 +34,7 @@ __all__ = ["ReallocateStep", "BACKGROUND_ACCOUNTS"]
 BACKGROUND_ACCOUNTS = 10_000
 
 _ALL = "(all)"
+_PICK = "choose a manager …"
 _MAX_LOCK_LINES = 5000
 _STATUS_LEVEL = {"optimal": "ok", "feasible": "ok", "infeasible": "error"}
 
@@ -73,10 +74,10 @@ class ReallocateStep(w.VBox):
                                  description="Locks", layout=w.Layout(width="360px", height="90px"))
         self._apply_locks = w.Button(description="Apply locks", icon="lock")
         self._leave = w.Dropdown(description="Manager leaves", options=[], style=style, layout=w.Layout(width="340px"))
-        self._leave_btn = w.Button(description="Remove manager", icon="user-times")
+        self._leave_btn = w.Button(description="Remove manager", icon="user-times", layout=w.Layout(width="auto"))
         self._hire_name = w.Text(description="Hire name", value="New hire", style=style, layout=w.Layout(width="220px"))
         self._hire_role = w.Dropdown(description="role", options=[], layout=w.Layout(width="260px"))
-        self._hire_region = w.Dropdown(description="region", options=[], layout=w.Layout(width="220px"))
+        self._hire_region = w.Dropdown(description="region", options=[], layout=w.Layout(width="280px"))
         self._hire_cap = w.BoundedFloatText(value=1600.0, min=1.0, max=5000.0, description="hours/yr",
                                             layout=w.Layout(width="180px"))
         self._hire_ramp = w.FloatSlider(value=0.5, min=0.1, max=1.0, step=0.05, description="ramp-up",
@@ -212,6 +213,8 @@ class ReallocateStep(w.VBox):
         acc = self._ovr_account.value.strip()
         if not acc:
             raise ValueError("type the account id to override")
+        if not self._ovr_manager.value:
+            raise ValueError("choose the manager who takes the account")
         self._add_event({"type": "override", "account_id": acc, "manager_id": self._ovr_manager.value,
                          "rest": "freeze" if self._ovr_freeze.value else "reoptimise"})
 
@@ -318,16 +321,23 @@ class ReallocateStep(w.VBox):
         opts = [(f"{n} ({i})", i) for i, n in zip(m["manager_id"].astype(str), m["name"].astype(str), strict=False)]
         hires = [(f"{e.get('name')} (new)", e.get("manager_id") or f"NEW-{j + 1}")
                  for j, e in enumerate(x for x in self._events if x.get("type") == "hire")]
-        if [o[1] for o in self._leave.options] != [o[1] for o in opts]:
-            self._leave.options = opts
-        if [o[1] for o in self._ovr_manager.options] != [o[1] for o in opts + hires]:
-            self._ovr_manager.options = opts + hires
-        roles = sorted(m["role"].dropna().astype(str).unique()) if "role" in m else []
-        regions = sorted(m["region"].dropna().astype(str).unique()) if "region" in m else []
-        if list(self._hire_role.options) != roles:
-            self._hire_role.options = roles
-        if list(self._hire_region.options) != regions:
-            self._hire_region.options = regions
+        # who leaves and who takes an account are deliberate choices: a prompt first, not a preselected manager
+        pick = [(_PICK, "")]
+        if [o[1] for o in self._leave.options] != [o[1] for o in pick + opts]:
+            self._leave.options = pick + opts
+        if [o[1] for o in self._ovr_manager.options] != [o[1] for o in pick + opts + hires]:
+            self._ovr_manager.options = pick + opts + hires
+        for box in (self._leave, self._ovr_manager):
+            if box.value is None:  # ipywidgets selects nothing when the options change
+                box.value = ""
+        # a hire's role and region start at the most common ones of the team (usually what is being hired)
+        for box, col in ((self._hire_role, "role"), (self._hire_region, "region")):
+            values = m[col].dropna().astype(str) if col in m else pd.Series(dtype=str)
+            choices = sorted(values.unique())
+            if list(box.options) != choices:
+                box.options = choices
+            if box.value is None and choices:
+                box.value = values.value_counts().sort_index(kind="stable").idxmax()
 
     def _render(self, asg) -> None:
         s = asg.stats

@@ -89,6 +89,9 @@ def region_chart(owners: pd.DataFrame, accounts: pd.DataFrame, loads: pd.DataFra
                  max_regions: int = 40) -> alt.Chart:
     """Hours by account region: served by managers of the same region before vs after (grouped bars).
 
+    Regions where no manager sits cannot be served locally by any plan; they are left out of the bars and named
+    in the subtitle (how many, their share of the hours, the largest ones), so the bars show what the plan decides.
+
     Parameters
     ----------
     owners : ``Assignment.owners`` (``account_id``, ``from_manager``, ``to_manager``, ``hours``).
@@ -109,8 +112,19 @@ def region_chart(owners: pd.DataFrame, accounts: pd.DataFrame, loads: pd.DataFra
         rows.append(pd.DataFrame({"region": a_reg, "when": when, "local": np.where(local, h, 0.0), "hours": h}))
     df = pd.concat(rows).groupby(["region", "when"], as_index=False)[["local", "hours"]].sum()
     df["local_share"] = df["local"] / df["hours"].where(df["hours"] > 0)
+    served = set(mreg.dropna())
+    has_mgr = df["region"].astype("string").str.strip().str.lower().isin(served)
+    hours = df[df["when"] == "after"].set_index("region")["hours"]
+    orphan = hours[~hours.index.to_series().astype("string").str.strip().str.lower().isin(served)]
+    orphan = orphan.sort_values(ascending=False)
+    df = df[has_mgr]
     top = df.groupby("region")["hours"].sum().sort_values(ascending=False).index[:max_regions]
     df = df[df["region"].isin(top)]
+    subtitle = []
+    if len(orphan):
+        names = ", ".join(map(str, orphan.index[:4])) + (", …" if len(orphan) > 4 else "")
+        subtitle = [f"Not shown: {len(orphan)} region{'s' if len(orphan) > 1 else ''} without a manager of their "
+                    f"own ({orphan.sum() / max(hours.sum(), 1e-9):.0%} of the hours): {names}"]
     return alt.Chart(df).mark_bar().encode(
         y=alt.Y("region:N", sort=list(top), title=None),
         yOffset=alt.YOffset("when:N", sort=["before", "after"]),
@@ -119,7 +133,8 @@ def region_chart(owners: pd.DataFrame, accounts: pd.DataFrame, loads: pd.DataFra
         color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"], range=[_BEFORE, _AFTER]), title=None),
         tooltip=["region:N", "when:N", alt.Tooltip("local_share:Q", format=".0%"),
                  alt.Tooltip("hours:Q", format=",.0f")],
-    ).properties(title="Local coverage by region", width=320, height=max(120, 22 * len(top)))
+    ).properties(title=alt.TitleParams("Local coverage by region", subtitle=subtitle, anchor="start"), width=320,
+                 height=max(120, 22 * len(top)))
 
 
 def moves_by_reason_chart(moves: pd.DataFrame) -> alt.Chart:
