@@ -16,6 +16,7 @@ from workbench.harmonize import (
     normalise_countries,
     normalise_industries,
     normalise_names,
+    normalise_postcodes,
     resolve_parent_names,
 )
 
@@ -37,6 +38,18 @@ def test_countries_to_iso_alpha2():
     assert out.tolist()[:10] == ["US", "US", "US", "DE", "DE", "PH", "AT", "CH", "GB", "KR"]
     assert pd.isna(out.iloc[10]) and out.iloc[11] == "Atlantis"
     assert changed["Philipines"] == "PH" and "US" not in changed
+
+
+def test_postcodes_get_lost_leading_zeros_back_and_odd_ones_are_flagged():
+    pc = pd.Series(["01067", "1067", "1067.0", "8010", "80331", "ABC12", "1010", "10115", None, "1234 AB", "2108",
+                    "SW1A 1AA"])
+    cc = pd.Series(["DE", "DE", "DE", "AT", "DE", "DE", "CH", "DE", "DE", "NL", "US", "GB"])
+    out, restored, off = normalise_postcodes(pc, cc)
+    assert out.tolist()[:8] == ["01067", "01067", "01067", "8010", "80331", "ABC12", "1010", "10115"]
+    assert pd.isna(out.iloc[8]) and out.iloc[9] == "1234 AB" and out.iloc[10] == "02108"
+    assert restored.tolist() == [False, True, True, False, False, False, False, False, False, False, True, False]
+    # only the DE value with letters is off; Austria and Switzerland have 4 digits, GB is not checked
+    assert np.flatnonzero(off).tolist() == [5]
 
 
 def test_industries_canonical_and_typo_tolerant():

@@ -224,3 +224,22 @@ def test_corrupt_xlsx_is_one_sentence(tmp_path):
     xl.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
     with pytest.raises(ImportFileError, match="could not be read as an Excel workbook"):
         import_book(xl)
+
+
+def test_postcodes_stripped_by_a_spreadsheet_are_restored_and_odd_ones_named(tmp_path):
+    p = tmp_path / "accounts.csv"
+    p.write_text("id,name,country,postcode,revenue\n"
+                 "A1,Dresden GmbH,Germany,1067,100\n"
+                 "A2,Leipzig AG,DE,04109,100\n"
+                 "A3,Graz KG,Austria,8010,100\n"
+                 "A4,Typo GmbH,DE,8033,100\n"
+                 "A5,Letters GmbH,DE,D-80331,100\n", encoding="utf-8")
+    book = import_book(p)
+    acc = book.accounts.set_index("account_id")
+    assert len(acc) == 5 and book.report.rows_rejected == 0  # a postcode never costs an account
+    assert acc.loc["A1", "postcode"] == "01067" and acc.loc["A2", "postcode"] == "04109"
+    assert acc.loc["A3", "postcode"] == "8010"
+    assert any("2 postcodes had lost their leading zero" in n and "row 1 1067 → 01067" in n
+               for n in book.report.notes)
+    warn = [w for w in book.report.warnings if "postcode does not fit its country's format" in w]
+    assert warn and "row 5 'D-80331' (DE: 5 digits)" in warn[0] and "accounts.csv" in warn[0]

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "normalise_names", "normalise_countries", "normalise_industries", "CANONICAL_INDUSTRIES",
+    "normalise_names", "normalise_countries", "normalise_postcodes", "POSTCODE_FORMATS", "normalise_industries",
+    "CANONICAL_INDUSTRIES",
     "DuplicateFinder", "find_duplicates", "merge_duplicates", "MergeResult", "merge_book", "resolve_parent_names",
     "account_families",
 ]
@@ -189,6 +190,52 @@ def normalise_countries(values: pd.Series, fuzzy_cutoff: float = 88.0) -> tuple[
             mapping[u] = code
     out = _apply_lookup(txt, mapping)
     return out, {k: v for k, v in mapping.items() if k != v}
+
+
+#: Postcode formats of the countries a DACH/European book meets most (regular expressions on the whole value).
+POSTCODE_FORMATS: dict[str, tuple[str, str]] = {
+    "DE": (r"\d{5}", "5 digits"), "AT": (r"\d{4}", "4 digits"), "CH": (r"\d{4}", "4 digits"),
+    "LI": (r"\d{4}", "4 digits"), "LU": (r"\d{4}", "4 digits"), "BE": (r"\d{4}", "4 digits"),
+    "DK": (r"\d{4}", "4 digits"), "FR": (r"\d{5}", "5 digits"), "IT": (r"\d{5}", "5 digits"),
+    "ES": (r"\d{5}", "5 digits"), "NL": (r"\d{4} ?[A-Z]{2}", "4 digits and 2 letters"),
+    "PL": (r"\d{2}-\d{3}", "NN-NNN"), "PT": (r"\d{4}-\d{3}", "NNNN-NNN"), "SE": (r"\d{3} ?\d{2}", "5 digits"),
+    "US": (r"\d{5}(?:-\d{4})?", "5 digits or ZIP+4"),
+}
+# all-digit postcodes that may start with 0: a spreadsheet that took them for numbers dropped that zero
+_LEADING_ZERO = ("DE", "FR", "IT", "ES", "US")
+
+
+def normalise_postcodes(postcodes: pd.Series, countries: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Postcodes checked against their country's format (``POSTCODE_FORMATS``; other countries are not checked).
+
+    A numeric postcode one digit short in a country whose codes may start with 0 (DE 01067 Dresden, US 02108
+    Boston) lost that zero in a spreadsheet and gets it back; ``1067.0`` (a number read as float) becomes ``1067``
+    first. Nothing else is changed.
+
+    Returns
+    -------
+    (postcodes, restored: bool per row, a leading zero was put back; off: bool per row, the value still does not
+    fit its country's format)
+    """
+    pc = postcodes.astype("string").str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    pc = pc.mask(pc == "")
+    cc = countries.astype("string").str.strip().str.upper().reindex(pc.index)
+    restored = np.zeros(len(pc), dtype=bool)
+    off = np.zeros(len(pc), dtype=bool)
+    for code, (pattern, _) in POSTCODE_FORMATS.items():
+        rows = (cc == code).fillna(False).to_numpy() & pc.notna().to_numpy()
+        if not rows.any():
+            continue
+        vals = pc[rows]
+        if code in _LEADING_ZERO:
+            short = vals.str.fullmatch(r"\d{4}").fillna(False).to_numpy()
+            if short.any():
+                idx = vals.index[short]
+                pc.loc[idx] = "0" + vals[short]
+                restored[np.flatnonzero(rows)[short]] = True
+                vals = pc[rows]
+        off[np.flatnonzero(rows)] = ~vals.str.fullmatch(pattern).fillna(False).to_numpy()
+    return pc, restored, off
 
 
 def _apply_lookup(txt: pd.Series, mapping: dict[str, str]) -> pd.Series:

@@ -177,6 +177,8 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
                 n_odd = int(np.isin(codes, [i for i, u in enumerate(uniq) if u in set(odd_vals)]).sum())
                 warnings.append(f"{raw.file}: {n_odd} country values are not recognised "
                                 f"({', '.join(sorted(map(str, odd_vals))[:5])}); kept as they came")
+        if "postcode" in df and "country" in df:
+            _check_postcodes(df, raw, notes, warnings)
         if "industry" in df:
             df["industry"], changed = normalise_industries(df["industry"])
             if changed:
@@ -210,6 +212,29 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
     if owner_names is not None:
         owner_names = pd.Series(owner_names.to_numpy(), index=df["owner_id"].astype("string").to_numpy())
     return v.accepted, owner_names, hist
+
+
+def _check_postcodes(df: pd.DataFrame, raw: RawTable, notes: list[str], warnings: list[str]) -> None:
+    """Put back leading zeros a spreadsheet dropped (a note with examples) and warn, naming rows, about postcodes
+    that do not fit their country's format. The rows are kept: the plan does not need postcodes, the duplicate
+    search only uses them as evidence."""
+    from ..harmonize import POSTCODE_FORMATS, normalise_postcodes
+
+    before = df["postcode"].astype("string")
+    df["postcode"], restored, off = normalise_postcodes(df["postcode"], df["country"])
+    rows = np.asarray(raw.row_numbers)
+    if restored.any():
+        ex = ", ".join(f"row {rows[i]} {before.iat[i]} → {df['postcode'].iat[i]}" for i in np.flatnonzero(restored)[:3])
+        n = int(restored.sum())
+        notes.append(f"{raw.file}: {n:,} postcode{'s' if n > 1 else ''} had lost {'their' if n > 1 else 'its'} leading "
+                     f"zero (as a spreadsheet does with numbers) and got it back ({ex}{', …' if n > 3 else ''})")
+    if off.any():
+        country = df["country"].astype("string")
+        ex = ", ".join(f"row {rows[i]} '{df['postcode'].iat[i]}' ({country.iat[i]}: "
+                       f"{POSTCODE_FORMATS[country.iat[i].upper()][1]})" for i in np.flatnonzero(off)[:5])
+        n = int(off.sum())
+        warnings.append(f"{raw.file}: {n:,} postcode{'s do' if n > 1 else ' does'} not fit {'their' if n > 1 else 'its'} "
+                        f"country's format ({ex}{', …' if n > 5 else ''}); kept as {'they' if n > 1 else 'it'} came")
 
 
 def _member(values: pd.Series, pool: pd.Series) -> np.ndarray:
