@@ -231,11 +231,13 @@ def test_big_books_resolve_in_the_background_and_the_latest_change_wins(data, mo
         v._band.value = band
     assert time.perf_counter() - t0 < 2.0  # nothing waited for a solve
     assert "in the background" in v._msg.value and st.assignment is None
+    assert "wb-stale" in v._tabs._dom_classes  # the previous plan is dimmed while the new one is computed
     gate.set()
     v.wait(60)
     assert calls == [0.15, 0.25]  # the first request, then only the latest
     assert st.assignment is not None and st.assignment.params["band"] == 0.25
     assert st.params["allocate"]["band"] == 0.25 and "managers inside the band" in v._msg.value
+    assert "wb-stale" not in v._tabs._dom_classes
     # a refused event is taken back out when the background solve rejects it
     v._add_event({"type": "leave", "manager_id": "NOBODY"})
     v.wait(60)

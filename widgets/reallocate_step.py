@@ -270,6 +270,7 @@ class ReallocateStep(w.VBox):
                 self._worker = threading.Thread(target=self._work, name="reallocate", daemon=True)
         self._msg.show(f"Re-solving {book.n_accounts:,} accounts in the background; the plan below updates when it "
                        "is done, and you can keep adjusting meanwhile.")
+        self._tabs.add_class("wb-stale")  # what is drawn is the previous plan until this one arrives
         if start:
             self._worker.start()
         return None
@@ -286,11 +287,15 @@ class ReallocateStep(w.VBox):
                 with self._jobs:
                     job, self._job = self._job, None
                     if job is None:
+                        # under the lock: a request arriving from now on starts a new worker
+                        self._worker = None
+                        self._tabs.remove_class("wb-stale")
                         return
                 self._solve(*job)
-        finally:
+        except BaseException:
             with self._jobs:
                 self._worker = None
+            raise
 
     @guarded()
     def _solve(self, book, seg, p: dict) -> bool | None:
