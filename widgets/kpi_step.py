@@ -228,7 +228,7 @@ class KpiStep(w.VBox):
     def _on_params(self, change=None) -> None:
         """Show ``state.params['kpi']`` in the editor (a loaded scenario brings its own assumptions) without
         projecting again: the assignment or projection that comes with them is what recomputes or redraws."""
-        if change is not None and (change["old"] or {}).get("kpi") == (change["new"] or {}).get("kpi"):
+        if not self.state.section_changed(change, "kpi"):
             return  # another step's section changed
         kpi = self.state.params.get("kpi", {})
         given = dict(kpi.get("assumptions") or {})

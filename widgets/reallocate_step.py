@@ -157,7 +157,7 @@ class ReallocateStep(w.VBox):
     def _on_params(self, change=None) -> None:
         """Show ``state.params['allocate']`` in the controls (a loaded scenario brings its own) without
         re-solving: the segmentation or assignment that comes with new parameters is what re-solves or redraws."""
-        if change is not None and (change["old"] or {}).get("allocate") == (change["new"] or {}).get("allocate"):
+        if not self.state.section_changed(change, "allocate"):
             return  # another step's section changed
         p = self.state.params.get("allocate", {})
         mine = self.params()

@@ -168,7 +168,7 @@ class SegmentStep(w.VBox):
     def _on_params(self, change=None) -> None:
         """Show ``state.params['segment']`` in the controls (a loaded scenario brings its own) without
         segmenting again: the scenario's segmentation comes with it."""
-        if change is not None and (change["old"] or {}).get("segment") == (change["new"] or {}).get("segment"):
+        if not self.state.section_changed(change, "segment"):
             return  # another step's section changed
         p = self.state.params.get("segment", {})
         self._syncing = True

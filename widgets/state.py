@@ -35,6 +35,11 @@ class WorkbenchState(t.HasTraits):
     def _default_params(self) -> dict:
         return copy.deepcopy(DEFAULT_PARAMS)
 
+    @staticmethod
+    def section_changed(change, section: str) -> bool:
+        """Whether a ``params`` change notification touched ``section`` (``None`` = no notification: yes)."""
+        return change is None or (change["old"] or {}).get(section) != (change["new"] or {}).get(section)
+
     def set_section(self, section: str, **values) -> None:
         """Update one parameter section and notify observers (traitlets only fires on a new dict)."""
         new = copy.deepcopy(self.params)
