@@ -858,9 +858,10 @@ def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, 
                          "accounts, or widen the band.")
     elif v["moves_over_limit"] > 1e-9 and move_limit is not None:
         need = int(np.ceil(v["moves"]))
-        diagnosis.append(f"The move limit allows {move_limit:,.0f} account moves but keeping the band needs about "
-                         f"{need:,}; raise the move limit to at least {need / max(move_limit, 1e-9) * 100:,.0f} % of "
-                         "the current share, or widen the band.")
+        need_share = need / max(move_stats["owned_accounts_active"], 1)
+        diagnosis.append(f"The move limit allows {move_limit:,.0f} account moves ({move_stats['max_move_share']:.0%} "
+                         f"of the owned accounts) but keeping the band needs about {need:,}; raise the move limit to "
+                         f"at least {np.ceil(need_share * 1000) / 10:.1f} %, or widen the band.")
     aux_off = float(v["aux_over_band"].sum() + v["aux_under_band"].sum())
     aux_tol = 1e-6 * max(float(prob.aux.sum()), 1.0) if prob.aux is not None else 0.0
     clean = (v["over_band_hours"].sum() <= tol and v["under_band_hours"].sum() <= tol and v["moves_over_limit"] <= 1e-9
