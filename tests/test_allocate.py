@@ -194,6 +194,15 @@ def test_too_tight_move_limit_is_diagnosed(small):
     asg = reallocate(book, seg, max_move_share=0.01)
     assert asg.stats["status"] == "infeasible"
     assert "move limit" in asg.stats["diagnosis"]
+    # the diagnosis names the share to set, and that share is what the returned plan needed
+    import re
+
+    m = re.search(r"needs about ([\d,]+); raise the move limit to at least ([\d.]+) %", asg.stats["diagnosis"])
+    assert m, asg.stats["diagnosis"]
+    need, share = int(m.group(1).replace(",", "")), float(m.group(2)) / 100
+    owned = int(book.accounts["owner_id"].notna().sum())
+    assert need == asg.stats["owned_moves"] and share >= need / owned > 0.01
+    assert share - need / owned < 0.001
 
 
 def test_move_limit_holds_when_feasible(small, plan):
