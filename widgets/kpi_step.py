@@ -164,7 +164,8 @@ class KpiStep(w.VBox):
         self._model = KpiModel().fit(st.book, st.segmentation, st.assignment)
         self._managers_stale = True
         self._show_estimates()
-        self.refresh()
+        if not st.loading:  # a loaded scenario brings its own projection, drawn when it arrives
+            self.refresh()
         self.run_backtest()
 
     def _show_estimates(self) -> None:
@@ -245,6 +246,8 @@ class KpiStep(w.VBox):
     def _on_projection(self, change) -> None:
         if change.new is not None and change.new is not self._projected:  # a loaded scenario's KPIs: draw them
             self._render(change.new)
+            if self.state.book is not None:
+                self._say_done()
 
     def reset(self) -> None:
         """Put every assumption back to its default (one recompute)."""
@@ -265,8 +268,12 @@ class KpiStep(w.VBox):
         self._projected = proj
         self.state.projection = proj
         self._render(proj)
+        self._say_done()
+
+    def _say_done(self) -> None:
         d = int(self._draws.value)
-        self._msg.show(_TEXT["done"].format(n=self._model.n_accounts_, h=int(self._horizon.value),
+        n = self._model.n_accounts_ if self._model is not None else self.state.book.n_accounts
+        self._msg.show(_TEXT["done"].format(n=n, h=int(self._horizon.value),
                                             bands=_TEXT["bands"].format(d=d) if d else ""), "ok")
 
     # -- rendering ------------------------------------------------------------------------------------------

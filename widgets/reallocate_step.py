@@ -147,7 +147,8 @@ class ReallocateStep(w.VBox):
 
     # ---------------------------------------------------------------- events from the user
     def _on_segmentation(self, _change) -> None:
-        self.solve()
+        if not self.state.loading:  # a loaded scenario brings its own plan
+            self.solve()
 
     def _on_control(self, _change) -> None:
         self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
@@ -186,6 +187,8 @@ class ReallocateStep(w.VBox):
 
     def _on_assignment(self, change) -> None:
         if change.new is not None and change.new is not self._solved:  # a loaded scenario's plan: draw it
+            if self.state.book is not None:
+                self._sync_options(self.state.book)  # its hires join the override list
             self._render(change.new)
 
     @guarded()

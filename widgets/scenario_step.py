@@ -266,10 +266,15 @@ class ScenarioStep(w.VBox):
             self._msg.show(_TEXT["other_book"].format(name=name, theirs=sc.fingerprint, ours=ours), "warning")
             return
         self.state.params = copy.deepcopy(sc.params)
-        # set in flow order: each assignment below replaces what the step downstream recomputed on the way
-        self.state.segmentation = sc.segmentation
-        self.state.assignment = sc.assignment
-        self.state.projection = sc.projection
+        # set in flow order; while loading, the Reallocate step does not re-solve for the new segmentation (the
+        # stored plan follows), which saves a solve and a KPI refit (sample book: 4.1 s -> 2.7 s)
+        self.state.loading = True
+        try:
+            self.state.segmentation = sc.segmentation
+            self.state.assignment = sc.assignment
+            self.state.projection = sc.projection
+        finally:
+            self.state.loading = False
         self._name.value, self._author.value, self._description.value = sc.name, sc.author, sc.description
         self._msg.show(_TEXT["loaded"].format(name=name, version=sc.version), "ok")
 

@@ -30,6 +30,8 @@ class WorkbenchState(t.HasTraits):
     params = t.Dict()
     status = t.Unicode("")
     busy = t.Bool(False)
+    #: a stored scenario's results are being put back: views draw them instead of recomputing on the way
+    loading = t.Bool(False)
 
     @t.default("params")
     def _default_params(self) -> dict:
