@@ -1058,6 +1058,15 @@ def restore_moves(problem: Problem, choice: np.ndarray, prices: np.ndarray | Non
     return out
 
 
+def _restore(problem: Problem, choice: np.ndarray, prices: np.ndarray | None) -> tuple[np.ndarray, bool]:
+    """The last step of every route: ``restore_band`` when repair left a manager outside a band, then
+    ``restore_moves``. Returns the plan and whether the band had to be restored (``Solution.band_restored``)."""
+    restored = bool(len(_violated(problem, evaluate(problem, choice)[1])))
+    if restored:
+        choice = restore_band(problem, choice, prices=prices)
+    return restore_moves(problem, choice, prices=prices), restored
+
+
 def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: float = 0.5, decay: float | None = None,
                      seed: int = 0) -> Solution:
     """Lagrangian prices on the manager bands plus a repair pass and a local search.
@@ -1173,10 +1182,7 @@ def solve_lagrangian(problem: Problem, iterations: int | None = None, step0: flo
         plans.append(repair(problem, np.argmax(votes, axis=0), prices=best_pi, aux_prices=aux_pr))
     scored = [(evaluate(problem, pl)[0], i) for i, pl in enumerate(plans)]
     final = improve(problem, plans[min(scored)[1]])
-    restored = bool(len(_violated(problem, evaluate(problem, final)[1])))
-    if restored:
-        final = restore_band(problem, final, prices=best_pi)
-    final = restore_moves(problem, final, prices=best_pi)
+    final, restored = _restore(problem, final, best_pi)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=lb, solver="lagrangian",
                    seconds=time.perf_counter() - t0, iterations=it, violations=viol, prices=best_pi,
@@ -1285,10 +1291,7 @@ def solve_lp(problem: Problem, time_limit: float = 60.0, polish_entries: int = 3
     final = min((improve(problem, pl) for pl in plans), key=lambda pl: evaluate(problem, pl)[0])
     if polish_entries:
         final = polish(problem, final, prices=prices, max_entries=polish_entries, time_limit=polish_seconds)
-    restored = bool(len(_violated(problem, evaluate(problem, final)[1])))
-    if restored:
-        final = restore_band(problem, final, prices=prices)
-    final = restore_moves(problem, final, prices=prices)
+    final, restored = _restore(problem, final, prices)
     val, viol = evaluate(problem, final)
     sol = Solution(choice=final, objective=val, lower_bound=float(res.fun), solver="highs-lp",
                    seconds=time.perf_counter() - t0, violations=viol, prices=prices, aux_prices=aux_prices,
