@@ -95,3 +95,34 @@ def test_starts_from_the_scenario_assumptions_in_params():
     # a value a viewer sends outside the range is clamped by the slider, never used as is
     view._sliders["handover_loss"].value = 0.9
     assert st.projection.assumptions["handover_loss"] == 0.20
+
+
+def test_an_overtaken_refresh_does_not_draw_over_a_newer_one():
+    # on a big book the KPI model is refitted in the reallocate step's background thread while sliders refresh in
+    # the kernel's thread: a refresh that finishes last but started first must not put back stale KPIs
+    import threading
+
+    st, asg = _state()
+    view = KpiStep(st)
+    st.assignment = asg
+    real = view._model.project
+    entered, gate, calls = threading.Event(), threading.Event(), []
+
+    def slow(*args, **kwargs):
+        calls.append(len(calls))
+        if len(calls) == 1:  # the first refresh stalls until the newer one has drawn
+            entered.set()
+            gate.wait(30)
+        return real(*args, **kwargs)
+
+    view._model.project = slow
+    old = threading.Thread(target=view.refresh)
+    old.start()
+    assert entered.wait(30)
+    view._sliders["handover_loss"].value = 0.20  # a newer refresh, drawn at once
+    newest = st.projection
+    gate.set()
+    old.join(30)
+    assert calls == [0, 1]
+    assert st.projection is newest and view._projected is newest
+    assert st.params["kpi"]["assumptions"] == {"handover_loss": 0.20}

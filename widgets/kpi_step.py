@@ -7,6 +7,7 @@ every assumption change, which takes milliseconds; it computes nothing itself.
 from __future__ import annotations
 
 import html
+import threading
 
 import ipywidgets as w
 
@@ -125,6 +126,10 @@ class KpiStep(w.VBox):
         self.add_class("wb-step")
         self._syncing = False  # sliders being set from state.params: no recompute per slider
         self._projected = None  # the projection this view computed last (any other one came from outside)
+        # on a big book the fit runs in the reallocate step's background thread while sliders refresh here: each
+        # refresh and each new model takes a number, and only the newest refresh publishes its projection
+        self._lock = threading.RLock()
+        self._generation = 0
         state.observe(self._on_assignment, names="assignment")
         state.observe(self._on_params, names="params")
         state.observe(self._on_projection, names="projection")
@@ -161,7 +166,10 @@ class KpiStep(w.VBox):
             self._msg.show(_TEXT["waiting"])
             return
         self._msg.show(_TEXT["fitting"])
-        self._model = KpiModel().fit(st.book, st.segmentation, st.assignment)
+        model = KpiModel().fit(st.book, st.segmentation, st.assignment)
+        with self._lock:
+            self._generation += 1  # a refresh still running on the previous model must not draw over this one
+            self._model = model
         self._managers_stale = True
         self._show_estimates()
         if not st.loading:  # a loaded scenario brings its own projection, drawn when it arrives
@@ -259,16 +267,23 @@ class KpiStep(w.VBox):
 
     @guarded()
     def refresh(self) -> None:
-        """Re-evaluate the fitted model with the current assumptions and redraw."""
-        if self._model is None:
+        """Re-evaluate the fitted model with the current assumptions and redraw. When two refreshes overlap (a
+        slider moved while a background re-solve refits), the one started last wins, whichever finishes last."""
+        with self._lock:
+            self._generation += 1
+            gen, model = self._generation, self._model
+        if model is None:
             return
         kpi = self.state.params.get("kpi", {})
-        proj = self._model.project(self.assumptions, horizon_months=int(self._horizon.value),
-                                   draws=int(self._draws.value), seed=int(kpi.get("seed", 0) or 0))
-        self._projected = proj
-        self.state.projection = proj
-        self._render(proj)
-        self._say_done()
+        proj = model.project(self.assumptions, horizon_months=int(self._horizon.value),
+                             draws=int(self._draws.value), seed=int(kpi.get("seed", 0) or 0))
+        with self._lock:
+            if gen != self._generation:
+                return  # overtaken by a newer model or newer assumptions: that refresh draws
+            self._projected = proj
+            self.state.projection = proj
+            self._render(proj)
+            self._say_done()
 
     def _say_done(self) -> None:
         d = int(self._draws.value)
