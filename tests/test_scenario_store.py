@@ -351,6 +351,33 @@ def test_pseudonymise_covers_name_columns_beside_ids():
     assert not ps["reason"].str.contains("Person").any() and ps["reason"].str.endswith("was over band").all()
 
 
+def test_pseudonymise_covers_locks_events_author_and_description():
+    import dataclasses
+    import json
+
+    sc = make_scenario("A", n_managers=6)
+    alloc = {"band": 0.15, "locks": [{"account_id": "A0000007", "manager_id": "M002"}],
+             "events": [{"type": "leave", "manager_id": "M001"},
+                        {"type": "override", "account_id": "A0000003", "manager_id": "M004", "rest": "freeze"},
+                        {"type": "hire", "name": "Jane Realname", "role": "Account Manager", "ramp": 0.5}]}
+    sc.params = {"allocate": alloc}
+    sc.assignment = dataclasses.replace(sc.assignment, params=dict(alloc))
+    sc.author, sc.description = "Ann Consultant", "What if Manager Person 1 leaves (M001)?"
+    ps = pseudonymise(sc, "salt")
+    text = json.dumps([ps.params, ps.assignment.params, ps.author, ps.description])
+    for real in ("A0000007", "A0000003", "M001", "M002", "M004", "Jane", "Ann", "Person 1"):
+        assert real not in text, real
+    # the aliases are the ones the frames use, so a lock still names the same manager as the loads table
+    loads = pseudonymise(sc, "salt").assignment.loads
+    real_ids = list(sc.assignment.loads["manager_id"])
+    assert ps.params["allocate"]["locks"][0]["manager_id"] == loads["manager_id"].iloc[real_ids.index("M002")]
+    assert ps.params["allocate"]["events"][0] == {"type": "leave",
+                                                  "manager_id": loads["manager_id"].iloc[real_ids.index("M001")]}
+    assert ps.params["allocate"]["events"][1]["rest"] == "freeze" and ps.params["allocate"]["band"] == 0.15
+    assert ps.description.startswith("What if Manager ") and ps.author.startswith("Author ")
+    assert sc.params["allocate"]["locks"][0]["account_id"] == "A0000007"  # the original is not modified
+
+
 def test_frame_encoding_keeps_dtypes_and_missing_values_exactly():
     from workbench.scenario import _frame_bytes, _frame_from_bytes
 

@@ -679,12 +679,45 @@ def _pseudo_frame(df: pd.DataFrame, salt: str, manager_names: dict[str, str]) ->
     return df
 
 
+def _replace_names(text: str, manager_names: dict[str, str]) -> str:
+    if not text or not manager_names:
+        return text
+    names = sorted((n for n in manager_names if n), key=len, reverse=True)
+    return re.sub("|".join(re.escape(n) for n in names), lambda m: manager_names[m.group(0)], text)
+
+
+def _pseudo_params(obj, salt: str, manager_names: dict[str, str]):
+    """Parameters with the ids and names they carry aliased like the frames: locks (``account_id``,
+    ``manager_id``) and events (a leaver, an override, a hire's name) name real accounts and people."""
+    if isinstance(obj, list):
+        return [_pseudo_params(v, salt, manager_names) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for key, v in obj.items():
+        if isinstance(v, (dict, list)):
+            out[key] = _pseudo_params(v, salt, manager_names)
+        elif key in _ACCOUNT_COLS and v is not None:
+            out[key] = str(aliases([v], salt, "Account", 12)[0])
+        elif key in _MANAGER_COLS and v is not None:
+            out[key] = str(aliases([v], salt, "Manager")[0])
+        elif (key == "name" or (isinstance(key, str) and key.endswith("_name"))) and isinstance(v, str) and v:
+            ref = next((i for i in _NAME_ID.get(key, ()) if obj.get(i) is not None), None)
+            out[key] = str(aliases([obj[ref] if ref else v], salt, "Manager" if ref else "Name")[0])
+        elif key in _TEXT_COLS and isinstance(v, str):
+            out[key] = _replace_names(v, manager_names)
+        else:
+            out[key] = v
+    return out
+
+
 def pseudonymise(scenario: Scenario, salt: str) -> Scenario:
     """A copy of ``scenario`` with account and manager ids/names replaced by stable aliases.
 
     Aliases depend only on the original value and ``salt`` (use ``ScenarioStore.alias_salt``), so the same
-    manager carries the same alias in every scenario of a store. Manager names inside move reasons are
-    replaced too; rejected values in the import report are blanked.
+    manager carries the same alias in every scenario of a store. Manager names inside move reasons and the
+    description are replaced too, the ids and names in locks and events (the parameters and each result's
+    ``params``) are aliased, the author becomes an alias, and rejected values in the import report are blanked.
     """
     manager_names: dict[str, str] = {}
     if scenario.assignment is not None and {"manager_id", "name"} <= set(scenario.assignment.loads.columns):
@@ -696,12 +729,17 @@ def pseudonymise(scenario: Scenario, salt: str) -> Scenario:
             if isinstance(real_id, str) and real_id:
                 manager_names[real_id] = alias
     out = copy.copy(scenario)
+    out.params = _pseudo_params(scenario.params, salt, manager_names)
+    out.description = _replace_names(scenario.description, manager_names)
+    out.author = str(aliases([scenario.author], salt, "Author")[0]) if scenario.author else ""
     for attr in _RESULT_PARTS:
         obj = getattr(scenario, attr)
         if obj is None:
             continue
         changes = {f.name: _pseudo_frame(getattr(obj, f.name), salt, manager_names)
                    for f in dataclasses.fields(obj) if isinstance(getattr(obj, f.name), pd.DataFrame)}
+        if isinstance(getattr(obj, "params", None), dict):
+            changes["params"] = _pseudo_params(obj.params, salt, manager_names)
         setattr(out, attr, dataclasses.replace(obj, **changes))
     if scenario.import_report:
         rep = copy.deepcopy(scenario.import_report)
