@@ -126,3 +126,27 @@ def test_an_overtaken_refresh_does_not_draw_over_a_newer_one():
     assert calls == [0, 1]
     assert st.projection is newest and view._projected is newest
     assert st.params["kpi"]["assumptions"] == {"handover_loss": 0.20}
+
+
+def test_card_numbers_read_like_a_report():
+    from widgets.common import fmt_kpi
+
+    assert fmt_kpi(334.0, "accounts") == "334 accounts" and fmt_kpi(0.0, "EUR") == "0 EUR"
+    assert fmt_kpi(38.25, "accounts") == "38.2 accounts" and fmt_kpi(-0.8, "accounts", sign=True) == "-0.8 accounts"
+    assert fmt_kpi(0.25, "share") == "25.0 %" and fmt_kpi(0.75, "share", sign=True) == "+75.0 pp"
+    assert fmt_kpi(2_550_000, "EUR", sign=True) == "+2.55 M EUR" and fmt_kpi(458_000, "EUR") == "458 k EUR"
+    assert fmt_kpi(0.2214, "index") == "0.221" and fmt_kpi(None, "EUR") == "–"
+    st, asg = _state()
+    view = KpiStep(st)
+    st.assignment = asg
+    moved = st.projection.kpis["accounts_moved"]["scenario"]
+    assert f"→ {moved:,.0f} accounts</div>" in view._cards.value
+    # a long label is kept whole in the title (the card shows two lines of it)
+    assert 'title="Customer lifetime value (BG/BB purchase model, 10 years)"' in view._cards.value
+    per_role = [k for k in st.projection.kpis if k.startswith("accounts_per_")]
+    k = st.projection.kpis[per_role[0]]
+    from widgets.common import kpi_decimals
+
+    assert kpi_decimals(110.1, 115.0, 4.9) == 1 and kpi_decimals(0.0, 334.0, 334.0) == 0
+    assert fmt_kpi(115.0, "accounts", decimals=1) == "115.0 accounts"
+    assert "→" in view._cards.value and k["label"] in view._cards.value

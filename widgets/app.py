@@ -8,7 +8,7 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from .common import delta_class
+from .common import delta_class, fmt_kpi, kpi_decimals
 from .import_step import ImportStep
 from .kpi_step import KpiStep
 from .reallocate_step import ReallocateStep
@@ -52,23 +52,14 @@ class KpiStrip(w.HTML):
                 continue
             delta = k["delta"]
             cls = delta_class(key, delta)
+            dec = kpi_decimals(k["baseline"], k["scenario"], delta)
             cards.append(
-                f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label">{html.escape(k["label"])}</div>'
-                f'<div class="wb-kpi-value">{_fmt(k["scenario"], k["unit"])}</div>'
-                f'<div class="wb-kpi-delta wb-{cls}">{_fmt(delta, k["unit"], sign=True)} vs baseline '
-                f'{_fmt(k["baseline"], k["unit"])}</div></div>')
+                f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label" title="{html.escape(k["label"])}">'
+                f'{html.escape(k["label"])}</div>'
+                f'<div class="wb-kpi-value">{fmt_kpi(k["scenario"], k["unit"], decimals=dec)}</div>'
+                f'<div class="wb-kpi-delta wb-{cls}">{fmt_kpi(delta, k["unit"], sign=True, decimals=dec)} vs baseline '
+                f'{fmt_kpi(k["baseline"], k["unit"], decimals=dec)}</div></div>')
         self.value = f'<div class="wb-kpis">{"".join(cards)}</div>'
-
-
-def _fmt(v: float, unit: str, sign: bool = False) -> str:
-    s = "+" if sign else ""
-    if unit == "share":
-        return f"{v:{s}.1%}"
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:{s},.2f} M {unit}".strip()
-    if abs(v) >= 1e4:
-        return f"{v / 1e3:{s},.0f} k {unit}".strip()
-    return f"{v:{s},.2f} {unit}".strip() if not float(v).is_integer() else f"{v:{s},.0f} {unit}".strip()
 
 
 class WorkshopApp(w.VBox):

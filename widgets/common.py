@@ -11,7 +11,7 @@ from collections.abc import Callable
 import ipywidgets as w
 import pandas as pd
 
-__all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class"]
+__all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class", "fmt_kpi", "kpi_decimals"]
 
 log = logging.getLogger("widgets")
 
@@ -80,3 +80,29 @@ def delta_class(key: str, delta: float) -> str:
         return "flat"
     better = -delta if key in _LOWER_IS_BETTER else delta
     return "up" if better > 0 else "down"
+
+
+def fmt_kpi(v: float | None, unit: str, sign: bool = False, decimals: int | None = None) -> str:
+    """A KPI value for a card: shares in %, their changes in percentage points, indices to three decimals,
+    money in M / k above 10,000, whole counts without decimals ("334 accounts", not "334.0 accounts").
+    ``decimals`` fixes the decimals below 10,000 (so "110.1 → 115.0 accounts" reads alike; see ``kpi_decimals``)."""
+    if v is None:
+        return "–"
+    s = "+" if sign else ""
+    if unit == "share":
+        return f"{v * 100:+.1f} pp" if sign else f"{v * 100:.1f} %"
+    if unit == "index":
+        return f"{v:{s}.3f}"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:{s},.2f} M {unit}".strip()
+    if a >= 1e4:
+        return f"{v / 1e3:{s},.0f} k {unit}".strip()
+    if decimals is None:
+        decimals = kpi_decimals(v)
+    return f"{v:{s},.{decimals}f} {unit}".strip()
+
+
+def kpi_decimals(*values: float | None) -> int:
+    """0 when every value is a whole number (counts), else 1: one choice for a KPI's baseline, scenario and delta."""
+    return 0 if all(v is None or float(v).is_integer() for v in values) else 1

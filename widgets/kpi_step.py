@@ -16,7 +16,7 @@ from workbench.kpi import KpiModel, backtest
 from workbench.report.charts.kpi import backtest_chart, fan_chart, manager_change_chart, revenue_waterfall
 
 from .charting import ChartPane
-from .common import MessageBox, delta_class, guarded, step_header, table_html
+from .common import MessageBox, delta_class, fmt_kpi, guarded, kpi_decimals, step_header, table_html
 from .state import WorkbenchState
 
 __all__ = ["KpiStep"]
@@ -43,22 +43,6 @@ _TEXT = {
                 "per segment; the actual total fell inside the P10–P90 band in {cov:.0%} of the months.",
     "estimated": "Estimated from revenue history (these replace the growth and retention defaults):",
 }
-
-
-def _fmt(v, unit: str, sign: bool = False) -> str:
-    if v is None:
-        return "–"
-    s = "+" if sign else ""
-    if unit == "share":
-        return f"{v * 100:{s}.1f} %" if not sign else f"{v * 100:+.1f} pp"
-    if unit == "index":
-        return f"{v:{s}.3f}"
-    a = abs(v)
-    if a >= 1e6:
-        return f"{v / 1e6:{s},.2f} M {unit}"
-    if a >= 1e4:
-        return f"{v / 1e3:{s},.0f} k {unit}"
-    return f"{v:{s},.1f} {unit}".strip()
 
 
 class KpiStep(w.VBox):
@@ -299,15 +283,18 @@ class KpiStep(w.VBox):
             if not k:
                 continue
             unit = k["unit"]
+            dec = kpi_decimals(k["baseline"], k["scenario"], k["delta"])
             band = ""
             if k.get("p10") is not None and k["p10"] != k["p90"]:
-                band = (f'<div class="wb-kpi-band">P10–P90: {_fmt(k["p10"], unit)} … '
-                        f'{_fmt(k["p90"], unit)}</div>')
+                band = (f'<div class="wb-kpi-band">P10–P90: {fmt_kpi(k["p10"], unit, decimals=dec)} … '
+                        f'{fmt_kpi(k["p90"], unit, decimals=dec)}</div>')
             cls = delta_class(key, k["delta"])
             cards.append(
-                f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label">{html.escape(k["label"])}</div>'
-                f'<div class="wb-kpi-value">{_fmt(k["baseline"], unit)} → {_fmt(k["scenario"], unit)}</div>'
-                f'<div class="wb-kpi-delta wb-{cls}">{_fmt(k["delta"], unit, sign=True)}</div>{band}</div>')
+                f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label" title="{html.escape(k["label"])}">'
+                f'{html.escape(k["label"])}</div>'
+                f'<div class="wb-kpi-value">{fmt_kpi(k["baseline"], unit, decimals=dec)} → '
+                f'{fmt_kpi(k["scenario"], unit, decimals=dec)}</div>'
+                f'<div class="wb-kpi-delta wb-{cls}">{fmt_kpi(k["delta"], unit, sign=True, decimals=dec)}</div>{band}</div>')
         self._cards.value = f'<div class="wb-kpis wb-kpi-cards">{"".join(cards)}</div>'
         cur = self._model.currency_ if self._model is not None else ""
         self._fan.show(fan_chart(proj.series, currency=cur))
