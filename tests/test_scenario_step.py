@@ -93,7 +93,17 @@ def test_step_saves_publishes_loads_and_compares(tmp_path, state, result):
     assert data[:2] == b"PK" and step._export._bar.value == 100
     assert 'download="Workshop A.xlsx"' in step._export._link.value and "base64," in step._export._link.value
     step._export._format.value = "html"
-    assert b"<svg" in step._export.export()
+    page = step._export.export()
+    assert b"<svg" in page
+    # a file for outside the client: the same report with aliases, none of the managers' names or ids in it
+    loads = result.assignment.loads
+    real = [str(x) for x in loads["name"].head(5)] + [str(x) for x in loads["manager_id"].head(5)]
+    assert any(r.encode() in page for r in real)
+    step._export._alias.value = True
+    aliased = step._export.export()
+    assert b"<svg" in aliased and b"Manager " in aliased and b"Kim" not in aliased
+    assert not [r for r in real if r.encode() in aliased]
+    step._export._alias.value = False
     step.compare(["Workshop A", "Workshop B"])
     assert "<svg" in step._cmp_charts[0].value and "Comparing" in step._msg.value
     step.compare(["Workshop A", "Not there"])  # a crafted value is refused with a sentence

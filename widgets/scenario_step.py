@@ -20,7 +20,7 @@ import ipywidgets as w
 from workbench.compare import Comparison, compare
 from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
 from workbench.report.export import export_excel, export_html
-from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path
+from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
@@ -70,19 +70,26 @@ class ExportBox(w.VBox):
     Parameters
     ----------
     get_scenario : returns the scenario to export (raises a ``ValueError`` with a sentence when there is none).
+    get_salt : with it, a "Pseudonymise names" box: the file then carries aliases (``workbench.scenario.
+        pseudonymise`` with this salt, the store's ``alias_salt``) for accounts, people and the ids in locks and
+        events, for a file that leaves the client. Without it (the dashboard aliases before export) no box.
     """
 
-    def __init__(self, get_scenario: Callable[[], Scenario], **kwargs):
+    def __init__(self, get_scenario: Callable[[], Scenario], get_salt: Callable[[], str] | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self._get = get_scenario
+        self._get_salt = get_salt
         self._format = w.Dropdown(options=[("Excel workbook", "xlsx"), ("HTML report", "html")], value="xlsx",
                                   description="Export", layout=w.Layout(width="240px"))
+        self._alias = w.Checkbox(value=False, description="Pseudonymise names", indent=False,
+                                 layout=w.Layout(width="180px", display="" if get_salt else "none"))
         self._go = w.Button(description="Build file", icon="download")
         self._bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="240px", visibility="hidden"))
         self._link = w.HTML()
         self._msg = MessageBox()
         self._go.on_click(lambda _: self.export())
-        self.children = [w.HBox([self._format, self._go, self._bar]), self._link, self._msg]
+        self.children = [w.HBox([self._format, self._alias, self._go, self._bar]), self._link, self._msg]
         self.add_class("wb-export")
 
     def _progress(self, stage: str, fraction: float) -> None:
@@ -96,6 +103,8 @@ class ExportBox(w.VBox):
         if fmt not in _MIME:  # a viewer can send any value over the websocket
             raise ValueError("Choose Excel workbook or HTML report.")
         sc = self._get()
+        if self._alias.value and self._get_salt is not None:
+            sc = pseudonymise(sc, self._get_salt())
         self._link.value, self._bar.value = "", 0
         self._bar.layout.visibility = "visible"
         file_name = re.sub(r"[^\w\-. ]+", "_", sc.name).strip() or "scenario"
@@ -155,7 +164,7 @@ class ScenarioStep(w.VBox):
         self._unpublish = w.Button(description="Unpublish", icon="eye-slash")
         self._delete = w.Button(description="Delete", icon="trash", button_style="danger")
         self._history = w.HTML()
-        self._export = ExportBox(self._selected_scenario)
+        self._export = ExportBox(self._selected_scenario, get_salt=lambda: self._store.alias_salt)
         self._pick_many = w.SelectMultiple(options=[], description="Compare", rows=6, style=style,
                                            layout=w.Layout(width="360px"))
         self._compare_btn = w.Button(description="Compare", icon="columns")
