@@ -150,3 +150,35 @@ def test_domain_core_never_imports_ui_packages():
             "sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_cli_run_takes_the_reallocate_flags_and_writes_crm_files(tmp_path, capsys):
+    from workbench.scenario import Scenario
+
+    accounts = pd.read_csv(SAMPLE / "accounts.csv", dtype="string")
+    keep = accounts[accounts["owner_id"].notna() & accounts["parent_id"].isna()]["account_id"].iloc[0]
+    pd.DataFrame({"account_id": [keep]}).to_csv(tmp_path / "locks.csv", index=False)
+    spec = tmp_path / "wide.yaml"
+    Scenario("wide", params={"allocate": {"band": 0.3, "max_move_share": 0.5}}).to_yaml(spec)
+    # a scenario file, overridden by the reallocate flags (the flag wins, unflagged settings stay)
+    rc = cli_main(["run", str(spec), "--book", str(SAMPLE), "--out", str(tmp_path / "o"), "--band", "0.1",
+                   "--lock", str(tmp_path / "locks.csv"), "--event", "leave:M039", "--crm", "salesforce,plain"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    params = json.loads((tmp_path / "o" / "kpis.json").read_text())["params"]["allocate"]
+    assert params["band"] == 0.1 and params["max_move_share"] == 0.5
+    assert params["locks"] == [{"account_id": keep, "manager_id": None}]
+    assert params["events"] == [{"type": "leave", "manager_id": "M039"}]
+    moves = pd.read_csv(tmp_path / "o" / "moves.csv", dtype="string")
+    managers = pd.read_csv(tmp_path / "o" / "managers.csv").set_index("manager_id")
+    assert keep not in set(moves["account_id"]) and managers.loc["M039", "accounts_after"] == 0
+    sf = pd.read_csv(tmp_path / "o" / "salesforce_account_owner_update.csv")
+    assert list(sf.columns) == ["Id", "OwnerId"] and len(sf) == len(moves)
+    assert (tmp_path / "o" / "moves_plain.csv").exists()
+    assert not (tmp_path / "o" / "hubspot_company_owner_import.csv").exists()
+    assert "salesforce_account_owner_update.csv" in out
+    # a limit no plan can keep: one clear line and exit code 2, no files of a plan that breaks it
+    rc = cli_main(["run", "--book", str(SAMPLE), "--out", str(tmp_path / "bad"), "--max-move-share", "0.001"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no feasible plan" in err and "(0.1% of the owned accounts)" in err
+    assert not (tmp_path / "bad").exists()

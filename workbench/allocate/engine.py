@@ -66,6 +66,11 @@ def parse_event(text: str) -> dict:
     return ev
 
 
+def _share(x: float) -> str:
+    """A share for a sentence: "20%", "1%", but "0.1%" or "7.8%" where whole percent would round it away."""
+    return f"{x:.0%}" if x >= 0.1 or abs(x * 100 - round(x * 100)) < 1e-9 else f"{x:.1%}"
+
+
 def normalise_locks(locks) -> pd.DataFrame:
     """Locks as a frame ``account_id, manager_id`` (``manager_id`` missing = keep the current owner).
 
@@ -852,14 +857,14 @@ def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, 
     move_limit = move_stats["move_limit"]
     if v["moves_over_limit"] > 1e-9 and move_limit is not None and move_stats["move_share_of"] == "revenue":
         need_share = float(v["moves"]) / max(move_stats["owned_accounts_active"], 1)
-        diagnosis.append(f"The move limit allows {move_stats['max_move_share']:.0%} of the owned revenue "
+        diagnosis.append(f"The move limit allows {_share(move_stats['max_move_share'])} of the owned revenue "
                          f"({_money(move_stats['move_limit_revenue'])}) to change owner but keeping the band needs "
-                         f"about {need_share:.0%}; raise the move limit to at least {need_share:.0%}, count it in "
-                         "accounts, or widen the band.")
+                         f"about {_share(need_share)}; raise the move limit to at least {_share(need_share)}, count it "
+                         "in accounts, or widen the band.")
     elif v["moves_over_limit"] > 1e-9 and move_limit is not None:
         need = int(np.ceil(v["moves"]))
         need_share = need / max(move_stats["owned_accounts_active"], 1)
-        diagnosis.append(f"The move limit allows {move_limit:,.0f} account moves ({move_stats['max_move_share']:.0%} "
+        diagnosis.append(f"The move limit allows {move_limit:,.0f} account moves ({_share(move_stats['max_move_share'])} "
                          f"of the owned accounts) but keeping the band needs about {need:,}; raise the move limit to "
                          f"at least {np.ceil(need_share * 1000) / 10:.1f} %, or widen the band.")
     aux_off = float(v["aux_over_band"].sum() + v["aux_under_band"].sum())

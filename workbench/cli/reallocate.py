@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,16 +17,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a saved segmentation (folder written by save_result) or a folder with segments.csv "
                         "(account_id, segment_id) and coverage.csv (segment_id, role, hours_per_account)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--band", type=float, default=0.15, help="workload band around target as a share (default 0.15)")
+    add_allocate_options(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the candidate sample")
+    p.set_defaults(func=_main)
+
+
+def add_allocate_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    """The reallocation settings, shared by ``workbench reallocate`` and ``workbench run``. With
+    ``defaults=False`` (``run``) every option defaults to ``None``: only the flags given override the scenario
+    file and the pipeline defaults."""
+    def d(value):
+        return value if defaults else None
+
+    p.add_argument("--band", type=float, default=d(0.15),
+                   help="workload band around target as a share (default 0.15)")
     p.add_argument("--max-move-share", type=float, default=None,
                    help="at most this share of owned accounts (or of their revenue, see --move-share-of) may change "
                         "owner (e.g. 0.2)")
-    p.add_argument("--move-share-of", default="accounts", choices=["accounts", "revenue"],
+    p.add_argument("--move-share-of", default=d("accounts"), choices=["accounts", "revenue"],
                    help="what --max-move-share counts: owned accounts (default) or their 12-month revenue")
     p.add_argument("--balance-on", default=None, choices=["revenue", "potential"],
                    help="also keep each manager's revenue (revenue_12m) or potential inside a band around a fair "
                         "share (the role's total shared out like its hours); default: workload only")
-    p.add_argument("--balance-band", type=float, default=0.2,
+    p.add_argument("--balance-band", type=float, default=d(0.2),
                    help="band of --balance-on around each manager's fair share, as a share (default 0.2 = ±20 %%)")
     p.add_argument("--lock", metavar="FILE", default=None,
                    help="CSV with account_id and optional manager_id: accounts pinned to their owner or that manager")
@@ -34,13 +48,46 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "ramp=0.5 | override:ACCOUNT_ID=MANAGER_ID[,freeze] (repeatable)")
     p.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
                    help="objective weight: continuity=1, fit=1, balance=1 (repeatable)")
-    p.add_argument("--mode", default="thorough", choices=["thorough", "auto", "lp", "lagrangian", "exact"],
+    p.add_argument("--mode", default=d("thorough"), choices=["thorough", "auto", "lp", "lagrangian", "exact"],
                    help="solver (default thorough: Lagrangian prices, two-move chains and a deeper MILP search, "
-                        "~10 s on 10k accounts; auto is the one the app uses, ~1 s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the candidate sample")
+                        "~10 s on 10k accounts; auto is the one the app uses, ~1 s)" if defaults else
+                        "solver (default: the scenario file's, else auto)")
     p.add_argument("--crm", default="salesforce,hubspot,dynamics,plain",
-                   help="CRM move files to write (comma separated; default all)")
-    p.set_defaults(func=_main)
+                   help="CRM move files to write (comma separated; default all; 'none' for none)")
+
+
+def allocate_settings(args: argparse.Namespace) -> dict:
+    """The ``reallocate`` keyword arguments the allocation flags ask for; options left at ``None`` are omitted
+    (``run`` then keeps the scenario file's value). The lock file is read here, events are parsed."""
+    import pandas as pd
+
+    from ..allocate import normalise_locks, parse_event
+
+    out = {"band": args.band, "max_move_share": args.max_move_share, "move_share_of": args.move_share_of,
+           "balance_on": args.balance_on, "balance_band": args.balance_band, "mode": args.mode}
+    out = {k: v for k, v in out.items() if v is not None}
+    if args.lock:
+        lock_path = Path(args.lock)
+        if not lock_path.exists():
+            raise FileNotFoundError(f"lock file {lock_path} does not exist")
+        # records, as the app keeps them: they go into the scenario's parameters and kpis.json as they are
+        locks = normalise_locks(pd.read_csv(lock_path, dtype="string"))
+        out["locks"] = locks.astype(object).where(locks.notna(), None).to_dict("records")
+    weights = {}
+    for item in args.weight:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"--weight expects NAME=VALUE, got {item!r}")
+        weights[key.strip()] = float(value)
+    if weights:
+        out["weights"] = weights
+    if args.event:
+        out["events"] = [parse_event(e) for e in args.event]
+    return out
+
+
+def crm_systems(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(x.strip() for x in args.crm.split(",") if x.strip() and x.strip() != "none")
 
 
 def load_segmentation(folder):
@@ -65,11 +112,8 @@ def load_segmentation(folder):
 
 def _main(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
-    import pandas as pd
-
-    from ..allocate import InfeasibleError, parse_event, reallocate
+    from ..allocate import InfeasibleError, reallocate
     from ..book import load_book
     from ..crm import write_move_files
     from ..results import save_result
@@ -77,22 +121,7 @@ def _main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     book = load_book(args.book)
     seg = load_segmentation(args.segments)
-    locks = None
-    if args.lock:
-        lock_path = Path(args.lock)
-        if not lock_path.exists():
-            raise FileNotFoundError(f"lock file {lock_path} does not exist")
-        locks = pd.read_csv(lock_path, dtype="string")
-    weights = {}
-    for item in args.weight:
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ValueError(f"--weight expects NAME=VALUE, got {item!r}")
-        weights[key.strip()] = float(value)
-    events = [parse_event(e) for e in args.event]
-    asg = reallocate(book, seg, band=args.band, max_move_share=args.max_move_share, locks=locks, events=events,
-                     weights=weights or None, mode=args.mode, seed=args.seed, balance_on=args.balance_on,
-                     balance_band=args.balance_band, move_share_of=args.move_share_of)
+    asg = reallocate(book, seg, seed=args.seed, **allocate_settings(args))
     s = asg.stats
     if s["status"] == "infeasible":
         raise InfeasibleError(f"no feasible plan. {s['diagnosis']}")
@@ -103,8 +132,7 @@ def _main(args: argparse.Namespace) -> int:
     (out / "allocation.json").write_text(json.dumps({"params": asg.params, "stats": asg.stats}, indent=2,
                                                     default=str), encoding="utf-8")
     save_result(asg, out / "assignment")
-    systems = tuple(x.strip() for x in args.crm.split(",") if x.strip())
-    files = write_move_files(asg, book, out, systems)
+    files = write_move_files(asg, book, out, crm_systems(args))
     print(f"book: {book.summary()}")
     print(f"moves: {s['moves']:,} accounts change owner ({s['moved_share_accounts']:.1%} of owned accounts, "
           f"{s['moved_share_revenue']:.1%} of their revenue); managers in band {s['managers_in_band_before']} -> "
