@@ -203,6 +203,18 @@ def test_published_visible_unpublished_not_offline_no_source(dashboard_server, o
     # the viewer opens the other published scenario through the list: the view follows
     page.locator(".wb-dashboard select").first.select_option(index=1)
     page.wait_for_selector(f'[data-scenario="{VISIBLE}"]', timeout=60_000)
+    # the lists are on screen, not squeezed to nothing under the wide scenario view (they once were: the
+    # select_option above still worked, a person could not see or click them), even in a narrow window
+    page.set_viewport_size({"width": 900, "height": 900})
+    for i in (0, 1):
+        box = page.locator(".wb-dashboard select").nth(i).bounding_box()
+        assert box is not None and box["width"] > 150
+        on_top = page.evaluate("([x, y]) => !!document.elementFromPoint(x, y).closest('select')",
+                               [box["x"] + box["width"] / 2, box["y"] + 12])
+        assert on_top
+    page.locator(".wb-dashboard select").nth(1).select_option(index=[0, 1])
+    page.get_by_role("button", name="Compare").click()  # Playwright refuses a click on a covered button
+    page.wait_for_selector(".wb-dashboard .wb-msg-ok:has-text('Comparing')", timeout=60_000)
 
 
 @pytest.mark.browser

@@ -148,5 +148,6 @@ def test_card_numbers_read_like_a_report():
     from widgets.common import kpi_decimals
 
     assert kpi_decimals(110.1, 115.0, 4.9) == 1 and kpi_decimals(0.0, 334.0, 334.0) == 0
+    assert kpi_decimals(0.0, 16_546_321.85, 16_546_321.85) == 0  # "0 EUR → 16.55 M EUR"
     assert fmt_kpi(115.0, "accounts", decimals=1) == "115.0 accounts"
     assert "→" in view._cards.value and k["label"] in view._cards.value

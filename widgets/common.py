@@ -11,7 +11,8 @@ from collections.abc import Callable
 import ipywidgets as w
 import pandas as pd
 
-__all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class", "fmt_kpi", "kpi_decimals"]
+__all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class", "fmt_kpi", "kpi_decimals",
+           "kpi_cards_html", "CARD_KPIS"]
 
 log = logging.getLogger("widgets")
 
@@ -104,5 +105,36 @@ def fmt_kpi(v: float | None, unit: str, sign: bool = False, decimals: int | None
 
 
 def kpi_decimals(*values: float | None) -> int:
-    """0 when every value is a whole number (counts), else 1: one choice for a KPI's baseline, scenario and delta."""
-    return 0 if all(v is None or float(v).is_integer() for v in values) else 1
+    """0 when every value is a whole number (counts), else 1: one choice for a KPI's baseline, scenario and delta.
+    Values of 10,000 and more are shown in k / M with their own decimals and do not count."""
+    return 0 if all(v is None or abs(v) >= 1e4 or float(v).is_integer() for v in values) else 1
+
+
+#: the KPIs shown as cards, in this order (then the per-role "accounts per manager" ones)
+CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
+             "cost_to_serve", "revenue_per_manager", "workload_imbalance", "managers_in_band", "service_coverage",
+             "accounts_moved", "revenue_moved", "revenue_at_risk")
+
+
+def kpi_cards_html(kpis: dict) -> str:
+    """KPI cards, baseline → scenario with the change coloured by whether it is better, and the P10–P90 band
+    when the projection drew Monte Carlo samples (the KPIs step and the stakeholder dashboard)."""
+    cards = []
+    for key in CARD_KPIS + tuple(k for k in kpis if k.startswith("accounts_per_")):
+        k = kpis.get(key)
+        if not k:
+            continue
+        unit = k["unit"]
+        dec = kpi_decimals(k["baseline"], k["scenario"], k["delta"])
+        band = ""
+        if k.get("p10") is not None and k["p10"] != k["p90"]:
+            band = (f'<div class="wb-kpi-band">P10–P90: {fmt_kpi(k["p10"], unit, decimals=dec)} … '
+                    f'{fmt_kpi(k["p90"], unit, decimals=dec)}</div>')
+        label = html.escape(k["label"])
+        cards.append(
+            f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label" title="{label}">{label}</div>'
+            f'<div class="wb-kpi-value">{fmt_kpi(k["baseline"], unit, decimals=dec)} → '
+            f'{fmt_kpi(k["scenario"], unit, decimals=dec)}</div>'
+            f'<div class="wb-kpi-delta wb-{delta_class(key, k["delta"])}">'
+            f'{fmt_kpi(k["delta"], unit, sign=True, decimals=dec)}</div>{band}</div>')
+    return f'<div class="wb-kpis wb-kpi-cards">{"".join(cards)}</div>'

@@ -20,7 +20,7 @@ from workbench.report.export import kpi_frame, moves_table, scenario_charts
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
 
 from .charting import ChartPane
-from .common import MessageBox, guarded, step_header, table_html
+from .common import MessageBox, guarded, kpi_cards_html, step_header, table_html
 from .scenario_step import ExportBox, show_comparison
 
 __all__ = ["Dashboard", "PSEUDONYMISE_ENV"]
@@ -76,9 +76,14 @@ class Dashboard(w.VBox):
         scenario_view = w.VBox([self._head, self._kpis, w.HBox(self._charts[:2]), self._charts[2], self._moves,
                                 self._export])
         compare_view = w.VBox([self._cmp_kpis, self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params])
-        self.tabs = w.Tab(children=[scenario_view, compare_view], titles=["Scenario", "Compare"])
+        # the tabs take the room left and never less than nothing: wide content (cards, tables) used to push
+        # the scenario list to zero width, hidden under the tabs
+        self.tabs = w.Tab(children=[scenario_view, compare_view], titles=["Scenario", "Compare"],
+                          layout=w.Layout(flex="1 1 auto", min_width="0"))
         side = w.VBox([self._pick, w.HTML("<hr>"), self._pick_many, self._compare_btn, w.HTML("<hr>"),
-                       self._alias, self._refresh_btn], layout=w.Layout(width="340px"))
+                       self._alias, self._refresh_btn],
+                      layout=w.Layout(width="340px", min_width="340px", flex="0 0 340px"))
+        side.add_class("wb-side")
         self.children = [step_header("Restructure scenarios", "Read-only view of the published scenarios."),
                          self._msg, w.HBox([side, self.tabs])]
         self.add_class("wb-dashboard")
@@ -192,11 +197,14 @@ class Dashboard(w.VBox):
         self._clear(comparison=False)  # nothing stale stays on screen if loading fails
         sc = self._load(name)
         self.tabs.selected_index = 0
-        meta = " · ".join(html.escape(x) for x in (sc.author, sc.saved_at, sc.book_summary) if x)
+        meta = " · ".join(html.escape(x) for x in (sc.author, _when(sc.saved_at), sc.book_summary) if x)
         self._head.value = (f'<h3 class="wb-h" data-scenario="{html.escape(sc.name)}">{html.escape(sc.name)}</h3>'
                             f'<div class="wb-sub">{html.escape(sc.description)}</div><div class="wb-sub">{meta}</div>')
+        # cards as in the workshop's KPIs step; every figure, unrounded, one click away
         k = kpi_frame(sc)[["label", "unit", "baseline", "scenario", "delta", "p10", "p90"]]
-        self._kpis.value = table_html(k, max_rows=30, float_format="{:,.2f}")
+        self._kpis.value = (kpi_cards_html(sc.projection.kpis) + '<details class="wb-all-kpis"><summary>All '
+                            f"figures ({len(k)})</summary>{table_html(k, max_rows=60, float_format='{:,.2f}')}"
+                            "</details>")
         for pane, chart in zip(self._charts, scenario_charts(sc).values()):
             pane.show(chart)
         moves = moves_table(sc)
@@ -227,3 +235,15 @@ class Dashboard(w.VBox):
             self.show_comparison(self._compared)
         self.show_scenario(self._pick.value)
         self.tabs.selected_index = tab
+
+
+def _when(stamp: str) -> str:
+    """"2026-11-30T00:18:32+00:00" → "30 Nov 2026, 00:18 UTC" (as stored when it does not parse)."""
+    from datetime import datetime
+
+    try:
+        t = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return stamp or ""
+    zone = t.tzname() or ""
+    return f"{t:%d %b %Y, %H:%M}" + (f" {'UTC' if zone in ('UTC', 'UTC+00:00') else zone}" if zone else "")

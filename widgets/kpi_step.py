@@ -16,14 +16,11 @@ from workbench.kpi import KpiModel, backtest
 from workbench.report.charts.kpi import backtest_chart, fan_chart, manager_change_chart, revenue_waterfall
 
 from .charting import ChartPane
-from .common import MessageBox, delta_class, fmt_kpi, guarded, kpi_decimals, step_header, table_html
+from .common import MessageBox, guarded, kpi_cards_html, step_header, table_html
 from .state import WorkbenchState
 
 __all__ = ["KpiStep"]
 
-_CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
-              "cost_to_serve", "revenue_per_manager", "workload_imbalance", "managers_in_band",
-              "service_coverage", "accounts_moved", "revenue_moved", "revenue_at_risk")
 _DRAW_OPTIONS = (("none (deterministic)", 0), ("200", 200), ("1,000", 1000), ("5,000", 5000))
 _MANAGER_COLUMNS = ("manager_id", "name", "role", "accounts_before", "accounts_after", "moved_in", "moved_out",
                     "utilisation_before", "utilisation_after", "revenue_before_12m", "revenue_after_12m",
@@ -277,25 +274,7 @@ class KpiStep(w.VBox):
 
     # -- rendering ------------------------------------------------------------------------------------------
     def _render(self, proj) -> None:
-        cards = []
-        for key in _CARD_KPIS + tuple(k for k in proj.kpis if k.startswith("accounts_per_")):
-            k = proj.kpis.get(key)
-            if not k:
-                continue
-            unit = k["unit"]
-            dec = kpi_decimals(k["baseline"], k["scenario"], k["delta"])
-            band = ""
-            if k.get("p10") is not None and k["p10"] != k["p90"]:
-                band = (f'<div class="wb-kpi-band">P10–P90: {fmt_kpi(k["p10"], unit, decimals=dec)} … '
-                        f'{fmt_kpi(k["p90"], unit, decimals=dec)}</div>')
-            cls = delta_class(key, k["delta"])
-            cards.append(
-                f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label" title="{html.escape(k["label"])}">'
-                f'{html.escape(k["label"])}</div>'
-                f'<div class="wb-kpi-value">{fmt_kpi(k["baseline"], unit, decimals=dec)} → '
-                f'{fmt_kpi(k["scenario"], unit, decimals=dec)}</div>'
-                f'<div class="wb-kpi-delta wb-{cls}">{fmt_kpi(k["delta"], unit, sign=True, decimals=dec)}</div>{band}</div>')
-        self._cards.value = f'<div class="wb-kpis wb-kpi-cards">{"".join(cards)}</div>'
+        self._cards.value = kpi_cards_html(proj.kpis)
         cur = self._model.currency_ if self._model is not None else ""
         self._fan.show(fan_chart(proj.series, currency=cur))
         self._waterfall.show(revenue_waterfall(proj.kpis, currency=cur))
