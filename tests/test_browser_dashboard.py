@@ -20,6 +20,7 @@ from test_scenario_store import make_scenario
 
 from workbench.cli import serve as serve_cli
 from workbench.cli.app import free_port
+from workbench.compare import compare
 from workbench.scenario import ScenarioStore
 
 VISIBLE, SECRET, GONE = "Visible Plan", "Secret Plan", "Deleted Plan"
@@ -54,6 +55,16 @@ def test_dashboard_lists_published_only_and_refuses_crafted_names(store_path):
     assert "at least two" in d._msg.value
     d.show_comparison([VISIBLE, "Second Plan"])
     assert "<svg" in d._cmp_charts[0].value and "allocate.band" in d._cmp_params.value
+    # the KPI comparison reads like the cards: values with their unit, the change against the first scenario
+    from widgets.scenario_step import comparison_display
+
+    shown = comparison_display(compare([d._load(VISIBLE), d._load("Second Plan")]))
+    assert list(shown.columns[:3]) == ["KPI", "Baseline", VISIBLE] and "Second Plan" in shown.columns
+    assert f"{VISIBLE} P10–P90" in shown.columns  # these scenarios drew Monte Carlo bands
+    assert f"Second Plan vs {VISIBLE}" in shown.columns and f"{VISIBLE} vs {VISIBLE}" not in shown.columns
+    assert shown[f"Second Plan vs {VISIBLE}"].str.match(r"^[+-]").all()
+    assert shown["KPI"].iloc[0] == "Revenue (12 months)" and shown[VISIBLE].iloc[0].endswith(" M EUR")
+    assert "Second Plan vs" in d._cmp_kpis.value
     assert store_path.read_bytes() == before  # the dashboard never writes the store
     with pytest.raises(Exception, match="read-only"):
         d._store.publish(SECRET)
