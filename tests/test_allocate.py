@@ -382,6 +382,13 @@ def test_cli_reallocate(small, tmp_path, capsys):
                str(tmp_path / "out2"), "--max-move-share", "0.001"])
     err = capsys.readouterr().err
     assert rc == 2 and "no feasible plan" in err and "move limit" in err and "Traceback" not in err
+    assert not (tmp_path / "out2" / "salesforce_account_owner_update.csv").exists()
+    # a band no plan can meet (±0 %): the closest plan is written, with a warning naming what it misses
+    rc = main(["reallocate", str(tmp_path / "book"), "--segments", str(tmp_path / "seg"), "--out",
+               str(tmp_path / "out4"), "--band", "0"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "warning: no plan meets every setting" in err and "band" in err
+    assert (tmp_path / "out4" / "moves.csv").exists() and "infeasible" in (tmp_path / "out4" / "allocation.json").read_text()
     rc = main(["reallocate", str(tmp_path / "book"), "--segments", str(tmp_path / "nowhere"), "--out",
                str(tmp_path / "out3")])
     assert rc == 2 and "holds no segmentation" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -86,6 +87,20 @@ def allocate_settings(args: argparse.Namespace) -> dict:
     return out
 
 
+def check_plan(stats: dict) -> str | None:
+    """What the CLI does with an infeasible plan. One that breaks the move limit raises ``InfeasibleError``: its
+    CRM files would move more accounts than the user allowed. One that only misses the band (an account family
+    bigger than a band, capacity below demand) is the closest plan there is: it is written, and the returned
+    warning says what it misses and what to relax. ``None`` for a feasible plan."""
+    from ..allocate import InfeasibleError
+
+    if stats.get("status") != "infeasible":
+        return None
+    if stats.get("moves_over_limit", 0.0) > 1e-9:
+        raise InfeasibleError(f"no feasible plan. {stats['diagnosis']}")
+    return f"no plan meets every setting, so the files hold the closest one. {stats['diagnosis']}"
+
+
 def crm_systems(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(x.strip() for x in args.crm.split(",") if x.strip() and x.strip() != "none")
 
@@ -113,7 +128,7 @@ def load_segmentation(folder):
 def _main(args: argparse.Namespace) -> int:
     import json
 
-    from ..allocate import InfeasibleError, reallocate
+    from ..allocate import reallocate
     from ..book import load_book
     from ..crm import write_move_files
     from ..results import save_result
@@ -123,8 +138,7 @@ def _main(args: argparse.Namespace) -> int:
     seg = load_segmentation(args.segments)
     asg = reallocate(book, seg, seed=args.seed, **allocate_settings(args))
     s = asg.stats
-    if s["status"] == "infeasible":
-        raise InfeasibleError(f"no feasible plan. {s['diagnosis']}")
+    warning = check_plan(s)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     asg.moves.to_csv(out / "moves.csv", index=False)
@@ -144,6 +158,8 @@ def _main(args: argparse.Namespace) -> int:
           f"gap {s['gap']:.2%}, status {s['status']}")
     for note in s["notes"]:
         print(f"note: {note}")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {out}/moves.csv, managers.csv, allocation.json, {', '.join(f.name for f in files)} "
           f"in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -9,10 +9,11 @@ run as a scenario in the store.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from .reallocate import add_allocate_options, allocate_settings, crm_systems
+from .reallocate import add_allocate_options, allocate_settings, check_plan, crm_systems
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from ..allocate import InfeasibleError
     from ..book import load_book
     from ..crm import write_move_files
     from ..pipeline import run, set_param, write_results
@@ -57,8 +57,7 @@ def _main(args: argparse.Namespace) -> int:
     # the pipeline reports segment / reallocate / project as 0 .. 1; loading and writing take the ends
     result = run(book, params, progress=lambda stage, f: bar(stage, 0.1 + 0.8 * f) if f < 1 else None)
     stats = result.assignment.stats
-    if stats.get("status") == "infeasible":  # as `workbench reallocate`: no files of a plan that breaks the settings
-        raise InfeasibleError(f"no feasible plan. {stats['diagnosis']}")
+    warning = check_plan(stats)  # as `workbench reallocate`: refuses a plan that breaks the move limit
     bar("write", 0.9)
     out = write_results(result, args.out)
     crm = write_move_files(result.assignment, book, out, crm_systems(args))
@@ -76,6 +75,8 @@ def _main(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     files = ["segments.csv", "moves.csv", "managers.csv", "series.csv", "kpis.json", *(f.name for f in crm)]
     print(f"wrote {out}/{', '.join(files)} in {time.perf_counter() - t0:.1f} s")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     if spec is not None and spec.fingerprint and spec.fingerprint != book.fingerprint():
         print(f"note: {Path(args.scenario).name} was made on another book (fingerprint {spec.fingerprint}, "
               f"this book {book.fingerprint()})")
