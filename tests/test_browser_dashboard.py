@@ -56,7 +56,7 @@ def test_dashboard_lists_published_only_and_refuses_crafted_names(store_path):
     d.show_comparison([VISIBLE, "Second Plan"])
     assert "<svg" in d._cmp_charts[0].value and "allocate.band" in d._cmp_params.value
     # the KPI comparison reads like the cards: values with their unit, the change against the first scenario
-    from widgets.scenario_step import comparison_display
+    from workbench.report.format import comparison_display
 
     shown = comparison_display(compare([d._load(VISIBLE), d._load("Second Plan")]))
     assert list(shown.columns[:3]) == ["KPI", "Baseline", VISIBLE] and "Second Plan" in shown.columns

@@ -123,10 +123,16 @@ def test_html_report_is_self_contained(scenario, tmp_path):
     assert not re.search(r"<script|<link|<img|<iframe|@import|url\(", text, re.I)
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", text, re.I)
     kp = kpi_frame(scenario).set_index("kpi")
-    assert f"{kp.loc['revenue_12m', 'scenario']:,.0f}" in text
+    # the KPIs read as on the cards (the workbook keeps the raw numbers)
+    from workbench.report.format import fmt_kpi, kpi_display
+
+    assert fmt_kpi(kp.loc["revenue_12m", "scenario"], kp.loc["revenue_12m", "unit"]) in text
+    shown = kpi_display(scenario.projection.kpis)
+    assert shown["KPI"].iloc[0] == kp.loc["revenue_12m", "label"] and ">P10–P90</th>" in text
     cmp_path = export_html([scenario, make_scenario("Other", seed=8)], tmp_path / "c.html")
     ctext = cmp_path.read_text(encoding="utf-8")
     assert ctext.count("<svg") == 3 and "Other" in ctext and "different books" in ctext
+    assert f"Other vs {scenario.name}</th>" in ctext
 
 
 def test_chart_export_svg_and_png(scenario, tmp_path):
@@ -149,3 +155,23 @@ def test_comparison_numbers_are_the_scenarios(scenario):
     other = make_scenario("Other", seed=8)
     cmp = compare([scenario, other])
     assert cmp.kpis["value"].iloc[0] == pytest.approx(scenario.projection.kpis[cmp.kpis["kpi"].iloc[0]]["scenario"])
+
+
+def test_report_figures_read_like_the_cards():
+    from workbench.report.format import kpi_display, when
+
+    kpis = {"accounts_moved": {"label": "Accounts moved", "unit": "accounts", "baseline": 0.0, "scenario": 334.0,
+                               "delta": 334.0, "p10": None, "p90": None},
+            "revenue_12m": {"label": "Revenue", "unit": "EUR", "baseline": 157.5e6, "scenario": 160.06e6,
+                            "delta": 2.56e6, "p10": None, "p90": None},
+            "managers_in_band": {"label": "In band", "unit": "share", "baseline": 0.25, "scenario": 1.0,
+                                 "delta": 0.75, "p10": None, "p90": None}}
+    t = kpi_display(kpis)
+    assert list(t.columns) == ["KPI", "Baseline", "Scenario", "Change"]  # no band column without draws
+    assert list(t["KPI"]) == ["Revenue", "In band", "Accounts moved"]  # headline order, not dict order
+    assert t.iloc[0].tolist() == ["Revenue", "157.50 M EUR", "160.06 M EUR", "+2.56 M EUR"]
+    assert t.iloc[1].tolist() == ["In band", "25.0 %", "100.0 %", "+75.0 pp"]
+    assert t.iloc[2].tolist() == ["Accounts moved", "0 accounts", "334 accounts", "+334 accounts"]
+    kpis["revenue_12m"].update(p10=158e6, p90=161e6)
+    assert kpi_display(kpis)["P10–P90"].iloc[0] == "158.00 M EUR … 161.00 M EUR"
+    assert when("2026-11-30T00:18:32+00:00") == "30 Nov 2026, 00:18 UTC" and when("not a date") == "not a date"

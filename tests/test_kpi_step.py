@@ -129,7 +129,7 @@ def test_an_overtaken_refresh_does_not_draw_over_a_newer_one():
 
 
 def test_card_numbers_read_like_a_report():
-    from widgets.common import fmt_kpi
+    from workbench.report.format import fmt_kpi
 
     assert fmt_kpi(334.0, "accounts") == "334 accounts" and fmt_kpi(0.0, "EUR") == "0 EUR"
     assert fmt_kpi(38.25, "accounts") == "38.2 accounts" and fmt_kpi(-0.8, "accounts", sign=True) == "-0.8 accounts"
@@ -145,7 +145,7 @@ def test_card_numbers_read_like_a_report():
     assert 'title="Customer lifetime value (BG/BB purchase model, 10 years)"' in view._cards.value
     per_role = [k for k in st.projection.kpis if k.startswith("accounts_per_")]
     k = st.projection.kpis[per_role[0]]
-    from widgets.common import kpi_decimals
+    from workbench.report.format import kpi_decimals
 
     assert kpi_decimals(110.1, 115.0, 4.9) == 1 and kpi_decimals(0.0, 334.0, 334.0) == 0
     assert kpi_decimals(0.0, 16_546_321.85, 16_546_321.85) == 0  # "0 EUR → 16.55 M EUR"

@@ -11,6 +11,8 @@ from collections.abc import Callable
 import ipywidgets as w
 import pandas as pd
 
+from workbench.report.format import CARD_KPIS, fmt_kpi, kpi_decimals, ordered_keys
+
 __all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class", "fmt_kpi", "kpi_decimals",
            "kpi_cards_html", "CARD_KPIS"]
 
@@ -83,47 +85,14 @@ def delta_class(key: str, delta: float) -> str:
     return "up" if better > 0 else "down"
 
 
-def fmt_kpi(v: float | None, unit: str, sign: bool = False, decimals: int | None = None) -> str:
-    """A KPI value for a card: shares in %, their changes in percentage points, indices to three decimals,
-    money in M / k above 10,000, whole counts without decimals ("334 accounts", not "334.0 accounts").
-    ``decimals`` fixes the decimals below 10,000 (so "110.1 → 115.0 accounts" reads alike; see ``kpi_decimals``)."""
-    if v is None:
-        return "–"
-    s = "+" if sign else ""
-    if unit == "share":
-        return f"{v * 100:+.1f} pp" if sign else f"{v * 100:.1f} %"
-    if unit == "index":
-        return f"{v:{s}.3f}"
-    a = abs(v)
-    if a >= 1e6:
-        return f"{v / 1e6:{s},.2f} M {unit}".strip()
-    if a >= 1e4:
-        return f"{v / 1e3:{s},.0f} k {unit}".strip()
-    if decimals is None:
-        decimals = kpi_decimals(v)
-    return f"{v:{s},.{decimals}f} {unit}".strip()
-
-
-def kpi_decimals(*values: float | None) -> int:
-    """0 when every value is a whole number (counts), else 1: one choice for a KPI's baseline, scenario and delta.
-    Values of 10,000 and more are shown in k / M with their own decimals and do not count."""
-    return 0 if all(v is None or abs(v) >= 1e4 or float(v).is_integer() for v in values) else 1
-
-
-#: the KPIs shown as cards, in this order (then the per-role "accounts per manager" ones)
-CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
-             "cost_to_serve", "revenue_per_manager", "workload_imbalance", "managers_in_band", "service_coverage",
-             "accounts_moved", "revenue_moved", "revenue_at_risk")
-
-
 def kpi_cards_html(kpis: dict) -> str:
     """KPI cards, baseline → scenario with the change coloured by whether it is better, and the P10–P90 band
     when the projection drew Monte Carlo samples (the KPIs step and the stakeholder dashboard)."""
     cards = []
-    for key in CARD_KPIS + tuple(k for k in kpis if k.startswith("accounts_per_")):
-        k = kpis.get(key)
-        if not k:
-            continue
+    for key in ordered_keys(kpis):
+        if key not in CARD_KPIS and not key.startswith("accounts_per_"):
+            continue  # the rest (revenue deltas by cause, the horizon) are in the tables below
+        k = kpis[key]
         unit = k["unit"]
         dec = kpi_decimals(k["baseline"], k["scenario"], k["delta"])
         band = ""

@@ -17,6 +17,7 @@ import ipywidgets as w
 from workbench.cli.serve import PSEUDONYMISE_ENV
 from workbench.compare import compare
 from workbench.report.export import kpi_frame, moves_table, scenario_charts
+from workbench.report.format import when
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
 
 from .charting import ChartPane
@@ -197,7 +198,7 @@ class Dashboard(w.VBox):
         self._clear(comparison=False)  # nothing stale stays on screen if loading fails
         sc = self._load(name)
         self.tabs.selected_index = 0
-        meta = " · ".join(html.escape(x) for x in (sc.author, _when(sc.saved_at), sc.book_summary) if x)
+        meta = " · ".join(html.escape(x) for x in (sc.author, when(sc.saved_at), sc.book_summary) if x)
         self._head.value = (f'<h3 class="wb-h" data-scenario="{html.escape(sc.name)}">{html.escape(sc.name)}</h3>'
                             f'<div class="wb-sub">{html.escape(sc.description)}</div><div class="wb-sub">{meta}</div>')
         # cards as in the workshop's KPIs step; every figure, unrounded, one click away
@@ -236,14 +237,3 @@ class Dashboard(w.VBox):
         self.show_scenario(self._pick.value)
         self.tabs.selected_index = tab
 
-
-def _when(stamp: str) -> str:
-    """"2026-11-30T00:18:32+00:00" → "30 Nov 2026, 00:18 UTC" (as stored when it does not parse)."""
-    from datetime import datetime
-
-    try:
-        t = datetime.fromisoformat(stamp)
-    except (TypeError, ValueError):
-        return stamp or ""
-    zone = t.tzname() or ""
-    return f"{t:%d %b %Y, %H:%M}" + (f" {'UTC' if zone in ('UTC', 'UTC+00:00') else zone}" if zone else "")

@@ -16,15 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as w
-import pandas as pd
 
 from workbench.compare import Comparison, compare
 from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
 from workbench.report.export import export_excel, export_html
+from workbench.report.format import comparison_display
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
 
 from .charting import ChartPane
-from .common import CARD_KPIS, MessageBox, fmt_kpi, guarded, kpi_decimals, step_header, table_html
+from .common import MessageBox, guarded, step_header, table_html
 from .state import WorkbenchState
 
 __all__ = ["ScenarioStep", "ExportBox", "scenario_from_state"]
@@ -60,40 +60,6 @@ def show_comparison(cmp: Comparison, table: w.HTML, charts: list[ChartPane], par
     diff = cmp.param_diff.drop(columns=["differs"])
     params.value = "<h4>Parameters that differ</h4>" + (
         table_html(diff, max_rows=50) if len(diff) else "<p>None: same parameters.</p>")
-
-
-def comparison_display(cmp: Comparison) -> pd.DataFrame:
-    """The KPI comparison as people read it: one row per KPI (card KPIs first), the baseline, each scenario's
-    value and, after the first, its change against the first, all formatted with their unit ("160.06 M EUR",
-    "100.0 %", "+12.5 pp", "334 accounts"); the P10–P90 columns only when a scenario drew Monte Carlo bands.
-    (``cmp.kpi_table`` keeps the raw numbers for the workbook.)"""
-    k = cmp.kpis
-    ref = cmp.names[0]
-    keys = list(dict.fromkeys(k["kpi"]))
-    keys = [x for x in CARD_KPIS if x in keys] + [x for x in keys if x not in CARD_KPIS]
-    rows = []
-    for key in keys:
-        part = k[k["kpi"] == key].set_index("scenario")
-        first = part.iloc[0]
-        unit = first["unit"]
-        vals = [first["baseline"], *part["value"].reindex(cmp.names), *part["delta_vs_reference"].reindex(cmp.names)]
-        dec = kpi_decimals(*(float(v) for v in vals if pd.notna(v)))
-
-        def f(v, sign=False, unit=unit, dec=dec):
-            return "" if pd.isna(v) else fmt_kpi(float(v), unit, sign=sign, decimals=dec)
-
-        row = {"KPI": first["label"], "Baseline": f(first["baseline"])}
-        for name in cmp.names:
-            value = part["value"].get(name)
-            row[name] = f(value)
-            if name != ref:
-                row[f"{name} vs {ref}"] = f(part["delta_vs_reference"].get(name), sign=True)
-            p10, p90 = part["p10"].get(name), part["p90"].get(name)
-            row[f"{name} P10–P90"] = "" if pd.isna(p10) or pd.isna(p90) or p10 == p90 else f"{f(p10)} … {f(p90)}"
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    bands = [c for c in out.columns if c.endswith(" P10–P90")]
-    return out.drop(columns=[c for c in bands if not out[c].astype(bool).any()])
 
 
 class ExportBox(w.VBox):

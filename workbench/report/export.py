@@ -20,6 +20,7 @@ import pandas as pd
 from ..compare import Comparison, compare, flatten_params
 from ..scenario import Scenario
 from .charts.compare import kpi_bands, kpi_series, loads_before_after, loads_side_by_side, move_overlap
+from .format import comparison_display, kpi_display, when
 
 __all__ = ["export_excel", "export_html", "scenario_html", "comparison_html", "save_chart", "scenario_charts",
            "assumptions_table", "kpi_frame", "moves_table", "EXPORT_FORMATS"]
@@ -309,10 +310,16 @@ def save_chart(chart: alt.TopLevelMixin, path: str | Path, scale: float = 2.0) -
 
 
 # ---------------------------------------------------------------------------------------------------- HTML
-def _table(df: pd.DataFrame, max_rows: int = 200) -> str:
+def _table(df: pd.DataFrame, max_rows: int = 200, figures: bool = False) -> str:
+    """``figures=True``: a frame of formatted figures (``workbench.report.format``), right-aligned after the first
+    column like numbers."""
     shown = df.head(max_rows)
-    head = "".join(f'<th class="{"t" if not pd.api.types.is_numeric_dtype(shown[c]) else ""}">{html.escape(str(c))}'
-                   "</th>" for c in shown.columns)
+
+    def is_text(i: int, c) -> bool:
+        return (i == 0) if figures else not pd.api.types.is_numeric_dtype(shown[c])
+
+    head = "".join(f'<th class="{"t" if is_text(i, c) else ""}">{html.escape(str(c))}</th>'
+                   for i, c in enumerate(shown.columns))
     cols = []
     for c in shown.columns:
         s = shown[c]
@@ -325,7 +332,8 @@ def _table(df: pd.DataFrame, max_rows: int = 200) -> str:
                                                   else f"{v:,.4g}")) for v in arr]
             cols.append(text)
         else:
-            cols.append([("t", html.escape("" if pd.isna(v) else str(v))) for v in s])
+            cls = "t" if is_text(len(cols), c) else ""
+            cols.append([(cls, html.escape("" if pd.isna(v) else str(v))) for v in s])
     body = "".join("<tr>" + "".join(f'<td class="{k}">{v}</td>' for k, v in row) + "</tr>" for row in zip(*cols))
     more = f'<p class="meta">{len(df) - max_rows:,} more rows in the Excel export.</p>' if len(df) > max_rows else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
@@ -349,13 +357,13 @@ def scenario_html(scenario: Scenario, progress: Progress | None = None) -> str:
     for i, (key, chart) in enumerate(charts.items()):
         svgs.append(f'<figure data-chart="{key}">{_svg(chart)}</figure>')
         _say(progress, f"chart {key}", (i + 1) / (len(charts) + 1))
-    meta = " · ".join(html.escape(x) for x in (scenario.author, scenario.created, scenario.book_summary,
+    meta = " · ".join(html.escape(x) for x in (scenario.author, when(scenario.created), scenario.book_summary,
                                                f"book {scenario.fingerprint}") if x)
     _, _, import_lines = _import_frames(scenario.import_report)
-    kpis = kpi_frame(scenario)[["label", "unit", "baseline", "scenario", "delta", "p10", "p90"]]
+    kpis = kpi_display(scenario.projection.kpis)  # as the cards read; the workbook keeps the raw numbers
     body = (f"<h1>{html.escape(scenario.name)}</h1><p class='meta'>{meta}</p>"
             f"<p>{html.escape(scenario.description)}</p>"
-            f"<h2>Headline KPIs</h2>{_table(kpis)}"
+            f"<h2>Headline KPIs</h2>{_table(kpis, figures=True)}"
             f"<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
             f"<h2>Moves ({len(scenario.assignment.moves):,})</h2>{_table(moves_table(scenario), 100)}"
             f"<h2>Manager loads</h2>{_table(scenario.assignment.loads)}"
@@ -375,7 +383,7 @@ def comparison_html(cmp: Comparison, progress: Progress | None = None) -> str:
         _say(progress, f"chart {key}", (i + 1) / (len(charts) + 1))
     warn = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in cmp.warnings)
     body = (f"<h1>Comparison: {html.escape(' vs '.join(cmp.names))}</h1>{warn}"
-            f"<h2>KPIs</h2>{_table(cmp.kpi_table)}<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
+            f"<h2>KPIs</h2>{_table(comparison_display(cmp), figures=True)}<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
             f"<h2>Move lists</h2>{_table(cmp.overlap)}<h2>Parameters that differ</h2>{_table(cmp.param_diff)}"
             f"<h2>Workload per manager</h2>{_table(cmp.loads)}")
     _say(progress, "done", 1.0)

@@ -1,0 +1,110 @@
+"""KPI figures as people read them, shared by the HTML report, the workshop app and the dashboard.
+
+Shares in %, their changes in percentage points, indices to three decimals, money in M / k above 10,000, counts
+without decimals ("334 accounts"). Raw numbers stay in the frames and the Excel export.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+__all__ = ["CARD_KPIS", "fmt_kpi", "kpi_decimals", "kpi_display", "comparison_display", "when"]
+
+#: the headline KPIs, in the order people read them (then the per-role "accounts per manager" ones, then the rest)
+CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
+             "cost_to_serve", "revenue_per_manager", "workload_imbalance", "managers_in_band", "service_coverage",
+             "accounts_moved", "revenue_moved", "revenue_at_risk")
+
+
+def fmt_kpi(v: float | None, unit: str, sign: bool = False, decimals: int | None = None) -> str:
+    """One KPI value with its unit. ``decimals`` fixes the decimals below 10,000 (see ``kpi_decimals``)."""
+    if v is None or pd.isna(v):
+        return "–"
+    v = float(v)
+    s = "+" if sign else ""
+    if unit == "share":
+        return f"{v * 100:+.1f} pp" if sign else f"{v * 100:.1f} %"
+    if unit == "index":
+        return f"{v:{s}.3f}"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:{s},.2f} M {unit}".strip()
+    if a >= 1e4:
+        return f"{v / 1e3:{s},.0f} k {unit}".strip()
+    if decimals is None:
+        decimals = kpi_decimals(v)
+    return f"{v:{s},.{decimals}f} {unit}".strip()
+
+
+def kpi_decimals(*values: float | None) -> int:
+    """0 when every value is a whole number (counts), else 1: one choice for a KPI's baseline, scenario and delta.
+    Values of 10,000 and more are shown in k / M with their own decimals and do not count."""
+    return 0 if all(v is None or pd.isna(v) or abs(v) >= 1e4 or float(v).is_integer() for v in values) else 1
+
+
+def ordered_keys(keys) -> list[str]:
+    keys = list(dict.fromkeys(keys))
+    per_role = [k for k in keys if k.startswith("accounts_per_")]
+    return ([k for k in CARD_KPIS if k in keys] + per_role
+            + [k for k in keys if k not in CARD_KPIS and k not in per_role])
+
+
+def _band(p10, p90, unit: str, dec: int) -> str:
+    if p10 is None or p90 is None or pd.isna(p10) or pd.isna(p90) or p10 == p90:
+        return ""
+    return f"{fmt_kpi(p10, unit, decimals=dec)} … {fmt_kpi(p90, unit, decimals=dec)}"
+
+
+def kpi_display(kpis: dict) -> pd.DataFrame:
+    """One scenario's KPIs as text: ``KPI, Baseline, Scenario, Change`` and ``P10–P90`` when it drew bands."""
+    rows = []
+    for key in ordered_keys(kpis):
+        k = kpis[key]
+        unit = k.get("unit", "")
+        dec = kpi_decimals(k.get("baseline"), k.get("scenario"), k.get("delta"))
+        rows.append({"KPI": k.get("label", key), "Baseline": fmt_kpi(k.get("baseline"), unit, decimals=dec),
+                     "Scenario": fmt_kpi(k.get("scenario"), unit, decimals=dec),
+                     "Change": fmt_kpi(k.get("delta"), unit, sign=True, decimals=dec),
+                     "P10–P90": _band(k.get("p10"), k.get("p90"), unit, dec)})
+    out = pd.DataFrame(rows, columns=["KPI", "Baseline", "Scenario", "Change", "P10–P90"])
+    return out if out["P10–P90"].astype(bool).any() else out.drop(columns=["P10–P90"])
+
+
+def comparison_display(cmp) -> pd.DataFrame:
+    """A ``workbench.compare.Comparison``'s KPIs as text: one row per KPI (headline KPIs first), the baseline,
+    each scenario's value and, after the first, its change against the first; the P10–P90 columns only when a
+    scenario drew Monte Carlo bands. (``cmp.kpi_table`` keeps the raw numbers for the workbook.)"""
+    k = cmp.kpis
+    ref = cmp.names[0]
+    rows = []
+    for key in ordered_keys(k["kpi"]):
+        part = k[k["kpi"] == key].set_index("scenario")
+        first = part.iloc[0]
+        unit = first["unit"]
+        dec = kpi_decimals(first["baseline"], *part["value"], *part["delta_vs_reference"])
+        row = {"KPI": first["label"], "Baseline": fmt_kpi(first["baseline"], unit, decimals=dec)}
+        for name in cmp.names:
+            row[name] = fmt_kpi(part["value"].get(name), unit, decimals=dec) if name in part.index else ""
+            if name != ref:
+                row[f"{name} vs {ref}"] = (fmt_kpi(part["delta_vs_reference"].get(name), unit, sign=True, decimals=dec)
+                                           if name in part.index else "")
+            row[f"{name} P10–P90"] = (_band(part["p10"].get(name), part["p90"].get(name), unit, dec)
+                                      if name in part.index else "")
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    bands = [c for c in out.columns if c.endswith(" P10–P90")]
+    return out.drop(columns=[c for c in bands if not out[c].astype(bool).any()])
+
+
+def when(stamp: str | None) -> str:
+    """"2026-11-30T00:18:32+00:00" → "30 Nov 2026, 00:18 UTC" (as given when it does not parse)."""
+    try:
+        t = datetime.fromisoformat(str(stamp))
+    except (TypeError, ValueError):
+        return stamp or ""
+    zone = t.tzname() or ""
+    if zone in ("UTC", "UTC+00:00"):
+        zone = "UTC"
+    return f"{t:%d %b %Y, %H:%M}" + (f" {zone}" if zone else "")
