@@ -182,7 +182,7 @@ def test_balance_on_revenue_and_limit_in_revenue(view, data):
     assert "inside the revenue band" in view._msg.value
     assert "<svg" in view._aux_chart.value and "Revenue per manager" in view._aux_chart.value
     assert view._aux_chart.layout.display is None
-    assert "revenue_band_high" in view._loads.value and "revenue_in_band_after" in view._loads.value
+    assert "revenue band high" in view._loads.value and "revenue in band after" in view._loads.value
     band.value = 0.3
     assert st.assignment.params["balance_band"] == pytest.approx(0.3)
     assert st.params["allocate"]["balance_band"] == pytest.approx(0.3)

@@ -52,8 +52,9 @@ def guarded(message_box_attr: str = "_msg") -> Callable:
     return deco
 
 
-def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f}") -> str:
-    """A compact HTML table of the first ``max_rows`` rows (numbers formatted, text escaped)."""
+def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f}", wrap_last: bool = False) -> str:
+    """A compact HTML table of the first ``max_rows`` rows (numbers formatted, text escaped). ``wrap_last``: the
+    last column (a move's reason, say) wraps onto more lines instead of running off the right edge."""
     shown = df.head(max_rows)
     # pandas' na_rep does not cover pd.NA in string columns; blank them here so no "<NA>" reaches the user.
     text = [c for c in shown.columns if not pd.api.types.is_numeric_dtype(shown[c])]
@@ -61,7 +62,10 @@ def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f
         shown = shown.copy()
         shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
     fmt = {c: float_format.format for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
-    body = shown.to_html(index=False, escape=True, formatters=fmt, classes="wb-table", border=0, na_rep="")
+    # headers for people: "from_name" reads "from name" (the stylesheet sets them in capitals)
+    shown = shown.rename(columns={c: c.replace("_", " ") for c in shown.columns if isinstance(c, str)})
+    fmt = {(c.replace("_", " ") if isinstance(c, str) else c): f for c, f in fmt.items()}
+    body = shown.to_html(index=False, escape=True, formatters=fmt, classes="wb-table wb-wrap-last" if wrap_last else "wb-table", border=0, na_rep="")
     more = f'<div class="wb-more">{len(df) - max_rows:,} more rows</div>' if len(df) > max_rows else ""
     return f'<div class="wb-table-wrap">{body}{more}</div>'
 

@@ -209,7 +209,7 @@ class Dashboard(w.VBox):
         for pane, chart in zip(self._charts, scenario_charts(sc).values()):
             pane.show(chart)
         moves = moves_table(sc)
-        self._moves.value = (f"<h4>Moves ({len(moves):,})</h4>" + table_html(moves, max_rows=25))
+        self._moves.value = (f"<h4>Moves ({len(moves):,})</h4>" + table_html(moves, max_rows=25, wrap_last=True))
         self._msg.show(_TEXT["opened"].format(name=sc.name, version=sc.version), "ok")
 
     @guarded()

@@ -429,7 +429,8 @@ class ReallocateStep(w.VBox):
             mv = mv[mv["segment"] == self._segment.value]
         cols = ["account_id", "segment", "from_name", "to_name", "revenue_12m", "reason"]
         self._moves.value = (f'<div class="wb-moves-count">{len(mv):,} moves</div>'
-                             + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40))
+                             + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
+                                          wrap_last=True))
 
 
 def _limit_text(params: dict) -> str:
