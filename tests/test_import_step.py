@@ -63,7 +63,7 @@ def test_maven_upload_roles_mapping_and_import(view):
     assert book.accounts["owner_id"].notna().all()
     assert "120 rows read, 120 accepted, 0 rejected" in view._msg.value
     assert "largest won value" in view._report.value and "<svg" in view._chart.value
-    assert view._progress.value == 1.0 and view._progress.layout.visibility == "hidden"
+    assert view._progress.value == 1.0 and view._progress.layout.display == "none"
 
 
 def test_user_corrects_the_mapping(view):

@@ -128,7 +128,7 @@ class ImportStep(w.VBox):
         self._import = w.Button(description="Import", button_style="primary", icon="upload", disabled=True)
         self._import.on_click(lambda _: self.run_import())
         self._progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="", bar_style="info",
-                                         layout=w.Layout(width="50%", visibility="hidden"))
+                                         layout=w.Layout(width="50%", display="none"))
         self._progress_text = w.HTML()
 
         # -- report ------------------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ class ImportStep(w.VBox):
             if dd.value not in ("accounts", "ignore") and n in self._files:
                 by_role[dd.value] = (n, self._files[n])
         self._msg.show(_TEXT["importing"].format(name=name))
-        self._progress.layout.visibility = "visible"
+        self._progress.layout.display = ""
         self.state.busy = True
         try:
             book = import_book((name, self._files[name]), managers=by_role.get("managers"),
@@ -300,7 +300,7 @@ class ImportStep(w.VBox):
                                harmonise=self._harmonise.value, progress=self._progress_cb)
         finally:
             self.state.busy = False
-            self._progress.layout.visibility = "hidden"
+            self._progress.layout.display = "none"
         self.state.book_path = ""
         rep = book.report
         self._publish(book, _TEXT["imported"].format(name=name, read=rep.rows_read, acc=rep.rows_accepted,

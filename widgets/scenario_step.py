@@ -86,7 +86,7 @@ class ExportBox(w.VBox):
         self._alias = w.Checkbox(value=False, description="Pseudonymise names", indent=False,
                                  layout=w.Layout(width="180px", display="" if get_salt else "none"))
         self._go = w.Button(description="Build file", icon="download")
-        self._bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="240px", visibility="hidden"))
+        self._bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="240px", display="none"))
         self._link = w.HTML()
         self._msg = MessageBox()
         self._go.on_click(lambda _: self.export())
@@ -107,7 +107,7 @@ class ExportBox(w.VBox):
         if self._alias.value and self._get_salt is not None:
             sc = pseudonymise(sc, self._get_salt())
         self._link.value, self._bar.value = "", 0
-        self._bar.layout.visibility = "visible"
+        self._bar.layout.display = ""
         file_name = re.sub(r"[^\w\-. ]+", "_", sc.name).strip() or "scenario"
         with tempfile.TemporaryDirectory(prefix="wb-export-") as tmp:
             path = Path(tmp) / f"{file_name}.{fmt}"

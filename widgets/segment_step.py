@@ -88,8 +88,8 @@ class SegmentStep(w.VBox):
                                 description="Matrix")
         self._features = w.SelectMultiple(options=[], rows=4, description="Features")
         self._run_btn = w.Button(description="Segment", button_style="primary", icon="refresh")
-        self._progress = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="240px",
-                                                                                visibility="hidden"))
+        # hidden with display, not visibility: an invisible bar still took a wrapped second line of the controls
+        self._progress = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="240px", display="none"))
         self._msg = MessageBox()
         self._stability = w.HTML()
         self._scatter = ChartPane(interactive=INTERACTIVE_SCATTER)
@@ -248,12 +248,12 @@ class SegmentStep(w.VBox):
     @guarded()
     def _compute(self, book, section: dict) -> None:
         self.state.busy = True
-        self._progress.layout.visibility = "visible"
+        self._progress.layout.display = ""
         try:
             seg = segment(book, **section, progress=self._progress_cb)
         finally:
             self.state.busy = False
-            self._progress.layout.visibility = "hidden"
+            self._progress.layout.display = "none"
         if self.state.book is not book:  # the book changed while we worked: drop the stale result
             return
         self._render(seg)
