@@ -90,6 +90,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..assumptions import Assumptions
     from ..book import load_book
     from ..kpi import KpiModel
+    from ..report.format import kpi_line
     from ..results import Assignment, load_result
 
     t0 = time.perf_counter()
@@ -151,7 +152,6 @@ def _main(args: argparse.Namespace) -> int:
         k = proj.kpis.get(key)
         if not k:
             continue
-        band = f"  [P10 {k['p10']:,.2f} .. P90 {k['p90']:,.2f}]" if k.get("p10") is not None else ""
-        print(f"{k['label']}: {k['baseline']:,.2f} -> {k['scenario']:,.2f} ({k['delta']:+,.2f} {k['unit']}){band}")
+        print(kpi_line(k))
     print(f"wrote {out}/{', '.join(written)} in {time.perf_counter() - t0:.1f} s")
     return 0

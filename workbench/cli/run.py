@@ -39,6 +39,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..book import load_book
     from ..crm import write_move_files
     from ..pipeline import run, set_param, write_results
+    from ..report.format import kpi_line
     from ..scenario import Scenario, ScenarioStore, default_store_path, read_yaml
     from ._progress import progress_bar
 
@@ -69,8 +70,7 @@ def _main(args: argparse.Namespace) -> int:
     for key in ("revenue_12m", "accounts_moved", "workload_imbalance"):
         if key in k:
             v = k[key]
-            d = 0 if all(float(v[x]).is_integer() for x in ("baseline", "scenario")) else 2
-            print(f"{v['label']}: {v['baseline']:,.{d}f} -> {v['scenario']:,.{d}f} ({v['delta']:+,.{d}f} {v['unit']})")
+            print(kpi_line(v))
     for note in stats.get("notes", []):
         print(f"note: {note}")
     files = ["segments.csv", "moves.csv", "managers.csv", "series.csv", "kpis.json", *(f.name for f in crm)]

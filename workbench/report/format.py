@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
-__all__ = ["CARD_KPIS", "fmt_kpi", "kpi_decimals", "kpi_display", "comparison_display", "when"]
+__all__ = ["CARD_KPIS", "fmt_kpi", "kpi_decimals", "kpi_display", "kpi_line", "comparison_display", "when"]
 
 #: the headline KPIs, in the order people read them (then the per-role "accounts per manager" ones, then the rest)
 CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
@@ -70,6 +70,17 @@ def kpi_display(kpis: dict) -> pd.DataFrame:
                      "P10–P90": _band(k.get("p10"), k.get("p90"), unit, dec)})
     out = pd.DataFrame(rows, columns=["KPI", "Baseline", "Scenario", "Change", "P10–P90"])
     return out if out["P10–P90"].astype(bool).any() else out.drop(columns=["P10–P90"])
+
+
+def kpi_line(k: dict) -> str:
+    """One KPI for a terminal: "Revenue, next 12 months: 157.51 M EUR -> 160.06 M EUR (+2.55 M EUR)", with
+    "[P10 … P90]" when the projection drew bands."""
+    unit = k.get("unit", "")
+    dec = kpi_decimals(k.get("baseline"), k.get("scenario"), k.get("delta"))
+    band = _band(k.get("p10"), k.get("p90"), unit, dec)
+    return (f"{k.get('label')}: {fmt_kpi(k.get('baseline'), unit, decimals=dec)} -> "
+            f"{fmt_kpi(k.get('scenario'), unit, decimals=dec)} ({fmt_kpi(k.get('delta'), unit, sign=True, decimals=dec)})"
+            + (f"  [P10–P90 {band}]" if band else ""))
 
 
 def comparison_display(cmp) -> pd.DataFrame:
