@@ -158,6 +158,16 @@ def test_cli_run_save_publish_and_yaml_batch(tmp_path, book, capsys):
     assert "Wide band" in capsys.readouterr().out
     assert main(["scenario", "show", "Nope", "--store", str(store)]) == 2
     assert "No scenario named 'Nope'" in capsys.readouterr().err
+    # show and compare print figures as the app shows them
+    assert main(["scenario", "show", "Wide band", "--store", str(store)]) == 0
+    shown = capsys.readouterr().out
+    assert "Revenue, next 12 months" in shown and " M " in shown and " pp" in shown
+    assert main(["run", "--book", str(folder), "--out", str(tmp_path / "out2"), "--store", str(store),
+                 "--save", "Narrow", "--band", "0.1", "--crm", "none"]) == 0
+    capsys.readouterr()
+    assert main(["scenario", "compare", "Wide band", "Narrow", "--store", str(store)]) == 0
+    shown = capsys.readouterr().out
+    assert "Narrow vs Wide band" in shown and "Wide band vs Wide band" not in shown
     crm = tmp_path / "crm"
     assert main(["scenario", "export", "Wide band", "--store", str(store), "--format", "crm", "--out", str(crm),
                  "--book", str(folder)]) == 0

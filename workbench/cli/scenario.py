@@ -93,7 +93,7 @@ def _list(args) -> int:
 
 def _show(args) -> int:
     from ..compare import flatten_params
-    from ..report.export import kpi_frame
+    from ..report.format import kpi_display
 
     with _open(args) as store:
         sc = store.load(args.name, version=args.version)
@@ -105,8 +105,7 @@ def _show(args) -> int:
             print(f"  {label}: {value}")
     if sc.has_results:
         print("\nKPIs")
-        k = kpi_frame(sc)[["label", "unit", "baseline", "scenario", "delta", "p10", "p90"]]
-        print(k.to_string(index=False, float_format=_num, na_rep=""))
+        print(kpi_display(sc.projection.kpis).to_string(index=False))
         print(f"\nmoves: {len(sc.assignment.moves):,}")
     print("\nparameters")
     for key, value in flatten_params(sc.params).items():
@@ -130,6 +129,7 @@ def _change(args) -> int:
 def _compare(args) -> int:
     from ..compare import compare
     from ..report.export import export_html
+    from ..report.format import comparison_display
 
     if len(args.names) < 2:
         raise CliError("compare needs at least two scenario names")
@@ -139,7 +139,7 @@ def _compare(args) -> int:
     for w in cmp.warnings:
         print(f"warning: {w}")
     print("KPIs")
-    print(cmp.kpi_table.drop(columns=["kpi"]).to_string(index=False, float_format=_num, na_rep=""))
+    print(comparison_display(cmp).to_string(index=False))
     print("\nmove lists")
     print(cmp.overlap.to_string(index=False, float_format=lambda v: f"{v:.0%}"))
     print("\nparameters that differ")
@@ -150,10 +150,6 @@ def _compare(args) -> int:
             raise CliError(f"--out must name an .html file, got {out.name}")
         print(f"\nwrote {export_html(cmp, out, progress=progress_bar('comparison report'))}")
     return 0
-
-
-def _num(v: float) -> str:
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
 
 
 def _export(args) -> int:
