@@ -175,7 +175,9 @@ def test_report_figures_read_like_the_cards():
     kpis["revenue_12m"].update(p10=158e6, p90=161e6)
     assert kpi_display(kpis)["P10–P90"].iloc[0] == "158.00 M EUR … 161.00 M EUR"
     assert when("2026-11-30T00:18:32+00:00") == "30 Nov 2026, 00:18 UTC" and when("not a date") == "not a date"
-    from workbench.report.format import kpi_line
+    from workbench.report.format import header, kpi_line
+
+    assert header("hours_before") == "hours before" and header("Plan_B vs Plan_A") == "Plan_B vs Plan_A"
 
     assert kpi_line(kpis["accounts_moved"]) == "Accounts moved: 0 accounts -> 334 accounts (+334 accounts)"
     assert kpi_line(kpis["revenue_12m"]).endswith("(+2.56 M EUR)  [P10–P90 158.00 M EUR … 161.00 M EUR]")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import ipywidgets as w
 import pandas as pd
 
-from workbench.report.format import CARD_KPIS, fmt_kpi, kpi_decimals, ordered_keys
+from workbench.report.format import CARD_KPIS, fmt_kpi, header, kpi_decimals, ordered_keys
 
 __all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class", "fmt_kpi", "kpi_decimals",
            "kpi_cards_html", "CARD_KPIS"]
@@ -63,8 +63,8 @@ def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f
         shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
     fmt = {c: float_format.format for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
     # headers for people: "from_name" reads "from name" (the stylesheet sets them in capitals)
-    shown = shown.rename(columns={c: c.replace("_", " ") for c in shown.columns if isinstance(c, str)})
-    fmt = {(c.replace("_", " ") if isinstance(c, str) else c): f for c, f in fmt.items()}
+    shown = shown.rename(columns={c: header(c) for c in shown.columns if isinstance(c, str)})
+    fmt = {(header(c) if isinstance(c, str) else c): f for c, f in fmt.items()}
     body = shown.to_html(index=False, escape=True, formatters=fmt, classes="wb-table wb-wrap-last" if wrap_last else "wb-table", border=0, na_rep="")
     more = f'<div class="wb-more">{len(df) - max_rows:,} more rows</div>' if len(df) > max_rows else ""
     return f'<div class="wb-table-wrap">{body}{more}</div>'

@@ -20,7 +20,7 @@ import pandas as pd
 from ..compare import Comparison, compare, flatten_params
 from ..scenario import Scenario
 from .charts.compare import kpi_bands, kpi_series, loads_before_after, loads_side_by_side, move_overlap
-from .format import comparison_display, kpi_display, when
+from .format import comparison_display, header, kpi_display, when
 
 __all__ = ["export_excel", "export_html", "scenario_html", "comparison_html", "save_chart", "scenario_charts",
            "assumptions_table", "kpi_frame", "moves_table", "EXPORT_FORMATS"]
@@ -318,7 +318,7 @@ def _table(df: pd.DataFrame, max_rows: int = 200, figures: bool = False) -> str:
     def is_text(i: int, c) -> bool:
         return (i == 0) if figures else not pd.api.types.is_numeric_dtype(shown[c])
 
-    head = "".join(f'<th class="{"t" if is_text(i, c) else ""}">{html.escape(str(c))}</th>'
+    head = "".join(f'<th class="{"t" if is_text(i, c) else ""}">{html.escape(header(c))}</th>'
                    for i, c in enumerate(shown.columns))
     cols = []
     for c in shown.columns:

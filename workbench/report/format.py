@@ -6,11 +6,12 @@ without decimals ("334 accounts"). Raw numbers stay in the frames and the Excel 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pandas as pd
 
-__all__ = ["CARD_KPIS", "fmt_kpi", "kpi_decimals", "kpi_display", "kpi_line", "comparison_display", "when"]
+__all__ = ["CARD_KPIS", "fmt_kpi", "kpi_decimals", "kpi_display", "kpi_line", "comparison_display", "header", "when"]
 
 #: the headline KPIs, in the order people read them (then the per-role "accounts per manager" ones, then the rest)
 CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
@@ -107,6 +108,13 @@ def comparison_display(cmp) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     bands = [c for c in out.columns if c.endswith(" P10–P90")]
     return out.drop(columns=[c for c in bands if not out[c].astype(bool).any()])
+
+
+def header(column) -> str:
+    """A column name for people: a snake_case field ("hours_before") reads "hours before"; anything else (a
+    scenario's name, say) is left as it is."""
+    text = str(column)
+    return text.replace("_", " ") if re.fullmatch(r"[a-z0-9_]+", text) else text
 
 
 def when(stamp: str | None) -> str:
