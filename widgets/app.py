@@ -8,7 +8,9 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from .common import delta_class, fmt_kpi, kpi_decimals
+from workbench.report.format import fmt_kpi, kpi_decimals
+
+from .common import delta_class
 from .import_step import ImportStep
 from .kpi_step import KpiStep
 from .reallocate_step import ReallocateStep

@@ -11,10 +11,9 @@ from collections.abc import Callable
 import ipywidgets as w
 import pandas as pd
 
-from workbench.report.format import CARD_KPIS, fmt_kpi, header, kpi_decimals, ordered_keys
+from workbench.report.format import CARD_KPIS, band_text, fmt_kpi, header, kpi_decimals, ordered_keys
 
-__all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class", "fmt_kpi", "kpi_decimals",
-           "kpi_cards_html", "CARD_KPIS"]
+__all__ = ["MessageBox", "guarded", "table_html", "step_header", "delta_class", "kpi_cards_html"]
 
 log = logging.getLogger("widgets")
 
@@ -99,10 +98,8 @@ def kpi_cards_html(kpis: dict) -> str:
         k = kpis[key]
         unit = k["unit"]
         dec = kpi_decimals(k["baseline"], k["scenario"], k["delta"])
-        band = ""
-        if k.get("p10") is not None and k["p10"] != k["p90"]:
-            band = (f'<div class="wb-kpi-band">P10–P90: {fmt_kpi(k["p10"], unit, decimals=dec)} … '
-                    f'{fmt_kpi(k["p90"], unit, decimals=dec)}</div>')
+        band = band_text(k.get("p10"), k.get("p90"), unit, dec)
+        band = f'<div class="wb-kpi-band">P10–P90: {band}</div>' if band else ""
         label = html.escape(k["label"])
         cards.append(
             f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label" title="{label}">{label}</div>'

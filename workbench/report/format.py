@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pandas as pd
 
-__all__ = ["CARD_KPIS", "fmt_kpi", "kpi_decimals", "kpi_display", "kpi_line", "comparison_display", "header", "when"]
+__all__ = ["CARD_KPIS", "band_text", "fmt_kpi", "kpi_decimals", "kpi_display", "kpi_line", "comparison_display", "header", "when"]
 
 #: the headline KPIs, in the order people read them (then the per-role "accounts per manager" ones, then the rest)
 CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
@@ -52,7 +52,8 @@ def ordered_keys(keys) -> list[str]:
             + [k for k in keys if k not in CARD_KPIS and k not in per_role])
 
 
-def _band(p10, p90, unit: str, dec: int) -> str:
+def band_text(p10, p90, unit: str, dec: int) -> str:
+    """"158.00 M EUR … 161.00 M EUR" for a P10–P90 band; "" when there is none (no draws, or a fixed KPI)."""
     if p10 is None or p90 is None or pd.isna(p10) or pd.isna(p90) or p10 == p90:
         return ""
     return f"{fmt_kpi(p10, unit, decimals=dec)} … {fmt_kpi(p90, unit, decimals=dec)}"
@@ -68,7 +69,7 @@ def kpi_display(kpis: dict) -> pd.DataFrame:
         rows.append({"KPI": k.get("label", key), "Baseline": fmt_kpi(k.get("baseline"), unit, decimals=dec),
                      "Scenario": fmt_kpi(k.get("scenario"), unit, decimals=dec),
                      "Change": fmt_kpi(k.get("delta"), unit, sign=True, decimals=dec),
-                     "P10–P90": _band(k.get("p10"), k.get("p90"), unit, dec)})
+                     "P10–P90": band_text(k.get("p10"), k.get("p90"), unit, dec)})
     out = pd.DataFrame(rows, columns=["KPI", "Baseline", "Scenario", "Change", "P10–P90"])
     return out if out["P10–P90"].astype(bool).any() else out.drop(columns=["P10–P90"])
 
@@ -78,7 +79,7 @@ def kpi_line(k: dict) -> str:
     "[P10 … P90]" when the projection drew bands."""
     unit = k.get("unit", "")
     dec = kpi_decimals(k.get("baseline"), k.get("scenario"), k.get("delta"))
-    band = _band(k.get("p10"), k.get("p90"), unit, dec)
+    band = band_text(k.get("p10"), k.get("p90"), unit, dec)
     return (f"{k.get('label')}: {fmt_kpi(k.get('baseline'), unit, decimals=dec)} -> "
             f"{fmt_kpi(k.get('scenario'), unit, decimals=dec)} ({fmt_kpi(k.get('delta'), unit, sign=True, decimals=dec)})"
             + (f"  [P10–P90 {band}]" if band else ""))
@@ -102,7 +103,7 @@ def comparison_display(cmp) -> pd.DataFrame:
             if name != ref:
                 row[f"{name} vs {ref}"] = (fmt_kpi(part["delta_vs_reference"].get(name), unit, sign=True, decimals=dec)
                                            if name in part.index else "")
-            row[f"{name} P10–P90"] = (_band(part["p10"].get(name), part["p90"].get(name), unit, dec)
+            row[f"{name} P10–P90"] = (band_text(part["p10"].get(name), part["p90"].get(name), unit, dec)
                                       if name in part.index else "")
         rows.append(row)
     out = pd.DataFrame(rows)
