@@ -145,3 +145,42 @@ def test_lp_prices_give_the_exact_lp_bound(with_limit):
     assert aux_prices is None and prices.shape == (prob.n_managers,)
     assert bound == pytest.approx(lp, rel=1e-7)
     assert (nu > 0) == with_limit
+
+
+def test_exact_lp_share_is_the_lp_optimum():
+    prob = _two_role_problem(n=600, m=15, seed=11)
+    bound, prices, _, _, share = S.exact_lp(prob)
+    valid = prob.cand >= 0
+    assert share.shape == prob.cand.shape and (share[~valid] == 0).all()
+    assert np.allclose(share.sum(axis=1), 1.0) and (share >= -1e-9).all()
+    # the primal's own cost (entries + balance slack at its least) is the LP optimum the duals certify
+    load = np.bincount(np.where(valid, prob.cand, 0).ravel(), weights=(share * prob.hours[:, None]).ravel(),
+                       minlength=prob.n_managers)
+    primal = float((share * prob.cost).sum()) + prob.balance_rate * float(np.clip(load - prob.target, 0, None).sum())
+    assert primal == pytest.approx(bound, rel=1e-6)
+    assert (load <= prob.upper + 1e-6).all() and (load >= prob.lower - 1e-6).all()
+
+
+def test_rins_frees_exactly_the_units_where_plan_and_relaxation_disagree():
+    """Given an integral 'relaxation' (the exact optimum as one-hot shares), RINS from a worse plan frees the units
+    that differ, with all their entries, and must recover the optimum; units that agree stay put."""
+    prob = _random_problem(n=150, m=8, seed=5, k=5)
+    exact = S.solve_exact(prob, time_limit=60)
+    assert exact.status == "optimal"
+    start = S.solve(prob, mode="lagrangian").choice
+    assert S.evaluate(prob, start)[0] > exact.objective * (1 + 1e-6)  # the test needs a worse start
+    share = np.zeros(prob.cand.shape)
+    share[np.arange(prob.n_units), exact.choice] = 1.0
+    out = S.rins(prob, start, share, node_limit=100_000)
+    assert S.evaluate(prob, out)[0] == pytest.approx(exact.objective, rel=1e-7)
+    agree = start == exact.choice
+    assert np.array_equal(out[agree], start[agree])
+
+
+def test_rins_on_the_lp_never_worse_keeps_the_band_and_is_deterministic():
+    prob = _two_role_problem(n=1500, m=24, seed=7)
+    share = S.exact_lp(prob)[4]
+    start = S.solve(prob, mode="lagrangian").choice
+    out = S.rins(prob, start, share)
+    assert _band_ok(prob, out) and np.array_equal(out, S.rins(prob, start, share))
+    assert S.evaluate(prob, out)[0] < S.evaluate(prob, start)[0]
