@@ -102,7 +102,16 @@ def test_manager_leaves_and_hire(view, data):
     ld = st.assignment.loads.set_index("manager_id")
     assert ld.loc["NEW-1", "capacity_hours"] == pytest.approx(400.0) and ld.loc["NEW-1", "accounts_after"] > 0
     assert "leaves" in view._events_html.value and "hire" in view._events_html.value
+    # undo takes back the hire only: the leaver stays gone, the hire's accounts go back to the others
+    assert not view._undo_btn.disabled
+    view._undo_btn.click()
+    ld = st.assignment.loads.set_index("manager_id")
+    assert "NEW-1" not in ld.index and ld.loc[leaver, "accounts_after"] == 0
+    assert st.params["allocate"]["events"] == [{"type": "leave", "manager_id": leaver}]
+    assert "hire" not in view._events_html.value and "leaves" in view._events_html.value
+    view._hire_btn.click()
     view._clear_btn.click()
+    assert view._undo_btn.disabled
     assert "events" not in st.assignment.params or not st.assignment.params["events"]
 
 

@@ -87,7 +87,9 @@ class ReallocateStep(w.VBox):
         self._ovr_manager = w.Dropdown(description="to", options=[], layout=w.Layout(width="260px"))
         self._ovr_freeze = w.Checkbox(value=False, description="freeze the rest", indent=False)
         self._ovr_btn = w.Button(description="Override", icon="hand-paper-o")
-        self._clear_btn = w.Button(description="Clear events", icon="undo")
+        self._undo_btn = w.Button(description="Undo last event", icon="undo", disabled=not p.get("events"),
+                                  tooltip="take back the last event (a leaver, a hire or an override) and re-solve")
+        self._clear_btn = w.Button(description="Clear events", icon="trash")
         self._events_html = w.HTML()
         self._msg = MessageBox()
         self._stats = w.HTML()
@@ -119,6 +121,7 @@ class ReallocateStep(w.VBox):
         self._hire_btn.on_click(lambda _b: self._on_hire())
         self._ovr_btn.on_click(lambda _b: self._on_override())
         self._clear_btn.on_click(lambda _b: self._clear_events())
+        self._undo_btn.on_click(lambda _b: self._undo_event())
         state.observe(self._on_segmentation, names="segmentation")
         state.observe(self._on_params, names="params")
         state.observe(self._on_assignment, names="assignment")
@@ -130,7 +133,7 @@ class ReallocateStep(w.VBox):
                           w.HBox([self._hire_name, self._hire_role, self._hire_region, self._hire_cap,
                                   self._hire_ramp, self._hire_btn]),
                           w.HBox([self._ovr_account, self._ovr_manager, self._ovr_freeze, self._ovr_btn]),
-                          w.HBox([self._clear_btn, self._events_html])])
+                          w.HBox([self._undo_btn, self._clear_btn, self._events_html])])
         acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
         moves_box = w.VBox([w.HBox([self._reason, self._segment]), w.HBox([self._moves, self._reason_chart])])
         self._tabs = tabs = w.Tab(children=[w.VBox([self._chart, self._aux_chart]), moves_box, self._loads,
@@ -231,6 +234,14 @@ class ReallocateStep(w.VBox):
 
     def _clear_events(self) -> None:
         self._events = []
+        self.solve()
+
+    def _undo_event(self) -> None:
+        """Take back the last event only (the room tried a leaver, then a hire, and wants the hire gone)."""
+        if not self._events:
+            self._msg.show("No event to undo.", "warning")
+            return
+        self._events = self._events[:-1]
         self.solve()
 
     # ---------------------------------------------------------------- the work
@@ -372,6 +383,7 @@ class ReallocateStep(w.VBox):
         ev = [_event_text(e) for e in self._events]
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
+        self._undo_btn.disabled = not self._events
         self._chart.show(workload_chart(asg.loads, band=float(asg.params.get("band", self._band.value))))
         quantity = asg.params.get("balance_on")
         if quantity and "aux_after" in asg.loads:
