@@ -44,6 +44,9 @@ def test_walkthrough_notebooks_run_in_order(tmp_path):
         assert not any("cdn.jsdelivr" in json.dumps(o) for o in outputs)
     svg = [o for c in nb2["cells"] for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})]
     assert svg, "the segment notebook shows its charts"
+    svg3 = ["".join(o["data"]["image/svg+xml"]) for c in nb3["cells"] for o in c.get("outputs", [])
+            if "image/svg+xml" in o.get("data", {})]
+    assert any("What each band costs" in x for x in svg3), "the reallocate notebook charts the band trade-off"
     # the k parameter reached the segmentation
     labels = json.loads((ws / "segmentation" / "meta.json").read_text())
     assert labels["params"]["k"] == 3

@@ -270,3 +270,27 @@ def test_event_pickers_prompt_for_a_manager_and_a_hire_starts_from_the_common_ro
     before = st.assignment
     view._hire_btn.click()  # the defaults are a valid hire
     assert st.assignment is not before and st.params["allocate"]["events"][0]["role"] == view._hire_role.value
+
+
+def test_band_tradeoff_tab(view):
+    st = view.state
+    find_widget(view, w.FloatSlider, "Weight fit").value = 2.0
+    view._trade_btn.click()  # runs in a background thread: the page stays usable meanwhile
+    view._trade_thread.join(300)
+    table = view.tradeoff
+    assert table is not None and table["band"].tolist() == [0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3]
+    assert not view._trade_btn.disabled and view._trade_bar.layout.display == "none"
+    # the plan shown is untouched, and the comparison used the step's other settings
+    assert st.assignment.params["band"] == pytest.approx(view._band.value)
+    row = table.set_index("band").loc[0.15]
+    from workbench.allocate import reallocate
+    asg = reallocate(st.book, st.segmentation, band=0.15, weights={"continuity": 1.0, "fit": 2.0, "balance": 1.0})
+    assert row["plan_cost"] <= asg.stats["objective"] + 1e-6
+    view._tabs.selected_index = 4
+    assert "<svg" in view._trade_chart.value and "What each band costs" in view._trade_chart.value
+    assert "±15.0 %" in view._trade_table.value and "8 plans" in view._trade_note.value
+    # other settings changed since: the comparison says it is out of date
+    find_widget(view, w.FloatSlider, "Weight fit").value = 1.0
+    view._tabs.selected_index = 0
+    view._tabs.selected_index = 4
+    assert "changed since this comparison" in view._trade_note.value

@@ -16,10 +16,12 @@ import ipywidgets as w
 import pandas as pd
 
 from workbench.allocate import normalise_locks, reallocate
+from workbench.allocate.tradeoff import DEFAULT_BANDS, band_tradeoff
 from workbench.report.charts.allocate import (
     balance_chart,
     moves_by_reason_chart,
     region_chart,
+    tradeoff_chart,
     workload_chart,
 )
 
@@ -102,6 +104,17 @@ class ReallocateStep(w.VBox):
         self._segment = w.Dropdown(description="Segment", options=[_ALL], layout=w.Layout(width="260px"))
         self._moves = w.HTML()
         self._loads = w.HTML()
+        self._trade_btn = w.Button(description="Compare bands", icon="line-chart", button_style="info",
+                                   tooltip="re-solve the plan at bands from ±5 % to ±30 % with the other settings as "
+                                           "they are (no move limit) and chart what each one moves")
+        self._trade_bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="240px", display="none"))
+        self._trade_note = w.HTML('<span class="wb-muted">How many relationships does each band cost? One plan '
+                                  'per band, each solved as the plan above is.</span>')
+        self._trade_chart = ChartPane()
+        self._trade_table = w.HTML()
+        self._trade_thread: threading.Thread | None = None
+        self.tradeoff: pd.DataFrame | None = None  # the last band comparison (for scripts and tests)
+        self._trade_settings: tuple = (None, {})  # the segmentation and settings it was made with
         self._events: list[dict] = list(p.get("events") or [])
         self._lock_df = normalise_locks(p.get("locks") or None)
         self._syncing = False  # controls being set from state.params: no re-solve per control
@@ -122,6 +135,7 @@ class ReallocateStep(w.VBox):
         self._ovr_btn.on_click(lambda _b: self._on_override())
         self._clear_btn.on_click(lambda _b: self._clear_events())
         self._undo_btn.on_click(lambda _b: self._undo_event())
+        self._trade_btn.on_click(lambda _b: self.compare_bands())
         state.observe(self._on_segmentation, names="segmentation")
         state.observe(self._on_params, names="params")
         state.observe(self._on_assignment, names="assignment")
@@ -136,9 +150,11 @@ class ReallocateStep(w.VBox):
                           w.HBox([self._undo_btn, self._clear_btn, self._events_html])])
         acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
         moves_box = w.VBox([w.HBox([self._reason, self._segment]), w.HBox([self._moves, self._reason_chart])])
+        trade_box = w.VBox([w.HBox([self._trade_btn, self._trade_bar, self._trade_note]), self._trade_chart,
+                            self._trade_table])
         self._tabs = tabs = w.Tab(children=[w.VBox([self._chart, self._aux_chart]), moves_box, self._loads,
-                                            self._region_chart],
-                                  titles=["Workload", "Moves", "Managers", "By region"])
+                                            self._region_chart, trade_box],
+                                  titles=["Workload", "Moves", "Managers", "By region", "Band trade-off"])
         # charts on hidden tabs are drawn when their tab is opened (each SVG render costs a few tenths of a second)
         self._stale: set[str] = set()
         tabs.observe(lambda _c: self._render_stale(), names="selected_index")
@@ -335,6 +351,71 @@ class ReallocateStep(w.VBox):
         self._render(asg)
         return True
 
+    @guarded()
+    def compare_bands(self, bands=DEFAULT_BANDS, wait: bool = False) -> None:
+        """Re-solve at each band in ``bands`` with the other settings as they are (the move limit left out) and
+        chart accounts moved and imbalance left against the band. Runs in a background thread so the page stays
+        usable (a few seconds on 2,000 accounts, about a minute on 100,000); ``wait=True`` blocks (scripts)."""
+        book, seg = self.state.book, self.state.segmentation
+        if book is None or seg is None:
+            self._msg.show("Segment the book first: the reallocation needs the coverage model.", "info")
+            return
+        if self._trade_thread is not None and self._trade_thread.is_alive():
+            self._msg.show("The band comparison is still running.", "info")
+            return
+        settings = _sweep_settings(self.params())
+        self._trade_btn.disabled = True
+        self._trade_bar.value, self._trade_bar.layout.display = 0, ""
+        self._trade_thread = threading.Thread(target=self._compare_bands, args=(book, seg, tuple(bands), settings),
+                                              name="band-tradeoff", daemon=True)
+        self._trade_thread.start()
+        if wait:
+            self._trade_thread.join()
+
+    @guarded()
+    def _compare_bands(self, book, seg, bands: tuple, settings: dict) -> None:
+        def progress(stage: str, fraction: float) -> None:
+            self._trade_bar.value = int(round(100 * fraction))
+            self._trade_bar.description = stage[:12]
+
+        try:
+            table = band_tradeoff(book, seg, bands=bands, progress=progress, **settings)
+        except ValueError as exc:
+            self._msg.show(f"Could not compare bands: {exc}", "error")
+            return
+        finally:
+            self._trade_btn.disabled = False
+            self._trade_bar.layout.display = "none"
+        self.tradeoff, self._trade_settings = table, (seg, settings)
+        self._show_tradeoff()
+
+    def _show_tradeoff(self) -> None:
+        """Draw the last band comparison with the band set now; say so when other settings changed since."""
+        table, (seg, settings) = self.tradeoff, self._trade_settings
+        self._trade_chart.show(tradeoff_chart(table, band=float(self._band.value)))
+        shown = table.assign(band=(table["band"] * 100).map("±{:.1f} %".format),
+                             revenue_moved_share=table["moved_share_revenue"].map("{:.1%}".format),
+                             managers_in_band=table["managers_in_band"].astype(str) + " of "
+                             + table["active_managers"].astype(str),
+                             imbalance_after=table["gini_after"].map("{:.3f}".format),
+                             plan_cost=table["plan_cost"].map("{:,.0f}".format))
+        cost_col = f"plan cost ({getattr(self.state.book, 'currency', 'EUR')})"
+        shown = shown.rename(columns={"plan_cost": cost_col})
+        shown["meets_band"] = table["feasible"].map({True: "yes", False: "no"})
+        self._trade_table.value = table_html(shown[["band", "meets_band", "accounts_moved", "revenue_moved_share",
+                                                    "managers_in_band", "imbalance_after", cost_col]],
+                                             max_rows=len(shown))
+        if seg is not self.state.segmentation or _sweep_settings(self.params()) != settings:
+            self._trade_note.value = ('<span class="wb-msg-warning">The segmentation or the settings (weights, '
+                                      'locks, events, second band) changed since this comparison: press Compare '
+                                      'bands again.</span>')
+            return
+        n_ev = len(settings.get("events") or [])
+        used = f"weights, locks and {n_ev} event(s) as set above" if n_ev else "weights and locks as set above"
+        self._trade_note.value = (f'<span class="wb-muted">{len(table)} plans in {table["seconds"].sum():.1f} s '
+                                  f"({used}, no move limit). A wider band never costs more: where a narrower "
+                                  "band's plan is cheaper it stands for the wider one too.</span>")
+
     def _sync_options(self, book) -> None:
         m = book.managers
         opts = [(f"{n} ({i})", i) for i, n in zip(m["manager_id"].astype(str), m["name"].astype(str), strict=False)]
@@ -391,7 +472,7 @@ class ReallocateStep(w.VBox):
             self._aux_chart.layout.display = None
         else:
             self._aux_chart.layout.display = "none"
-        self._stale = {"reasons", "regions"}
+        self._stale = {"reasons", "regions"} | ({"tradeoff"} if self.tradeoff is not None else set())
         self._render_stale()
         reasons = [_ALL] + sorted(asg.moves["reason_code"].dropna().astype(str).unique())
         segs = [_ALL] + sorted(asg.moves["segment"].dropna().astype(str).unique())
@@ -428,6 +509,9 @@ class ReallocateStep(w.VBox):
         if "regions" in self._stale and (force or tab == 3):
             self._region_chart.show(region_chart(asg.owners, self.state.book.accounts, asg.loads))
             self._stale.discard("regions")
+        if "tradeoff" in self._stale and (force or tab == 4):
+            self._show_tradeoff()
+            self._stale.discard("tradeoff")
 
     def _render_moves(self) -> None:
         asg = self.state.assignment
@@ -443,6 +527,11 @@ class ReallocateStep(w.VBox):
         self._moves.value = (f'<div class="wb-moves-count">{len(mv):,} moves</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
                                           wrap_last=True))
+
+
+def _sweep_settings(params: dict) -> dict:
+    """The settings a band comparison keeps from the step's parameters: all but the band and the move limit."""
+    return {k: v for k, v in params.items() if k not in ("band", "max_move_share", "move_share_of")}
 
 
 def _limit_text(params: dict) -> str:

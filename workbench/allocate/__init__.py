@@ -3,5 +3,6 @@ and what-if events (``reallocate``), on top of an array-level solver (``workbenc
 
 from .assumptions import ASSUMPTIONS
 from .engine import DEFAULT_WEIGHTS, InfeasibleError, normalise_locks, parse_event, reallocate
+from .tradeoff import band_tradeoff
 
-__all__ = ["reallocate", "InfeasibleError", "DEFAULT_WEIGHTS", "ASSUMPTIONS", "parse_event", "normalise_locks"]
+__all__ = ["reallocate", "band_tradeoff", "InfeasibleError", "DEFAULT_WEIGHTS", "ASSUMPTIONS", "parse_event", "normalise_locks"]

@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     add_allocate_options(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the candidate sample")
+    p.add_argument("--tradeoff", nargs="?", const="default", default=None, metavar="BANDS",
+                   help="also re-solve at each of these workload bands (comma separated shares; without a value "
+                        "0.05 … 0.30) with the other settings as given and no move limit, and write tradeoff.csv "
+                        "and tradeoff.svg: accounts moved and imbalance left per band")
     p.set_defaults(func=_main)
 
 
@@ -134,6 +138,7 @@ def _main(args: argparse.Namespace) -> int:
     from ..results import save_result
 
     t0 = time.perf_counter()
+    bands = parse_bands(args.tradeoff) if args.tradeoff else None  # a typo fails before any solving
     book = load_book(args.book)
     seg = load_segmentation(args.segments)
     asg = reallocate(book, seg, seed=args.seed, **allocate_settings(args))
@@ -160,6 +165,47 @@ def _main(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"wrote {out}/moves.csv, managers.csv, allocation.json, {', '.join(f.name for f in files)} "
-          f"in {time.perf_counter() - t0:.1f} s")
+    written = ["moves.csv", "managers.csv", "allocation.json", *(f.name for f in files)]
+    if bands:
+        written += _tradeoff(book, seg, bands, args, out)
+    print(f"wrote {out}/{', '.join(written)} in {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def parse_bands(text: str) -> tuple[float, ...]:
+    """``"0.05,0.1,0.2"`` → (0.05, 0.1, 0.2); ``"default"`` → the standard grid; a clear error otherwise."""
+    from ..allocate.tradeoff import DEFAULT_BANDS
+
+    if text == "default":
+        return DEFAULT_BANDS
+    out = []
+    for item in text.split(","):
+        try:
+            out.append(float(item.strip().rstrip("%")) / (100 if item.strip().endswith("%") else 1))
+        except ValueError:
+            raise ValueError(f"--tradeoff expects bands as shares separated by commas (0.05,0.1,0.2), got {item!r}"
+                             ) from None
+    bad = [b for b in out if not 0 <= b < 1]
+    if bad:
+        raise ValueError(f"--tradeoff bands are shares between 0 and 1 (0.15 = ±15 %), got {bad[0]:g}")
+    return tuple(out)
+
+
+def _tradeoff(book, seg, bands: tuple[float, ...], args: argparse.Namespace, out: Path) -> list[str]:
+    """Write tradeoff.csv / tradeoff.svg and print the table; returns the file names."""
+    from ..allocate.tradeoff import band_tradeoff
+    from ..report.charts.allocate import tradeoff_chart
+    from ..report.export import save_chart
+    from ._progress import progress_bar
+
+    settings = {k: v for k, v in allocate_settings(args).items() if k not in ("band", "max_move_share")}
+    table = band_tradeoff(book, seg, bands=bands, seed=args.seed,
+                          progress=progress_bar("band trade-off"), **settings)
+    table.to_csv(out / "tradeoff.csv", index=False)
+    save_chart(tradeoff_chart(table, band=args.band), out / "tradeoff.svg")
+    print("band trade-off (no move limit):")
+    for r in table.itertuples():
+        print(f"  ±{r.band:.1%}: {r.accounts_moved:,} accounts moved ({r.moved_share_revenue:.1%} of owned revenue), "
+              f"imbalance after {r.gini_after:.3f}, {'meets the band' if r.feasible else 'cannot meet the band'}"
+              + (f" (same plan as ±{r.plan_from_band:.1%})" if r.plan_from_band != r.band else ""))
+    return ["tradeoff.csv", "tradeoff.svg"]

@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-__all__ = ["workload_chart", "balance_chart", "region_chart", "moves_by_reason_chart"]
+__all__ = ["workload_chart", "balance_chart", "region_chart", "moves_by_reason_chart", "tradeoff_chart"]
 
 _BEFORE, _AFTER, _BAND = "#9db4cc", "#1f4e79", "#d9ead3"
 
@@ -147,3 +147,42 @@ def moves_by_reason_chart(moves: pd.DataFrame) -> alt.Chart:
         y=alt.Y("reason_code:N", sort="-x", title=None), x=alt.X("accounts:Q", title="Accounts moved"),
         tooltip=["reason_code:N", "accounts:Q", alt.Tooltip("revenue:Q", format=",.0f")],
     ).properties(title="Moves by reason", width=300, height=max(80, 24 * len(df)))
+
+
+def tradeoff_chart(table: pd.DataFrame, band: float | None = None) -> alt.HConcatChart:
+    """What each workload band costs and buys: accounts that change owner (left) and the workload imbalance left
+    after the plan (right, Gini of hours / capacity) against the band, the current band marked.
+
+    Parameters
+    ----------
+    table : ``workbench.allocate.band_tradeoff`` output (``band``, ``feasible``, ``accounts_moved``,
+        ``moved_share_revenue``, ``gini_after``).
+    band : the band the plan uses now (a dashed rule), ``None`` for none.
+    """
+    df = table[["band", "feasible", "accounts_moved", "moved_share_revenue", "gini_after"]].copy()
+    df["plan"] = np.where(df["feasible"], "meets the band", "cannot meet the band")
+    x = alt.X("band:Q", title="Workload band ± (share of target)", axis=alt.Axis(format="%"),
+              scale=alt.Scale(zero=False))
+    shape = alt.Shape("plan:N", scale=alt.Scale(domain=["meets the band", "cannot meet the band"],
+                                                range=["circle", "cross"]), title=None)
+    colour = alt.Color("plan:N", scale=alt.Scale(domain=["meets the band", "cannot meet the band"],
+                                                 range=[_AFTER, "#a40000"]), title=None)
+    tips = [alt.Tooltip("band:Q", format=".1%"), alt.Tooltip("accounts_moved:Q", format=",.0f"),
+            alt.Tooltip("moved_share_revenue:Q", format=".1%", title="revenue moved"),
+            alt.Tooltip("gini_after:Q", format=".3f", title="imbalance after")]
+
+    def panel(field: str, title: str, fmt: str) -> alt.LayerChart:
+        base = alt.Chart(df).encode(x=x, y=alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=fmt),
+                                                  scale=alt.Scale(zero=True)))
+        layers = [base.mark_line(color=_BEFORE), base.mark_point(size=70, filled=True).encode(
+            shape=shape, color=colour, tooltip=tips)]
+        if band is not None:
+            layers.insert(0, alt.Chart(pd.DataFrame({"band": [float(band)]})).mark_rule(
+                color="#2e7d32", strokeDash=[4, 3]).encode(x="band:Q"))
+        return alt.layer(*layers).properties(width=300, height=200)
+
+    title = alt.TitleParams("What each band costs: accounts moved vs imbalance left", anchor="start",
+                            subtitle=["A narrower band evens out workload but moves more relationships"
+                                      + (f"; dashed: the band now (±{band:.0%})" if band is not None else "")])
+    return alt.hconcat(panel("accounts_moved", "Accounts that change owner", ",.0f"),
+                       panel("gini_after", "Workload imbalance after (Gini)", ".2f")).properties(title=title)
