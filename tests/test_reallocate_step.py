@@ -160,6 +160,16 @@ def test_move_filters(view):
     view._segment.value = seg
     n = ((moves["reason_code"] == code) & (moves["segment"] == seg)).sum()
     assert f"{n:,} moves" in view._moves.value
+    # one manager's moves, out and in: what the room asks first ("what does Thomas lose, what does he get?")
+    view._reason.value, view._segment.value = "(all)", "(all)"
+    m = moves["from_manager"].dropna().value_counts().index[0]
+    label = dict((v, k) for k, v in view._mover.options)[m]
+    view._mover.value = m
+    out_n, in_n = int((moves["from_manager"] == m).sum()), int((moves["to_manager"] == m).sum())
+    assert f"{out_n + in_n:,} moves" in view._moves.value
+    assert f"hands over {out_n:,} accounts" in view._moves.value and f"receives {in_n:,}" in view._moves.value
+    assert label.rsplit(" (", 1)[0] in view._moves.value
+    assert view._mover.options[0] == ("(all)", "") and len(view._mover.options) > 2
 
 
 def test_infeasible_input_is_shown_plainly(data):

@@ -24,6 +24,7 @@ from workbench.report.charts.allocate import (
     tradeoff_chart,
     workload_chart,
 )
+from workbench.report.format import fmt_kpi
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
@@ -102,6 +103,8 @@ class ReallocateStep(w.VBox):
         self._region_chart = ChartPane()
         self._reason = w.Dropdown(description="Reason", options=[_ALL], layout=w.Layout(width="260px"))
         self._segment = w.Dropdown(description="Segment", options=[_ALL], layout=w.Layout(width="260px"))
+        self._mover = w.Dropdown(description="Manager", options=[(_ALL, "")], layout=w.Layout(width="300px"),
+                                 tooltip="moves from or to this manager: what they hand over and what they receive")
         self._moves = w.HTML()
         self._loads = w.HTML()
         self._trade_btn = w.Button(description="Compare bands", icon="line-chart", button_style="info",
@@ -127,7 +130,7 @@ class ReallocateStep(w.VBox):
         for ctl in (self._band, self._limit, self._limit_on, self._limit_of, self._balance_on, self._balance_band,
                     *self._w.values()):
             ctl.observe(self._on_control, names="value")
-        for ctl in (self._reason, self._segment):
+        for ctl in (self._reason, self._segment, self._mover):
             ctl.observe(lambda _c: self._render_moves(), names="value")
         self._apply_locks.on_click(lambda _b: self._on_locks())
         self._leave_btn.on_click(lambda _b: self._add_event({"type": "leave", "manager_id": self._leave.value}))
@@ -149,7 +152,8 @@ class ReallocateStep(w.VBox):
                           w.HBox([self._ovr_account, self._ovr_manager, self._ovr_freeze, self._ovr_btn]),
                           w.HBox([self._undo_btn, self._clear_btn, self._events_html])])
         acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
-        moves_box = w.VBox([w.HBox([self._reason, self._segment]), w.HBox([self._moves, self._reason_chart])])
+        moves_box = w.VBox([w.HBox([self._reason, self._segment, self._mover]),
+                            w.HBox([self._moves, self._reason_chart])])
         trade_box = w.VBox([w.HBox([self._trade_btn, self._trade_bar, self._trade_note]), self._trade_chart,
                             self._trade_table])
         self._tabs = tabs = w.Tab(children=[w.VBox([self._chart, self._aux_chart]), moves_box, self._loads,
@@ -480,6 +484,11 @@ class ReallocateStep(w.VBox):
             self._reason.options = reasons
         if list(self._segment.options) != segs:
             self._segment.options = segs
+        ids = pd.unique(pd.concat([asg.moves["from_manager"], asg.moves["to_manager"]]).dropna().astype(str))
+        names = asg.loads.set_index(asg.loads["manager_id"].astype(str))["name"].astype(str)
+        movers = [(_ALL, "")] + sorted(((f"{names.get(i, i)} ({i})", i) for i in ids), key=lambda o: o[0])
+        if list(self._mover.options) != movers:
+            self._mover.options = movers
         cols = ["manager_id", "name", "role", "target_hours", "band_low", "band_high", "hours_before", "hours_after",
                 "accounts_before", "accounts_after", "revenue_before", "revenue_after", "in_band_after"]
         table = asg.loads[cols]
@@ -523,8 +532,20 @@ class ReallocateStep(w.VBox):
             mv = mv[mv["reason_code"] == self._reason.value]
         if self._segment.value and self._segment.value != _ALL:
             mv = mv[mv["segment"] == self._segment.value]
+        head = ""
+        if self._mover.value:  # what this manager hands over and receives (within the other filters)
+            m = self._mover.value
+            fr = mv["from_manager"].astype("string").eq(m).fillna(False).to_numpy(bool)
+            to = mv["to_manager"].astype("string").eq(m).fillna(False).to_numpy(bool)
+            rev = pd.to_numeric(mv["revenue_12m"], errors="coerce").fillna(0.0).to_numpy(float)
+            cur = self.state.book.currency if self.state.book is not None else ""
+            who = html.escape(self._mover.label.rsplit(" (", 1)[0])
+            head = (f'<div class="wb-moves-count"><b>{who}</b> hands over {int(fr.sum()):,} accounts '
+                    f"({fmt_kpi(rev[fr].sum(), cur)} revenue) and receives {int(to.sum()):,} "
+                    f"({fmt_kpi(rev[to].sum(), cur)}).</div>")
+            mv = mv[fr | to]
         cols = ["account_id", "segment", "from_name", "to_name", "revenue_12m", "reason"]
-        self._moves.value = (f'<div class="wb-moves-count">{len(mv):,} moves</div>'
+        self._moves.value = (head + f'<div class="wb-moves-count">{len(mv):,} moves</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
                                           wrap_last=True))
 
