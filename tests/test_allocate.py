@@ -499,3 +499,22 @@ def test_thorough_mode_is_never_worse_and_deterministic(small):
     assert fast.stats["lower_bound"] < a.stats["lower_bound"]
     pd.testing.assert_frame_equal(a.owners, b.owners)
     _check_band(a)
+
+
+def test_a_generated_100k_book_meets_the_default_band():
+    """On a generated 100k-account, 2,000-manager book at the default ±15 % band, two Account Managers in thinly
+    populated regions (Burgenland, Solothurn) stayed under the band with 6 candidate managers per account, and
+    the plan was reported infeasible. A missed band now widens the candidates at any size (before: only on books
+    of at most WIDEN_CELLS units × managers)."""
+    from workbench.allocate.engine import WIDEN_CELLS
+    from workbench.sampledata import generate
+    from workbench.segment import segment
+
+    book = generate(n_accounts=100_000, n_managers=2_000, seed=42).book()
+    seg = segment(book)
+    asg = reallocate(book, seg)
+    s = asg.stats
+    assert s["units"] * s["active_managers"] > WIDEN_CELLS  # the size the old rule never widened
+    assert s["status"] != "infeasible", s["diagnosis"]
+    assert s["managers_in_band_after"] == s["active_managers"] and s["band_violation_hours"] == 0
+    assert any("candidates widened" in n for n in s["notes"])
