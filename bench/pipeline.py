@@ -53,10 +53,14 @@ def main() -> None:
         t["write_results"] = time.perf_counter() - t0
     for k, v in t.items():
         print(f"{k:>24}: {v:8.2f} s")
+    st = asg.stats  # a timing is only worth quoting for a plan that meets the band
+    print(f"{'plan':>24}: {st['status']}, {st['managers_in_band_after']:,} of {st['active_managers']:,} managers in "
+          f"band, {st['solver']}{'; ' + '; '.join(st['notes']) if st['notes'] else ''}")
     run_seconds = sum(v for k, v in t.items() if k != "generate_and_write_csv")
     print(json.dumps({"stage": "pipeline", "accounts": a.accounts, "managers": n_managers,
                       "seconds": round(run_seconds, 3), **{k: round(v, 3) for k, v in t.items()},
-                      "moves": int(len(asg.moves))}))
+                      "moves": int(len(asg.moves)), "status": st["status"],
+                      "managers_in_band": st["managers_in_band_after"]}))
 
 
 if __name__ == "__main__":
