@@ -856,7 +856,7 @@ def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, 
     if not checks and (len(over) or len(under)):
         who = [f"{names[m]} ({loads['hours_after'].iat[m]:,.0f} h, band {prob.lower[m]:,.0f}–{prob.upper[m]:,.0f} h)"
                for m in np.r_[over, under][:5]]
-        hint = ("one account family alone needs " f"{big_unit:,.0f} h, more than some bands allow; "
+        hint = ("one account family alone needs " f"{big_unit:,.0f} h, more than some bands allow. "
                 if big_unit > float(np.min(prob.upper[prob.upper > 0], initial=np.inf)) else "")
         diagnosis.append(f"No plan keeps every manager inside the band: {'; '.join(who)}"
                          f"{' and more' if len(over) + len(under) > 5 else ''}. {hint.capitalize()}"
