@@ -304,3 +304,29 @@ def test_band_tradeoff_tab(view):
     view._tabs.selected_index = 0
     view._tabs.selected_index = 4
     assert "changed since this comparison" in view._trade_note.value
+
+
+def test_largest_moves_table_keeps_an_account_or_starts_an_override(view):
+    st = view.state
+    moves = st.assignment.moves
+    owned = moves[moves["from_manager"].notna()].sort_values("revenue_12m", ascending=False, kind="stable")
+    rows = [r for r in view._edit_rows if r.layout.display != "none"]
+    assert len(rows) == min(len(owned), len(view._edit_rows))
+    first = rows[0]
+    acc = owned["account_id"].iloc[0]
+    assert first.account_id == acc and acc in first.children[0].value
+    assert first.children[1].description.startswith("Keep with ")
+    # veto: the account stays with its owner, the lock is listed and kept in the parameters
+    first.children[1].click()
+    after = st.assignment
+    assert acc not in set(after.moves["account_id"])
+    owner = after.owners.set_index("account_id").loc[acc]
+    assert owner["to_manager"] == owner["from_manager"]
+    assert acc in view._locks.value and "1 lock(s)" in view._events_html.value
+    assert st.params["allocate"]["locks"] == [{"account_id": acc, "manager_id": None}]
+    assert view._edit_rows[0].account_id != acc  # the next largest move takes the row
+    # redirect: the override field gets the account and the panel opens
+    nxt = view._edit_rows[0].account_id
+    view._edit_rows[0].children[2].click()
+    assert view._ovr_account.value == nxt and view._what_if.selected_index == 0
+    assert nxt in view._msg.value

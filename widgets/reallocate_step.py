@@ -39,6 +39,7 @@ BACKGROUND_ACCOUNTS = 10_000
 _ALL = "(all)"
 _PICK = "choose a manager …"
 _MAX_LOCK_LINES = 5000
+_EDIT_ROWS = 8  # largest moves shown as editable rows in the Moves tab
 _STATUS_LEVEL = {"optimal": "ok", "feasible": "ok", "infeasible": "error"}
 
 
@@ -107,6 +108,20 @@ class ReallocateStep(w.VBox):
                                  tooltip="moves from or to this manager: what they hand over and what they receive")
         self._moves = w.HTML()
         self._loads = w.HTML()
+        # the largest moves as an editable table: keep an account with its owner, or hand it to someone else
+        self._edit_rows = []
+        for _ in range(_EDIT_ROWS):
+            text = w.HTML(layout=w.Layout(width="640px"))
+            keep = w.Button(icon="lock", layout=w.Layout(width="230px"),
+                            tooltip="lock this account with its current owner and re-solve")
+            other = w.Button(description="Give to someone else …", icon="hand-paper-o", layout=w.Layout(width="200px"),
+                             tooltip="fill in the override below with this account; choose who takes it")
+            row = w.HBox([text, keep, other], layout=w.Layout(display="none"))
+            row.account_id = ""
+            keep.on_click(lambda _b, r=row: self._keep(r.account_id))
+            other.on_click(lambda _b, r=row: self._redirect(r.account_id))
+            self._edit_rows.append(row)
+        self._edit_head = w.HTML()
         self._trade_btn = w.Button(description="Compare bands", icon="line-chart", button_style="info",
                                    tooltip="re-solve the plan at bands from ±5 % to ±30 % with the other settings as "
                                            "they are (no move limit) and chart what each one moves")
@@ -151,8 +166,8 @@ class ReallocateStep(w.VBox):
                                   self._hire_ramp, self._hire_btn]),
                           w.HBox([self._ovr_account, self._ovr_manager, self._ovr_freeze, self._ovr_btn]),
                           w.HBox([self._undo_btn, self._clear_btn, self._events_html])])
-        acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
-        moves_box = w.VBox([w.HBox([self._reason, self._segment, self._mover]),
+        self._what_if = acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
+        moves_box = w.VBox([w.HBox([self._reason, self._segment, self._mover]), self._edit_head, *self._edit_rows,
                             w.HBox([self._moves, self._reason_chart])])
         trade_box = w.VBox([w.HBox([self._trade_btn, self._trade_bar, self._trade_note]), self._trade_chart,
                             self._trade_table])
@@ -263,6 +278,29 @@ class ReallocateStep(w.VBox):
             return
         self._events = self._events[:-1]
         self.solve()
+
+    @guarded()
+    def _keep(self, account_id: str) -> None:
+        """Veto a move from the table: lock the account (its family) with its current owner and re-solve."""
+        if not account_id:
+            return
+        locks = self._lock_df
+        if account_id in set(locks["account_id"]):
+            locks = locks[locks["account_id"] != account_id]
+        self._lock_df = normalise_locks(pd.concat([locks, pd.DataFrame({"account_id": [account_id],
+                                                                         "manager_id": [pd.NA]})]))
+        self._locks.value = "\n".join(a if pd.isna(m) else f"{a},{m}" for a, m in
+                                       zip(self._lock_df["account_id"], self._lock_df["manager_id"], strict=True))
+        self.solve()
+
+    def _redirect(self, account_id: str) -> None:
+        """Start an override from the table: the account goes into the override field, the panel opens."""
+        if not account_id:
+            return
+        self._ovr_account.value = account_id
+        self._what_if.selected_index = 0
+        self._msg.show(f"Choose who takes {account_id} under 'Locks, overrides and events', then press Override.",
+                       "info")
 
     # ---------------------------------------------------------------- the work
     def params(self) -> dict:
@@ -420,6 +458,28 @@ class ReallocateStep(w.VBox):
                                   f"({used}, no move limit). A wider band never costs more: where a narrower "
                                   "band's plan is cheaper it stands for the wider one too.</span>")
 
+    def _fill_edit_rows(self, mv: pd.DataFrame) -> None:
+        """The largest moves of owned accounts (after the filters), one row each with Keep / Give to buttons."""
+        owned = mv[mv["from_manager"].notna()].sort_values("revenue_12m", ascending=False, kind="stable")
+        top = owned.head(len(self._edit_rows))
+        cur = self.state.book.currency if self.state.book is not None else ""
+        self._edit_head.value = ('<div class="wb-moves-count"><b>Largest moves</b>: keep an account with its owner '
+                                 "(a lock) or give it to someone else (an override); the plan re-solves.</div>"
+                                 if len(top) else "")
+        recs = top[["account_id", "segment", "from_name", "to_name", "revenue_12m"]].to_dict("records")
+        for row, rec in zip(self._edit_rows, recs + [None] * (len(self._edit_rows) - len(recs)), strict=True):
+            if rec is None:
+                row.account_id, row.layout.display = "", "none"
+                continue
+            row.account_id = str(rec["account_id"])
+            text, keep, _ = row.children
+            seg = "" if pd.isna(rec["segment"]) else str(rec["segment"])
+            text.value = (f"<b>{html.escape(row.account_id)}</b> {html.escape(seg)}: "
+                          f"{html.escape(str(rec['from_name']))} → {html.escape(str(rec['to_name']))}, "
+                          f"{fmt_kpi(rec['revenue_12m'], cur)}")
+            keep.description = f"Keep with {str(rec['from_name'])[:22]}"
+            row.layout.display = None
+
     def _sync_options(self, book) -> None:
         m = book.managers
         opts = [(f"{n} ({i})", i) for i, n in zip(m["manager_id"].astype(str), m["name"].astype(str), strict=False)]
@@ -544,6 +604,7 @@ class ReallocateStep(w.VBox):
                     f"({fmt_kpi(rev[fr].sum(), cur)} revenue) and receives {int(to.sum()):,} "
                     f"({fmt_kpi(rev[to].sum(), cur)}).</div>")
             mv = mv[fr | to]
+        self._fill_edit_rows(mv)
         cols = ["account_id", "segment", "from_name", "to_name", "revenue_12m", "reason"]
         self._moves.value = (head + f'<div class="wb-moves-count">{len(mv):,} moves</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
