@@ -112,6 +112,8 @@ def test_manager_leaves_and_hire(view, data):
     view._hire_btn.click()
     view._clear_btn.click()
     assert view._undo_btn.disabled
+    # cleared events leave the parameters too (a saved scenario used to carry them and re-apply them on load)
+    assert not st.params["allocate"].get("events")
     assert "events" not in st.assignment.params or not st.assignment.params["events"]
 
 
@@ -325,6 +327,13 @@ def test_largest_moves_table_keeps_an_account_or_starts_an_override(view):
     assert acc in view._locks.value and "1 lock(s)" in view._events_html.value
     assert st.params["allocate"]["locks"] == [{"account_id": acc, "manager_id": None}]
     assert view._edit_rows[0].account_id != acc  # the next largest move takes the row
+    # a Keep pressed by mistake: "Undo last change" takes the lock back and the account moves again
+    assert not view._undo_btn.disabled
+    view._undo_btn.click()
+    assert acc in set(st.assignment.moves["account_id"]) and acc not in view._locks.value
+    assert not st.params["allocate"].get("locks")
+    first.children[1].click() if view._edit_rows[0].account_id == acc else view._keep(acc)
+    assert acc not in set(st.assignment.moves["account_id"])
     # redirect: the override field gets the account and the panel opens
     nxt = view._edit_rows[0].account_id
     view._edit_rows[0].children[2].click()

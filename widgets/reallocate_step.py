@@ -91,8 +91,9 @@ class ReallocateStep(w.VBox):
         self._ovr_manager = w.Dropdown(description="to", options=[], layout=w.Layout(width="260px"))
         self._ovr_freeze = w.Checkbox(value=False, description="freeze the rest", indent=False)
         self._ovr_btn = w.Button(description="Override", icon="hand-paper-o")
-        self._undo_btn = w.Button(description="Undo last event", icon="undo", disabled=not p.get("events"),
-                                  tooltip="take back the last event (a leaver, a hire or an override) and re-solve")
+        self._undo_btn = w.Button(description="Undo last change", icon="undo", disabled=not p.get("events"),
+                                  tooltip="take back the last event (a leaver, a hire, an override) or lock change "
+                                          "and re-solve")
         self._clear_btn = w.Button(description="Clear events", icon="trash")
         self._events_html = w.HTML()
         self._msg = MessageBox()
@@ -135,6 +136,8 @@ class ReallocateStep(w.VBox):
         self._trade_settings: tuple = (None, {})  # the segmentation and settings it was made with
         self._events: list[dict] = list(p.get("events") or [])
         self._lock_df = normalise_locks(p.get("locks") or None)
+        #: what "Undo last change" takes back, newest last: ("event", the event) or ("locks", the locks before)
+        self._history: list[tuple[str, object]] = []
         self._syncing = False  # controls being set from state.params: no re-solve per control
         self._solved = None  # the assignment this view computed last (any other one came from outside)
         self._probation: dict | None = None  # the event added last, until a solve has accepted it
@@ -220,8 +223,8 @@ class ReallocateStep(w.VBox):
         self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
         self._events = list(p.get("events") or [])
         self._lock_df = normalise_locks(p.get("locks") or None)
-        self._locks.value = "\n".join(a if pd.isna(m) else f"{a},{m}" for a, m in
-                                      zip(self._lock_df["account_id"], self._lock_df["manager_id"], strict=True))
+        self._history = []  # a loaded scenario's events and locks are where undo starts
+        self._show_locks()
 
     def _on_assignment(self, change) -> None:
         if change.new is not None and change.new is not self._solved:  # a loaded scenario's plan: draw it
@@ -240,7 +243,7 @@ class ReallocateStep(w.VBox):
             if not parts[0] or len(parts) > 2:
                 raise ValueError(f"lock line {i} ({ln!r}): expected ACCOUNT_ID or ACCOUNT_ID,MANAGER_ID")
             recs.append({"account_id": parts[0], "manager_id": parts[1] if len(parts) > 1 and parts[1] else None})
-        self._lock_df = normalise_locks(recs or None)
+        self._set_locks(normalise_locks(recs or None))
         self.solve()
 
     @guarded()
@@ -264,33 +267,54 @@ class ReallocateStep(w.VBox):
             self._msg.show("Choose the manager who leaves first.", "warning")
             return
         self._events.append(event)
+        self._history.append(("event", event))
         self._probation = event  # taken back out if the solve refuses it (unknown id, bad value)
         self.solve()
 
     def _clear_events(self) -> None:
         self._events = []
+        self._history = [h for h in self._history if h[0] != "event"]
         self.solve()
 
     def _undo_event(self) -> None:
-        """Take back the last event only (the room tried a leaver, then a hire, and wants the hire gone)."""
+        """Take back the last change only: an event (the room tried a leaver, then a hire, and wants the hire
+        gone) or a lock change (a "Keep with" pressed by mistake). Without a record of changes (a loaded
+        scenario), the last event goes."""
+        while self._history:
+            kind, value = self._history.pop()
+            if kind == "locks":
+                self._lock_df = value
+                self._show_locks()
+                self.solve()
+                return
+            if any(e is value for e in self._events):  # an event the solve refused is gone already
+                self._events = [e for e in self._events if e is not value]
+                self.solve()
+                return
         if not self._events:
-            self._msg.show("No event to undo.", "warning")
+            self._msg.show("Nothing to undo.", "warning")
             return
         self._events = self._events[:-1]
         self.solve()
+
+    def _set_locks(self, locks: pd.DataFrame) -> None:
+        """New locks, remembered for undo, shown in the Locks box."""
+        self._history.append(("locks", self._lock_df))
+        self._lock_df = locks
+        self._show_locks()
+
+    def _show_locks(self) -> None:
+        self._locks.value = "\n".join(a if pd.isna(m) else f"{a},{m}" for a, m in
+                                       zip(self._lock_df["account_id"], self._lock_df["manager_id"], strict=True))
 
     @guarded()
     def _keep(self, account_id: str) -> None:
         """Veto a move from the table: lock the account (its family) with its current owner and re-solve."""
         if not account_id:
             return
-        locks = self._lock_df
-        if account_id in set(locks["account_id"]):
-            locks = locks[locks["account_id"] != account_id]
-        self._lock_df = normalise_locks(pd.concat([locks, pd.DataFrame({"account_id": [account_id],
-                                                                         "manager_id": [pd.NA]})]))
-        self._locks.value = "\n".join(a if pd.isna(m) else f"{a},{m}" for a, m in
-                                       zip(self._lock_df["account_id"], self._lock_df["manager_id"], strict=True))
+        locks = self._lock_df[self._lock_df["account_id"] != account_id]
+        self._set_locks(normalise_locks(pd.concat([locks, pd.DataFrame({"account_id": [account_id],
+                                                                         "manager_id": [pd.NA]})])))
         self.solve()
 
     def _redirect(self, account_id: str) -> None:
@@ -387,7 +411,9 @@ class ReallocateStep(w.VBox):
         self._probation = None
         if self._job is not None or self.state.book is not book or self.state.segmentation is not seg:
             return None  # overtaken by a newer request or new inputs: that one draws
-        self.state.set_section("allocate", **{k: v for k, v in p.items()})
+        # locks and events the controls no longer hold must leave the parameters too (set_section only adds keys):
+        # cleared events or an undone last lock used to stay in state.params, and so in a saved scenario
+        self.state.replace_section("allocate", p, drop=("locks", "events"))
         self._solved = asg
         self.state.assignment = asg
         self._render(asg)
@@ -528,7 +554,7 @@ class ReallocateStep(w.VBox):
         ev = [_event_text(e) for e in self._events]
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
-        self._undo_btn.disabled = not self._events
+        self._undo_btn.disabled = not (self._events or self._history)
         self._chart.show(workload_chart(asg.loads, band=float(asg.params.get("band", self._band.value))))
         quantity = asg.params.get("balance_on")
         if quantity and "aux_after" in asg.loads:

@@ -42,6 +42,13 @@ class WorkbenchState(t.HasTraits):
         """Whether a ``params`` change notification touched ``section`` (``None`` = no notification: yes)."""
         return change is None or (change["old"] or {}).get(section) != (change["new"] or {}).get(section)
 
+    def replace_section(self, section: str, values: dict, drop: tuple[str, ...] = ()) -> None:
+        """Like ``set_section``, but the keys in ``drop`` that ``values`` lacks are removed from the section."""
+        new = copy.deepcopy(self.params)
+        kept = {k: v for k, v in new.get(section, {}).items() if k not in drop}
+        new[section] = {**kept, **copy.deepcopy(values)}
+        self.params = new
+
     def set_section(self, section: str, **values) -> None:
         """Update one parameter section and notify observers (traitlets only fires on a new dict)."""
         new = copy.deepcopy(self.params)
