@@ -339,3 +339,25 @@ def test_largest_moves_table_keeps_an_account_or_starts_an_override(view):
     view._edit_rows[0].children[2].click()
     assert view._ovr_account.value == nxt and view._what_if.selected_index == 0
     assert nxt in view._msg.value
+
+
+def test_a_refused_lock_is_taken_back_and_leavers_cannot_be_kept(view, data):
+    book, _ = data
+    st = view.state
+    leaver = book.managers["manager_id"].iloc[5]
+    view._leave.value = leaver
+    view._leave_btn.click()
+    # the leaver's accounts move; their rows offer no "Keep with" (the engine refuses a lock onto a leaver)
+    rows = [r for r in view._edit_rows if r.layout.display != "none"]
+    from_leaver = set(st.assignment.moves.loc[st.assignment.moves["from_manager"] == leaver, "account_id"])
+    leaver_rows = [r for r in rows if r.account_id in from_leaver]
+    assert all(r.children[1].disabled and "leaves" in r.children[1].description for r in leaver_rows)
+    # typed anyway: the solve refuses it, says why, and the lock does not poison the next solves
+    acc = sorted(from_leaver)[0]
+    view._locks.value = acc
+    view._apply_locks.click()
+    assert "wb-msg-error" in view._msg.value and "leaves" in view._msg.value
+    assert view._lock_df.empty and view._locks.value == ""
+    view._band.value = 0.2
+    assert st.assignment.params["band"] == pytest.approx(0.2) and "Could not apply" not in view._msg.value
+    assert not st.assignment.params.get("locks")

@@ -141,6 +141,7 @@ class ReallocateStep(w.VBox):
         self._syncing = False  # controls being set from state.params: no re-solve per control
         self._solved = None  # the assignment this view computed last (any other one came from outside)
         self._probation: dict | None = None  # the event added last, until a solve has accepted it
+        self._lock_probation: pd.DataFrame | None = None  # the locks before the last lock change, likewise
         self._jobs = threading.Lock()
         self._job: tuple | None = None  # the latest background request (book, segmentation, params)
         self._worker: threading.Thread | None = None
@@ -300,6 +301,7 @@ class ReallocateStep(w.VBox):
     def _set_locks(self, locks: pd.DataFrame) -> None:
         """New locks, remembered for undo, shown in the Locks box."""
         self._history.append(("locks", self._lock_df))
+        self._lock_probation = self._lock_df
         self._lock_df = locks
         self._show_locks()
 
@@ -403,12 +405,17 @@ class ReallocateStep(w.VBox):
         except ValueError as exc:
             if self._probation is not None and self._probation in self._events:
                 self._events.remove(self._probation)  # a refused event must not poison later solves
-            self._probation = None
+            if self._lock_probation is not None:  # nor a refused lock (onto a manager who leaves, say)
+                self._lock_df = self._lock_probation
+                self._show_locks()
+                if self._history and self._history[-1][0] == "locks":
+                    self._history.pop()
+            self._probation = self._lock_probation = None
             self._msg.show(f"Could not apply this: {exc}", "error")
             return False
         finally:
             self.state.busy = False
-        self._probation = None
+        self._probation = self._lock_probation = None
         if self._job is not None or self.state.book is not book or self.state.segmentation is not seg:
             return None  # overtaken by a newer request or new inputs: that one draws
         # locks and events the controls no longer hold must leave the parameters too (set_section only adds keys):
@@ -492,7 +499,10 @@ class ReallocateStep(w.VBox):
         self._edit_head.value = ('<div class="wb-moves-count"><b>Largest moves</b>: keep an account with its owner '
                                  "(a lock) or give it to someone else (an override); the plan re-solves.</div>"
                                  if len(top) else "")
-        recs = top[["account_id", "segment", "from_name", "to_name", "revenue_12m"]].to_dict("records")
+        recs = top[["account_id", "segment", "from_manager", "from_name", "to_name", "revenue_12m"]].to_dict("records")
+        asg = self.state.assignment
+        leavers = set(asg.loads.loc[asg.loads["status"] == "leaves", "manager_id"].astype(str)) \
+            if asg is not None and "status" in asg.loads else set()
         for row, rec in zip(self._edit_rows, recs + [None] * (len(self._edit_rows) - len(recs)), strict=True):
             if rec is None:
                 row.account_id, row.layout.display = "", "none"
@@ -503,7 +513,10 @@ class ReallocateStep(w.VBox):
             text.value = (f"<b>{html.escape(row.account_id)}</b> {html.escape(seg)}: "
                           f"{html.escape(str(rec['from_name']))} → {html.escape(str(rec['to_name']))}, "
                           f"{fmt_kpi(rec['revenue_12m'], cur)}")
-            keep.description = f"Keep with {str(rec['from_name'])[:22]}"
+            leaving = str(rec["from_manager"]) in leavers
+            keep.description = (f"{str(rec['from_name'])[:22]} leaves" if leaving
+                                else f"Keep with {str(rec['from_name'])[:22]}")
+            keep.disabled = leaving  # a lock onto a manager who leaves is refused by the engine
             row.layout.display = None
 
     def _sync_options(self, book) -> None:
