@@ -86,12 +86,18 @@ def test_move_limit_and_weights(view, data):
     assert st.assignment.params["weights"]["continuity"] == 3.0
 
 
-def test_manager_leaves_and_hire(view, data):
-    book, _ = data
-    st = view.state
+def _remove_manager(view, book) -> str:
+    """Press "Remove manager" for the book's sixth manager, as a user would; returns that manager's id."""
     leaver = book.managers["manager_id"].iloc[5]
     view._leave.value = leaver
     view._leave_btn.click()
+    return leaver
+
+
+def test_manager_leaves_and_hire(view, data):
+    book, _ = data
+    st = view.state
+    leaver = _remove_manager(view, book)
     ld = st.assignment.loads.set_index("manager_id")
     assert ld.loc[leaver, "accounts_after"] == 0 and ld.loc[leaver, "status"] == "leaves"
     assert st.params["allocate"]["events"] == [{"type": "leave", "manager_id": leaver}]
@@ -344,9 +350,7 @@ def test_largest_moves_table_keeps_an_account_or_starts_an_override(view):
 def test_a_refused_lock_is_taken_back_and_leavers_cannot_be_kept(view, data):
     book, _ = data
     st = view.state
-    leaver = book.managers["manager_id"].iloc[5]
-    view._leave.value = leaver
-    view._leave_btn.click()
+    leaver = _remove_manager(view, book)
     # the leaver's accounts move; their rows offer no "Keep with" (the engine refuses a lock onto a leaver)
     rows = [r for r in view._edit_rows if r.layout.display != "none"]
     from_leaver = set(st.assignment.moves.loc[st.assignment.moves["from_manager"] == leaver, "account_id"])
