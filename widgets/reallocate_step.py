@@ -16,7 +16,7 @@ import ipywidgets as w
 import pandas as pd
 
 from workbench.allocate import normalise_locks, reallocate
-from workbench.allocate.tradeoff import DEFAULT_BANDS, band_tradeoff
+from workbench.allocate.tradeoff import DEFAULT_BANDS, band_tradeoff, sweep_settings
 from workbench.report.charts.allocate import (
     balance_chart,
     moves_by_reason_chart,
@@ -438,7 +438,7 @@ class ReallocateStep(w.VBox):
         if self._trade_thread is not None and self._trade_thread.is_alive():
             self._msg.show("The band comparison is still running.", "info")
             return
-        settings = _sweep_settings(self.params())
+        settings = sweep_settings(self.params())
         self._trade_btn.disabled = True
         self._trade_bar.value, self._trade_bar.layout.display = 0, ""
         self._trade_thread = threading.Thread(target=self._compare_bands, args=(book, seg, tuple(bands), settings),
@@ -480,7 +480,7 @@ class ReallocateStep(w.VBox):
         self._trade_table.value = table_html(shown[["band", "meets_band", "accounts_moved", "revenue_moved_share",
                                                     "managers_in_band", "imbalance_after", cost_col]],
                                              max_rows=len(shown))
-        if seg is not self.state.segmentation or _sweep_settings(self.params()) != settings:
+        if seg is not self.state.segmentation or sweep_settings(self.params()) != settings:
             self._trade_note.value = ('<span class="wb-msg-warning">The segmentation or the settings (weights, '
                                       'locks, events, second band) changed since this comparison: press Compare '
                                       'bands again.</span>')
@@ -648,11 +648,6 @@ class ReallocateStep(w.VBox):
         self._moves.value = (head + f'<div class="wb-moves-count">{len(mv):,} moves</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
                                           wrap_last=True))
-
-
-def _sweep_settings(params: dict) -> dict:
-    """The settings a band comparison keeps from the step's parameters: all but the band and the move limit."""
-    return {k: v for k, v in params.items() if k not in ("band", "max_move_share", "move_share_of")}
 
 
 def _limit_text(params: dict) -> str:

@@ -16,7 +16,7 @@ from ..kpi.model import gini
 from ..results import Segmentation
 from .engine import reallocate
 
-__all__ = ["band_tradeoff", "DEFAULT_BANDS", "TRADEOFF_COLUMNS"]
+__all__ = ["band_tradeoff", "sweep_settings", "DEFAULT_BANDS", "TRADEOFF_COLUMNS"]
 
 #: ±5 % … ±30 %: from tighter than practice to looser (±10–20 % is common, ±15 % the default)
 DEFAULT_BANDS = (0.05, 0.075, 0.10, 0.125, 0.15, 0.20, 0.25, 0.30)
@@ -24,6 +24,12 @@ DEFAULT_BANDS = (0.05, 0.075, 0.10, 0.125, 0.15, 0.20, 0.25, 0.30)
 TRADEOFF_COLUMNS = ["band", "feasible", "accounts_moved", "moved_share_accounts", "revenue_moved",
                     "moved_share_revenue", "managers_in_band", "active_managers", "plan_cost", "continuity_cost",
                     "gini_after", "plan_from_band", "seconds", "diagnosis"]
+
+
+def sweep_settings(params: dict) -> dict:
+    """The ``reallocate`` settings a band comparison keeps: all but the band and the move limit (and what the
+    limit counts)."""
+    return {k: v for k, v in params.items() if k not in ("band", "max_move_share", "move_share_of")}
 
 
 def band_tradeoff(book: AccountBook, segmentation: Segmentation, bands: Sequence[float] = DEFAULT_BANDS,
@@ -45,9 +51,11 @@ def band_tradeoff(book: AccountBook, segmentation: Segmentation, bands: Sequence
     One row per band (``TRADEOFF_COLUMNS``): ``feasible`` (every setting met), ``accounts_moved`` (accounts that
     get a new owner, unowned ones included: the app's "Accounts moved"), ``moved_share_accounts`` (share of the
     owned accounts that change owner), ``revenue_moved`` (12-month revenue of those owned accounts, book currency),
-    ``moved_share_revenue``, ``managers_in_band`` of ``active_managers``, ``continuity_cost`` (the plan's
-    relationship and fit cost, the objective's move part), ``gini_after`` (Gini of hours / capacity over the
-    managers with capacity after the plan, as the KPI 'workload imbalance'; 0 = even), ``seconds`` and ``diagnosis`` (what to relax when a band cannot be met).
+    ``moved_share_revenue``, ``managers_in_band`` of ``active_managers``, ``plan_cost`` (the objective),
+    ``continuity_cost`` (the plan's relationship and fit cost, the objective's move part), ``gini_after`` (Gini
+    of hours / capacity over the managers with capacity after the plan, as the KPI 'workload imbalance'; 0 =
+    even), ``plan_from_band`` (the band whose plan the row shows), ``seconds`` and ``diagnosis`` (what to relax
+    when a band cannot be met).
     """
     if "band" in settings:
         raise TypeError("band_tradeoff takes the bands to try as `bands`, not `band`")

@@ -193,14 +193,13 @@ def parse_bands(text: str) -> tuple[float, ...]:
 
 def _tradeoff(book, seg, bands: tuple[float, ...], args: argparse.Namespace, out: Path) -> list[str]:
     """Write tradeoff.csv / tradeoff.svg and print the table; returns the file names."""
-    from ..allocate.tradeoff import band_tradeoff
+    from ..allocate.tradeoff import band_tradeoff, sweep_settings
     from ..report.charts.allocate import tradeoff_chart
     from ..report.export import save_chart
     from ._progress import progress_bar
 
-    settings = {k: v for k, v in allocate_settings(args).items() if k not in ("band", "max_move_share")}
-    table = band_tradeoff(book, seg, bands=bands, seed=args.seed,
-                          progress=progress_bar("band trade-off"), **settings)
+    table = band_tradeoff(book, seg, bands=bands, seed=args.seed, progress=progress_bar("band trade-off"),
+                          **sweep_settings(allocate_settings(args)))
     table.to_csv(out / "tradeoff.csv", index=False)
     save_chart(tradeoff_chart(table, band=args.band), out / "tradeoff.svg")
     print("band trade-off (no move limit):")
