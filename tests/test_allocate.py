@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -376,7 +378,12 @@ def test_cli_reallocate(small, tmp_path, capsys):
     assert managers.set_index("manager_id").loc[leaver, "accounts_after"] == 0
     assert (tmp_path / "out" / "salesforce_account_owner_update.csv").exists()
     meta = (tmp_path / "out" / "allocation.json").read_text()
-    assert '"band": 0.12' in meta
+    assert '"band": 0.12' in meta and '"candidates": 6' in meta
+    rc = main(["reallocate", str(tmp_path / "book"), "--segments", str(tmp_path / "seg"), "--out",
+               str(tmp_path / "out5"), "--candidates", "3", "--crm", "none"])
+    assert rc == 0, capsys.readouterr().err
+    meta = json.loads((tmp_path / "out5" / "allocation.json").read_text())
+    assert meta["params"]["candidates"] == 3 and meta["stats"]["candidates_per_unit"] == 3
     # infeasible: one plain line and exit code 2
     rc = main(["reallocate", str(tmp_path / "book"), "--segments", str(tmp_path / "seg"), "--out",
                str(tmp_path / "out2"), "--max-move-share", "0.001"])

@@ -86,6 +86,19 @@ def test_move_limit_and_weights(view, data):
     assert st.assignment.params["weights"]["continuity"] == 3.0
 
 
+def test_managers_per_account_control(view):
+    """The diagnosis's "allow more managers per account" has a control: the solve takes it and the scenario keeps it."""
+    st = view.state
+    assert st.assignment.stats["candidates_per_unit"] == 6
+    find_widget(view, w.IntSlider, "Managers per account").value = 3
+    asg = st.assignment
+    assert asg.params["candidates"] == 3 and st.params["allocate"]["candidates"] == 3
+    assert asg.stats["candidates_per_unit"] == 3
+    # a scenario's own setting comes back into the control without a re-solve
+    st.set_section("allocate", candidates=9)
+    assert view._cand.value == 9 and st.assignment is asg
+
+
 def _remove_manager(view, book) -> str:
     """Press "Remove manager" for the book's sixth manager, as a user would; returns that manager's id."""
     leaver = book.managers["manager_id"].iloc[5]

@@ -70,6 +70,11 @@ class ReallocateStep(w.VBox):
                                            description="Balance band ±", readout_format=".0%",
                                            continuous_update=False, style=style, layout=w.Layout(width="320px"))
         self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
+        self._cand = w.IntSlider(value=int(p.get("candidates", 6)), min=2, max=20, step=1,
+                                 description="Managers per account", continuous_update=False, style=style,
+                                 layout=w.Layout(width="320px"),
+                                 tooltip="managers the solver may consider for each account, its owner included: "
+                                         "more can meet a tight band, at the cost of a slower solve")
         wts = p.get("weights") or {}
         self._w = {k: w.FloatSlider(value=float(wts.get(k, 1.0)), min=0.0, max=5.0, step=0.1,
                                     description=f"Weight {k}", continuous_update=False, style=style,
@@ -147,7 +152,7 @@ class ReallocateStep(w.VBox):
         self._worker: threading.Thread | None = None
 
         for ctl in (self._band, self._limit, self._limit_on, self._limit_of, self._balance_on, self._balance_band,
-                    *self._w.values()):
+                    self._cand, *self._w.values()):
             ctl.observe(self._on_control, names="value")
         for ctl in (self._reason, self._segment, self._mover):
             ctl.observe(lambda _c: self._render_moves(), names="value")
@@ -163,7 +168,8 @@ class ReallocateStep(w.VBox):
         state.observe(self._on_assignment, names="assignment")
 
         controls = w.VBox([w.HBox([self._band, self._limit_on, self._limit, self._limit_of]),
-                           w.HBox([self._balance_on, self._balance_band]), w.HBox(list(self._w.values()))])
+                           w.HBox([self._balance_on, self._balance_band, self._cand]),
+                           w.HBox(list(self._w.values()))])
         what_if = w.VBox([w.HBox([self._locks, self._apply_locks]),
                           w.HBox([self._leave, self._leave_btn]),
                           w.HBox([self._hire_name, self._hire_role, self._hire_region, self._hire_cap,
@@ -216,6 +222,7 @@ class ReallocateStep(w.VBox):
             self._limit_of.value = p.get("move_share_of") or "accounts"
             self._balance_on.value = p.get("balance_on") or "none"
             self._balance_band.value = float(p.get("balance_band", 0.2))
+            self._cand.value = int(p.get("candidates", 6))
             wts = p.get("weights") or {}
             for key, slider in self._w.items():
                 slider.value = float(wts.get(key, 1.0))
@@ -335,7 +342,7 @@ class ReallocateStep(w.VBox):
         out = {"band": round(float(self._band.value), 4),
                "max_move_share": round(float(self._limit.value), 4) if self._limit_on.value else None,
                "move_share_of": self._limit_of.value, "balance_on": balance_on,
-               "balance_band": round(float(self._balance_band.value), 4),
+               "balance_band": round(float(self._balance_band.value), 4), "candidates": int(self._cand.value),
                "weights": {k: float(s.value) for k, s in self._w.items()}}
         if len(self._lock_df):
             out["locks"] = self._lock_df.astype(object).where(self._lock_df.notna(), None).to_dict("records")

@@ -860,7 +860,8 @@ def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, 
                 if big_unit > float(np.min(prob.upper[prob.upper > 0], initial=np.inf)) else "")
         diagnosis.append(f"No plan keeps every manager inside the band: {'; '.join(who)}"
                          f"{' and more' if len(over) + len(under) > 5 else ''}. {hint.capitalize()}"
-                         "Widen the band, relax locks or the move limit, or allow more managers per account.")
+                         "Widen the band, relax locks or the move limit, or allow more managers per account "
+                         f"(the candidates setting; this plan had {prob.cand.shape[1]} per account).")
     diagnosis += aux_diag
     move_limit = move_stats["move_limit"]
     if v["moves_over_limit"] > 1e-9 and move_limit is not None and move_stats["move_share_of"] == "revenue":

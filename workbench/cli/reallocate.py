@@ -46,6 +46,9 @@ def add_allocate_options(p: argparse.ArgumentParser, defaults: bool = True) -> N
                         "share (the role's total shared out like its hours); default: workload only")
     p.add_argument("--balance-band", type=float, default=d(0.2),
                    help="band of --balance-on around each manager's fair share, as a share (default 0.2 = ±20 %%)")
+    p.add_argument("--candidates", type=int, default=d(6), metavar="N",
+                   help="managers considered per account, its current owner included (default 6); more lets a "
+                        "tight band be met at the cost of a slower solve")
     p.add_argument("--lock", metavar="FILE", default=None,
                    help="CSV with account_id and optional manager_id: accounts pinned to their owner or that manager")
     p.add_argument("--event", action="append", default=[], metavar="EVENT",
@@ -69,7 +72,8 @@ def allocate_settings(args: argparse.Namespace) -> dict:
     from ..allocate import normalise_locks, parse_event
 
     out = {"band": args.band, "max_move_share": args.max_move_share, "move_share_of": args.move_share_of,
-           "balance_on": args.balance_on, "balance_band": args.balance_band, "mode": args.mode}
+           "balance_on": args.balance_on, "balance_band": args.balance_band, "mode": args.mode,
+           "candidates": args.candidates}
     out = {k: v for k, v in out.items() if v is not None}
     if args.lock:
         lock_path = Path(args.lock)
