@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lp-method", default="highs", choices=["highs", "highs-ds", "highs-ipm"],
                     help="linprog method for the baseline")
     ap.add_argument("--profile", default="lumpy", choices=["lumpy", "fine"], help="instance family")
-    ap.add_argument("--mode", default="auto", choices=["auto", "thorough", "lagrangian", "lp"],
+    ap.add_argument("--mode", default="auto", choices=["auto", "thorough", "deep", "lagrangian", "lp"],
                     help="solver mode (default auto, what the app and `workbench run` use)")
     ap.add_argument("--suite", action="store_true",
                     help="the issue's figures: 100k×1000, 1M×2000, gaps on 10k–100k, linprog on 100k×200 "

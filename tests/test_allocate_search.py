@@ -184,3 +184,42 @@ def test_rins_on_the_lp_never_worse_keeps_the_band_and_is_deterministic():
     out = S.rins(prob, start, share)
     assert _band_ok(prob, out) and np.array_equal(out, S.rins(prob, start, share))
     assert S.evaluate(prob, out)[0] < S.evaluate(prob, start)[0]
+
+
+def test_a_window_over_the_whole_book_solves_it_exactly():
+    """One window that holds every manager, with room for every entry and no node limit, is the exact MILP."""
+    prob = _random_problem(n=150, m=8, seed=5, k=5)
+    exact = S.solve_exact(prob, time_limit=60)
+    assert exact.status == "optimal"
+    start = S.solve(prob, mode="lagrangian").choice
+    assert S.evaluate(prob, start)[0] > exact.objective * (1 + 1e-6)  # the test needs a worse start
+    prices = S.exact_lp(prob)[1]
+    out = S.windows(prob, start, prices, rounds=1, managers=prob.n_managers, units=10**9, entries=10**9,
+                    node_limit=10**6)
+    assert S.evaluate(prob, out)[0] == pytest.approx(exact.objective, rel=1e-7)
+
+
+def test_windows_take_every_role_in_turn_never_worse_and_deterministic():
+    prob = _two_role_problem(n=1500, m=24, seed=7)
+    parts = S._window_parts(prob, 6)
+    assert len(parts) == 6
+    strategic = np.arange(prob.n_managers) < prob.n_managers // 3
+    # 8 strategic and 16 other managers: two rounds and four, taken in turn, each seeded inside one role
+    assert [bool(p[strategic].any()) for p in parts] == [False, True, False, False, True, False]
+    assert all(p[strategic].all() or not p[strategic].any() for p in parts)
+    prices = S.exact_lp(prob)[1]
+    start = S.solve(prob, mode="lagrangian").choice
+    out = S.windows(prob, start, prices, rounds=6, managers=6, units=300)
+    assert _band_ok(prob, out) and np.array_equal(out, S.windows(prob, start, prices, rounds=6, managers=6, units=300))
+    assert S.evaluate(prob, out)[0] < S.evaluate(prob, start)[0]
+
+
+def test_deep_goes_on_from_thorough():
+    prob = _two_role_problem(n=600, m=12, seed=7)
+    thorough = S.solve(prob, mode="thorough")
+    deep = S.solve(prob, mode="deep", deep_rounds=4)
+    assert deep.solver == "lagrangian+chains+milp+lp+windows"
+    assert _band_ok(prob, deep.choice) and deep.objective <= thorough.objective + 1e-6
+    assert np.array_equal(deep.choice, S.solve(prob, mode="deep", deep_rounds=4).choice)
+    with pytest.raises(ValueError, match="deep"):
+        S.solve(prob, mode="deeper")

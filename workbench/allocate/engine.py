@@ -191,7 +191,9 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     mode : ``"auto"`` (Lagrangian prices, repair and local search; on books of up to 50,000 units also two-move
         chains and small root-node MILPs per role — about a second on 2,000 accounts, 1 % or less above the LP
         bound on generated 10k books), ``"thorough"`` (chains and MILPs at any size, then a deeper MILP search;
-        for batch runs, ~10× the time), ``"lagrangian"`` (prices, repair and local search only: the fastest),
+        for batch runs, ~10× the time), ``"deep"`` (``thorough`` plus a branch and bound over windows of a few
+        dozen managers at a time, aimed where the plan loses most against the LP bound; for runs overnight),
+        ``"lagrangian"`` (prices, repair and local search only: the fastest),
         ``"lp"`` (HiGHS LP, rounding, repair, polish) or ``"exact"`` (integer program with scipy ``milp``;
         small books only).
     seed : seed of the candidate sample (same inputs + seed → same plan).

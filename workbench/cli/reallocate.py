@@ -56,9 +56,10 @@ def add_allocate_options(p: argparse.ArgumentParser, defaults: bool = True) -> N
                         "ramp=0.5 | override:ACCOUNT_ID=MANAGER_ID[,freeze] (repeatable)")
     p.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
                    help="objective weight: continuity=1, fit=1, balance=1 (repeatable)")
-    p.add_argument("--mode", default=d("thorough"), choices=["thorough", "auto", "lp", "lagrangian", "exact"],
+    p.add_argument("--mode", default=d("thorough"), choices=["thorough", "auto", "deep", "lp", "lagrangian", "exact"],
                    help="solver (default thorough: Lagrangian prices, two-move chains and a deeper MILP search, "
-                        "~10 s on 10k accounts; auto is the one the app uses, ~1 s)" if defaults else
+                        "~10 s on 10k accounts; auto is the one the app uses, ~1 s; deep adds a branch and bound "
+                        "over windows of managers, for runs overnight)" if defaults else
                         "solver (default: the scenario file's, else auto)")
     p.add_argument("--crm", default="salesforce,hubspot,dynamics,plain",
                    help="CRM move files to write (comma separated; default all; 'none' for none)")
