@@ -105,6 +105,31 @@ def test_different_books_warn(trio):
     assert "different books" in compare([a, b]).warnings[0]
 
 
+def test_baselines_that_differ_are_shown_per_scenario():
+    """Same book, other KPI assumptions: the reference's baseline alone would mislabel the other scenario's change."""
+    import copy
+
+    from workbench.report.format import comparison_display
+
+    a = make_scenario("Base", seed=1)
+    b = make_scenario("Churn up", seed=1)
+    b.projection = copy.deepcopy(b.projection)
+    b.projection.kpis["revenue_12m"]["baseline"] *= 0.9
+    same = compare([a, make_scenario("Again", seed=1)])
+    assert same.warnings == [] and "Again baseline" not in same.kpi_table.columns
+    assert "Baseline" in comparison_display(same).columns
+    assert not any(c.endswith(" baseline") for c in comparison_display(same).columns)
+    cmp = compare([a, b])
+    assert len(cmp.warnings) == 1 and "baselines differ" in cmp.warnings[0] and "Revenue (12 months)" in cmp.warnings[0]
+    assert "Accounts moved" not in cmp.warnings[0]
+    wide = cmp.kpi_table.set_index("kpi")
+    assert wide.loc["revenue_12m", "Churn up baseline"] == pytest.approx(b.projection.kpis["revenue_12m"]["baseline"])
+    assert wide.loc["revenue_12m", "baseline"] == pytest.approx(a.projection.kpis["revenue_12m"]["baseline"])
+    shown = comparison_display(cmp)
+    assert list(shown.columns[:3]) == ["KPI", "Base baseline", "Base"] and "Baseline" not in shown.columns
+    assert "Churn up baseline" in shown.columns
+
+
 def test_chart_specs_carry_the_numbers(trio):
     a, b, c = trio
     cmp = compare([a, b, c])

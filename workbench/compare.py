@@ -15,7 +15,7 @@ import pandas as pd
 
 from .scenario import Scenario
 
-__all__ = ["Comparison", "compare", "flatten_params", "scenario_labels"]
+__all__ = ["Comparison", "baselines_differ", "compare", "flatten_params", "scenario_labels"]
 
 
 @dataclass
@@ -26,8 +26,9 @@ class Comparison:
     kpis : long form, one row per KPI and scenario: ``kpi, label, unit, scenario, baseline, value, delta``
         (value − baseline), ``delta_vs_reference`` (value − reference scenario's value), ``p10``, ``p50``,
         ``p90`` (NaN when no Monte Carlo ran).
-    kpi_table : wide form for people: ``kpi, label, unit, baseline`` then per scenario ``<label>``,
-        ``<label> Δ ref`` and ``<label> P10–P90`` (text).
+    kpi_table : wide form for people: ``kpi, label, unit, baseline`` (the reference's) then per scenario
+        ``<label>``, ``<label> Δ ref`` and ``<label> P10–P90`` (text); when the baselines differ between scenarios
+        (other assumptions, another book) also ``<label> baseline`` before each ``<label>``.
     moves : one row per account moved in at least one scenario: ``account_id``, ``from_manager`` and per
         scenario the new owner (``<label>``; empty when that scenario does not move it).
     overlap : one row per pair of scenarios: ``a, b, moves_a, moves_b, both_moved, same_target,
@@ -102,11 +103,22 @@ def _band_text(p10: float, p90: float) -> str:
     return f"{p10:,.4g} – {p90:,.4g}"
 
 
+def baselines_differ(kpis: pd.DataFrame) -> list[str]:
+    """The KPIs (keys, in order) whose baseline is not the same in every scenario of a long ``kpis`` frame."""
+    spread = kpis.groupby("kpi", sort=False)["baseline"].agg(lambda b: float(b.max() - b.min()) if b.notna().all()
+                                                             else (0.0 if b.isna().all() else np.inf))
+    scale = kpis.groupby("kpi", sort=False)["baseline"].agg(lambda b: float(b.abs().max()) if b.notna().any() else 0.0)
+    return [k for k in spread.index if spread[k] > 1e-9 * max(scale[k], 1.0)]
+
+
 def _kpi_table(kpis: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     first = kpis.drop_duplicates("kpi")[["kpi", "label", "unit", "baseline"]].set_index("kpi")
     out = first.copy()
+    own = bool(baselines_differ(kpis))
     for label in labels:
         part = kpis[kpis["scenario"] == label].set_index("kpi")
+        if own:
+            out[f"{label} baseline"] = part["baseline"]
         out[label] = part["value"]
         out[f"{label} Δ ref"] = part["delta_vs_reference"]
         out[f"{label} P10–P90"] = [_band_text(a, b) for a, b in zip(part["p10"].reindex(out.index),
@@ -185,6 +197,12 @@ def compare(scenarios: list[Scenario]) -> Comparison:
         warnings.append("These scenarios were computed on different books (fingerprints "
                         f"{', '.join(sorted(prints))}); compare their numbers with care.")
     kpis = _kpis_long(scenarios, labels)
+    differ = baselines_differ(kpis)
+    if differ:
+        names = kpis.drop_duplicates("kpi").set_index("kpi")["label"]
+        warnings.append(f"The baselines differ between these scenarios ({', '.join(names[differ])}): their "
+                        "assumptions or books differ, so each scenario's value stands beside its own baseline and "
+                        f"its change against {labels[0]} mixes both.")
     moves, overlap = _moves(scenarios, labels)
     loads, loads_long = _loads(scenarios, labels)
     return Comparison(names=labels, kpis=kpis, kpi_table=_kpi_table(kpis, labels), moves=moves, overlap=overlap,

@@ -86,19 +86,28 @@ def kpi_line(k: dict) -> str:
 
 
 def comparison_display(cmp) -> pd.DataFrame:
-    """A ``workbench.compare.Comparison``'s KPIs as text: one row per KPI (headline KPIs first), the baseline,
-    each scenario's value and, after the first, its change against the first; the P10–P90 columns only when a
+    """A ``workbench.compare.Comparison``'s KPIs as text: one row per KPI (headline KPIs first), the baseline (when
+    baselines differ between the scenarios, each scenario's own before its value), each scenario's value and,
+    after the first, its change against the first; the P10–P90 columns only when a
     scenario drew Monte Carlo bands. (``cmp.kpi_table`` keeps the raw numbers for the workbook.)"""
+    from ..compare import baselines_differ
+
     k = cmp.kpis
     ref = cmp.names[0]
+    own = bool(baselines_differ(k))  # then each scenario's own baseline stands beside its value
     rows = []
     for key in ordered_keys(k["kpi"]):
         part = k[k["kpi"] == key].set_index("scenario")
         first = part.iloc[0]
         unit = first["unit"]
         dec = kpi_decimals(first["baseline"], *part["value"], *part["delta_vs_reference"])
-        row = {"KPI": first["label"], "Baseline": fmt_kpi(first["baseline"], unit, decimals=dec)}
+        row = {"KPI": first["label"]}
+        if not own:
+            row["Baseline"] = fmt_kpi(first["baseline"], unit, decimals=dec)
         for name in cmp.names:
+            if own:
+                row[f"{name} baseline"] = (fmt_kpi(part["baseline"].get(name), unit, decimals=dec)
+                                           if name in part.index else "")
             row[name] = fmt_kpi(part["value"].get(name), unit, decimals=dec) if name in part.index else ""
             if name != ref:
                 row[f"{name} vs {ref}"] = (fmt_kpi(part["delta_vs_reference"].get(name), unit, sign=True, decimals=dec)
