@@ -167,9 +167,10 @@ class ReallocateStep(w.VBox):
         state.observe(self._on_params, names="params")
         state.observe(self._on_assignment, names="assignment")
 
-        controls = w.VBox([w.HBox([self._band, self._limit_on, self._limit, self._limit_of]),
-                           w.HBox([self._balance_on, self._balance_band, self._cand]),
-                           w.HBox(list(self._w.values()))])
+        controls = w.VBox([w.HBox([self._band, self._cand]),
+                           w.HBox([self._limit_on, self._limit, self._limit_of],
+                                  layout=w.Layout(align_items="center")),
+                           w.HBox([self._balance_on, self._balance_band]), w.HBox(list(self._w.values()))])
         what_if = w.VBox([w.HBox([self._locks, self._apply_locks]),
                           w.HBox([self._leave, self._leave_btn]),
                           w.HBox([self._hire_name, self._hire_role, self._hire_region, self._hire_cap,
