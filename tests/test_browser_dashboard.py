@@ -59,7 +59,9 @@ def test_dashboard_lists_published_only_and_refuses_crafted_names(store_path):
     from workbench.report.format import comparison_display
 
     shown = comparison_display(compare([d._load(VISIBLE), d._load("Second Plan")]))
-    assert list(shown.columns[:3]) == ["KPI", "Baseline", VISIBLE] and "Second Plan" in shown.columns
+    # (drawn from two books, so each scenario's value stands beside its own baseline, and the page says why)
+    assert list(shown.columns[:3]) == ["KPI", f"{VISIBLE} baseline", VISIBLE] and "Second Plan" in shown.columns
+    assert "Second Plan baseline" in shown.columns and "baselines differ" in d._cmp_kpis.value + d._msg.value
     assert f"{VISIBLE} P10–P90" in shown.columns  # these scenarios drew Monte Carlo bands
     assert f"Second Plan vs {VISIBLE}" in shown.columns and f"{VISIBLE} vs {VISIBLE}" not in shown.columns
     assert shown[f"Second Plan vs {VISIBLE}"].str.match(r"^[+-]").all()
