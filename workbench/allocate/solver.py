@@ -22,8 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["Problem", "Solution", "build_candidates", "solve", "solve_lagrangian", "solve_lp", "solve_exact",
-           "repair", "improve", "exchange", "polish", "refine", "windows", "components", "restore_band", "evaluate", "unit_loads",
-           "aux_loads"]
+           "repair", "improve", "exchange", "polish", "refine", "windows", "components", "restore_band", "evaluate",
+           "unit_loads", "aux_loads"]
 
 _TOL = 1e-6
 
@@ -1593,19 +1593,25 @@ def components(problem: Problem) -> np.ndarray:
     """Independent parts of the problem: a label per unit such that no unit can reach a manager of another
     part. Without a move limit the parts can be optimised one at a time (roles usually split a book this way);
     a move limit couples them, so then there is one part."""
-    from scipy.sparse.csgraph import connected_components
-
-    n, k = problem.cand.shape
-    M = problem.n_managers
+    n = problem.n_units
     if problem.move_limit is not None or n == 0:
         return np.zeros(n, dtype=np.int64)
+    label, first = _manager_parts(problem)
+    return label[first].astype(np.int64)
+
+
+def _manager_parts(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """A part label per manager (managers linked when some unit may go to both) and each unit's first valid
+    candidate (a manager of the unit's part)."""
+    from scipy.sparse.csgraph import connected_components
+
+    k = problem.cand.shape[1]
+    M = problem.n_managers
     valid = problem.cand >= 0
     first = np.where(valid, problem.cand, -1).max(axis=1)  # any valid candidate of the unit
     src = np.repeat(first, k)[valid.ravel()]
-    dst = problem.cand[valid]
-    graph = sp.coo_matrix((np.ones(len(src)), (src, dst)), shape=(M, M))
-    _, label = connected_components(graph, directed=False)
-    return label[first].astype(np.int64)
+    graph = sp.coo_matrix((np.ones(len(src)), (src, problem.cand[valid])), shape=(M, M))
+    return connected_components(graph, directed=False)[1], first
 
 
 def refine(problem: Problem, choice: np.ndarray, prices: np.ndarray | None = None, full_entries: int = 2500,
@@ -1690,9 +1696,9 @@ def windows(problem: Problem, choice: np.ndarray, prices: np.ndarray, rounds: in
     ``managers`` managers, and re-solves every unit those managers hold by a MILP over their candidates inside the
     window (the alternatives with the smallest reduced cost, up to ``entries`` entries in all) with everything
     else fixed. A role of few large accounts gets a wide window (100k x 1,000 bench, strategic role: 120 managers,
-    2,000 accounts), one of many small accounts a narrow one (named accounts: 50 managers, 4,500 accounts). The windows reach the exchanges between a few
-    dozen managers that a single move, a two-move chain, a price-picked set or RINS do not (100k x 1,000 bench,
-    named-account role: 0.207 % -> 0.183 % above its LP in 18 windows). Each MILP stops at ``node_limit`` nodes
+    2,000 accounts), one of many small accounts a narrow one (named accounts: 50 managers, 4,500 accounts). The
+    windows reach the exchanges between a few dozen managers that a single move, a two-move chain, a price-picked
+    set or RINS do not (100k x 1,000 bench, named-account role: 0.207 % -> 0.183 % above its LP in 18 windows). Each MILP stops at ``node_limit`` nodes
     (``time_limit`` is a safety stop), so the result is deterministic and never worse than the input."""
     n, k = problem.cand.shape
     M = problem.n_managers
@@ -1753,14 +1759,7 @@ def _window_parts(problem: Problem, rounds: int) -> list[np.ndarray]:
     candidates), ``rounds`` shared out in proportion to each part's managers (at least one each), parts taken in
     turn. Without this the strategic role's managers, whose losses are large and mostly beyond any plan (its
     integer optimum sits 2.45 % above its LP on the 100k bench), would take every round."""
-    from scipy.sparse.csgraph import connected_components
-
-    M = problem.n_managers
-    valid = problem.cand >= 0
-    first = np.where(valid, problem.cand, -1).max(axis=1)
-    graph = sp.coo_matrix((np.ones(int(valid.sum())), (np.repeat(first, problem.cand.shape[1])[valid.ravel()],
-                                                        problem.cand[valid])), shape=(M, M))
-    _, label = connected_components(graph, directed=False)
+    label = _manager_parts(problem)[0]
     size = np.bincount(label)
     parts = np.flatnonzero(size >= 2)
     if not len(parts):
