@@ -105,10 +105,12 @@ def _band_text(p10: float, p90: float) -> str:
 
 def baselines_differ(kpis: pd.DataFrame) -> list[str]:
     """The KPIs (keys, in order) whose baseline is not the same in every scenario of a long ``kpis`` frame."""
-    spread = kpis.groupby("kpi", sort=False)["baseline"].agg(lambda b: float(b.max() - b.min()) if b.notna().all()
-                                                             else (0.0 if b.isna().all() else np.inf))
-    scale = kpis.groupby("kpi", sort=False)["baseline"].agg(lambda b: float(b.abs().max()) if b.notna().any() else 0.0)
-    return [k for k in spread.index if spread[k] > 1e-9 * max(scale[k], 1.0)]
+    g = kpis["baseline"].groupby(kpis["kpi"], sort=False)
+    lo, hi = g.min(), g.max()
+    scale = np.maximum(np.maximum(lo.abs(), hi.abs()).fillna(0.0), 1.0)
+    known = g.count()
+    differ = ((hi - lo).fillna(0.0) > 1e-9 * scale) | ((known > 0) & (known < g.size()))  # or known in some only
+    return list(differ.index[differ])
 
 
 def _kpi_table(kpis: pd.DataFrame, labels: list[str]) -> pd.DataFrame:

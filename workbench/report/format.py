@@ -100,7 +100,7 @@ def comparison_display(cmp) -> pd.DataFrame:
         part = k[k["kpi"] == key].set_index("scenario")
         first = part.iloc[0]
         unit = first["unit"]
-        dec = kpi_decimals(first["baseline"], *part["value"], *part["delta_vs_reference"])
+        dec = kpi_decimals(*part["baseline"], *part["value"], *part["delta_vs_reference"])
         row = {"KPI": first["label"]}
         if not own:
             row["Baseline"] = fmt_kpi(first["baseline"], unit, decimals=dec)
