@@ -99,6 +99,28 @@ def test_managers_per_account_control(view):
     assert view._cand.value == 9 and st.assignment is asg
 
 
+def test_plan_search_thorough_runs_in_the_background_and_the_scenario_keeps_it(view):
+    """"Thorough" is the engine's deeper search from the app: it runs in the background even on a small book
+    (about ten times a quick solve), is never worse than the quick plan, and the scenario keeps it."""
+    st = view.state
+    quick = st.assignment
+    assert "mode" not in st.params["allocate"] and "+lp" not in quick.stats["solver"]
+    find_widget(view, w.ToggleButtons, "Plan search").value = "thorough"
+    assert "Searching harder (thorough) over 300 accounts in the background" in view._msg.value
+    view.wait(120)
+    asg = st.assignment
+    assert asg is not quick and asg.params["mode"] == "thorough" and st.params["allocate"]["mode"] == "thorough"
+    assert "+lp" in asg.stats["solver"]  # the exact LP's bound and prices
+    assert asg.stats["objective"] <= quick.stats["objective"] + 1e-6
+    assert "managers inside the band" in view._msg.value
+    view._mode.value = "auto"  # back to quick: solved at once, and the default is implicit again
+    assert "mode" not in st.params["allocate"] and "+lp" not in st.assignment.stats["solver"]
+    # a scenario made with another solver (deep, from the command line) shows it as a third choice, no re-solve
+    shown = st.assignment
+    st.set_section("allocate", mode="deep")
+    assert view._mode.value == "deep" and ("Deep", "deep") in view._mode.options and st.assignment is shown
+
+
 def _remove_manager(view, book) -> str:
     """Press "Remove manager" for the book's sixth manager, as a user would; returns that manager's id."""
     leaver = book.managers["manager_id"].iloc[5]

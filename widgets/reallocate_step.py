@@ -75,6 +75,13 @@ class ReallocateStep(w.VBox):
                                  layout=w.Layout(width="320px"),
                                  tooltip="managers the solver may consider for each account, its owner included: "
                                          "more can meet a tight band, at the cost of a slower solve")
+        self._mode = w.ToggleButtons(options=_modes(p.get("mode")), value=p.get("mode") or "auto",
+                                     description="Plan search", style={"description_width": "initial",
+                                                                       "button_width": "96px"},
+                                     tooltips=["about a second on 10,000 accounts: re-solves as you move a control",
+                                               "an exact LP bound and a deeper branch and bound, about ten times "
+                                               "as long (in the background): for the plan you publish"],
+                                     layout=w.Layout(width="auto", flex="0 0 auto"))
         wts = p.get("weights") or {}
         self._w = {k: w.FloatSlider(value=float(wts.get(k, 1.0)), min=0.0, max=5.0, step=0.1,
                                     description=f"Weight {k}", continuous_update=False, style=style,
@@ -152,7 +159,7 @@ class ReallocateStep(w.VBox):
         self._worker: threading.Thread | None = None
 
         for ctl in (self._band, self._limit, self._limit_on, self._limit_of, self._balance_on, self._balance_band,
-                    self._cand, *self._w.values()):
+                    self._cand, self._mode, *self._w.values()):
             ctl.observe(self._on_control, names="value")
         for ctl in (self._reason, self._segment, self._mover):
             ctl.observe(lambda _c: self._render_moves(), names="value")
@@ -167,7 +174,7 @@ class ReallocateStep(w.VBox):
         state.observe(self._on_params, names="params")
         state.observe(self._on_assignment, names="assignment")
 
-        controls = w.VBox([w.HBox([self._band, self._cand]),
+        controls = w.VBox([w.HBox([self._band, self._cand, self._mode], layout=w.Layout(align_items="center")),
                            w.HBox([self._limit_on, self._limit, self._limit_of],
                                   layout=w.Layout(align_items="center")),
                            w.HBox([self._balance_on, self._balance_band]), w.HBox(list(self._w.values()))])
@@ -211,7 +218,9 @@ class ReallocateStep(w.VBox):
             return  # another step's section changed
         p = self.state.params.get("allocate", {})
         mine = self.params()
-        if all(p.get(key) == value for key, value in mine.items()) and not ({"locks", "events"} & (set(p) - set(mine))):
+        # keys only a scenario may carry (the controls leave them out when empty or at the default)
+        extra = {"locks", "events", "mode"} & (set(p) - set(mine))
+        if all(p.get(key) == value for key, value in mine.items()) and not extra:
             return  # what the controls already say (this view's own set_section, say)
         mms = p.get("max_move_share")
         self._syncing = True
@@ -224,6 +233,8 @@ class ReallocateStep(w.VBox):
             self._balance_on.value = p.get("balance_on") or "none"
             self._balance_band.value = float(p.get("balance_band", 0.2))
             self._cand.value = int(p.get("candidates", 6))
+            self._mode.options = _modes(p.get("mode"))
+            self._mode.value = p.get("mode") or "auto"
             wts = p.get("weights") or {}
             for key, slider in self._w.items():
                 slider.value = float(wts.get(key, 1.0))
@@ -345,6 +356,8 @@ class ReallocateStep(w.VBox):
                "move_share_of": self._limit_of.value, "balance_on": balance_on,
                "balance_band": round(float(self._balance_band.value), 4), "candidates": int(self._cand.value),
                "weights": {k: float(s.value) for k, s in self._w.items()}}
+        if self._mode.value != "auto":  # the engine's default stays implicit, as in scenarios saved before
+            out["mode"] = self._mode.value
         if len(self._lock_df):
             out["locks"] = self._lock_df.astype(object).where(self._lock_df.notna(), None).to_dict("records")
         if self._events:
@@ -365,7 +378,7 @@ class ReallocateStep(w.VBox):
             return None
         self._sync_options(book)
         p = self.params()
-        if book.n_accounts <= BACKGROUND_ACCOUNTS:
+        if book.n_accounts <= BACKGROUND_ACCOUNTS and p.get("mode", "auto") == "auto":
             return self._solve(book, seg, p)
         # the latest request wins: changes made while a solve runs replace each other, and the plan of a request
         # that was overtaken is dropped, so a burst of slider moves costs one more solve, not one per move
@@ -374,7 +387,8 @@ class ReallocateStep(w.VBox):
             start = self._worker is None
             if start:
                 self._worker = threading.Thread(target=self._work, name="reallocate", daemon=True)
-        self._msg.show(f"Re-solving {book.n_accounts:,} accounts in the background; the plan below updates when it "
+        how = "Re-solving" if p.get("mode", "auto") == "auto" else f"Searching harder ({p['mode']}) over"
+        self._msg.show(f"{how} {book.n_accounts:,} accounts in the background; the plan below updates when it "
                        "is done, and you can keep adjusting meanwhile.")
         self._tabs.add_class("wb-stale")  # what is drawn is the previous plan until this one arrives
         if start:
@@ -406,7 +420,7 @@ class ReallocateStep(w.VBox):
     @guarded()
     def _solve(self, book, seg, p: dict) -> bool | None:
         self.state.busy = True
-        if book.n_accounts <= BACKGROUND_ACCOUNTS:
+        if book.n_accounts <= BACKGROUND_ACCOUNTS and p.get("mode", "auto") == "auto":
             self._msg.show("Re-solving …")
         try:
             asg = reallocate(book, seg, **p)
@@ -426,9 +440,9 @@ class ReallocateStep(w.VBox):
         self._probation = self._lock_probation = None
         if self._job is not None or self.state.book is not book or self.state.segmentation is not seg:
             return None  # overtaken by a newer request or new inputs: that one draws
-        # locks and events the controls no longer hold must leave the parameters too (set_section only adds keys):
-        # cleared events or an undone last lock used to stay in state.params, and so in a saved scenario
-        self.state.replace_section("allocate", p, drop=("locks", "events"))
+        # locks, events and a solver the controls no longer hold must leave the parameters too (set_section only
+        # adds keys): cleared events or an undone last lock used to stay in state.params, and so in a saved scenario
+        self.state.replace_section("allocate", p, drop=("locks", "events", "mode"))
         self._solved = asg
         self.state.assignment = asg
         self._render(asg)
@@ -656,6 +670,13 @@ class ReallocateStep(w.VBox):
         self._moves.value = (head + f'<div class="wb-moves-count">{len(mv):,} moves</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
                                           wrap_last=True))
+
+
+def _modes(mode: str | None) -> list[tuple[str, str]]:
+    """The plan-search choices; a scenario made with another solver (``deep`` from the command line, say) keeps
+    its own as a third choice, so loading it neither changes nor loses it."""
+    out = [("Quick", "auto"), ("Thorough", "thorough")]
+    return out + ([(mode.capitalize(), mode)] if mode and mode not in ("auto", "thorough") else [])
 
 
 def _limit_text(params: dict) -> str:
