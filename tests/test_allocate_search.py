@@ -214,12 +214,52 @@ def test_windows_take_every_role_in_turn_never_worse_and_deterministic():
     assert S.evaluate(prob, out)[0] < S.evaluate(prob, start)[0]
 
 
+def test_a_core_of_every_entry_solves_the_book_exactly():
+    """With every alternative freed and no node limit, the core is the exact MILP."""
+    prob = _random_problem(n=150, m=8, seed=5, k=5)
+    exact = S.solve_exact(prob, time_limit=60)
+    start = S.solve(prob, mode="lagrangian").choice
+    assert exact.status == "optimal" and S.evaluate(prob, start)[0] > exact.objective * (1 + 1e-6)
+    out = S.core(prob, start, S.exact_lp(prob)[1], alternatives=10**9, node_limit=10**6)
+    assert S.evaluate(prob, out)[0] == pytest.approx(exact.objective, rel=1e-7)
+
+
+def test_core_frees_the_cheapest_alternatives_never_worse_and_deterministic(monkeypatch):
+    prob = _two_role_problem(n=1500, m=24, seed=7)
+    prices = S.exact_lp(prob)[1]
+    start = S.solve(prob, mode="lagrangian").choice
+    freed = []
+    real = S._restricted_milp
+
+    def spy(problem, choice, keep, **kw):
+        freed.append(keep.copy())
+        return real(problem, choice, keep, **kw)
+
+    monkeypatch.setattr(S, "_restricted_milp", spy)
+    out = S.core(prob, start, prices, alternatives=400, node_limit=200)
+    rows = np.arange(prob.n_units)
+    valid = prob.cand >= 0
+    val = np.where(valid, prob.cost + prob.hours[:, None] * prices[np.where(valid, prob.cand, 0)], np.inf)
+    rc = val - val.min(axis=1)[:, None]
+    other = valid.copy()
+    other[rows, start] = False
+    label = S.components(prob)
+    assert len(freed) == 2 == len(np.unique(label))  # one core per role
+    for part, keep in zip(np.unique(label), freed):
+        inside = (label == part)[:, None]
+        assert keep.sum() == 400 and not keep[rows, start].any() and not (keep & ~(valid & inside)).any()
+        # the cheapest alternatives anywhere in the role, not per manager or per account
+        assert rc[keep].max() <= rc[other & inside & ~keep].min()
+    assert _band_ok(prob, out) and S.evaluate(prob, out)[0] < S.evaluate(prob, start)[0]
+    assert np.array_equal(out, S.core(prob, start, prices, alternatives=400, node_limit=200))
+
+
 def test_deep_goes_on_from_thorough():
     prob = _two_role_problem(n=600, m=12, seed=7)
     thorough = S.solve(prob, mode="thorough")
-    deep = S.solve(prob, mode="deep", deep_rounds=4)
-    assert deep.solver == "lagrangian+chains+milp+lp+windows"
+    deep = S.solve(prob, mode="deep", deep_rounds=4, deep_nodes=300)
+    assert deep.solver == "lagrangian+chains+milp+lp+windows+core"
     assert _band_ok(prob, deep.choice) and deep.objective <= thorough.objective + 1e-6
-    assert np.array_equal(deep.choice, S.solve(prob, mode="deep", deep_rounds=4).choice)
+    assert np.array_equal(deep.choice, S.solve(prob, mode="deep", deep_rounds=4, deep_nodes=300).choice)
     with pytest.raises(ValueError, match="deep"):
         S.solve(prob, mode="deeper")

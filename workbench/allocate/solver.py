@@ -22,8 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["Problem", "Solution", "build_candidates", "solve", "solve_lagrangian", "solve_lp", "solve_exact",
-           "repair", "improve", "exchange", "polish", "refine", "windows", "components", "restore_band", "evaluate",
-           "unit_loads", "aux_loads"]
+           "repair", "improve", "exchange", "polish", "refine", "windows", "core", "components", "restore_band",
+           "evaluate", "unit_loads", "aux_loads"]
 
 _TOL = 1e-6
 
@@ -1419,7 +1419,7 @@ def exact_lp(problem: Problem, time_limit: float = 120.0
 
 def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, nx: int, col_upper: np.ndarray,
                 node_limit: int = 200, rel_gap: float = 1e-6, time_limit: float = 10.0,
-                start: np.ndarray | None = None) -> np.ndarray | None:
+                start: np.ndarray | None = None, heuristics: float = 0.05) -> np.ndarray | None:
     """Solve the assignment MILP with HiGHS (highspy): the first ``nx`` columns binary, the rest continuous.
 
     Columns fixed at 0 (the elastic slacks of a plan that meets the band) are dropped first: their huge costs
@@ -1428,12 +1428,14 @@ def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, n
     root presolve are off: on these models they double the root time for a gain in the fifth digit. Returns the
     column values, or ``None`` when no plan was found. ``start``: a feasible point (all columns), handed to
     HiGHS as its first incumbent, so the root spends its effort on improving it rather than on finding one.
+    ``heuristics``: HiGHS' ``mip_heuristic_effort`` (its default 0.05; a long search gains from more sub-MIPs).
     """
     import highspy
 
     h, live = _highs_model(c, a_ub, b_ub, a_eq, b_eq, col_upper,
                            mip_max_nodes=int(node_limit), time_limit=float(time_limit),
-                           mip_rel_gap=float(max(rel_gap, 1e-9)), mip_allow_restart=False)
+                           mip_rel_gap=float(max(rel_gap, 1e-9)), mip_allow_restart=False,
+                           mip_heuristic_effort=float(heuristics))
     n_int = int((live < nx).sum())  # the binaries come first among the live columns
     if n_int:
         h.changeColsIntegrality(n_int, np.arange(n_int, dtype=np.int32), np.ones(n_int, dtype=np.uint8))
@@ -1451,7 +1453,8 @@ def _highs_milp(c: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray, n
 
 
 def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, node_limit: int = 200,
-                     abs_gap: float = 0.0, time_limit: float = 10.0, hard_moves: bool = False) -> np.ndarray:
+                     abs_gap: float = 0.0, time_limit: float = 10.0, hard_moves: bool = False,
+                     heuristics: float = 0.05) -> np.ndarray:
     """Re-optimise exactly over the entries ``keep`` (each unit's current entry is always kept); every unit left
     with one entry is fixed and its hours are taken off its manager's band. The current plan is feasible in the
     restricted program and the better of the two is returned, so the result is never worse. ``hard_moves``: a plan
@@ -1465,7 +1468,7 @@ def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, nod
     before, viol = evaluate(problem, choice)
     clean = _is_clean({**viol, "moves_over_limit": 0.0} if hard_moves else viol, problem)
     share = _solve_entries(problem, choice, keep, clean, node_limit=node_limit, abs_gap=abs_gap,
-                           time_limit=time_limit)
+                           time_limit=time_limit, heuristics=heuristics)
     if share is None:
         return choice
     out = np.argmax(share, axis=1)
@@ -1473,7 +1476,7 @@ def _restricted_milp(problem: Problem, choice: np.ndarray, keep: np.ndarray, nod
 
 
 def _solve_entries(problem: Problem, choice: np.ndarray, keep: np.ndarray, clean: bool, node_limit: int = 200,
-                   abs_gap: float = 0.0, time_limit: float = 10.0) -> np.ndarray | None:
+                   abs_gap: float = 0.0, time_limit: float = 10.0, heuristics: float = 0.05) -> np.ndarray | None:
     """MILP over the entries ``keep``: a unit with one kept entry is fixed there and
     its hours are taken off that manager's band. Returns the (n, k) share of each entry (fixed units: 1 at
     their entry), or ``None`` when the program has no solution. ``clean``: the elastic slacks are fixed at 0."""
@@ -1506,7 +1509,7 @@ def _solve_entries(problem: Problem, choice: np.ndarray, keep: np.ndarray, clean
         np.clip(unit_loads(sub, choice[fu]) - sub.target, 0, None).sum())
     x = _highs_milp(c, a_ub, b_ub, a_eq, b_eq, nx, upper, node_limit=node_limit,
                     rel_gap=abs_gap / max(sub_value, 1e-9) if abs_gap > 0 else 1e-6, time_limit=time_limit,
-                    start=_plan_columns(sub, choice[fu], ur, uc, len(c)))
+                    start=_plan_columns(sub, choice[fu], ur, uc, len(c)), heuristics=heuristics)
     if x is None:
         return None
     share[fu[ur], uc] = x[:nx]
@@ -1684,6 +1687,39 @@ def rins(problem: Problem, choice: np.ndarray, share: np.ndarray, rounds: int = 
     return choice
 
 
+def core(problem: Problem, choice: np.ndarray, prices: np.ndarray, alternatives: int = 5000, node_limit: int = 10_000,
+         time_limit: float = 3600.0, heuristics: float = 0.3) -> np.ndarray:
+    """Branch and bound over the core of each independent part (the core problem of Balas & Zemel 1980, Operations
+    Research 28, for the knapsack): at hour prices ``prices`` (the exact LP's) each entry has a reduced cost (its
+    cost plus hours × price, minus its unit's cheapest), and a plan's distance to the LP is the reduced cost it uses
+    plus the price of its unused band. Every unit keeps its current entry, the ``alternatives`` entries of smallest
+    reduced cost anywhere in the part are freed, and the rest stays fixed; HiGHS then searches ``node_limit`` nodes
+    with more sub-MIP heuristics than its default. Parts are taken one at a time (a role of small accounts has
+    reduced costs far below a role of strategic ones, and would otherwise take the whole core). Fixing the rest leaves each manager little room, so presolve
+    drops the entries that no longer fit and the core's bound is far tighter than the LP's. Where the windows'
+    exchanges stay among a few dozen neighbouring managers, the core reaches across the book. Deterministic (a node
+    count; ``time_limit`` is a safety stop) and never worse than the input."""
+    n, k = problem.cand.shape
+    if n == 0 or alternatives <= 0:
+        return choice
+    rows = np.arange(n)
+    valid = problem.cand >= 0
+    pi = np.asarray(prices, dtype=float)
+    val = np.where(valid, problem.cost + problem.hours[:, None] * pi[np.where(valid, problem.cand, 0)], np.inf)
+    rc = val - val.min(axis=1)[:, None]
+    label = components(problem)
+    for part in np.unique(label):  # a loop over parts (roles), not accounts
+        part_rc = np.where((label == part)[:, None], rc, np.inf)
+        part_rc[rows, choice] = np.inf
+        flat = np.flatnonzero(np.isfinite(part_rc.ravel()))
+        flat = flat[np.argsort(part_rc.ravel()[flat], kind="stable")[:alternatives]]
+        keep = np.zeros(n * k, dtype=bool)
+        keep[flat] = True
+        choice = _restricted_milp(problem, choice, keep.reshape(n, k), node_limit=node_limit,
+                                  time_limit=time_limit, heuristics=heuristics)
+    return choice
+
+
 def windows(problem: Problem, choice: np.ndarray, prices: np.ndarray, rounds: int = 12, managers: int = 120,
             units: int = 4500, entries: int = 10_000, node_limit: int = 500, time_limit: float = 120.0) -> np.ndarray:
     """Large neighbourhood search over windows of managers, each aimed at where the plan loses most against the LP.
@@ -1811,7 +1847,7 @@ def _lumpy_windows(problem: Problem, choice: np.ndarray, in_part: np.ndarray, wi
 
 
 def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish_seconds: float = 2.0,
-          refine_units: int = 50_000, deep_rounds: int = 24) -> Solution:
+          refine_units: int = 50_000, deep_rounds: int = 24, deep_nodes: int = 10_000) -> Solution:
     """Pick the method.
 
     ``"exact"``: MILP over the candidates (small books; stops at ``time_limit``). ``"lp"``: HiGHS LP (exact
@@ -1825,8 +1861,9 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
     (``exact_lp``): its optimum becomes the reported bound, its prices pick the alternatives of up to three
     more rounds, and ``rins`` re-solves the units where the plan and the LP optimum disagree; for batch runs
     (100k units × 1,000 managers: about 2.5 minutes). ``"deep"``: ``thorough`` and then ``deep_rounds`` windows of
-    ``windows`` (each a branch and bound over a few dozen managers, up to a minute or two on big books); for runs
-    overnight.
+    ``windows`` (each a branch and bound over a few dozen managers, up to a minute or two on big books), then
+    ``deep_nodes`` nodes of branch and bound over the book's ``core`` (its cheapest alternatives at the LP prices);
+    for runs overnight.
     """
     if mode == "exact":
         return solve_exact(problem, time_limit)
@@ -1873,7 +1910,9 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
                 # windows of a few dozen managers re-solved with a real branch and bound each, aimed where the plan
                 # loses most against the LP (100k x 1,000 bench: see bench/README.md)
                 choice = windows(problem, choice, prices, rounds=deep_rounds, time_limit=max(time_limit, 120.0))
-                label += "+windows"
+                # then the exchanges across the whole book among its cheapest alternatives, which no window holds
+                choice = core(problem, choice, prices, node_limit=deep_nodes, time_limit=max(time_limit, 3600.0))
+                label += "+windows+core"
     val, viol = evaluate(problem, choice)
     if val < sol.objective:
         sol.choice, sol.objective, sol.violations = choice, val, viol
