@@ -192,7 +192,8 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
         chains and small root-node MILPs per role — about a second on 2,000 accounts, 1 % or less above the LP
         bound on generated 10k books), ``"thorough"`` (chains and MILPs at any size, then a deeper MILP search;
         for batch runs, ~10× the time), ``"deep"`` (``thorough`` plus a branch and bound over windows of a few
-        dozen managers at a time, aimed where the plan loses most against the LP bound; for runs overnight),
+        dozen managers at a time, aimed where the plan loses most against the LP bound, then one over each role's
+        cheapest alternatives at the LP prices; for runs overnight),
         ``"lagrangian"`` (prices, repair and local search only: the fastest),
         ``"lp"`` (HiGHS LP, rounding, repair, polish) or ``"exact"`` (integer program with scipy ``milp``;
         small books only).
