@@ -59,7 +59,8 @@ def add_allocate_options(p: argparse.ArgumentParser, defaults: bool = True) -> N
     p.add_argument("--mode", default=d("thorough"), choices=["thorough", "auto", "deep", "lp", "lagrangian", "exact"],
                    help="solver (default thorough: Lagrangian prices, two-move chains and a deeper MILP search, "
                         "~10 s on 10k accounts; auto is the app's Quick, ~1 s; deep adds branch and bound over "
-                        "windows of managers and over each role's cheapest alternatives, for runs overnight)" if defaults else
+                        "windows of managers and over each role's cheapest alternatives, for runs overnight)"
+                   if defaults else
                         "solver (default: the scenario file's, else auto)")
     p.add_argument("--crm", default="salesforce,hubspot,dynamics,plain",
                    help="CRM move files to write (comma separated; default all; 'none' for none)")
