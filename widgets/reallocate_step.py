@@ -378,7 +378,7 @@ class ReallocateStep(w.VBox):
             return None
         self._sync_options(book)
         p = self.params()
-        if book.n_accounts <= BACKGROUND_ACCOUNTS and p.get("mode", "auto") == "auto":
+        if book.n_accounts <= BACKGROUND_ACCOUNTS and _quick(p):
             return self._solve(book, seg, p)
         # the latest request wins: changes made while a solve runs replace each other, and the plan of a request
         # that was overtaken is dropped, so a burst of slider moves costs one more solve, not one per move
@@ -387,7 +387,7 @@ class ReallocateStep(w.VBox):
             start = self._worker is None
             if start:
                 self._worker = threading.Thread(target=self._work, name="reallocate", daemon=True)
-        how = "Re-solving" if p.get("mode", "auto") == "auto" else f"Searching harder ({p['mode']}) over"
+        how = "Re-solving" if _quick(p) else f"Searching harder ({p['mode']}) over"
         self._msg.show(f"{how} {book.n_accounts:,} accounts in the background; the plan below updates when it "
                        "is done, and you can keep adjusting meanwhile.")
         self._tabs.add_class("wb-stale")  # what is drawn is the previous plan until this one arrives
@@ -420,7 +420,7 @@ class ReallocateStep(w.VBox):
     @guarded()
     def _solve(self, book, seg, p: dict) -> bool | None:
         self.state.busy = True
-        if book.n_accounts <= BACKGROUND_ACCOUNTS and p.get("mode", "auto") == "auto":
+        if book.n_accounts <= BACKGROUND_ACCOUNTS and _quick(p):
             self._msg.show("Re-solving …")
         try:
             asg = reallocate(book, seg, **p)
@@ -670,6 +670,11 @@ class ReallocateStep(w.VBox):
         self._moves.value = (head + f'<div class="wb-moves-count">{len(mv):,} moves</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
                                           wrap_last=True))
+
+
+def _quick(params: dict) -> bool:
+    """Whether ``params`` ask for the quick solver (the engine's default, ``auto``)."""
+    return params.get("mode", "auto") == "auto"
 
 
 def _modes(mode: str | None) -> list[tuple[str, str]]:
