@@ -497,7 +497,11 @@ def test_thorough_mode_is_never_worse_and_deterministic(small):
     book, seg = small
     fast = reallocate(book, seg, mode="auto")
     a = reallocate(book, seg, mode="thorough")
-    b = reallocate(book, seg, mode="thorough")
+    heard = []
+    b = reallocate(book, seg, mode="thorough", progress=lambda *x: heard.append(x))
+    # the solver's stages, then the tables, at rising shares to 1 (a bar for the minutes a big book takes)
+    assert [stage for stage, _ in heard][-4:] == ["LP-priced parts", "LP disagreements", "plan tables", "done"]
+    assert "exact LP" in dict(heard) and [f for _, f in heard] == sorted(f for _, f in heard) and heard[-1][1] == 1
     assert a.stats["solver"] == "lagrangian+chains+milp+lp"
     assert a.stats["objective"] <= fast.stats["objective"] + 1e-6
     # thorough reports the exact LP bound (the lp route's), tighter than auto's Lagrangian one

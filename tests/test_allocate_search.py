@@ -128,8 +128,9 @@ def test_auto_and_thorough_close_to_the_lp_bound_and_deterministic():
 
 def test_big_books_skip_the_milp_in_auto():
     prob = _random_problem(n=300, m=10, seed=4, k=5)
-    sol = S.solve(prob, mode="auto", refine_units=100)
-    assert sol.solver == "lagrangian"
+    heard = []
+    sol = S.solve(prob, mode="auto", refine_units=100, progress=lambda *a: heard.append(a))
+    assert sol.solver == "lagrangian" and heard == [("prices", 0.0), ("done", 1.0)]
 
 
 @pytest.mark.parametrize("with_limit", [False, True])
@@ -260,6 +261,13 @@ def test_deep_goes_on_from_thorough():
     deep = S.solve(prob, mode="deep", deep_rounds=4, deep_nodes=300)
     assert deep.solver == "lagrangian+chains+milp+lp+windows+core"
     assert _band_ok(prob, deep.choice) and deep.objective <= thorough.objective + 1e-6
-    assert np.array_equal(deep.choice, S.solve(prob, mode="deep", deep_rounds=4, deep_nodes=300).choice)
+    # the progress callback hears every stage once, in order, at rising shares, and changes nothing in the plan
+    heard = []
+    again = S.solve(prob, mode="deep", deep_rounds=4, deep_nodes=300, progress=lambda *a: heard.append(a))
+    assert np.array_equal(deep.choice, again.choice)
+    assert [stage for stage, _ in heard] == ["prices", "chains", "exact parts", "deeper parts", "exact LP",
+                                             "LP-priced parts", "LP disagreements", "windows", "core", "done"]
+    shares = [frac for _, frac in heard]
+    assert shares == sorted(shares) and shares[0] == 0 and shares[-1] == 1 and len(set(shares)) == len(shares)
     with pytest.raises(ValueError, match="deep"):
         S.solve(prob, mode="deeper")

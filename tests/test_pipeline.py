@@ -130,7 +130,7 @@ def test_cli_run_shows_its_stages_on_a_terminal_and_nothing_in_a_log(tmp_path):
         out += chunk
     assert os.waitpid(pid, 0)[1] == 0
     screen = out.decode(errors="replace")
-    for stage in ("load", "segment", "reallocate", "project", "write"):
+    for stage in ("load", "segment", "reallocate", "reallocate: exact parts", "project", "write"):
         assert f"workbench run: {stage}" in screen, stage
     assert "accounts change owner" in screen
     piped = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

@@ -105,9 +105,21 @@ def test_plan_search_thorough_runs_in_the_background_and_the_scenario_keeps_it(v
     st = view.state
     quick = st.assignment
     assert "mode" not in st.params["allocate"] and "+lp" not in quick.stats["solver"]
+    shown, bar, stages = [], [], []  # the progress row's visibility, the bar's values and the stage texts seen
+    view._solve_progress.layout.observe(lambda c: shown.append(c["new"]), names="display")
+    view._solve_bar.observe(lambda c: bar.append(c["new"]), names="value")
+    view._solve_stage.observe(lambda c: stages.append(c["new"]), names="value")
     find_widget(view, w.ToggleButtons, "Plan search").value = "thorough"
     assert "Searching harder (thorough) over 300 accounts in the background" in view._msg.value
     view.wait(120)
+    # a progress bar walked the solver's stages, in order, to the end, and went away with the new plan
+    assert shown[0] == "" and shown[-1] == "none"
+    assert bar == sorted(bar) and bar[-1] == 100
+    said = " | ".join(stages)
+    for text in ("a first plan", "exchanging accounts", "the exact lower bound (LP)",
+                 "where the plan and the bound disagree", "moves, reasons"):
+        assert text in said
+    assert said.index("exchanging accounts") < said.index("the exact lower bound") < said.index("moves, reasons")
     asg = st.assignment
     assert asg is not quick and asg.params["mode"] == "thorough" and st.params["allocate"]["mode"] == "thorough"
     assert "+lp" in asg.stats["solver"]  # the exact LP's bound and prices

@@ -109,6 +109,11 @@ class ReallocateStep(w.VBox):
         self._clear_btn = w.Button(description="Clear events", icon="trash")
         self._events_html = w.HTML()
         self._msg = MessageBox()
+        # where a background solve is: the solver's stages, each at its typical share of the run
+        self._solve_bar = w.IntProgress(value=0, min=0, max=100, layout=w.Layout(width="240px"))
+        self._solve_stage = w.HTML()
+        self._solve_progress = w.HBox([self._solve_bar, self._solve_stage],
+                                      layout=w.Layout(display="none", align_items="center"))
         self._stats = w.HTML()
         self._chart = ChartPane()
         self._aux_chart = ChartPane()
@@ -197,7 +202,7 @@ class ReallocateStep(w.VBox):
         tabs.observe(lambda _c: self._render_stale(), names="selected_index")
         self.children = [step_header("3 · Reallocate", "Every manager inside the band, as few relationships moved "
                                                        "as possible."),
-                         controls, acc, self._msg, self._stats, tabs]
+                         controls, acc, self._msg, self._solve_progress, self._stats, tabs]
         self.add_class("wb-step")
         self.solve()
 
@@ -392,8 +397,20 @@ class ReallocateStep(w.VBox):
                        "is done, and you can keep adjusting meanwhile.")
         self._tabs.add_class("wb-stale")  # what is drawn is the previous plan until this one arrives
         if start:
+            self._progress(_STAGE_TEXT["prices"], 0.0)
             self._worker.start()
         return None
+
+    def _on_stage(self, stage: str, fraction: float) -> None:
+        """The solver's ``progress`` callback (background solves): move the bar and name the stage in words."""
+        prefix, _, name = stage.rpartition(": ")
+        text = _STAGE_TEXT.get(name, name)
+        self._progress(f"{prefix} — {text}" if prefix else text, fraction)
+
+    def _progress(self, text: str, fraction: float) -> None:
+        self._solve_bar.value = int(round(100 * min(max(fraction, 0.0), 1.0)))
+        self._solve_stage.value = f'<span class="wb-muted">Plan search: {html.escape(text)}</span>'
+        self._solve_progress.layout.display = ""
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until a background re-solve has finished and its plan is drawn (scripts and tests)."""
@@ -410,20 +427,23 @@ class ReallocateStep(w.VBox):
                         # under the lock: a request arriving from now on starts a new worker
                         self._worker = None
                         self._tabs.remove_class("wb-stale")
+                        self._solve_progress.layout.display = "none"
                         return
                 self._solve(*job)
         except BaseException:
             with self._jobs:
                 self._worker = None
+            self._solve_progress.layout.display = "none"
             raise
 
     @guarded()
     def _solve(self, book, seg, p: dict) -> bool | None:
         self.state.busy = True
-        if book.n_accounts <= BACKGROUND_ACCOUNTS and _quick(p):
+        inline = book.n_accounts <= BACKGROUND_ACCOUNTS and _quick(p)
+        if inline:
             self._msg.show("Re-solving …")
         try:
-            asg = reallocate(book, seg, **p)
+            asg = reallocate(book, seg, **p, progress=None if inline else self._on_stage)
         except ValueError as exc:
             if self._probation is not None and self._probation in self._events:
                 self._events.remove(self._probation)  # a refused event must not poison later solves
@@ -670,6 +690,17 @@ class ReallocateStep(w.VBox):
         self._moves.value = (head + f'<div class="wb-moves-count">{len(mv):,} moves</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
                                           wrap_last=True))
+
+
+#: The solver's stages (``workbench.allocate.solver.solve``) as a consultant would name them.
+_STAGE_TEXT = {"prices": "a first plan from workload prices", "chains": "exchanging accounts between managers",
+               "exact parts": "exact re-solves of the most promising parts",
+               "deeper parts": "deeper exact re-solves (more alternatives, whole strategic blocks)",
+               "exact LP": "the exact lower bound (LP)", "LP-priced parts": "re-solves guided by the bound",
+               "LP disagreements": "where the plan and the bound disagree",
+               "windows": "branch and bound over groups of managers",
+               "core": "branch and bound over the cheapest alternatives",
+               "plan tables": "moves, reasons and the before/after table", "done": "done"}
 
 
 def _quick(params: dict) -> bool:

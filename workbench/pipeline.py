@@ -68,7 +68,8 @@ def run(book: AccountBook, params: dict | None = None,
     timings["segment"] = time.perf_counter() - t
     say("reallocate", 1 / 3)
     t = time.perf_counter()
-    asg = reallocate(book, seg, **p["allocate"])
+    asg = reallocate(book, seg, **p["allocate"],
+                     progress=lambda stage, frac: say(f"reallocate: {stage}", (1 + min(frac, 0.99)) / 3))
     timings["reallocate"] = time.perf_counter() - t
     say("project", 2 / 3)
     t = time.perf_counter()

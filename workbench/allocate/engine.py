@@ -8,6 +8,7 @@ before/after table. Everything is vectorised; the only Python loops run over man
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,7 +169,8 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
                max_move_share: float | None = None, locks=None, events: list[dict] | None = None,
                weights: dict | None = None, mode: str = "auto", seed: int = 0, candidates: int = 6,
                base: Assignment | None = None, time_limit: float = 60.0, balance_on: str | None = None,
-               balance_band: float = 0.2, move_share_of: str = "accounts") -> Assignment:
+               balance_band: float = 0.2, move_share_of: str = "accounts",
+               progress: Callable[[str, float], None] | None = None) -> Assignment:
     """Reassign account owners: every manager inside a workload band, as few valuable relationships moved as possible.
 
     Parameters
@@ -209,6 +211,9 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     balance_band : allowed deviation from that target, as a share (0.2 = ±20 %); only used with ``balance_on``.
     move_share_of : what ``max_move_share`` counts: ``"accounts"`` (owned accounts that change owner) or
         ``"revenue"`` (the 12-month revenue of those accounts, as a share of the revenue owned by active managers).
+    progress : optional ``progress(stage, fraction)`` callback: the solver's stages (``solver.solve``), then "plan
+        tables" and "done" (fraction 1). If the candidates must be widened, a second search reports its stages
+        from 0 again, named "wider candidates: …".
 
     Returns
     -------
@@ -519,7 +524,12 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     # widen them once and keep the cheaper plan: sample book at a ±5 % band, 6,066,121 -> 5,950,838; a generated
     # 100k-account book at ±15 %: two managers in thinly populated regions (Burgenland, Solothurn) stayed under the
     # band with 6 candidates per account and were reported infeasible, 12 fill them in the same 2 s)
-    sol = S.solve(prob, mode=mode, time_limit=time_limit)
+    def searching(prefix: str = "") -> Callable[[str, float], None] | None:
+        if progress is None:
+            return None
+        return lambda stage, frac: progress(prefix + stage, 0.95 * frac) if stage != "done" else None
+
+    sol = S.solve(prob, mode=mode, time_limit=time_limit, progress=searching())
     missed = not _clean(sol, prob) and not checks  # a pre-check proof (capacity below demand …) no candidate fixes
     if (missed or (sol.band_restored and n_u * M <= WIDEN_CELLS)) and k < int(mg.active.sum()):
         wide = min(int(mg.active.sum()), max(2 * k, 12))
@@ -530,11 +540,13 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
         prob2 = S.Problem(hours=u_hours, cand=cand2, cost=cost2, moves=moves2, upper=prob.upper, lower=prob.lower,
                           target=target, capacity=cap, balance_rate=beta, move_limit=move_limit, penalty=penalty,
                           **aux_kw)
-        sol2 = S.solve(prob2, mode=mode, time_limit=time_limit)
+        sol2 = S.solve(prob2, mode=mode, time_limit=time_limit, progress=searching("wider candidates: "))
         if sol2.objective < sol.objective - 1e-9:
             sol, prob, cand = sol2, prob2, cand2
             notes.append(f"candidates widened to {wide} per account to meet the band")
     choice = sol.choice
+    if progress is not None:
+        progress("plan tables", 0.95)
     u_to = cand[np.arange(n_u), choice].astype(np.int64)
 
     # --- frames
@@ -569,6 +581,8 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
                                   u_count)
     stats = _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, n_u, k, soft_band, move_stats,
                    aux_diag, time.perf_counter() - t0)
+    if progress is not None:
+        progress("done", 1.0)
     return Assignment(owners=owners, moves=moves, loads=loads, params=params, stats=stats)
 
 

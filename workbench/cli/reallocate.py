@@ -142,12 +142,15 @@ def _main(args: argparse.Namespace) -> int:
     from ..book import load_book
     from ..crm import write_move_files
     from ..results import save_result
+    from ._progress import progress_bar
 
     t0 = time.perf_counter()
     bands = parse_bands(args.tradeoff) if args.tradeoff else None  # a typo fails before any solving
     book = load_book(args.book)
     seg = load_segmentation(args.segments)
-    asg = reallocate(book, seg, seed=args.seed, **allocate_settings(args))
+    # thorough (the default) takes minutes on a big book: on a terminal a bar names the solver's stage
+    asg = reallocate(book, seg, seed=args.seed, **allocate_settings(args),
+                     progress=progress_bar("workbench reallocate"))
     s = asg.stats
     warning = check_plan(s)
     out = Path(args.out)
