@@ -529,3 +529,19 @@ def test_a_generated_100k_book_meets_the_default_band():
     assert s["status"] != "infeasible", s["diagnosis"]
     assert s["managers_in_band_after"] == s["active_managers"] and s["band_violation_hours"] == 0
     assert any("candidates widened" in n for n in s["notes"])
+
+
+def test_a_band_miss_claims_no_plan_can_only_with_a_proof(small, monkeypatch):
+    """A ±0 % band is missed (hours come in account-sized pieces), but the LP relaxation meets it: the diagnosis
+    says the plan found misses it, not that no plan can; with a proof (``band_reachable`` False) it says so."""
+    from workbench.allocate import solver as S
+
+    book, seg = small
+    miss = reallocate(book, seg, band=0.0)
+    assert miss.stats["status"] == "infeasible"
+    text = miss.stats["diagnosis"]
+    assert "The plan found leaves managers outside the band (no proof that none can keep it)" in text
+    assert "No plan" not in text and "Widen the band" in text
+    monkeypatch.setattr(S, "band_reachable", lambda problem, max_entries=200_000: False)
+    text = reallocate(book, seg, band=0.0).stats["diagnosis"]
+    assert "No plan over these candidates keeps every manager inside the band" in text

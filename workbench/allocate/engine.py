@@ -875,7 +875,12 @@ def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, 
                for m in np.r_[over, under][:5]]
         hint = ("one account family alone needs " f"{big_unit:,.0f} h, more than some bands allow. "
                 if big_unit > float(np.min(prob.upper[prob.upper > 0], initial=np.inf)) else "")
-        diagnosis.append(f"No plan keeps every manager inside the band: {'; '.join(who)}"
+        # "no plan" only with a proof (a unit too big for every band it could join, or a band not even the LP
+        # relaxation meets); otherwise the search missed it, and a plan inside the band may still exist
+        proven = S.band_reachable(prob) is False
+        lead = ("No plan over these candidates keeps every manager inside the band" if proven else
+                "The plan found leaves managers outside the band (no proof that none can keep it)")
+        diagnosis.append(f"{lead}: {'; '.join(who)}"
                          f"{' and more' if len(over) + len(under) > 5 else ''}. {hint.capitalize()}"
                          "Widen the band, relax locks or the move limit, or allow more managers per account "
                          f"(the candidates setting; this plan had {prob.cand.shape[1]} per account).")

@@ -926,7 +926,15 @@ def band_reachable(problem: Problem, max_entries: int = 200_000) -> bool | None:
     left out. ``False`` is a proof that none can: a unit too big for every band it could join, or a band that
     not even the LP relaxation meets (HiGHS minimises the total violation, hours plus aux in hour-like units).
     ``True`` says only that the LP meets the bands (an integer plan may still miss them); ``None``: not checked,
-    the problem has more than ``max_entries`` candidate entries or the LP did not solve."""
+    the problem has more than ``max_entries`` candidate entries or the LP did not solve. The answer is kept on the
+    problem (treat it as read-only), so the diagnosis after ``restore_band`` does not solve the LP again."""
+    key = ("_reachable", int(max_entries))
+    if key not in problem.__dict__:
+        problem.__dict__[key] = _band_reachable(problem, max_entries)
+    return problem.__dict__[key]
+
+
+def _band_reachable(problem: Problem, max_entries: int) -> bool | None:
     import highspy
 
     valid = problem.cand >= 0
