@@ -265,9 +265,12 @@ def test_deep_goes_on_from_thorough():
     heard = []
     again = S.solve(prob, mode="deep", deep_rounds=4, deep_nodes=300, progress=lambda *a: heard.append(a))
     assert np.array_equal(deep.choice, again.choice)
-    assert [stage for stage, _ in heard] == ["prices", "chains", "exact parts", "deeper parts", "exact LP",
-                                             "LP-priced parts", "LP disagreements", "windows", "core", "done"]
+    stages = [stage for i, (stage, _) in enumerate(heard) if i == 0 or heard[i - 1][0] != stage]
+    assert stages == ["prices", "chains", "exact parts", "deeper parts", "exact LP", "LP-priced parts",
+                      "LP disagreements", "windows", "core", "done"]
     shares = [frac for _, frac in heard]
-    assert shares == sorted(shares) and shares[0] == 0 and shares[-1] == 1 and len(set(shares)) == len(shares)
+    assert shares == sorted(shares) and shares[0] == 0 and shares[-1] == 1
+    # the long stages move the bar as they go: one step per window round and per part of the core
+    assert sum(stage == "windows" for stage, _ in heard) == 1 + 4 and sum(stage == "core" for stage, _ in heard) >= 2
     with pytest.raises(ValueError, match="deep"):
         S.solve(prob, mode="deeper")

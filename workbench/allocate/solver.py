@@ -1706,7 +1706,8 @@ def rins(problem: Problem, choice: np.ndarray, share: np.ndarray, rounds: int = 
 
 
 def core(problem: Problem, choice: np.ndarray, prices: np.ndarray, alternatives: int = 5000, node_limit: int = 10_000,
-         time_limit: float = 3600.0, heuristics: float = 0.3) -> np.ndarray:
+         time_limit: float = 3600.0, heuristics: float = 0.3,
+         progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Branch and bound over the core of each independent part (the core problem of Balas & Zemel 1980, Operations
     Research 28, for the knapsack): at hour prices ``prices`` (the exact LP's) each entry has a reduced cost (its
     cost plus hours × price, minus its unit's cheapest), and a plan's distance to the LP is the reduced cost it uses
@@ -1717,14 +1718,16 @@ def core(problem: Problem, choice: np.ndarray, prices: np.ndarray, alternatives:
     leaves each manager little room, so presolve drops the entries that no longer fit and the core's bound is far
     tighter than the LP's. Where the windows' exchanges stay among a few dozen neighbouring managers, the core
     reaches across the role (100k x 1,000 bench, named-account role: 0.1833 % -> 0.1617 % above its LP from the
-    windows' plan). Deterministic (a node count; ``time_limit`` is a safety stop) and never worse than the input."""
+    windows' plan). Deterministic (a node count; ``time_limit`` is a safety stop) and never worse than the input.
+    ``progress``: optional callback with the share of parts done."""
     n, k = problem.cand.shape
     if n == 0 or alternatives <= 0:
         return choice
     rows = np.arange(n)
     rc = _lp_reduced_cost(problem, prices)
     label = components(problem)
-    for part in np.unique(label):  # a loop over parts (roles), not accounts
+    parts = np.unique(label)
+    for i, part in enumerate(parts):  # a loop over parts (roles), not accounts
         part_rc = np.where((label == part)[:, None], rc, np.inf)
         part_rc[rows, choice] = np.inf
         flat = np.flatnonzero(np.isfinite(part_rc.ravel()))
@@ -1733,11 +1736,14 @@ def core(problem: Problem, choice: np.ndarray, prices: np.ndarray, alternatives:
         keep[flat] = True
         choice = _restricted_milp(problem, choice, keep.reshape(n, k), node_limit=node_limit,
                                   time_limit=time_limit, heuristics=heuristics)
+        if progress is not None:
+            progress((i + 1) / len(parts))
     return choice
 
 
 def windows(problem: Problem, choice: np.ndarray, prices: np.ndarray, rounds: int = 12, managers: int = 120,
-            units: int = 4500, entries: int = 10_000, node_limit: int = 500, time_limit: float = 120.0) -> np.ndarray:
+            units: int = 4500, entries: int = 10_000, node_limit: int = 500, time_limit: float = 120.0,
+            progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Large neighbourhood search over windows of managers, each aimed at where the plan loses most against the LP.
 
     At hour prices ``prices`` (the exact LP's), a plan's distance to the LP bound splits by manager: the reduced
@@ -1751,7 +1757,8 @@ def windows(problem: Problem, choice: np.ndarray, prices: np.ndarray, rounds: in
     2,000 accounts), one of many small accounts a narrow one (named accounts: 50 managers, 4,500 accounts). The
     windows reach the exchanges between a few dozen managers that a single move, a two-move chain, a price-picked
     set or RINS do not (100k x 1,000 bench, named-account role: 0.207 % -> 0.183 % above its LP in 18 windows). Each MILP stops at ``node_limit`` nodes
-    (``time_limit`` is a safety stop), so the result is deterministic and never worse than the input."""
+    (``time_limit`` is a safety stop), so the result is deterministic and never worse than the input.
+    ``progress``: optional callback with the share of rounds done."""
     n, k = problem.cand.shape
     M = problem.n_managers
     if n == 0 or M < 2 or rounds <= 0:
@@ -1766,7 +1773,10 @@ def windows(problem: Problem, choice: np.ndarray, prices: np.ndarray, rounds: in
     link = np.where(valid, np.exp(-rc / max(scale, 1e-9)), 0.0)
     recent = np.zeros(M)
     tried: set[int] = set()
-    for part in _window_parts(problem, rounds):
+    seeds = _window_parts(problem, rounds)
+    for i, part in enumerate(seeds):
+        if progress is not None:
+            progress(i / len(seeds))
         cur = cmg[rows, choice]
         loss = _band_loss(problem, pi, unit_loads(problem, choice)) + np.bincount(cur, weights=rc[rows, choice],
                                                                                  minlength=M)
@@ -1874,13 +1884,16 @@ _STAGE_SHARE = {
 
 
 def _stages(mode: str, progress: Callable[[str, float], None] | None) -> Callable:
-    """``say(stage, result=None)``: tell ``progress`` that ``stage`` starts (at its share of ``mode``'s run; "done"
-    is 1) and hand ``result`` back, so ``return say("done", sol)`` reports the end."""
+    """``say(stage, result=None, within=0)``: tell ``progress`` that ``stage`` starts (at its share of ``mode``'s
+    run; "done" is 1), or with ``within`` how far into the stage the run is, and hand ``result`` back, so
+    ``return say("done", sol)`` reports the end."""
     share = _STAGE_SHARE.get(mode, {})
 
-    def say(stage: str, result=None):
+    def say(stage: str, result=None, within: float = 0.0):
         if progress is not None:
-            progress(stage, 1.0 if stage == "done" else share.get(stage, 0.0))
+            start = 1.0 if stage == "done" else share.get(stage, 0.0)
+            end = min((v for v in share.values() if v > start), default=1.0)
+            progress(stage, start + min(max(within, 0.0), 1.0) * (end - start))
         return result
 
     return say
@@ -1964,10 +1977,12 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
                 # windows of a few dozen managers re-solved with a real branch and bound each, aimed where the plan
                 # loses most against the LP (100k x 1,000 bench: see bench/README.md)
                 say("windows")
-                choice = windows(problem, choice, prices, rounds=deep_rounds, time_limit=max(time_limit, 120.0))
+                choice = windows(problem, choice, prices, rounds=deep_rounds, time_limit=max(time_limit, 120.0),
+                                 progress=lambda f: say("windows", within=f))
                 # then the exchanges across the whole book among its cheapest alternatives, which no window holds
                 say("core")
-                choice = core(problem, choice, prices, node_limit=deep_nodes, time_limit=max(time_limit, 3600.0))
+                choice = core(problem, choice, prices, node_limit=deep_nodes, time_limit=max(time_limit, 3600.0),
+                              progress=lambda f: say("core", within=f))
                 label += "+windows+core"
     val, viol = evaluate(problem, choice)
     if val < sol.objective:
