@@ -541,7 +541,8 @@ def test_a_band_miss_claims_no_plan_can_only_with_a_proof(small, monkeypatch):
     assert miss.stats["status"] == "infeasible"
     text = miss.stats["diagnosis"]
     assert "The plan found leaves managers outside the band (no proof that none can keep it)" in text
-    assert "No plan" not in text and "Widen the band" in text
+    assert "No plan" not in text and "Widen the band" in text and "thorough plan search" in text
     monkeypatch.setattr(S, "band_reachable", lambda problem, max_entries=200_000: False)
     text = reallocate(book, seg, band=0.0).stats["diagnosis"]
     assert "No plan over these candidates keeps every manager inside the band" in text
+    assert "thorough plan search" not in text  # a proof: searching longer cannot help

@@ -274,3 +274,19 @@ def test_deep_goes_on_from_thorough():
     assert sum(stage == "windows" for stage, _ in heard) == 1 + 4 and sum(stage == "core" for stage, _ in heard) >= 2
     with pytest.raises(ValueError, match="deep"):
         S.solve(prob, mode="deeper")
+
+
+def test_thorough_works_on_a_missed_band_and_then_goes_on():
+    """At a ±2 % band the Lagrangian route (auto) leaves two managers outside; thorough runs more rounds of the band
+    MILP around the managers still outside, meets the band, and then goes on with its search from there."""
+    from dataclasses import replace
+
+    base = _two_role_problem(n=4000, m=60, seed=2)
+    prob = replace(base, upper=np.minimum(base.target * 1.02, base.capacity), lower=base.target * 0.98)
+    auto = S.solve(prob, mode="auto")
+    assert not _band_ok(prob, auto.choice) and auto.solver == "lagrangian"  # a miss: auto stops there
+    heard = []
+    thorough = S.solve(prob, mode="thorough", progress=lambda stage, frac: heard.append(stage))
+    assert _band_ok(prob, thorough.choice) and thorough.objective < auto.objective
+    assert thorough.solver == "lagrangian+chains+milp+lp" and heard[:3] == ["prices", "band", "chains"]
+    assert np.array_equal(thorough.choice, S.solve(prob, mode="thorough").choice)

@@ -693,7 +693,8 @@ class ReallocateStep(w.VBox):
 
 
 #: The solver's stages (``workbench.allocate.solver.solve``) as a consultant would name them.
-_STAGE_TEXT = {"prices": "a first plan from workload prices", "chains": "exchanging accounts between managers",
+_STAGE_TEXT = {"prices": "a first plan from workload prices", "band": "more rounds to bring managers into the band",
+               "chains": "exchanging accounts between managers",
                "exact parts": "exact re-solves of the most promising parts",
                "deeper parts": "deeper exact re-solves (more alternatives, whole strategic blocks)",
                "exact LP": "the exact lower bound (LP)", "LP-priced parts": "re-solves guided by the bound",

@@ -580,7 +580,7 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
         aux_diag = _aux_diagnosis(sol, prob, mframe, aux_info, u_to, acc["name"].astype(str).to_numpy()[lead],
                                   u_count)
     stats = _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, n_u, k, soft_band, move_stats,
-                   aux_diag, time.perf_counter() - t0)
+                   aux_diag, time.perf_counter() - t0, sol_mode=mode)
     if progress is not None:
         progress("done", 1.0)
     return Assignment(owners=owners, moves=moves, loads=loads, params=params, stats=stats)
@@ -862,7 +862,7 @@ def _moves(acc, owners, moved, owner_idx, to_idx, unit_codes, lead, u_owner, loc
 
 
 def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, n_u, k, soft_band, move_stats,
-           aux_diag, seconds) -> dict:
+           aux_diag, seconds, sol_mode: str = "auto") -> dict:
     v = sol.violations
     names = mframe["name"].astype(str).to_numpy()
     tol = 1e-6 * max(float(prob.hours.sum()), 1.0)
@@ -883,7 +883,10 @@ def _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, 
         diagnosis.append(f"{lead}: {'; '.join(who)}"
                          f"{' and more' if len(over) + len(under) > 5 else ''}. {hint.capitalize()}"
                          "Widen the band, relax locks or the move limit, or allow more managers per account "
-                         f"(the candidates setting; this plan had {prob.cand.shape[1]} per account).")
+                         f"(the candidates setting; this plan had {prob.cand.shape[1]} per account)."
+                         + ("" if proven or sol_mode not in ("auto", "lagrangian") else
+                            " The thorough plan search (mode=\"thorough\", in the app: Plan search → Thorough) "
+                            "works longer on the band."))
     diagnosis += aux_diag
     move_limit = move_stats["move_limit"]
     if v["moves_over_limit"] > 1e-9 and move_limit is not None and move_stats["move_share_of"] == "revenue":
