@@ -1,7 +1,10 @@
 """Time each stage of `workbench run` (load → segment → reallocate → project → write) on a generated book.
 
-Usage: python bench/pipeline.py [--accounts 100000] [--managers N] [--months 24] [--seed 42]
-Prints one line per stage and ends with one JSON line.
+Usage: python bench/pipeline.py [--accounts 100000] [--managers N] [--months 24] [--seed 42] [--band 0.15]
+                                [--mode auto|thorough|deep]
+Prints one line per stage and ends with one JSON line. ``--band`` / ``--mode`` set ``allocate.band`` /
+``allocate.mode`` (default: the pipeline's, ±15 % and auto); ``--band 0.05`` is the tight case where ``auto`` leaves
+managers outside and ``thorough`` works on the band.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ def main() -> None:
     ap.add_argument("--managers", type=int, default=0, help="default: accounts / 50, at least 40")
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--band", type=float, default=None)
+    ap.add_argument("--mode", default=None, choices=["auto", "thorough", "deep"])
     a = ap.parse_args()
     n_managers = a.managers or max(40, a.accounts // 50)
-    p = merge_params(None)
+    p = merge_params({"allocate": {k: v for k, v in (("band", a.band), ("mode", a.mode)) if v is not None}})
     t = {}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -58,6 +63,7 @@ def main() -> None:
           f"band, {st['solver']}{'; ' + '; '.join(st['notes']) if st['notes'] else ''}")
     run_seconds = sum(v for k, v in t.items() if k != "generate_and_write_csv")
     print(json.dumps({"stage": "pipeline", "accounts": a.accounts, "managers": n_managers,
+                      "band": p["allocate"]["band"], "mode": p["allocate"].get("mode", "auto"),
                       "seconds": round(run_seconds, 3), **{k: round(v, 3) for k, v in t.items()},
                       "moves": int(len(asg.moves)), "status": st["status"],
                       "managers_in_band": st["managers_in_band_after"]}))
