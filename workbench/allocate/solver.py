@@ -1892,7 +1892,8 @@ def _band_rounds(problem: Problem, sol: Solution, rounds: int = 4) -> None:
     100k-account book at a ±5 % band: 32 managers outside after the Lagrangian route, 4 after one more round).
     Updates ``sol`` in place."""
     for _ in range(rounds):
-        choice = restore_band(problem, sol.choice, prices=sol.prices)
+        # as in _restore: the band MILP ignores the move limit, so the moves are restored after it
+        choice = restore_moves(problem, restore_band(problem, sol.choice, prices=sol.prices), prices=sol.prices)
         val, viol = evaluate(problem, choice)
         if val >= sol.objective - 1e-9 * max(abs(sol.objective), 1.0):
             return
