@@ -1889,8 +1889,8 @@ def _band_rounds(problem: Problem, sol: Solution, rounds: int = 4) -> None:
     """More rounds of ``restore_band`` on a plan that still misses the band, while each one lowers the objective
     (violations cost the elastic penalty, so that is while the band gets closer): each round frees the units
     around the managers still outside, which the first round, spread over many more, could not reach (a generated
-    100k-account book at a ±5 % band: 32 managers outside after the Lagrangian route, 4 after one more round).
-    Updates ``sol`` in place."""
+    100k-account book at a ±5 % band: 32 managers outside after the Lagrangian route, all 2,000 inside after 46 s of
+    these rounds). Updates ``sol`` in place."""
     for _ in range(rounds):
         # as in _restore: the band MILP ignores the move limit, so the moves are restored after it
         choice = restore_moves(problem, restore_band(problem, sol.choice, prices=sol.prices), prices=sol.prices)
@@ -1929,10 +1929,11 @@ def solve(problem: Problem, mode: str = "auto", time_limit: float = 60.0, polish
     ``"auto"``: on books of up to ``refine_units`` units the Lagrangian route plus two-move chains
     (``exchange``) and a root-node MILP per independent part (``refine``: the strategic accounts of a role
     exactly, the most promising alternatives elsewhere); larger books get the Lagrangian route alone (100k
-    units × 1,000 managers in under a second). ``"thorough"``: chains and refine at any size, then a deeper
-    refine (more alternatives, bigger exact parts, a sweep over the strategic blocks), then the exact LP
-    (``exact_lp``): its optimum becomes the reported bound, its prices pick the alternatives of up to three
-    more rounds, and ``rins`` re-solves the units where the plan and the LP optimum disagree; for batch runs
+    units × 1,000 managers in under a second). ``"thorough"``: a first plan that misses the band gets up to four
+    more rounds of ``restore_band``, each around the managers still outside (``_band_rounds``); then chains and
+    refine at any size, a deeper refine (more alternatives, bigger exact parts, a sweep over the strategic blocks),
+    and the exact LP (``exact_lp``): its optimum becomes the reported bound, its prices pick the alternatives of up
+    to three more rounds, and ``rins`` re-solves the units where the plan and the LP optimum disagree; for batch runs
     (100k units × 1,000 managers: about 2.5 minutes). ``"deep"``: ``thorough`` and then ``deep_rounds`` windows of
     ``windows`` (each a branch and bound over a few dozen managers, up to a minute or two on big books), then
     ``deep_nodes`` nodes of branch and bound over the book's ``core`` (its cheapest alternatives at the LP prices);
