@@ -2,6 +2,8 @@
 
 ``compare(scenarios)`` takes ``Scenario`` objects with results (the first is the reference) and returns a
 ``Comparison`` of plain frames that a table, a chart builder, an Excel sheet or a test can use alike.
+``PARAM_LABELS`` is the one place that names a scenario parameter for people ("Band ± (share of target)", not
+``allocate.band``); ``param_label`` / ``param_text`` read it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,48 @@ import pandas as pd
 
 from .scenario import Scenario
 
-__all__ = ["Comparison", "baselines_differ", "compare", "flatten_params", "scenario_labels"]
+__all__ = ["Comparison", "OWN_YARDSTICK_KPIS", "PARAM_LABELS", "baselines_differ", "compare", "flatten_params",
+           "param_label", "param_text", "scenario_labels"]
+
+#: KPIs whose baseline is measured against a parameter of the scenario itself (KPI key → that parameter's
+#: dotted path): "managers inside the balance band" before the plan counts the managers inside *this scenario's*
+#: band, so two scenarios on one book with other bands have other baselines, by design and not because their
+#: books or assumptions differ.
+OWN_YARDSTICK_KPIS: dict[str, str] = {"managers_in_band": "allocate.band"}
+
+#: scenario parameters (dotted paths of ``Scenario.params``) for people: label and how to show a value.
+#: Kinds: ``pm`` (±15 %), ``percent`` (15 %), ``int``, ``number``, ``text``, ``list`` (comma-separated),
+#: ``count`` (how many: locks, events). ``kpi.assumptions.<name>`` take the assumption's own label.
+PARAM_LABELS: dict[str, tuple[str, str]] = {
+    "allocate.band": ("Band ± (share of target)", "pm"),
+    "allocate.max_move_share": ("Most that may move (share)", "percent"),
+    "allocate.move_share_of": ("Move limit counts", "text"),
+    "allocate.balance_on": ("Balance also on", "text"),
+    "allocate.balance_band": ("Second balance band ± (share of target)", "pm"),
+    "allocate.candidates": ("Managers considered per account", "int"),
+    "allocate.mode": ("Plan search", "text"),
+    "allocate.seed": ("Random seed of the plan search", "int"),
+    "allocate.locks": ("Locked accounts", "count"),
+    "allocate.events": ("What-if events (leavers, hires, overrides)", "count"),
+    "allocate.weights.continuity": ("Weight of continuity", "number"),
+    "allocate.weights.fit": ("Weight of fit", "number"),
+    "allocate.weights.balance": ("Weight of balance", "number"),
+    "segment.method": ("Segmentation method", "text"),
+    "segment.k": ("Number of segments", "text"),
+    "segment.features": ("Segmentation features", "list"),
+    "segment.seed": ("Random seed of the segmentation", "int"),
+    "segment.names": ("Segment names", "text"),
+    "segment.coverage": ("Coverage model edits", "text"),
+    "segment.abc_cuts": ("ABC tier cuts (cumulative revenue share)", "list"),
+    "segment.grid": ("Value × need levels per axis", "int"),
+    "segment.value_cuts": ("Value cut points (revenue per year)", "list"),
+    "segment.need_cuts": ("Need cut points (hours per year)", "list"),
+    "segment.stability_runs": ("Stability refits", "int"),
+    "kpi.draws": ("Monte Carlo draws", "int"),
+    "kpi.horizon_months": ("Horizon (months)", "int"),
+    "kpi.seed": ("Random seed of the Monte Carlo draws", "int"),
+}
+_NONE_TEXT = {"allocate.max_move_share": "no limit", "allocate.balance_on": "workload only"}
 
 
 @dataclass
@@ -39,6 +82,8 @@ class Comparison:
     params : one row per parameter (dotted path): ``parameter`` then one column per scenario (values as text)
         and ``differs``.
     warnings : plain sentences (for example: the scenarios were computed on different books).
+    notes : plain sentences that explain a difference which is no cause for alarm (a KPI measured against each
+        scenario's own band, say).
     """
 
     names: list[str]
@@ -50,11 +95,77 @@ class Comparison:
     loads_long: pd.DataFrame
     params: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def param_diff(self) -> pd.DataFrame:
         """Only the parameters whose values differ between scenarios."""
         return self.params[self.params["differs"]].reset_index(drop=True)
+
+    def param_diff_table(self) -> pd.DataFrame:
+        """The parameters that differ, for people: ``Parameter`` (its label) then per scenario its value as text."""
+        diff = self.param_diff
+        out = pd.DataFrame({"Parameter": [param_label(p) for p in diff["parameter"]]})
+        for name in self.names:
+            out[name] = [param_text(p, v) for p, v in zip(diff["parameter"], diff[name])]
+        return out
+
+
+def _assumption_labels() -> dict:
+    try:
+        from .assumptions import DEFAULT_ASSUMPTIONS
+    except ImportError:  # pragma: no cover - the KPI package is optional for comparing stored scenarios
+        return {}
+    return DEFAULT_ASSUMPTIONS
+
+
+def param_label(path: str) -> str:
+    """A parameter's dotted path as people read it: ``allocate.band`` → "Band ± (share of target)"."""
+    if path in PARAM_LABELS:
+        return PARAM_LABELS[path][0]
+    parts = path.split(".")
+    if parts[:2] == ["kpi", "assumptions"] and parts[-1] in _assumption_labels():
+        return _assumption_labels()[parts[-1]].label
+    for n in range(len(parts) - 1, 0, -1):  # "segment.coverage.2.role" → "Coverage model edits › 2 › role"
+        head = ".".join(parts[:n])
+        if head in PARAM_LABELS:
+            return " › ".join([PARAM_LABELS[head][0], *(x.replace("_", " ") for x in parts[n:])])
+    words = [x.replace("_", " ") for x in parts]
+    return " › ".join([words[0].capitalize(), *words[1:]])
+
+
+def _kind(path: str) -> str:
+    if path in PARAM_LABELS:
+        return PARAM_LABELS[path][1]
+    name = path.split(".")[-1]
+    if path.startswith("kpi.assumptions.") and name in _assumption_labels():
+        return "percent" if _assumption_labels()[name].unit.startswith("share") else "number"
+    return "text"
+
+
+def param_text(path: str, value: str) -> str:
+    """A parameter value (the JSON text of ``Comparison.params``) as people read it: ``0.15`` of
+    ``allocate.band`` → "±15 %", ``null`` → "none" (or "no limit" where that is what it means), lists joined."""
+    try:
+        v = json.loads(value)
+    except (TypeError, ValueError):
+        return str(value)  # "—": the scenario does not set it
+    kind = _kind(path)
+    if v is None or v == {}:
+        return _NONE_TEXT.get(path, "none")
+    if kind == "count" and isinstance(v, list):
+        return f"{len(v):,}" if v else "none"
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, list):
+            return ", ".join(str(x) for x in v) if v else "none"
+        return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+    if kind == "pm":
+        return f"±{v * 100:.4g} %"
+    if kind == "percent":
+        return f"{v * 100:.4g} %"
+    if kind == "int":
+        return f"{v:,.0f}"
+    return f"{v:,.4g}"
 
 
 def scenario_labels(scenarios: list[Scenario]) -> list[str]:
@@ -103,8 +214,15 @@ def _band_text(p10: float, p90: float) -> str:
     return f"{p10:,.4g} – {p90:,.4g}"
 
 
-def baselines_differ(kpis: pd.DataFrame) -> list[str]:
-    """The KPIs (keys, in order) whose baseline is not the same in every scenario of a long ``kpis`` frame."""
+def baselines_differ(kpis: pd.DataFrame, own_yardstick: bool = False) -> list[str]:
+    """The KPIs (keys, in order) whose baseline is not the same in every scenario of a long ``kpis`` frame.
+
+    own_yardstick : also those of ``OWN_YARDSTICK_KPIS``, whose baseline each scenario measures against its own
+        parameters (its band): they differ whenever those parameters do, which says nothing about the books or
+        the assumptions, so by default they are left out.
+    """
+    if not own_yardstick:
+        kpis = kpis[~kpis["kpi"].isin(list(OWN_YARDSTICK_KPIS))]
     g = kpis["baseline"].groupby(kpis["kpi"], sort=False)
     lo, hi = g.min(), g.max()
     scale = np.maximum(np.maximum(lo.abs(), hi.abs()).fillna(0.0), 1.0)
@@ -116,7 +234,7 @@ def baselines_differ(kpis: pd.DataFrame) -> list[str]:
 def _kpi_table(kpis: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     first = kpis.drop_duplicates("kpi")[["kpi", "label", "unit", "baseline"]].set_index("kpi")
     out = first.copy()
-    own = bool(baselines_differ(kpis))
+    own = bool(baselines_differ(kpis, own_yardstick=True))  # raw numbers: every scenario's own, where they differ
     for label in labels:
         part = kpis[kpis["scenario"] == label].set_index("kpi")
         if own:
@@ -199,13 +317,51 @@ def compare(scenarios: list[Scenario]) -> Comparison:
         warnings.append("These scenarios were computed on different books (fingerprints "
                         f"{', '.join(sorted(prints))}); compare their numbers with care.")
     kpis = _kpis_long(scenarios, labels)
+    params = _params(scenarios, labels)
+    names = kpis.drop_duplicates("kpi").set_index("kpi")["label"]
     differ = baselines_differ(kpis)
     if differ:
-        names = kpis.drop_duplicates("kpi").set_index("kpi")["label"]
-        warnings.append(f"The baselines differ between these scenarios ({', '.join(names[differ])}): their "
-                        "assumptions or books differ, so each scenario's value stands beside its own baseline and "
-                        f"its change against {labels[0]} mixes both.")
+        warnings.append(f"The baselines differ between these scenarios ({', '.join(names[differ])}): "
+                        f"{_baseline_cause(params, len(prints) > 1)}, so each scenario's value stands beside its "
+                        f"own baseline and its change against {labels[0]} mixes both.")
+    notes = _own_yardstick_notes(kpis, params, labels, shared_baseline=not differ)
     moves, overlap = _moves(scenarios, labels)
     loads, loads_long = _loads(scenarios, labels)
     return Comparison(names=labels, kpis=kpis, kpi_table=_kpi_table(kpis, labels), moves=moves, overlap=overlap,
-                      loads=loads, loads_long=loads_long, params=_params(scenarios, labels), warnings=warnings)
+                      loads=loads, loads_long=loads_long, params=params, warnings=warnings, notes=notes)
+
+
+def _baseline_cause(params: pd.DataFrame, other_books: bool) -> str:
+    """Why baselines that do not depend on the plan can differ: the book, the KPI assumptions or the segmentation
+    (its coverage model sets the hours each account needs)."""
+    if other_books:
+        return "they were computed on different books"
+    differs = params.loc[params["differs"], "parameter"]
+    kpi = [param_label(p) for p in differs if p.startswith("kpi.")]
+    if kpi:
+        return f"their KPI assumptions differ ({', '.join(kpi)})"
+    if any(p.startswith("segment.") for p in differs):
+        return "their segmentations (and so the hours each account needs) differ"
+    return "their assumptions or books differ"
+
+
+def _own_yardstick_notes(kpis: pd.DataFrame, params: pd.DataFrame, labels: list[str],
+                         shared_baseline: bool) -> list[str]:
+    """One sentence per ``OWN_YARDSTICK_KPIS`` KPI whose baselines differ: each scenario measures it against its
+    own parameter, so its before-plan figure differs by design. ``shared_baseline``: the people's table shows one
+    Baseline column (the reference's), so the sentence says whose figure it holds."""
+    from .report.format import fmt_kpi
+
+    notes = []
+    values = params.set_index("parameter")
+    for key in baselines_differ(kpis[kpis["kpi"].isin(list(OWN_YARDSTICK_KPIS))], own_yardstick=True):
+        part = kpis[kpis["kpi"] == key].set_index("scenario")
+        path = OWN_YARDSTICK_KPIS[key]
+        each = "; ".join(
+            f"{lab}: {fmt_kpi(part.loc[lab, 'baseline'], part.loc[lab, 'unit'])}"
+            + (f" inside {param_text(path, values.loc[path, lab])}" if path in values.index else "")
+            for lab in labels if lab in part.index)
+        whose = f"; the Baseline column shows {labels[0]}'s" if shared_baseline else ""
+        notes.append(f"{part['label'].iloc[0]}: each scenario counts against its own band, so the share before the "
+                     f"plan differs by design ({each}){whose}.")
+    return notes
