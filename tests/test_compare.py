@@ -168,6 +168,60 @@ def test_kpi_bands_default_to_the_headline_kpis():
             sc.projection.kpis[f"extra_{i}"] = {"label": f"Extra {i}", "unit": "", "baseline": 1.0,
                                                 "scenario": 2.0, "delta": 1.0, "p10": None, "p50": None, "p90": None}
     kpis = compare([a, b]).kpis
-    titles = [p["title"] for p in kpi_bands(kpis).to_dict()["vconcat"]]
-    assert titles == ["Revenue (12 months) (EUR)", "Accounts moved (accounts)", "Workload imbalance (share)"]
+    titles = [p["title"]["text"] for p in kpi_bands(kpis).to_dict()["vconcat"]]
+    assert titles == ["Revenue (12 months)", "Accounts moved", "Workload imbalance"]
     assert len(kpi_bands(kpis, keys=["extra_1", "extra_2"]).to_dict()["vconcat"]) == 2
+
+
+def test_kpi_bands_chart_the_change_from_zero_with_readable_figures():
+    """160 M vs 159.8 M EUR looked identical as bars from zero: the chart shows each scenario's change against
+    its baseline instead, from an axis through zero, with the figure as people read it next to the bar."""
+    a, b = make_scenario("A", seed=1), make_scenario("B", seed=2)
+    cmp = compare([a, b])
+    spec = kpi_bands(cmp.kpis).to_dict()
+    rev = spec["vconcat"][0]
+    assert rev["title"]["subtitle"] == "change against the baseline (EUR)"
+    bar = rev["layer"][0]
+    assert bar["mark"]["type"] == "bar" and bar["encoding"]["x"]["field"] == "change"
+    domain = bar["encoding"]["x"]["scale"]["domain"]
+    assert domain[0] <= 0 < domain[1]  # the axis holds zero: bars are honest lengths
+    assert any(layer["mark"]["type"] == "rule" and layer["encoding"]["x"].get("datum") == 0 for layer in rev["layer"])
+    rows = {r["scenario"]: r for r in spec["datasets"][rev["layer"][0]["data"]["name"]]}
+    kb = b.projection.kpis["revenue_12m"]
+    assert rows["B"]["change"] == pytest.approx(kb["scenario"] - kb["baseline"])
+    assert rows["B"]["shown"].startswith("+") and rows["B"]["shown"].endswith("EUR")
+    texts = [layer for layer in rev["layer"] if layer["mark"]["type"] == "text"]
+    assert texts and texts[0]["encoding"]["text"]["field"] == "shown"
+    whisker = [layer for layer in rev["layer"] if layer["encoding"].get("x2")]
+    assert whisker and whisker[0]["encoding"]["x2"]["field"] == "p90_change"
+    # few, formatted ticks: index values had overlapping labels ("0.000.02")
+    axes = [p["layer"][0]["encoding"]["x"]["axis"] for p in spec["vconcat"]]
+    assert all(ax["tickCount"] <= 5 and ax["labelOverlap"] for ax in axes)
+    assert axes[0]["format"].endswith("s") and axes[1]["format"] == "+,.0f"
+    # shares are charted in percentage points
+    share = spec["vconcat"][2]
+    assert "percentage points" in share["title"]["subtitle"]
+    rows = spec["datasets"][share["layer"][0]["data"]["name"]]
+    kw = a.projection.kpis["workload_imbalance"]
+    assert rows[0]["change"] == pytest.approx(100 * (kw["scenario"] - kw["baseline"]))
+    assert rows[0]["shown"].endswith(" pp")
+
+
+def test_own_band_kpi_says_so_and_legends_have_no_field_names():
+    a, b = make_scenario("A", seed=1, band=0.15), make_scenario("B", seed=1, band=0.05)
+    for sc, before in ((a, 0.25), (b, 0.075)):
+        sc.projection.kpis["managers_in_band"] = {"label": "Managers inside the balance band", "unit": "share",
+                                                  "baseline": before, "scenario": 1.0, "delta": 1.0 - before,
+                                                  "p10": None, "p50": None, "p90": None}
+    cmp = compare([a, b])
+    assert cmp.warnings == [] and "own band" in cmp.notes[0]
+    panel = kpi_bands(cmp.kpis, keys=["managers_in_band"]).to_dict()["vconcat"][0]
+    assert "each against its own band" in panel["title"]["subtitle"]
+    series = kpi_series(a.projection.series).to_dict()
+    line = [layer for layer in series["layer"] if layer["mark"]["type"] == "line"][0]
+    assert line["encoding"]["color"]["title"] is None
+    assert line["encoding"]["color"]["scale"]["domain"] == ["without the plan (baseline)", "with the plan"]
+    pts = loads_before_after(a.assignment.loads).to_dict()["layer"][1]
+    assert pts["encoding"]["color"]["title"] is None
+    side = loads_side_by_side(cmp.loads_long).to_dict()["layer"][-1]
+    assert side["encoding"]["color"]["title"] is None

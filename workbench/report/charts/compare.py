@@ -10,6 +10,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ...compare import OWN_YARDSTICK_KPIS
 from . import MAX_MARKS
 
 __all__ = ["HEADLINE_KPIS", "kpi_bands", "loads_side_by_side", "move_overlap", "kpi_series", "loads_before_after"]
@@ -18,39 +19,82 @@ __all__ = ["HEADLINE_KPIS", "kpi_bands", "loads_side_by_side", "move_overlap", "
 HEADLINE_KPIS = ("revenue_12m", "accounts_moved", "workload_imbalance", "managers_in_band")
 
 _PALETTE = ["#1f4e79", "#c0504d", "#4f8f3a", "#8064a2", "#d08a1e", "#2c8c99"]
+_SERIES_NAMES = {"baseline": "without the plan (baseline)", "scenario": "with the plan"}
+
+
+# axis number formats per KPI unit (d3-format); shares are charted in percentage points
+_AXIS_FORMAT = {"share": "+.0f", "index": "+.2f", "accounts": "+,.0f"}
+
+
+def _axis_format(unit: str, values: pd.Series) -> str:
+    if unit in _AXIS_FORMAT:
+        whole = unit != "accounts" or np.allclose(values.dropna(), np.round(values.dropna()))
+        return _AXIS_FORMAT[unit] if whole else "+,.1f"
+    return "+,.3~s"  # money and the rest: "+2.55M", "−300k"
 
 
 def kpi_bands(kpis: pd.DataFrame, keys: list[str] | None = None, width: int = 360) -> alt.VConcatChart:
-    """One small chart per KPI: scenario value as a bar, P10–P90 as a whisker, baseline as a dashed rule.
+    """One small chart per KPI: each scenario's change against its baseline as a bar from zero, labelled with
+    the figure as people read it ("+2.55 M EUR", "+75.0 pp"), its P10–P90 band as a whisker.
+
+    Levels such as 160.06 M vs 159.78 M EUR look identical on a bar from zero and mislead on an axis that does
+    not start at zero; the change against the baseline is what the plan does, and zero is honest for it.
 
     Parameters
     ----------
-    kpis : ``Comparison.kpis`` (long form: ``kpi, label, unit, scenario, baseline, value, p10, p90``).
+    kpis : ``Comparison.kpis`` (long form: ``kpi, label, unit, scenario, baseline, value, p10, p90``; ``delta``
+        = value − baseline is recomputed when missing).
     keys : KPI keys to show (default: those of ``HEADLINE_KPIS`` present, else the first four).
     width : width of each panel in pixels.
     """
+    from ..format import fmt_kpi
+
     present = list(dict.fromkeys(kpis["kpi"]))
     keys = keys or [k for k in HEADLINE_KPIS if k in present] or present[:4]
     panels = []
     for key in keys:
-        d = kpis[kpis["kpi"] == key]
+        d = kpis[kpis["kpi"] == key].copy()
         if d.empty:
             continue
-        title = f"{d['label'].iloc[0]} ({d['unit'].iloc[0]})" if d["unit"].iloc[0] else d["label"].iloc[0]
-        y = alt.Y("scenario:N", title=None, sort=list(d["scenario"]))
-        bars = alt.Chart(d).mark_bar(opacity=0.85).encode(
-            x=alt.X("value:Q", title=None, scale=alt.Scale(zero=False)), y=y,
-            color=alt.Color("scenario:N", legend=None, scale=alt.Scale(range=_PALETTE)),
-            tooltip=["scenario", alt.Tooltip("value:Q", format=",.4g"), alt.Tooltip("delta:Q", format="+,.4g"),
-                     alt.Tooltip("p10:Q", format=",.4g"), alt.Tooltip("p90:Q", format=",.4g")])
-        layers = [bars]
-        band = d.dropna(subset=["p10", "p90"])
+        unit = str(d["unit"].iloc[0] or "")
+        scale = 100.0 if unit == "share" else 1.0  # shares as percentage points
+        change = (d["value"] - d["baseline"]) * scale
+        d["change"] = change
+        d["p10_change"] = (d["p10"] - d["baseline"]) * scale
+        d["p90_change"] = (d["p90"] - d["baseline"]) * scale
+        d["shown"] = [fmt_kpi(v, unit, sign=True) for v in d["value"] - d["baseline"]]
+        d["level"] = [f"{fmt_kpi(b, unit)} → {fmt_kpi(v, unit)}" for b, v in zip(d["baseline"], d["value"])]
+        what = "percentage points" if unit == "share" else unit
+        if key in OWN_YARDSTICK_KPIS and d["baseline"].nunique() > 1:
+            what += ", each against its own band"
+        title = alt.TitleParams(text=str(d["label"].iloc[0]),
+                                subtitle=f"change against the baseline{f' ({what})' if what else ''}",
+                                anchor="start", fontSize=12, subtitleFontSize=10.5, subtitleColor="#5b6776")
+        extent = pd.concat([change, d["p10_change"], d["p90_change"], pd.Series([0.0])]).dropna()
+        lo, hi = float(extent.min()), float(extent.max())
+        pad = 0.3 * (hi - lo) or 1.0  # room for the figure at the end of the bar
+        x_scale = alt.Scale(domain=[lo - (pad if lo < 0 else 0.0), hi + (pad if hi > 0 else 0.0)], nice=False)
+        x = alt.X("change:Q", title=None, scale=x_scale,
+                  axis=alt.Axis(format=_axis_format(unit, change), tickCount=4, labelOverlap=True,
+                                labelFlush=True, grid=True))
+        y = alt.Y("scenario:N", title=None, sort=list(d["scenario"]), axis=alt.Axis(labelLimit=160))
+        base = alt.Chart(d)
+        bars = base.mark_bar(opacity=0.85, height=16).encode(
+            x=x, y=y, color=alt.Color("scenario:N", legend=None, scale=alt.Scale(range=_PALETTE)),
+            tooltip=[alt.Tooltip("scenario:N", title="scenario"), alt.Tooltip("level:N", title="before → after"),
+                     alt.Tooltip("shown:N", title="change")])
+        layers = [bars, base.mark_rule(color="#444").encode(x=alt.datum(0))]
+        band = d.dropna(subset=["p10_change", "p90_change"])
         if len(band):
-            layers.append(alt.Chart(band).mark_rule(color="#222", strokeWidth=2).encode(x="p10:Q", x2="p90:Q", y=y))
-        base = d.drop_duplicates("kpi")[["baseline"]]
-        layers.append(alt.Chart(base).mark_rule(color="#888", strokeDash=[4, 3]).encode(x="baseline:Q"))
-        panels.append(alt.layer(*layers).properties(title=title, width=width, height=24 * len(d)))
-    return alt.vconcat(*panels).resolve_scale(x="independent")
+            layers.append(alt.Chart(band).mark_rule(color="#222", strokeWidth=2).encode(
+                x="p10_change:Q", x2="p90_change:Q", y=y))
+        for side, keep in (("left", d["change"] >= 0), ("right", d["change"] < 0)):
+            if keep.any():
+                layers.append(alt.Chart(d[keep]).mark_text(align=side, dx=4 if side == "left" else -4,
+                                                           fontSize=11, color="#1d2633").encode(
+                    x="change:Q", y=y, text="shown:N"))
+        panels.append(alt.layer(*layers).properties(title=title, width=width, height=26 * len(d)))
+    return alt.vconcat(*panels, spacing=18).resolve_scale(x="independent")
 
 
 def loads_side_by_side(loads_long: pd.DataFrame, max_managers: int = 60) -> alt.LayerChart:
@@ -80,9 +124,11 @@ def loads_side_by_side(loads_long: pd.DataFrame, max_managers: int = 60) -> alt.
             x=x, y=alt.Y("band_low:Q", title="hours per year"), y2="band_high:Q"))
     layers.append(alt.Chart(d).mark_point(filled=True, size=50).encode(
         x=x, y=alt.Y("hours_after:Q", title="hours per year"),
-        color=alt.Color("scenario:N", scale=alt.Scale(range=_PALETTE)),
-        shape=alt.Shape("scenario:N"),
-        tooltip=["who:N", "scenario:N", alt.Tooltip("hours_after:Q", format=",.0f"), "accounts_after:Q"]))
+        color=alt.Color("scenario:N", title=None, scale=alt.Scale(range=_PALETTE)),
+        shape=alt.Shape("scenario:N", title=None),
+        tooltip=[alt.Tooltip("who:N", title="manager"), alt.Tooltip("scenario:N", title="scenario"),
+                 alt.Tooltip("hours_after:Q", title="hours per year", format=",.0f"),
+                 alt.Tooltip("accounts_after:Q", title="accounts")]))
     return alt.layer(*layers).properties(title=f"Workload after reallocation{shown}",
                                          width=max(320, 14 * len(keep) * max(1, n_scen // 2)), height=240)
 
@@ -99,8 +145,11 @@ def move_overlap(overlap: pd.DataFrame) -> alt.LayerChart:
                   ignore_index=True)
     base = alt.Chart(d).encode(x=alt.X("a:N", title=None), y=alt.Y("b:N", title=None))
     rect = base.mark_rect().encode(
-        color=alt.Color("jaccard:Q", title="overlap", scale=alt.Scale(domain=[0, 1], scheme="blues")),
-        tooltip=["a", "b", "both_moved:Q", "same_target:Q", alt.Tooltip("jaccard:Q", format=".0%")])
+        color=alt.Color("jaccard:Q", title="in common", legend=alt.Legend(format=".0%"), scale=alt.Scale(domain=[0, 1], scheme="blues")),
+        tooltip=[alt.Tooltip("a:N", title="scenario"), alt.Tooltip("b:N", title="and"),
+                 alt.Tooltip("both_moved:Q", title="moved in both"),
+                 alt.Tooltip("same_target:Q", title="to the same manager"),
+                 alt.Tooltip("jaccard:Q", title="in common", format=".0%")])
     text = base.mark_text(fontSize=12).encode(
         text=alt.Text("jaccard:Q", format=".0%"),
         color=alt.condition(alt.datum.jaccard > 0.5, alt.value("white"), alt.value("#222")))
@@ -117,15 +166,18 @@ def kpi_series(series: pd.DataFrame, title: str = "Monthly revenue: baseline vs 
         amounts in the book's currency per month.
     """
     long = series.melt(id_vars="month", value_vars=["baseline", "scenario"], var_name="line", value_name="amount")
-    x = alt.X("month:O", title="month")
+    long["line"] = long["line"].map(_SERIES_NAMES)
+    x = alt.X("month:O", title="month", axis=alt.Axis(labelAngle=0))
     layers = []
     if {"scenario_p10", "scenario_p90"} <= set(series.columns):
         layers.append(alt.Chart(series).mark_area(opacity=0.25, color=_PALETTE[0]).encode(
             x=x, y="scenario_p10:Q", y2="scenario_p90:Q"))
     layers.append(alt.Chart(long).mark_line(point=True).encode(
-        x=x, y=alt.Y("amount:Q", title="per month", scale=alt.Scale(zero=False)),
-        color=alt.Color("line:N", scale=alt.Scale(domain=["baseline", "scenario"], range=["#888", _PALETTE[0]])),
-        tooltip=["month:O", "line:N", alt.Tooltip("amount:Q", format=",.0f")]))
+        x=x, y=alt.Y("amount:Q", title="per month", scale=alt.Scale(zero=False), axis=alt.Axis(format=",.3~s")),
+        color=alt.Color("line:N", title=None, scale=alt.Scale(domain=list(_SERIES_NAMES.values()),
+                                                              range=["#888", _PALETTE[0]])),
+        tooltip=[alt.Tooltip("month:O", title="month"), alt.Tooltip("line:N", title=" "),
+                 alt.Tooltip("amount:Q", title="per month", format=",.0f")]))
     return alt.layer(*layers).properties(title=title, width=360, height=220)
 
 
@@ -150,8 +202,9 @@ def loads_before_after(loads: pd.DataFrame, max_managers: int = 80) -> alt.Layer
     long = d.melt(id_vars=["who"], value_vars=["hours_before", "hours_after"], var_name="when", value_name="hours")
     long["when"] = np.where(long["when"] == "hours_before", "before", "after")
     pts = alt.Chart(long).mark_point(filled=True, size=45).encode(
-        x=x, y="hours:Q", color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"],
-                                                                    range=["#999", _PALETTE[0]])),
-        tooltip=["who:N", "when:N", alt.Tooltip("hours:Q", format=",.0f")])
+        x=x, y="hours:Q", color=alt.Color("when:N", title=None, scale=alt.Scale(domain=["before", "after"],
+                                                                                range=["#999", _PALETTE[0]])),
+        tooltip=[alt.Tooltip("who:N", title="manager"), alt.Tooltip("when:N", title=" "),
+                 alt.Tooltip("hours:Q", title="hours per year", format=",.0f")])
     return (band + pts).properties(title="Workload per manager before and after", width=max(320, 10 * len(d)),
                                    height=220)
