@@ -310,6 +310,30 @@ def test_charts_are_bounded_and_draw_the_band(plan, small):
     rs = moves_by_reason_chart(plan.moves).to_dict()
     counts = {r["reason_code"]: r["accounts"] for r in next(iter(rs["datasets"].values()))}
     assert counts == plan.moves["reason_code"].value_counts().to_dict()
+    from workbench.allocate import reason_label
+    assert {r["reason"] for r in next(iter(rs["datasets"].values()))} == {reason_label(c) for c in counts}
+    assert rs["encoding"]["y"]["field"] == "reason" and reason_label("over_capacity") == "Owner over capacity"
+
+
+def test_workload_chart_cuts_an_outlier_and_names_managers_once(plan):
+    from workbench.report.charts.allocate import manager_labels, workload_chart
+
+    loads = plan.loads.copy()
+    # a book whose owners are known only by name (Maven's CRM): "Darcel Schlecht", not "Darcel Schlecht (…)" twice
+    assert manager_labels(pd.Series(["M1", "Darcel Schlecht"]), pd.Series(["Ana", "Darcel Schlecht"])).tolist() == [
+        "Ana (M1)", "Darcel Schlecht"]
+    plain = workload_chart(loads, band=0.15).to_dict()
+    assert "axis cut" not in plain["title"]
+    # one manager at 11.5 × target must not squash everyone else's band into a sliver
+    i = loads.index[0]
+    loads.loc[i, "hours_before"] = 11.5 * loads.loc[i, "target_hours"]
+    spec = workload_chart(loads, band=0.15).to_dict()
+    assert spec["title"].endswith("axis cut at 300%")
+    points = [ly for ly in spec["layer"] if ly["mark"]["type"] == "circle"][0]
+    assert points["encoding"]["x"]["scale"] == {"domain": [0, 3.0], "clamp": True}
+    labels = {r["label"] for r in spec["datasets"][points["data"]["name"]]}
+    name = loads.loc[i, "name"]
+    assert any(lb.startswith(str(name)) and lb.endswith("▸ 1,150 %") for lb in labels)
 
 
 def test_crm_move_files(plan, small, tmp_path):

@@ -58,7 +58,7 @@ def test_band_slider_resolves_and_updates_params(view):
     band = find_widget(view, w.FloatSlider, "Band")
     before = st.assignment
     t0 = time.perf_counter()
-    band.value = 0.08
+    band.value = 8  # percent: what the readout shows is what a typed number means
     elapsed = time.perf_counter() - t0
     after = st.assignment
     assert after is not before
@@ -76,11 +76,11 @@ def test_move_limit_and_weights(view, data):
     st = view.state
     free_moves = int(st.assignment.moves["from_manager"].notna().sum())
     owned = int(book.accounts["owner_id"].notna().sum())
-    view._limit.value = round(min(1.0, 1.5 * free_moves / owned), 2)
+    view._limit.value = round(min(100.0, 150 * free_moves / owned))  # the slider is in percent
     view._limit_on.value = True
     asg = st.assignment
-    assert asg.params["max_move_share"] == pytest.approx(view._limit.value)
-    assert st.params["allocate"]["max_move_share"] == pytest.approx(view._limit.value)
+    assert asg.params["max_move_share"] == pytest.approx(view._limit.value / 100)
+    assert st.params["allocate"]["max_move_share"] == pytest.approx(view._limit.value / 100)
     assert asg.moves["from_manager"].notna().sum() <= view._limit.value * owned + 1e-9
     find_widget(view, w.FloatSlider, "Weight continuity").value = 3.0
     assert st.assignment.params["weights"]["continuity"] == 3.0
@@ -150,7 +150,7 @@ def test_manager_leaves_and_hire(view, data):
     assert st.params["allocate"]["events"] == [{"type": "leave", "manager_id": leaver}]
     view._hire_role.value = "Account Manager"
     view._hire_cap.value = 800.0
-    view._hire_ramp.value = 0.5
+    view._hire_ramp.value = 50
     view._hire_btn.click()
     ld = st.assignment.loads.set_index("manager_id")
     assert ld.loc["NEW-1", "capacity_hours"] == pytest.approx(400.0) and ld.loc["NEW-1", "accounts_after"] > 0
@@ -225,6 +225,58 @@ def test_move_filters(view):
     assert f"hands over {out_n:,} accounts" in view._moves.value and f"receives {in_n:,}" in view._moves.value
     assert label.rsplit(" (", 1)[0] in view._moves.value
     assert view._mover.options[0] == ("(all)", "") and len(view._mover.options) > 2
+    # reasons are offered in words (the codes stay the values, as in moves.csv)
+    labels = dict((v, k) for k, v in view._reason.options)
+    assert labels[code] != code and "_" not in "".join(labels.values())
+    assert view._loads.value.count(">yes<") + view._loads.value.count(">no<") > 0 and ">True<" not in view._loads.value
+
+
+def test_shares_are_set_in_percent_so_a_typed_number_means_what_it_shows(view):
+    # the browser reads a number typed into a slider's readout in the slider's own unit ("5" and "5%" → 5): a
+    # fraction slider shown as "15%" took a typed 5 for ±500 % and clipped it to its maximum, silently
+    for slider in (view._band, view._limit, view._balance_band, view._hire_ramp):
+        assert "%" in slider.description and "%" not in slider.readout_format and slider.max <= 100
+    view._band.value = 5
+    assert view.state.params["allocate"]["band"] == pytest.approx(0.05)
+    assert view.state.assignment.params["band"] == pytest.approx(0.05)
+    view.state.params = {**view.state.params, "allocate": {**view.state.params["allocate"], "band": 0.12}}
+    assert view._band.value == pytest.approx(12)  # a loaded scenario's share shows in percent
+
+
+def test_crm_files_are_built_from_the_moves_tab(view, data, tmp_path):
+    import io
+    import zipfile
+
+    import pandas as pd
+
+    book, _ = data
+    asg = view.state.assignment
+    name, payload = view.crm_file()  # Salesforce Data Loader by default
+    assert name == "salesforce_account_owner_update.csv"
+    sf = pd.read_csv(io.BytesIO(payload), dtype=str)
+    assert list(sf.columns) == ["Id", "OwnerId"] and len(sf) == len(asg.moves)
+    src = book.accounts.set_index("account_id")["source_id"]
+    assert set(sf["Id"]) == set(src.reindex(asg.moves["account_id"]))
+    assert 'download="salesforce_account_owner_update.csv"' in view._crm_link.value
+    assert "data:text/csv;base64," in view._crm_link.value and f"{len(asg.moves):,} owner changes" in view._crm_link.value
+    view._crm.value = "all"
+    assert view._crm_link.value == ""  # another choice: the old link goes
+    name, payload = view.crm_file()
+    with zipfile.ZipFile(io.BytesIO(payload)) as zf:
+        assert set(zf.namelist()) == {"salesforce_account_owner_update.csv", "hubspot_company_owner_import.csv",
+                                      "dynamics365_account_owner_import.csv", "moves_plain.csv"}
+    assert view.crm_file()[1] == payload  # the same plan, the same archive
+    # a new hire has no CRM id yet: the file leaves those moves out and offers them beside it, with a word why
+    view._crm.value = "hubspot"
+    view._add_event({"type": "hire", "name": "Ana Roth", "role": "Account Manager",
+                     "region": view._hire_region.value, "capacity_hours": 900.0, "ramp": 1.0})
+    assert view._crm_link.value == ""  # a new plan: a file built for the old one must not be downloaded
+    to_new = int((view.state.assignment.moves["to_manager"] == "NEW-1").sum())
+    assert to_new > 0
+    name, payload = view.crm_file()
+    assert len(pd.read_csv(io.BytesIO(payload), dtype=str)) == len(view.state.assignment.moves) - to_new
+    assert 'download="needs_source_ids.csv"' in view._crm_link.value
+    assert f"{to_new:,} moves have no CRM id" in view._crm_link.value
 
 
 def test_infeasible_input_is_shown_plainly(data):
@@ -257,12 +309,12 @@ def test_balance_on_revenue_and_limit_in_revenue(view, data):
     assert "<svg" in view._aux_chart.value and "Revenue per manager" in view._aux_chart.value
     assert view._aux_chart.layout.display is None
     assert "revenue band high" in view._loads.value and "revenue in band after" in view._loads.value
-    band.value = 0.3
+    band.value = 30
     assert st.assignment.params["balance_band"] == pytest.approx(0.3)
     assert st.params["allocate"]["balance_band"] == pytest.approx(0.3)
     # the move limit counted in revenue
     counts = find_widget(view, w.ToggleButtons, "Limit counts")
-    view._limit.value = 0.5
+    view._limit.value = 50
     view._limit_on.value = True
     counts.value = "revenue"
     asg = st.assignment
@@ -301,7 +353,7 @@ def test_big_books_resolve_in_the_background_and_the_latest_change_wins(data, mo
     st.segmentation = seg
     while not calls and time.perf_counter() - t0 < 10:  # the first solve has started
         time.sleep(0.01)
-    for band in (0.1, 0.12, 0.2, 0.25):
+    for band in (10, 12, 20, 25):
         v._band.value = band
     assert time.perf_counter() - t0 < 2.0  # nothing waited for a solve
     assert "in the background" in v._msg.value and st.assignment is None
@@ -346,7 +398,7 @@ def test_band_tradeoff_tab(view):
     assert table is not None and table["band"].tolist() == [0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3]
     assert not view._trade_btn.disabled and view._trade_bar.layout.display == "none"
     # the plan shown is untouched, and the comparison used the step's other settings
-    assert st.assignment.params["band"] == pytest.approx(view._band.value)
+    assert st.assignment.params["band"] == pytest.approx(view._band.value / 100)
     row = table.set_index("band").loc[0.15]
     from workbench.allocate import reallocate
     asg = reallocate(st.book, st.segmentation, band=0.15, weights={"continuity": 1.0, "fit": 2.0, "balance": 1.0})
@@ -409,6 +461,6 @@ def test_a_refused_lock_is_taken_back_and_leavers_cannot_be_kept(view, data):
     view._apply_locks.click()
     assert "wb-msg-error" in view._msg.value and "leaves" in view._msg.value
     assert view._lock_df.empty and view._locks.value == ""
-    view._band.value = 0.2
+    view._band.value = 20
     assert st.assignment.params["band"] == pytest.approx(0.2) and "Could not apply" not in view._msg.value
     assert not st.assignment.params.get("locks")

@@ -190,8 +190,8 @@ def test_loading_a_scenario_puts_its_settings_back_in_every_step(tmp_path, book)
     app.state.book = book
     app.segment_step.wait()
     ra, kp, sc = app.reallocate_step, app.kpi_step, app.scenario_step
-    ra._band.value = 0.3
-    ra._limit_on.value, ra._limit.value = True, 0.25
+    ra._band.value = 30  # the share sliders are in percent
+    ra._limit_on.value, ra._limit.value = True, 25
     ra._w["continuity"].value = 2.5
     churn = next(n for n in kp._sliders if "churn" in n or "retention" in n)
     kp._sliders[churn].value = kp._sliders[churn].max
@@ -204,16 +204,16 @@ def test_loading_a_scenario_puts_its_settings_back_in_every_step(tmp_path, book)
     saved_kpis = dict(app.state.projection.kpis)
 
     # another setting everywhere, then back to the saved scenario
-    ra._band.value = 0.1
+    ra._band.value = 10
     ra._limit_on.value = False
     ra._w["continuity"].value = 1.0
     kp.reset()
     app.segment_step._k.value = 6
     app.segment_step.wait()
-    assert ra._band.value == 0.1 and app.state.params["segment"]["k"] == 6
+    assert ra._band.value == 10 and app.state.params["segment"]["k"] == 6
     sc.load("Wide")
     assert "Loaded Wide" in sc._msg.value
-    assert (ra._band.value, ra._limit_on.value, ra._limit.value) == (0.3, True, 0.25)
+    assert (ra._band.value, ra._limit_on.value, ra._limit.value) == (30, True, 25)
     assert ra._w["continuity"].value == 2.5
     assert kp._sliders[churn].value == kp._sliders[churn].max
     assert app.segment_step._k.value == 4

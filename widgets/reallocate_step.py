@@ -9,16 +9,19 @@ a view by region. It computes nothing itself.
 
 from __future__ import annotations
 
+import base64
 import html
 import threading
 
 import ipywidgets as w
 import pandas as pd
 
-from workbench.allocate import normalise_locks, reallocate
+from workbench.allocate import normalise_locks, reallocate, reason_label
 from workbench.allocate.tradeoff import DEFAULT_BANDS, band_tradeoff, sweep_settings
+from workbench.crm import MISSING_IDS, SYSTEMS, move_files, move_files_zip
 from workbench.report.charts.allocate import (
     balance_chart,
+    manager_labels,
     moves_by_reason_chart,
     region_chart,
     tradeoff_chart,
@@ -41,6 +44,10 @@ _PICK = "choose a manager …"
 _MAX_LOCK_LINES = 5000
 _EDIT_ROWS = 8  # largest moves shown as editable rows in the Moves tab
 _STATUS_LEVEL = {"optimal": "ok", "feasible": "ok", "infeasible": "error"}
+#: the owner-update files the Moves tab builds (``workbench.crm``), as the client's admin knows them
+_CRM_CHOICES = [("Salesforce (Data Loader update)", "salesforce"), ("HubSpot (company import)", "hubspot"),
+                ("Dynamics 365 (data import)", "dynamics"), ("Plain CSV (names, reasons)", "plain"),
+                ("All four (ZIP)", "all")]
 
 
 class ReallocateStep(w.VBox):
@@ -51,14 +58,12 @@ class ReallocateStep(w.VBox):
         self.state = state
         p = state.params.get("allocate", {})
         style = {"description_width": "initial"}
-        self._band = w.FloatSlider(value=float(p.get("band", 0.15)), min=0.02, max=0.5, step=0.01,
-                                   description="Band ± (share of target)", readout_format=".0%",
-                                   continuous_update=False, style=style, layout=w.Layout(width="360px"))
+        # shares are set in percent: a number typed into a slider's readout is read in the slider's own unit,
+        # so a fraction slider shown as "15%" took a typed "5" or "5%" for 500 % (and clipped it to its maximum)
+        self._band = _percent_slider(p.get("band", 0.15), 2, 50, "Band ± (% of target)", style, "360px")
         mms = p.get("max_move_share")
         self._limit_on = w.Checkbox(value=mms is not None, description="Limit moves", indent=False)
-        self._limit = w.FloatSlider(value=float(mms if mms is not None else 0.2), min=0.0, max=1.0, step=0.01,
-                                    description="Max share moved", readout_format=".0%", continuous_update=False,
-                                    style=style, layout=w.Layout(width="320px"))
+        self._limit = _percent_slider(mms if mms is not None else 0.2, 0, 100, "Max moved (%)", style, "320px")
         self._limit_of = w.ToggleButtons(options=[("accounts", "accounts"), ("revenue", "revenue")],
                                          value=p.get("move_share_of") or "accounts", description="Limit counts",
                                          style={"description_width": "initial", "button_width": "104px"},
@@ -66,9 +71,8 @@ class ReallocateStep(w.VBox):
         self._balance_on = w.Dropdown(options=[("none", "none"), ("revenue", "revenue"), ("potential", "potential")],
                                       value=p.get("balance_on") or "none", description="Balance also on",
                                       style=style, layout=w.Layout(width="260px"))
-        self._balance_band = w.FloatSlider(value=float(p.get("balance_band", 0.2)), min=0.02, max=0.5, step=0.01,
-                                           description="Balance band ±", readout_format=".0%",
-                                           continuous_update=False, style=style, layout=w.Layout(width="320px"))
+        self._balance_band = _percent_slider(p.get("balance_band", 0.2), 2, 50, "Balance band ± (%)", style,
+                                             "320px")
         self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
         self._cand = w.IntSlider(value=int(p.get("candidates", 6)), min=2, max=20, step=1,
                                  description="Managers per account", continuous_update=False, style=style,
@@ -96,8 +100,7 @@ class ReallocateStep(w.VBox):
         self._hire_region = w.Dropdown(description="region", options=[], layout=w.Layout(width="280px"))
         self._hire_cap = w.BoundedFloatText(value=1600.0, min=1.0, max=5000.0, description="hours/yr",
                                             layout=w.Layout(width="180px"))
-        self._hire_ramp = w.FloatSlider(value=0.5, min=0.1, max=1.0, step=0.05, description="ramp-up",
-                                        readout_format=".0%", continuous_update=False, layout=w.Layout(width="260px"))
+        self._hire_ramp = _percent_slider(0.5, 10, 100, "ramp-up (%)", {}, "260px", step=5)
         self._hire_btn = w.Button(description="Add hire", icon="user-plus")
         self._ovr_account = w.Text(description="Override account", style=style, layout=w.Layout(width="260px"))
         self._ovr_manager = w.Dropdown(description="to", options=[], layout=w.Layout(width="260px"))
@@ -125,6 +128,12 @@ class ReallocateStep(w.VBox):
         self._mover = w.Dropdown(description="Manager", options=[(_ALL, "")], layout=w.Layout(width="300px"),
                                  tooltip="moves from or to this manager: what they hand over and what they receive")
         self._moves = w.HTML()
+        self._crm = w.Dropdown(options=_CRM_CHOICES, value="salesforce", description="CRM file",
+                               layout=w.Layout(width="330px"))
+        self._crm_btn = w.Button(description="Build file", icon="download",
+                                 tooltip="owner updates for every move of the plan shown (the filters do not apply), "
+                                         "keyed by the ids the CRM knows")
+        self._crm_link = w.HTML()
         self._loads = w.HTML()
         # the largest moves as an editable table: keep an account with its owner, or hand it to someone else
         self._edit_rows = []
@@ -175,6 +184,8 @@ class ReallocateStep(w.VBox):
         self._clear_btn.on_click(lambda _b: self._clear_events())
         self._undo_btn.on_click(lambda _b: self._undo_event())
         self._trade_btn.on_click(lambda _b: self.compare_bands())
+        self._crm_btn.on_click(lambda _b: self.crm_file())
+        self._crm.observe(lambda _c: setattr(self._crm_link, "value", ""), names="value")
         state.observe(self._on_segmentation, names="segmentation")
         state.observe(self._on_params, names="params")
         state.observe(self._on_assignment, names="assignment")
@@ -190,7 +201,9 @@ class ReallocateStep(w.VBox):
                           w.HBox([self._ovr_account, self._ovr_manager, self._ovr_freeze, self._ovr_btn]),
                           w.HBox([self._undo_btn, self._clear_btn, self._events_html])])
         self._what_if = acc = w.Accordion(children=[what_if], titles=("Locks, overrides and events",))
-        moves_box = w.VBox([w.HBox([self._reason, self._segment, self._mover]), self._edit_head, *self._edit_rows,
+        moves_box = w.VBox([w.HBox([self._reason, self._segment, self._mover]),
+                            w.HBox([self._crm, self._crm_btn, self._crm_link], layout=w.Layout(align_items="center")),
+                            self._edit_head, *self._edit_rows,
                             w.HBox([self._moves, self._reason_chart])])
         trade_box = w.VBox([w.HBox([self._trade_btn, self._trade_bar, self._trade_note]), self._trade_chart,
                             self._trade_table])
@@ -230,13 +243,13 @@ class ReallocateStep(w.VBox):
         mms = p.get("max_move_share")
         self._syncing = True
         try:
-            self._band.value = float(p.get("band", 0.15))
+            self._band.value = _percent(p.get("band", 0.15))
             self._limit_on.value = mms is not None
             if mms is not None:
-                self._limit.value = float(mms)
+                self._limit.value = _percent(mms)
             self._limit_of.value = p.get("move_share_of") or "accounts"
             self._balance_on.value = p.get("balance_on") or "none"
-            self._balance_band.value = float(p.get("balance_band", 0.2))
+            self._balance_band.value = _percent(p.get("balance_band", 0.2))
             self._cand.value = int(p.get("candidates", 6))
             self._mode.options = _modes(p.get("mode"))
             self._mode.value = p.get("mode") or "auto"
@@ -275,7 +288,7 @@ class ReallocateStep(w.VBox):
     def _on_hire(self) -> None:
         self._add_event({"type": "hire", "name": self._hire_name.value.strip() or "New hire",
                          "role": self._hire_role.value, "region": self._hire_region.value,
-                         "capacity_hours": float(self._hire_cap.value), "ramp": float(self._hire_ramp.value)})
+                         "capacity_hours": float(self._hire_cap.value), "ramp": _share(self._hire_ramp)})
 
     @guarded()
     def _on_override(self) -> None:
@@ -356,10 +369,10 @@ class ReallocateStep(w.VBox):
     def params(self) -> dict:
         """The allocate parameters the controls describe (what ``reallocate`` receives)."""
         balance_on = None if self._balance_on.value == "none" else self._balance_on.value
-        out = {"band": round(float(self._band.value), 4),
-               "max_move_share": round(float(self._limit.value), 4) if self._limit_on.value else None,
+        out = {"band": _share(self._band),
+               "max_move_share": _share(self._limit) if self._limit_on.value else None,
                "move_share_of": self._limit_of.value, "balance_on": balance_on,
-               "balance_band": round(float(self._balance_band.value), 4), "candidates": int(self._cand.value),
+               "balance_band": _share(self._balance_band), "candidates": int(self._cand.value),
                "weights": {k: float(s.value) for k, s in self._w.items()}}
         if self._mode.value != "auto":  # the engine's default stays implicit, as in scenarios saved before
             out["mode"] = self._mode.value
@@ -510,7 +523,7 @@ class ReallocateStep(w.VBox):
     def _show_tradeoff(self) -> None:
         """Draw the last band comparison with the band set now; say so when other settings changed since."""
         table, (seg, settings) = self.tradeoff, self._trade_settings
-        self._trade_chart.show(tradeoff_chart(table, band=float(self._band.value)))
+        self._trade_chart.show(tradeoff_chart(table, band=_share(self._band)))
         shown = table.assign(band=(table["band"] * 100).map("±{:.1f} %".format),
                              revenue_moved_share=table["moved_share_revenue"].map("{:.1%}".format),
                              managers_in_band=table["managers_in_band"].astype(str) + " of "
@@ -533,6 +546,35 @@ class ReallocateStep(w.VBox):
         self._trade_note.value = (f'<span class="wb-muted">{len(table)} plans in {table["seconds"].sum():.1f} s '
                                   f"({used}, no move limit). A wider band never costs more: where a narrower "
                                   "band's plan is cheaper it stands for the wider one too.</span>")
+
+    @guarded()
+    def crm_file(self) -> tuple[str, bytes]:
+        """Build the CRM file chosen under Moves for the plan shown and offer it as a download link (Voilà serves
+        no files); returns its name and bytes. Moves without a CRM id (a new hire, an account typed in by hand)
+        are left out of the import files and offered as ``needs_source_ids.csv`` beside them."""
+        asg, book = self.state.assignment, self.state.book
+        if asg is None or book is None:
+            raise ValueError("There is no plan yet: segment the book first.")
+        choice = self._crm.value
+        if choice not in (*SYSTEMS, "plain", "all"):  # a viewer can send any value over the websocket
+            raise ValueError("Choose a CRM from the list.")
+        systems = (*SYSTEMS, "plain") if choice == "all" else (choice,)
+        files = move_files(asg, book, systems)
+        if choice == "all":
+            name, data, mime = "crm_move_files.zip", move_files_zip(asg, book, systems), "application/zip"
+        else:
+            name = next(iter(files))
+            data, mime = files[name].to_csv(index=False).encode("utf-8"), "text/csv"
+        links = [_download_link(name, data, mime)]
+        missing = files.get(MISSING_IDS)
+        note = f"{len(files[name]) if choice != 'all' else len(asg.moves):,} owner changes"
+        if missing is not None and choice not in ("all", "plain"):
+            links.append(_download_link(MISSING_IDS, missing.to_csv(index=False).encode("utf-8"), "text/csv"))
+        if missing is not None and choice != "plain":
+            note += (f"; {len(missing):,} moves have no CRM id (a new hire, an account typed in by hand) and are "
+                     f"listed in {MISSING_IDS} instead: create those records in the CRM first")
+        self._crm_link.value = " ".join(links) + f' <span class="wb-muted">{html.escape(note)}.</span>'
+        return name, data
 
     def _fill_edit_rows(self, mv: pd.DataFrame) -> None:
         """The largest moves of owned accounts (after the filters), one row each with Keep / Give to buttons."""
@@ -564,7 +606,7 @@ class ReallocateStep(w.VBox):
 
     def _sync_options(self, book) -> None:
         m = book.managers
-        opts = [(f"{n} ({i})", i) for i, n in zip(m["manager_id"].astype(str), m["name"].astype(str), strict=False)]
+        opts = list(zip(manager_labels(m["manager_id"], m["name"]), m["manager_id"].astype(str), strict=True))
         hires = [(f"{e.get('name')} (new)", e.get("manager_id") or f"NEW-{j + 1}")
                  for j, e in enumerate(x for x in self._events if x.get("type") == "hire")]
         # who leaves and who takes an account are deliberate choices: a prompt first, not a preselected manager
@@ -587,6 +629,7 @@ class ReallocateStep(w.VBox):
 
     def _render(self, asg) -> None:
         s = asg.stats
+        self._crm_link.value = ""  # a file built for the previous plan must not be downloaded for this one
         level = _STATUS_LEVEL.get(s["status"], "info")
         if s["status"] == "infeasible":
             self._msg.show(f"No plan meets every constraint. {s['diagnosis']}", "error")
@@ -611,7 +654,7 @@ class ReallocateStep(w.VBox):
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
         self._undo_btn.disabled = not (self._events or self._history)
-        self._chart.show(workload_chart(asg.loads, band=float(asg.params.get("band", self._band.value))))
+        self._chart.show(workload_chart(asg.loads, band=float(asg.params.get("band", _share(self._band)))))
         quantity = asg.params.get("balance_on")
         if quantity and "aux_after" in asg.loads:
             self._aux_chart.show(balance_chart(asg.loads, quantity, band=float(asg.params["balance_band"])))
@@ -620,15 +663,18 @@ class ReallocateStep(w.VBox):
             self._aux_chart.layout.display = "none"
         self._stale = {"reasons", "regions"} | ({"tradeoff"} if self.tradeoff is not None else set())
         self._render_stale()
-        reasons = [_ALL] + sorted(asg.moves["reason_code"].dropna().astype(str).unique())
+        codes = asg.moves["reason_code"].dropna().astype(str).unique()
+        reasons = [(_ALL, _ALL)] + sorted((reason_label(c), c) for c in codes)
         segs = [_ALL] + sorted(asg.moves["segment"].dropna().astype(str).unique())
-        if list(self._reason.options) != reasons:
+        if [tuple(o) for o in self._reason.options] != reasons:
             self._reason.options = reasons
         if list(self._segment.options) != segs:
             self._segment.options = segs
         ids = pd.unique(pd.concat([asg.moves["from_manager"], asg.moves["to_manager"]]).dropna().astype(str))
-        names = asg.loads.set_index(asg.loads["manager_id"].astype(str))["name"].astype(str)
-        movers = [(_ALL, "")] + sorted(((f"{names.get(i, i)} ({i})", i) for i in ids), key=lambda o: o[0])
+        ld = asg.loads.set_index(asg.loads["manager_id"].astype(str))
+        names = ld["name"].astype(str).reindex(ids).fillna(pd.Series(ids, index=ids))
+        movers = [(_ALL, "")] + sorted(zip(manager_labels(pd.Series(ids), pd.Series(names.to_numpy())), ids,
+                                           strict=True), key=lambda o: o[0])
         if list(self._mover.options) != movers:
             self._mover.options = movers
         cols = ["manager_id", "name", "role", "target_hours", "band_low", "band_high", "hours_before", "hours_after",
@@ -641,6 +687,8 @@ class ReallocateStep(w.VBox):
                      "aux_after": f"{quantity}_after", "aux_in_band_after": f"{quantity}_in_band_after"}
             extra = asg.loads[list(names)].rename(columns=names)
             table = pd.concat([table, extra.drop(columns=[c for c in extra if c in table])], axis=1)
+        flags = [c for c in table if table[c].dtype == bool]  # "in band after": yes / no, not True / False
+        table = table.assign(**{c: table[c].map({True: "yes", False: "no"}) for c in flags})
         self._loads.value = table_html(table.sort_values("hours_before", ascending=False), max_rows=50)
         self._render_moves()
 
@@ -681,7 +729,8 @@ class ReallocateStep(w.VBox):
             to = mv["to_manager"].astype("string").eq(m).fillna(False).to_numpy(bool)
             rev = pd.to_numeric(mv["revenue_12m"], errors="coerce").fillna(0.0).to_numpy(float)
             cur = self.state.book.currency if self.state.book is not None else ""
-            who = html.escape(self._mover.label.rsplit(" (", 1)[0])
+            names = asg.loads.set_index(asg.loads["manager_id"].astype(str))["name"].astype(str)
+            who = html.escape(names.get(m, m))
             head = (f'<div class="wb-moves-count"><b>{who}</b> hands over {int(fr.sum()):,} accounts '
                     f"({fmt_kpi(rev[fr].sum(), cur)} revenue) and receives {int(to.sum()):,} "
                     f"({fmt_kpi(rev[to].sum(), cur)}).</div>")
@@ -703,6 +752,29 @@ _STAGE_TEXT = {"prices": "a first plan from workload prices", "band": "more roun
                "windows": "branch and bound over groups of managers",
                "core": "branch and bound over the cheapest alternatives",
                "plan tables": "moves, reasons and the before/after table", "done": "done"}
+
+
+def _download_link(name: str, data: bytes, mime: str) -> str:
+    """A link that hands ``data`` to the browser as the file ``name`` (a ``data:`` URL)."""
+    href = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return f'<a class="wb-download" download="{html.escape(name)}" href="{href}">Download {html.escape(name)}</a>'
+
+
+def _percent_slider(share, low: float, high: float, description: str, style: dict, width: str,
+                    step: float = 1) -> w.FloatSlider:
+    """A slider for a share, in percent (what its readout shows is what a typed number means)."""
+    return w.FloatSlider(value=_percent(share), min=low, max=high, step=step, description=description,
+                         readout_format=".0f", continuous_update=False, style=style, layout=w.Layout(width=width))
+
+
+def _percent(share) -> float:
+    """A share (0.15) as the percent a slider shows (15.0)."""
+    return round(100 * float(share), 2)
+
+
+def _share(slider: w.FloatSlider) -> float:
+    """A percent slider's value as the share the engine takes (15 → 0.15)."""
+    return round(float(slider.value) / 100, 4)
 
 
 def _quick(params: dict) -> bool:

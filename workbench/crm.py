@@ -7,6 +7,8 @@ hand) the row goes to ``needs_source_ids.csv`` instead of into a file the CRM wo
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +16,10 @@ import pandas as pd
 from .book import AccountBook
 from .results import Assignment
 
-__all__ = ["SYSTEMS", "move_table", "write_move_files"]
+__all__ = ["SYSTEMS", "MISSING_IDS", "move_table", "move_files", "move_files_zip", "write_move_files"]
+
+#: the moves a CRM file leaves out (no source id for the account or the new owner), for someone to resolve
+MISSING_IDS = "needs_source_ids.csv"
 
 # file name and columns per CRM; the value is (file name, {output column: move_table column}, constant columns)
 SYSTEMS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
@@ -64,6 +69,48 @@ def move_table(assignment: Assignment, book: AccountBook) -> pd.DataFrame:
     })
 
 
+def move_files(assignment: Assignment, book: AccountBook,
+               systems: tuple[str, ...] = ("salesforce", "hubspot", "dynamics", "plain")) -> dict[str, pd.DataFrame]:
+    """The owner-update files for the CRMs in ``systems``, by file name, in the order of ``systems``; plus
+    ``needs_source_ids.csv`` (the moves a CRM file leaves out for want of a source id) when there are any.
+
+    Parameters
+    ----------
+    assignment : the plan whose moves are written.
+    book : the book the plan was made for (source ids and names).
+    systems : any of ``"salesforce"``, ``"hubspot"``, ``"dynamics"``, ``"plain"``.
+    """
+    unknown = [s for s in systems if s not in SYSTEMS and s != "plain"]
+    if unknown:
+        raise ValueError(f"unknown CRM {unknown[0]!r}; expected {', '.join([*SYSTEMS, 'plain'])}")
+    table = move_table(assignment, book)
+    ok = table["account_source_id"].notna() & table["owner_source_id"].notna()
+    files: dict[str, pd.DataFrame] = {}
+    for system in systems:
+        if system == "plain":
+            files["moves_plain.csv"] = table
+            continue
+        name, cols, const = SYSTEMS[system]
+        out = pd.DataFrame({col: table.loc[ok, src].to_numpy() for col, src in cols.items()})
+        for col, value in const.items():
+            out[col] = value
+        files[name] = out
+    if (~ok).any():
+        files[MISSING_IDS] = table.loc[~ok]
+    return files
+
+
+def move_files_zip(assignment: Assignment, book: AccountBook,
+                   systems: tuple[str, ...] = ("salesforce", "hubspot", "dynamics", "plain")) -> bytes:
+    """``move_files`` as one ZIP archive of UTF-8 CSVs (what the app hands to the browser)."""
+    buf = io.BytesIO()
+    # a fixed date on every member: the same plan gives the same archive, byte for byte
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, frame in move_files(assignment, book, systems).items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), frame.to_csv(index=False))
+    return buf.getvalue()
+
+
 def write_move_files(assignment: Assignment, book: AccountBook, folder: str | Path,
                      systems: tuple[str, ...] = ("salesforce", "hubspot", "dynamics", "plain")) -> list[Path]:
     """Write one owner-update file per CRM in ``systems`` (plus ``needs_source_ids.csv`` when ids are missing).
@@ -79,30 +126,14 @@ def write_move_files(assignment: Assignment, book: AccountBook, folder: str | Pa
     -------
     The paths written, in the order of ``systems``.
     """
-    unknown = [s for s in systems if s not in SYSTEMS and s != "plain"]
-    if unknown:
-        raise ValueError(f"unknown CRM {unknown[0]!r}; expected {', '.join([*SYSTEMS, 'plain'])}")
+    files = move_files(assignment, book, systems)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    table = move_table(assignment, book)
-    ok = table["account_source_id"].notna() & table["owner_source_id"].notna()
     paths = []
-    for system in systems:
-        if system == "plain":
-            path = folder / "moves_plain.csv"
-            table.to_csv(path, index=False, encoding="utf-8")
-        else:
-            name, cols, const = SYSTEMS[system]
-            out = pd.DataFrame({col: table.loc[ok, src].to_numpy() for col, src in cols.items()})
-            for col, value in const.items():
-                out[col] = value
-            path = folder / name
-            out.to_csv(path, index=False, encoding="utf-8")
+    for name, frame in files.items():
+        path = folder / name
+        frame.to_csv(path, index=False, encoding="utf-8")
         paths.append(path)
-    missing = folder / "needs_source_ids.csv"
-    if (~ok).any():
-        table.loc[~ok].to_csv(missing, index=False, encoding="utf-8")
-        paths.append(missing)
-    else:
-        missing.unlink(missing_ok=True)
+    if MISSING_IDS not in files:
+        (folder / MISSING_IDS).unlink(missing_ok=True)
     return paths

@@ -20,12 +20,23 @@ from . import solver as S
 from .assumptions import ASSUMPTIONS, COUNTRY_LANGUAGE
 
 __all__ = ["reallocate", "InfeasibleError", "DEFAULT_WEIGHTS", "BALANCE_QUANTITIES", "MOVE_SHARE_OF", "parse_event",
-           "normalise_locks"]
+           "normalise_locks", "REASON_LABELS", "reason_label"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {"continuity": 1.0, "fit": 1.0, "balance": 1.0}
 _EVENT_TYPES = ("leave", "hire", "override")
 BALANCE_QUANTITIES = ("revenue", "potential")  # what ``balance_on`` may name besides the workload
 MOVE_SHARE_OF = ("accounts", "revenue")        # what the move limit may count
+#: A move's ``reason_code`` as people name it (filters, charts); files keep the code, the sentence is ``reason``.
+REASON_LABELS: dict[str, str] = {
+    "unowned": "Unowned account", "manager_leaves": "Owner leaves", "override": "Moved by hand",
+    "lock": "Locked to a manager", "family": "Follows its family", "over_capacity": "Owner over capacity",
+    "over_band": "Owner above the band", "under_band": "Taker below the band", "rebalance": "Rebalancing",
+    "revenue_balance": "Revenue balance", "potential_balance": "Potential balance"}
+
+
+def reason_label(code: str) -> str:
+    """The label of a move's ``reason_code`` (an unknown code, from a newer engine, reads as its words)."""
+    return REASON_LABELS.get(str(code), str(code).replace("_", " ").capitalize())
 
 
 class InfeasibleError(ValueError):

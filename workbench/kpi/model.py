@@ -57,7 +57,7 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "cost_reduction": ("Cost-to-serve reduction, 12 months", "currency"),
     "revenue_per_manager": ("Revenue per manager, 12 months", "currency"),
     "workload_imbalance": ("Workload imbalance (Gini of hours / capacity)", "index"),
-    "managers_in_band": ("Managers inside the balance band", "share"),
+    "managers_in_band": ("Managers inside the workload band", "share"),
     "service_coverage": ("Needed hours actually served", "share"),
     "accounts_moved": ("Accounts moved", "accounts"),
     "revenue_moved": ("Revenue of moved accounts (last 12 months)", "currency"),

@@ -8,9 +8,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-__all__ = ["workload_chart", "balance_chart", "region_chart", "moves_by_reason_chart", "tradeoff_chart"]
+from ...allocate.engine import reason_label
+
+__all__ = ["workload_chart", "balance_chart", "region_chart", "moves_by_reason_chart", "tradeoff_chart",
+           "manager_labels"]
 
 _BEFORE, _AFTER, _BAND = "#9db4cc", "#1f4e79", "#d9ead3"
+#: the share-of-target axis ends here at the most: one manager at 1,150 % must not squash the band into a sliver
+_AXIS_CUT = 3.0
 
 
 def workload_chart(loads: pd.DataFrame, band: float, max_managers: int = 40) -> alt.LayerChart:
@@ -62,27 +67,44 @@ def _shares(loads: pd.DataFrame, target: str, before: str, after: str, upper: st
 
 
 def _dumbbell(df: pd.DataFrame, band: float, max_managers: int, x_title: str, title: str) -> alt.LayerChart:
-    """Before/after per manager (columns ``before``, ``after``, ``cap`` as shares of target) with the band strip."""
+    """Before/after per manager (columns ``before``, ``after``, ``cap`` as shares of target) with the band strip.
+
+    A manager beyond ``_AXIS_CUT`` (300 %) is drawn at the axis end, with the true share in the label."""
     dev = (df["before"] - 1).abs()
     df = df.loc[dev.sort_values(ascending=False, kind="stable").index[:max_managers]]
     df = df.sort_values("before", ascending=False, kind="stable")
-    df["label"] = df["name"].astype(str) + " (" + df["manager_id"].astype(str) + ")"
+    df["label"] = manager_labels(df["manager_id"], df["name"])
+    top = df[["before", "after", "cap"]].max(axis=1)
+    cut = bool((top > _AXIS_CUT).any())
+    if cut:
+        beyond = df["before"].where(df["before"] >= df["after"], df["after"])
+        df["label"] = df["label"].where(top <= _AXIS_CUT, df["label"] + " ▸ " + (100 * beyond).map("{:,.0f} %".format))
+        title += f"; axis cut at {_AXIS_CUT:.0%}"
     order = df["label"].tolist()
     height = max(120, 14 * len(df))
     y = alt.Y("label:N", sort=order, title=None)
+    scale = alt.Scale(domain=[0, _AXIS_CUT], clamp=True) if cut else alt.Undefined
     strip = alt.Chart(pd.DataFrame({"lo": [1 - band], "hi": [1 + band]})).mark_rect(color=_BAND, opacity=0.8).encode(
-        x=alt.X("lo:Q"), x2="hi:Q")
-    target = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#2e7d32", strokeDash=[4, 3]).encode(x="x:Q")
-    link = alt.Chart(df).mark_rule(color="#999").encode(y=y, x=alt.X("before:Q"), x2="after:Q")
+        x=alt.X("lo:Q", scale=scale), x2="hi:Q")
+    target = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#2e7d32", strokeDash=[4, 3]).encode(
+        x=alt.X("x:Q", scale=scale))
+    link = alt.Chart(df).mark_rule(color="#999").encode(y=y, x=alt.X("before:Q", scale=scale), x2="after:Q")
     long = df.melt(id_vars=["label"], value_vars=["before", "after"], var_name="when", value_name="load")
     pts = alt.Chart(long).mark_circle(size=70, opacity=1).encode(
         y=y,
-        x=alt.X("load:Q", title=x_title, axis=alt.Axis(format="%")),
+        x=alt.X("load:Q", title=x_title, axis=alt.Axis(format="%"), scale=scale),
         color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"], range=[_BEFORE, _AFTER]),
                         title=None))
     # the red tick is each manager's own upper edge: band high, or capacity where that is lower
-    caps = alt.Chart(df).mark_tick(color="#a40000", thickness=2, size=10).encode(y=y, x="cap:Q")
+    caps = alt.Chart(df).mark_tick(color="#a40000", thickness=2, size=10).encode(y=y, x=alt.X("cap:Q", scale=scale))
     return alt.layer(strip, target, link, caps, pts).properties(title=title, width=420, height=height)
+
+
+def manager_labels(manager_id: pd.Series, name: pd.Series) -> pd.Series:
+    """``name (id)``, or the name alone where the id says nothing more (a book whose owners are only names)."""
+    mid, nm = manager_id.astype(str), name.astype(str)
+    same = mid.str.strip().str.casefold() == nm.str.strip().str.casefold()
+    return nm.where(same, nm + " (" + mid + ")")
 
 
 def region_chart(owners: pd.DataFrame, accounts: pd.DataFrame, loads: pd.DataFrame,
@@ -138,14 +160,15 @@ def region_chart(owners: pd.DataFrame, accounts: pd.DataFrame, loads: pd.DataFra
 
 
 def moves_by_reason_chart(moves: pd.DataFrame) -> alt.Chart:
-    """Number of moved accounts per reason (one bar per reason code)."""
+    """Number of moved accounts per reason (one bar per reason code, named by ``reason_label``)."""
     df = moves.groupby("reason_code", as_index=False).agg(accounts=("account_id", "size"),
                                                           revenue=("revenue_12m", "sum")) if len(moves) else \
         pd.DataFrame({"reason_code": pd.Series(dtype="string"), "accounts": pd.Series(dtype="int64"),
                       "revenue": pd.Series(dtype="float64")})
+    df["reason"] = df["reason_code"].map(reason_label).astype("string")
     return alt.Chart(df).mark_bar(color=_AFTER).encode(
-        y=alt.Y("reason_code:N", sort="-x", title=None), x=alt.X("accounts:Q", title="Accounts moved"),
-        tooltip=["reason_code:N", "accounts:Q", alt.Tooltip("revenue:Q", format=",.0f")],
+        y=alt.Y("reason:N", sort="-x", title=None), x=alt.X("accounts:Q", title="Accounts moved"),
+        tooltip=["reason:N", "accounts:Q", alt.Tooltip("revenue:Q", format=",.0f")],
     ).properties(title="Moves by reason", width=300, height=max(80, 24 * len(df)))
 
 
