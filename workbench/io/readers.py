@@ -50,6 +50,8 @@ class RawTable:
     row_numbers: np.ndarray
     detected: dict
     bad_rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_EMPTY_REJECTIONS_COLUMNS))
+    #: what the reader had to guess and the user should check (one sentence each, naming the file)
+    warnings: list[str] = field(default_factory=list)
     #: derived frames computed once per table (e.g. the parsed pipeline, which owners and revenue both use)
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -123,14 +125,75 @@ def _detect_encoding(head: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"
+    if _VALID_NON_ASCII.search(head.decode("utf-8", "surrogateescape")):
+        return "utf-8"  # UTF-8 text with a few stray single-byte characters: repaired line by line on reading
+    return _single_byte(head)[1]
+
+
+#: a character that only a valid UTF-8 multi-byte sequence produces (not ASCII, not an escaped stray byte)
+_VALID_NON_ASCII = re.compile("[\u0080-\ud7ff\ue000-\U0010ffff]")
+#: a run of bytes that are not valid UTF-8, as ``surrogateescape`` decoding leaves them
+_STRAY_BYTES = re.compile("[\udc80-\udcff]+")
+#: line numbers named in the warning about lines that are not UTF-8
+_MAX_LINES_NAMED = 10
+
+
+def _single_byte(data: bytes) -> tuple[str, str]:
     try:
-        head.decode("cp1252")
-        return "cp1252"
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return data.decode("latin-1"), "latin-1"
+
+
+def _decode_lines(data: bytes) -> tuple[str, str, list[int]]:
+    """Decode a whole CSV once: ``(text, encoding, fallback_lines)``.
+
+    Valid UTF-8 → ``"utf-8"``. Text with no valid UTF-8 multi-byte character at all is a single-byte export
+    (``"cp1252"``, or ``"latin-1"`` when it holds bytes cp1252 leaves undefined). Otherwise the file is UTF-8 with
+    a few stray bytes (rows pasted from another system): only those bytes are read as cp1252, so the UTF-8 text
+    keeps its umlauts, and ``fallback_lines`` lists the 1-based line numbers (header = line 1) that held them.
+    The scan runs in C (one decode, one regular expression); Python only touches each run of stray bytes.
+    """
+    try:
+        return data.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError:
-        return "latin-1"
+        pass
+    text = data.decode("utf-8", "surrogateescape")
+    if not _VALID_NON_ASCII.search(text):
+        decoded, encoding = _single_byte(data)
+        return decoded, encoding, []
+    starts: list[int] = []
+
+    def repair(m: re.Match) -> str:
+        starts.append(m.start())
+        return _single_byte(m.group().encode("utf-8", "surrogateescape"))[0]
+
+    fixed = _STRAY_BYTES.sub(repair, text)
+    lines: list[int] = []
+    pos, line = 0, 1
+    for start in starts:
+        line += text.count("\n", pos, start)
+        pos = start
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return fixed, "utf-8", lines
+
+
+def _fallback_warning(file: str, lines: list[int], n_lines: int) -> str:
+    """One sentence naming the lines whose stray bytes were read as cp1252."""
+    named = [f"{n:,}" for n in lines[:_MAX_LINES_NAMED]]
+    if len(lines) > _MAX_LINES_NAMED:
+        shown = f"{', '.join(named)} and {len(lines) - _MAX_LINES_NAMED:,} more"
+    else:
+        shown = ", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]
+    return (f"{file}: {len(lines):,} of {n_lines:,} lines hold bytes that are not valid UTF-8 although the rest of "
+            f"the file is UTF-8 (line{'s' if len(lines) > 1 else ''} {shown}, counting the header as line 1); "
+            "those bytes were read as Windows-1252 (cp1252), so check the text in those rows.")
 
 
 def _decode(data: bytes, encoding: str) -> str:
+    if encoding in ("utf-8", "utf-8-sig"):
+        return _decode_lines(data)[0]
     try:
         return data.decode(encoding)
     except UnicodeDecodeError:
@@ -439,12 +502,31 @@ def _last_row_truncated(source: Source, enc: str, delim: str, n_fields: int) -> 
 def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawTable:
     detected = dict(sn.detected)
     enc, delim, dec, thou = _csv_params(detected)
-    frame = None
-    try:
-        frame = _read_csv_arrow(source, enc, delim, sn.header, numeric, dec, thou)
-        detected["parser"] = "arrow"
-    except Exception:  # noqa: BLE001 - anything unusual goes to pandas' parser, then row by row
-        frame = None
+    warnings: list[str] = []
+
+    def arrow(src: Source, encoding: str) -> pd.DataFrame | None:
+        try:
+            out = _read_csv_arrow(src, encoding, delim, sn.header, numeric, dec, thou)
+            detected["parser"] = "arrow"
+            return out
+        except Exception:  # noqa: BLE001 - anything unusual goes to pandas' parser, then row by row
+            return None
+
+    # Arrow checks UTF-8 as it reads, so a success here means the whole file is valid UTF-8 (the fast path)
+    frame = arrow(source, enc) if enc in ("utf-8", "utf-8-sig") else None
+    if frame is None and enc in ("utf-8", "utf-8-sig", "cp1252", "latin-1"):
+        # the first bytes only suggested the encoding: the whole file, decoded once, decides it
+        data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
+        text, whole, lines = _decode_lines(data)
+        if lines:  # UTF-8 with stray single-byte characters: read the repaired text
+            source, enc = text.lstrip("\ufeff").encode("utf-8"), "utf-8"
+            detected["not_utf8_lines"] = lines
+            warnings.append(_fallback_warning(file, lines, text.count("\n") + (not text.endswith("\n"))))
+        elif not (whole == "utf-8" and enc == "utf-8-sig"):
+            enc = whole
+        detected["encoding"] = enc
+        del data, text
+        frame = arrow(source, enc) if lines or whole != "utf-8" else None
     for encoding in dict.fromkeys([enc, "cp1252", "latin-1"]) if frame is None else ():
         try:
             frame = _read_csv_fast(source, encoding, delim, sn.header, numeric, dec, thou)
@@ -478,6 +560,7 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
                 if not pd.api.types.is_numeric_dtype(frame[col]):
                     frame[col] = parse_numbers(frame[col], dec, thou)
         raw = RawTable(frame, file, np.arange(1, len(frame) + 1), detected)
+    raw.warnings.extend(warnings)
     if raw.rows_read == 0:
         raise ImportFileError(f"{file} has a header but no data rows.")
     return raw
