@@ -40,7 +40,10 @@ def test_hubspot_export(tmp_path):
     assert acc.loc["9002", "industry"] == "Technology"
     # parent by name → parent id; the family is Globex
     assert acc.loc["9004", "parent_id"] == "9001"
-    assert acc.loc["9002", "revenue_12m"] == 0 and any("Annual Revenue" in w for w in book.report.warnings)
+    # HubSpot's Annual Revenue is the company's own revenue: a size signal, not revenue with us
+    assert acc.loc["9001", "annual_revenue"] == 1200000 and pd.isna(acc.loc["9002", "annual_revenue"])
+    assert (acc["revenue_12m"] == 0).all()
+    assert any("no column with revenue with us" in w and "'Annual Revenue'" in w for w in book.report.warnings)
     # managers derived from the owners seen
     assert sorted(book.managers["manager_id"]) == ["Ann Lee", "Bo Chen"]
 
@@ -90,7 +93,9 @@ def test_dynamics_export_to_excel(tmp_path):
     assert acc["parent_id"].iloc[2] == acc["account_id"].iloc[1]
     # the hidden checksum columns stay with the book so the file can be written back to Dynamics
     assert "(Do Not Modify) Row Checksum" in acc.columns
-    assert acc["revenue_12m"].iloc[1] == pytest.approx(830000.25)
+    # Dynamics' Annual Revenue is the customer's own revenue (size), not revenue with us
+    assert acc["annual_revenue"].iloc[1] == pytest.approx(830000.25) and (acc["revenue_12m"] == 0).all()
+    assert any("no column with revenue with us" in w for w in book.report.warnings)
 
 
 def test_salesforce_report_labels_and_api_names_any_case():

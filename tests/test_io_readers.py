@@ -131,7 +131,7 @@ def test_duplicate_ids_negative_revenue_text_in_numbers(tmp_path):
     assert values[4] == "lots" and values[5] == "many"
     # an empty revenue is not a rejection: it is 0 with a warning
     assert book.accounts.set_index("account_id").loc["A5", "revenue_12m"] == 0
-    assert any("missing for 17%" in w for w in rep.warnings)
+    assert any("empty in 1 of 6 rows (17%)" in w for w in rep.warnings)
 
 
 def test_text_in_numeric_column_with_decimal_comma(tmp_path):

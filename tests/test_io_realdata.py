@@ -39,8 +39,12 @@ def test_salesforce_dataloader_accounts():
     assert acc["country"].value_counts().index[0] == "US" and not acc["country"].isin(["United States"]).any()
     # one owner for all rows → one derived manager
     assert acc["owner_id"].nunique() == 1 and len(book.managers) == 1
-    assert any("ANNUALREVENUE" in w and "treated as 0" in w for w in book.report.warnings)
-    assert acc["revenue_12m"].max() == pytest.approx(8.48e10)
+    # AnnualRevenue is the customer's own revenue (company size): kept as annual_revenue, never revenue with us
+    assert acc["annual_revenue"].max() == pytest.approx(8.48e10) and acc["annual_revenue"].notna().sum() == 2
+    assert (acc["revenue_12m"] == 0).all()
+    rev = [w for w in book.report.warnings if "revenue" in w.lower()]
+    assert len(rev) == 1 and "no column with revenue with us" in rev[0] and "'ANNUALREVENUE'" in rev[0]
+    assert not any("100%" in w for w in book.report.warnings)
 
 
 @pytest.mark.parametrize("pipe", ["opportunityData.csv", "success0413060133.csv", "error0413060133.csv"])

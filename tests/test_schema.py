@@ -77,3 +77,10 @@ def test_markdown_table_lists_every_column():
     for cols in schema.TABLES.values():
         for c in cols:
             assert f"`{c.name}`" in md
+
+
+def test_missing_share_is_never_rounded_up_to_all_rows():
+    df = pd.DataFrame({"account_id": [f"A{i}" for i in range(423)], "name": "n", "revenue_12m": 1.0,
+                       "industry": [None] * 421 + ["Retail", "Media"]})
+    v = schema.validate(df, "accounts", file="f.csv")
+    assert "industry missing for >99% of rows in f.csv" in v.warnings

@@ -267,9 +267,12 @@ def validate(df: pd.DataFrame, table: str, file: str = "", row_numbers: np.ndarr
     warnings = []
     for c in cols:
         if c.name in df.columns and c.nullable and not c.sparse and len(accepted):
-            share = float(accepted[c.name].isna().mean())
-            if share >= 0.5:
-                warnings.append(f"{c.name} missing for {share:.0%} of rows" + (f" in {file}" if file else ""))
+            n_missing = int(accepted[c.name].isna().sum())
+            if n_missing >= 0.5 * len(accepted):
+                # a part is never rounded up to "100%": 421 of 423 reads ">99%"
+                pct = ("100%" if n_missing == len(accepted) else ">99%" if n_missing > 0.99 * len(accepted)
+                       else f"{n_missing / len(accepted):.0%}")
+                warnings.append(f"{c.name} missing for {pct} of rows" + (f" in {file}" if file else ""))
     return Validation(table=table, accepted=accepted, rejections=rejections, rows_read=n, warnings=warnings)
 
 

@@ -8,6 +8,7 @@ account families → validate. Every row read is either accepted or rejected wit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +20,11 @@ from ..book import AccountBook, ImportReport
 from .errors import ImportFileError
 from .history import history_frame
 from .owners import derive_owners, managers_from_owners, map_managers, won_revenue
-from .presets import ColumnMapping, build_mapping, load_mapping
+from .presets import COMPANY_REVENUE, ColumnMapping, build_mapping, load_mapping, normalise_header
 from .readers import RawTable, Source, read_table, sniff
 
-__all__ = ["import_book", "import_accounts", "read_mapped", "FileInput", "rejections_csv"]
+__all__ = ["import_book", "import_accounts", "read_mapped", "FileInput", "rejections_csv", "detect_currency",
+           "DEFAULT_CURRENCY"]
 
 #: A file to import: a path, or ``(file name, bytes)`` for an upload.
 FileInput = str | Path | tuple[str, bytes]
@@ -55,7 +57,53 @@ def read_mapped(accounts: FileInput, preset: str = "auto", mapping: dict | Colum
 
         for col in cmap.numeric_sources() & set(raw.frame.columns):
             raw.frame[col] = parse_numbers(raw.frame[col])
+    found = detect_currency(raw.frame, sn.sample, cmap)
+    if found is not None:
+        raw.detected["currency"], raw.detected["currency_from"], raw.detected["currency_counts"] = found
     return raw, cmap
+
+
+#: The book's currency when the user gives none and the file shows none (named in the report as a default).
+DEFAULT_CURRENCY = "EUR"
+#: Headers of a per-row currency column (Salesforce multi-currency ``CurrencyIsoCode``, Dynamics ``Currency``).
+_CURRENCY_HEADERS = {"currencyisocode", "currency", "currencycode", "isocurrencycode", "waehrung", "wahrung",
+                     "transactioncurrencyid", "dealcurrencycode"}
+#: Currency names CRMs write instead of codes (Dynamics shows the currency record's name).
+_CURRENCY_NAMES = {"EURO": "EUR", "US DOLLAR": "USD", "DOLLAR": "USD", "POUND STERLING": "GBP", "BRITISH POUND": "GBP",
+                   "SWISS FRANC": "CHF", "SCHWEIZER FRANKEN": "CHF", "FRANKEN": "CHF"}
+#: Signs that name one currency; ``$`` is read as US dollars (the only dollar the workbench assumes).
+_CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP"}
+
+
+def detect_currency(frame: pd.DataFrame, sample: pd.DataFrame, cmap: ColumnMapping) -> tuple[str, str, dict] | None:
+    """``(code, where it was found, {code: rows})`` from the file itself, or ``None``.
+
+    Evidence, in order: a currency column (``CurrencyIsoCode``, ``Currency``, ``Währung``) holding ISO codes or
+    currency names, counted over all rows; else a currency sign (€, $, £) on most revenue cells of the first rows
+    read as text. A country never decides the currency.
+    """
+    for h in frame.columns:
+        if normalise_header(h) not in _CURRENCY_HEADERS:
+            continue
+        txt = frame[h].astype("string").str.strip().str.upper()
+        txt = txt.replace(_CURRENCY_NAMES)
+        counts = txt[txt.str.fullmatch(r"[A-Z]{3}").fillna(False)].value_counts()
+        if len(counts):
+            return str(counts.index[0]), f"column '{h}'", {str(k): int(v) for k, v in counts.items()}
+    cols = [c for c in cmap.numeric_sources() if c in sample.columns]
+    if not cols:
+        return None
+    cells = pd.Series(sample[cols].to_numpy().ravel()).dropna().astype(str).str.strip()
+    cells = cells[cells.str.contains(r"\d", regex=True)]
+    if cells.empty:
+        return None
+    ends = cells.str.extract(r"^[-+]?\s*([€$£])|([€$£])$")
+    signs = ends[0].where(ends[0].notna(), ends[1]).dropna()
+    kinds = signs.map(_CURRENCY_SIGNS).value_counts()
+    if len(kinds) == 1 and len(signs) >= 0.5 * len(cells):
+        sign = signs.iloc[0]
+        return str(kinds.index[0]), f"the {sign} sign on the revenue figures", {str(kinds.index[0]): int(kinds.iloc[0])}
+    return None
 
 
 def _apply_mapping(raw: RawTable, cmap: ColumnMapping, notes: list[str], warnings: list[str]) -> pd.DataFrame:
@@ -88,23 +136,60 @@ def _apply_mapping(raw: RawTable, cmap: ColumnMapping, notes: list[str], warning
     return out
 
 
-def _fill_revenue(df: pd.DataFrame, file: str, src: str | None, warnings: list[str]) -> None:
+#: What a book without revenue with us cannot do, said in every warning about it.
+_NO_REVENUE_EFFECT = ("so revenue KPIs, continuity costs and revenue-based segments are zero and mean nothing; map "
+                      "the column that holds revenue with us (a mapping file on the command line, the 'Revenue 12 m' "
+                      "field in the app) or add a pipeline file")
+
+
+def _share(n: int, total: int) -> str:
+    """``n`` of ``total`` as a percentage that never rounds a part up to 100 % or down to 0 %."""
+    if total <= 0 or n == total:
+        return "100%"
+    pct = 100.0 * n / total
+    if pct > 99:
+        return ">99%"
+    if 0 < pct < 1:
+        return "<1%"
+    return f"{pct:.0f}%"
+
+
+def _fill_revenue(df: pd.DataFrame, file: str, src: str | None, company_src: str | None, warnings: list[str]) -> None:
     """Missing revenue → 0 with a warning (a CRM's revenue field is often sparse; text stays for rejection)."""
     if "revenue_12m" not in df:
         df["revenue_12m"] = 0.0
-        warnings.append(f"{file}: no revenue column found; revenue_12m set to 0 for all rows "
-                        "(name the column in a mapping file)")
+        company = (f" ('{company_src}' is the customer's own annual revenue, a size signal kept as "
+                   f"{COMPANY_REVENUE})" if company_src else "")
+        warnings.append(f"{file}: no column with revenue with us was found{company}; revenue_12m is 0 for every "
+                        f"account, {_NO_REVENUE_EFFECT}.")
         return
     col = df["revenue_12m"]
     blank = col.isna()
     if col.dtype == object:
         blank = blank | col.astype("string").str.strip().eq("").fillna(True)
     if blank.any():
-        share = float(blank.mean())
+        n = int(blank.sum())
         label = f"'{src}'" if src else "revenue_12m"
-        warnings.append(f"{file}: {label} missing for {share:.0%} of rows ({int(blank.sum()):,}); "
-                        "treated as 0 revenue")
+        warnings.append(f"{file}: {label} is empty in {n:,} of {len(df):,} rows ({_share(n, len(df))}); "
+                        f"{'those rows count' if n < len(df) else 'every row counts'} as 0 revenue.")
         df["revenue_12m"] = col.astype(object).where(~blank, 0.0)
+
+
+def _company_revenue(df: pd.DataFrame, raw: RawTable, src: str, notes: list[str], warnings: list[str]) -> None:
+    """The customer's own annual revenue as numbers (an extra column): cells that are no number are left empty
+    with a warning naming rows, since the column is a size signal and not worth rejecting an account over."""
+    col = df[COMPANY_REVENUE]
+    num = pd.to_numeric(col, errors="coerce").astype("float64")
+    text = col.astype("string").str.strip()
+    bad = (num.isna() & text.notna() & text.ne("")).to_numpy()
+    if bad.any():
+        rows = np.asarray(raw.row_numbers)[bad]
+        ex = ", ".join(f"row {r} '{v}'" for r, v in zip(rows[:3], text[bad].head(3)))
+        warnings.append(f"{raw.file}: {int(bad.sum()):,} values of '{src}' are not numbers ({ex}"
+                        f"{', …' if bad.sum() > 3 else ''}); they are left empty.")
+    df[COMPANY_REVENUE] = num
+    notes.append(f"{raw.file}: '{src}' is the customer company's own annual revenue (its size), not revenue with "
+                 f"us; it is kept as {COMPANY_REVENUE}.")
 
 
 def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, harmonise: bool = True,
@@ -118,7 +203,13 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
     from ..harmonize import normalise_countries, normalise_industries, resolve_parent_names
 
     notes, warnings = report.notes, report.warnings
+    warnings.extend(raw.warnings)
+    if pipeline is not None:
+        warnings.extend(pipeline.warnings)
     df = _apply_mapping(raw, cmap, notes, warnings)
+    company_src = cmap.columns.get(COMPANY_REVENUE)
+    if COMPANY_REVENUE in df and isinstance(company_src, str):
+        _company_revenue(df, raw, company_src, notes, warnings)
     n = len(df)
     if "account_id" not in df:
         width = max(5, len(str(n)))
@@ -157,13 +248,17 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
                             "known account (or no agent) and were not used")
         rev, hist = won_revenue(pipeline, key)  # same key object: the parsed pipeline is reused
         if "revenue_12m" in df:
-            df["annual_revenue"] = df.pop("revenue_12m")
+            kept = COMPANY_REVENUE if COMPANY_REVENUE not in df else "revenue_12m_source"
+            df[kept] = df.pop("revenue_12m")
             notes.append(f"{raw.file}: the file's revenue column ('{cmap.columns.get('revenue_12m')}') is kept as "
-                         "annual_revenue (company size)")
+                         f"{kept} (company size)")
         df["revenue_12m"] = df["account_id"].astype("string").map(rev).fillna(0.0).astype("float64")
         notes.append(f"{pipeline.file}: revenue_12m = won value in the last 12 months of the pipeline; "
                      "monthly won value becomes the revenue history")
-    _fill_revenue(df, raw.file, cmap.columns.get("revenue_12m") if pipeline is None else None, warnings)
+    rev_src = cmap.columns.get("revenue_12m") if pipeline is None else None
+    had_revenue = "revenue_12m" in df
+    _fill_revenue(df, raw.file, rev_src if isinstance(rev_src, str) else None,
+                  company_src if isinstance(company_src, str) else None, warnings)
     if harmonise:
         if "country" in df:
             df["country"], changed = normalise_countries(df["country"])
@@ -198,6 +293,9 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
             warnings.append(f"{raw.file}: parent names not found among the accounts: {', '.join(unresolved[:8])}")
     v = schema.validate(df, "accounts", file=raw.file, row_numbers=raw.row_numbers)
     v = _with_bad_rows(v, raw)
+    if had_revenue and len(v.accepted) and not v.accepted["revenue_12m"].abs().gt(0).any():
+        what = f"'{rev_src}'" if isinstance(rev_src, str) else "revenue_12m"
+        warnings.append(f"{raw.file}: every accepted account has 0 revenue in {what}, {_NO_REVENUE_EFFECT}.")
     if "parent_id" in v.accepted:
         p = v.accepted["parent_id"]
         unknown = p.notna().to_numpy() & ~_member(p, v.accepted["account_id"])
@@ -271,7 +369,7 @@ def _with_bad_rows(v: schema.Validation, raw: RawTable) -> schema.Validation:
 def import_book(accounts: FileInput, managers: FileInput | None = None, history: FileInput | None = None,
                 pipeline: FileInput | None = None, preset: str = "auto",
                 mapping: dict | ColumnMapping | str | Path | None = None, sheet: str | int | None = None,
-                harmonise: bool = True, currency: str = "EUR", progress: Progress | None = None) -> AccountBook:
+                harmonise: bool = True, currency: str | None = None, progress: Progress | None = None) -> AccountBook:
     """Import CRM export files into a validated :class:`AccountBook` whose ``report`` says what happened.
 
     Parameters
@@ -286,7 +384,9 @@ def import_book(accounts: FileInput, managers: FileInput | None = None, history:
     mapping : overrides (YAML mapping file path or dict with ``columns``, ``values``, ``constants``).
     sheet : Excel sheet name or index (default: first visible sheet).
     harmonise : normalise countries to ISO alpha-2 and industries to the canonical list.
-    currency : the book's currency.
+    currency : the book's currency (ISO 4217 code). ``None`` (default): found in the file (a currency column
+        such as ``CurrencyIsoCode``, or €/$/£ signs on the revenue figures), else ``DEFAULT_CURRENCY`` with a note
+        in the report saying it is a default and how to set it.
     progress : called with (fraction 0–1, what is happening) for a progress bar.
 
     Raises
@@ -326,6 +426,7 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
     if managers is not None:
         msrc, mname = _split(managers)
         mraw = read_table(msrc, name=mname)
+        report.warnings.extend(mraw.warnings)
         mdf, mmap, mnotes = map_managers(mraw)
         report.notes.extend(mnotes)
         mv = _with_bad_rows(schema.validate(mdf, "managers", file=mraw.file, row_numbers=mraw.row_numbers), mraw)
@@ -367,6 +468,7 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
     if history is not None:
         hsrc, hname = _split(history)
         hraw = read_table(hsrc, name=hname)
+        report.warnings.extend(hraw.warnings)
         long, hdet = history_frame(hraw)
         key = _account_key(acc)
         mapped = long["account_id"].astype("string").str.strip().map(key)
@@ -388,11 +490,37 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
         hist = hist.groupby(["account_id", "period"], as_index=False, sort=True)["revenue"].sum()
     elif hist_derived is not None and len(hist_derived):
         hist = hist_derived.astype({"account_id": "string"}).reset_index(drop=True)
+    currency = _book_currency(currency, raw, report)
     step(1.0, "done")
     report.notes.append(f"book: {len(acc):,} accounts, {len(man):,} managers"
                         + (f", {hist['period'].nunique()} months of history" if hist is not None else ""))
     return AccountBook(accounts=acc, managers=man.reset_index(drop=True), history=hist, report=report,
                        currency=currency)
+
+
+def _book_currency(given: str | None, raw: RawTable, report: ImportReport) -> str:
+    """The book's currency: the user's, else the file's, else the default; the report says which and why."""
+    found, where = raw.detected.get("currency"), raw.detected.get("currency_from", "")
+    counts = raw.detected.get("currency_counts") or {}
+    if len(counts) > 1:
+        mix = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        report.warnings.append(f"{raw.file}: {where} mixes currencies ({mix} rows); revenue figures are used as they "
+                               "are, not converted, so sums across currencies mean little.")
+    if given is not None and str(given).strip():
+        code = str(given).strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ImportFileError(f"Currency {given!r} is not a three-letter ISO 4217 code such as EUR, USD or CHF.")
+        if found and found != code:
+            report.warnings.append(f"{raw.file}: the currency given is {code}, but {where} says {found}; the book "
+                                   f"is labelled {code} as given.")
+        return code
+    if found:
+        report.notes.append(f"{raw.file}: currency {found}, found in {where}.")
+        return found
+    report.notes.append(f"{raw.file}: no currency was given and the file shows none (no currency column, no €, $ or "
+                        f"£ signs), so the book is labelled {DEFAULT_CURRENCY} by default; set it with --currency on "
+                        "the command line or the Currency field of the Import step.")
+    return DEFAULT_CURRENCY
 
 
 def _first_problem(report: ImportReport) -> str:

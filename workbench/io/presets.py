@@ -46,8 +46,13 @@ DYNAMICS_INDUSTRY_CODES: dict[str, str] = {
 
 #: Canonical account columns a mapping may target, plus ``parent_name`` (resolved to ``parent_id`` by name).
 MAPPING_TARGETS = ("account_id", "name", "parent_id", "parent_name", "country", "region", "city", "postcode",
-                   "industry", "employees", "revenue_12m", "potential", "service_need", "owner_id", "owner_name")
-NUMERIC_TARGETS = {"employees", "revenue_12m", "potential", "service_need", "capacity_hours", "cost"}
+                   "industry", "employees", "revenue_12m", "annual_revenue", "potential", "service_need", "owner_id",
+                   "owner_name")
+NUMERIC_TARGETS = {"employees", "revenue_12m", "annual_revenue", "potential", "service_need", "capacity_hours", "cost"}
+#: The customer company's own annual revenue (a size signal, kept as an extra column), not revenue with us.
+#: Salesforce ``Account.AnnualRevenue``, HubSpot ``annualrevenue`` and Dynamics ``account.revenue`` all mean this,
+#: so the CRM presets map their "Annual Revenue" here and never to ``revenue_12m``.
+COMPANY_REVENUE = "annual_revenue"
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ _GENERIC = {
                   "mitarbeiteranzahl"),
     "revenue_12m": ("revenue_12m", "revenue 12m", "revenue", "umsatz", "umsatz 12m", "umsatz 12 monate",
                     "annual revenue", "sales", "turnover", "jahresumsatz", "revenue ltm"),
+    "annual_revenue": ("annual_revenue", "company revenue", "company annual revenue", "firmenumsatz"),
     "potential": ("potential", "potenzial", "potenzial eur", "potential revenue", "wallet"),
     "service_need": ("service_need", "service need", "service hours", "servicebedarf", "betreuungsaufwand"),
     "owner_id": ("owner_id", "owner id", "ownerid", "account manager id", "betreuer id", "manager_id",
@@ -102,7 +108,7 @@ PRESETS: dict[str, Preset] = {
             "postcode": ("billingpostalcode", "billing zip/postal code", "billing postal code"),
             "industry": ("industry",),
             "employees": ("numberofemployees", "employees", "number of employees"),
-            "revenue_12m": ("annualrevenue", "annual revenue"),
+            "annual_revenue": ("annualrevenue", "annual revenue"),
             "owner_id": ("ownerid", "owner id", "account owner id"),
             "owner_name": ("account owner", "owner name", "account owner name"),
         },
@@ -122,7 +128,7 @@ PRESETS: dict[str, Preset] = {
             "postcode": ("postal code", "zip"),
             "industry": ("industry",),
             "employees": ("number of employees", "numberofemployees"),
-            "revenue_12m": ("annual revenue", "annualrevenue"),
+            "annual_revenue": ("annual revenue", "annualrevenue"),
             "owner_id": ("company owner id", "hubspot_owner_id"),
             "owner_name": ("company owner", "hubspot owner"),
         },
@@ -141,7 +147,7 @@ PRESETS: dict[str, Preset] = {
             "postcode": ("address 1: zip/postal code", "address1_postalcode"),
             "industry": ("industry", "industrycode"),
             "employees": ("number of employees", "numberofemployees"),
-            "revenue_12m": ("annual revenue", "revenue"),
+            "annual_revenue": ("annual revenue", "revenue"),
             "owner_id": ("owner id", "ownerid"),
             "owner_name": ("owner",),
         },
@@ -201,7 +207,9 @@ class ColumnMapping:
 
 def detect_preset(headers: list[str]) -> tuple[str, int]:
     """The preset whose signature headers appear most (at least 2), else ``generic``; with its hit count."""
-    norm = {normalise_header(h) for h in headers}
+    # a header spelled exactly as a canonical column (``parent_id``, ``owner_id``) is our own format, no CRM's
+    canonical = set(MAPPING_TARGETS)
+    norm = {normalise_header(h) for h in headers if str(h).strip() not in canonical}
     best, hits = "generic", 0
     for p in PRESETS.values():
         n = sum(normalise_header(s) in norm for s in p.signature)

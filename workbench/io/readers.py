@@ -240,6 +240,8 @@ def _detect_decimal(sample: pd.DataFrame, delimiter: str) -> tuple[str, str | No
         return ".", None
     cells = pd.Series(sample.to_numpy().ravel()).dropna().astype(str).str.strip()
     cells = cells[cells.str.contains(r"\d", regex=True)]
+    # "1.234,50 €" is as much evidence as "1.234,50" (parse_numbers drops the sign the same way)
+    cells = cells.str.replace(r"^([-+]?)\s*[€$£]\s*|\s*[€$£%]$", r"\1", regex=True)
     comma = int(cells.str.match(_COMMA_DEC).sum())
     point = int(cells.str.match(_POINT_DEC).sum())
     if comma > point or (comma == point and comma > 0 and delimiter == ";"):
