@@ -44,7 +44,8 @@ def test_load_canonical_book_folder_keeps_first_behaviour(view, tmp_path):
     assert view.state.book is not None and view.state.book.n_accounts == 2
     assert view.state.book_path == str(folder)
     assert "<svg" in view._chart.value and "Alpha" in view._table.value
-    assert "3 rows read, 3 accepted, 0 rejected" in view._msg.value  # 2 accounts + 1 manager
+    assert ("Loaded book: 2 accounts (2 rows read, 2 accepted, 0 rejected); 1 manager from managers.csv "
+            "(1 row read, 1 accepted, 0 rejected).") in view._msg.value
 
 
 def test_maven_upload_roles_mapping_and_import(view):
@@ -61,7 +62,12 @@ def test_maven_upload_roles_mapping_and_import(view):
     book = view.state.book
     assert len(seen) == 1 and book.n_accounts == 85 and len(book.managers) == 35
     assert book.accounts["owner_id"].notna().all()
-    assert "120 rows read, 120 accepted, 0 rejected" in view._msg.value
+    # accounts and managers are counted apart, not lumped into "120 rows read"
+    assert ("Imported accounts.csv: 85 accounts (85 rows read, 85 accepted, 0 rejected); 35 managers from "
+            "sales_teams.csv (35 rows read, 35 accepted, 0 rejected).") in view._msg.value
+    assert "120 rows" not in view._msg.value
+    # Maven's revenue is USD millions of company size, no currency shown: the book says EUR is a default
+    assert "labelled EUR by default" in view._msg.value and "Currency" in view._msg.value
     assert "largest won value" in view._report.value and "<svg" in view._chart.value
     assert view._progress.value == 1.0 and view._progress.layout.display == "none"
 
@@ -159,3 +165,25 @@ def test_role_guess_and_widgets_are_plain_ipywidgets(view):
     assert guess_role("umsatzhistorie.csv") == "history"
     assert guess_role("Active Accounts.xlsx") == "accounts"
     assert isinstance(view._upload, w.FileUpload) and "wb-step" in view._dom_classes
+
+
+def test_currency_field_sets_the_book_currency_and_refuses_junk(view):
+    view.add_file("accounts.csv", _csv(["account_id,name,revenue_12m,owner", "A1,Alpha,10,Ann", "A2,Beta,5,Bo"]))
+    view.run_import()
+    assert view.state.book.currency == "EUR" and "labelled EUR by default" in view._msg.value
+    assert "2 accounts (2 rows read, 2 accepted, 0 rejected); 2 managers derived from the account owners" \
+        in view._msg.value
+    view._currency.value = "usd"
+    view.run_import()
+    assert view.state.book.currency == "USD" and "by default" not in view._msg.value
+    view._currency.value = "<script>"
+    view.run_import()
+    assert "three-letter ISO code" in view._msg.value and view.state.book.currency == "USD"
+
+
+def test_company_revenue_is_a_mapping_field_of_its_own(view):
+    view.add_file("sf.csv", _csv(["ID,NAME,OWNERID,ANNUALREVENUE,ISDELETED,BILLINGCOUNTRY",
+                                  "001A,Alpha,005A,1000000,false,US"]))
+    assert view._map["annual_revenue"].value == "ANNUALREVENUE" and view._map["revenue_12m"].value == ""
+    view.run_import()
+    assert "no column with revenue with us" in view._report.value

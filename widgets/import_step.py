@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from pathlib import Path
 
 import ipywidgets as w
@@ -43,7 +44,8 @@ _ROLES = [("accounts", "accounts"), ("managers / users", "managers"), ("revenue 
 _TARGET_LABELS = {
     "account_id": "Account id", "name": "Account name", "parent_id": "Parent id", "parent_name": "Parent name",
     "country": "Country", "region": "Region", "city": "City", "postcode": "Postcode", "industry": "Industry",
-    "employees": "Employees", "revenue_12m": "Revenue 12 m", "potential": "Potential",
+    "employees": "Employees", "revenue_12m": "Revenue 12 m", "annual_revenue": "Company revenue (size)",
+    "potential": "Potential",
     "service_need": "Service need (h/yr)", "owner_id": "Owner id", "owner_name": "Owner name",
 }
 _TEXT = {
@@ -55,8 +57,14 @@ _TEXT = {
     "no_accounts": "Upload an accounts file first (or set one file's role to 'accounts').",
     "one_accounts": "Mark exactly one file as 'accounts'.",
     "importing": "Importing {name} …",
-    "imported": "Imported {name}: {read:,} rows read, {acc:,} accepted, {rej:,} rejected.",
-    "loaded": "Loaded {name}: {read:,} rows read, {acc:,} accepted, {rej:,} rejected.",
+    "imported": "Imported {name}: {counts}.",
+    "loaded": "Loaded {name}: {counts}.",
+    "table_counts": "{n:,} {what}{source} ({read:,} {rows} read, {acc:,} accepted, {rej:,} rejected)",
+    "from_file": " from {file}",
+    "derived_managers": "{n:,} {what} derived from the account owners",
+    "currency_default": "Revenue is labelled {cur} by default: if it is another currency, enter it under Currency "
+                        "and import again.",
+    "bad_currency": "Currency must be a three-letter ISO code such as EUR, USD or CHF, or empty to detect it.",
     "no_book": "Import or load a book first.",
     "dup_found": "{n:,} candidate pairs with a score of at least {thr:g} (best first; {shown:,} shown).",
     "dup_none": "No duplicate candidates with a score of at least {thr:g}.",
@@ -79,6 +87,24 @@ def guess_role(file_name: str) -> str:
     if any(k in n for k in ("manager", "team", "user", "owner", "mitarbeiter", "betreuer")):
         return "managers"
     return "accounts"
+
+
+def _counts(book: AccountBook) -> str:
+    """Rows read, accepted and rejected per kind of table, accounts and managers apart (one clause each)."""
+    parts = []
+    for table, one, many in (("accounts", "account", "accounts"), ("managers", "manager", "managers"),
+                             ("history", "history row", "history rows")):
+        files = [f for f in book.report.files if f["table"] == table]
+        if not files:
+            if table == "managers" and len(book.managers):
+                n = len(book.managers)
+                parts.append(_TEXT["derived_managers"].format(n=n, what=one if n == 1 else many))
+            continue
+        n, read = sum(f["rows_accepted"] for f in files), sum(f["rows_read"] for f in files)
+        source = "" if table == "accounts" else _TEXT["from_file"].format(file=", ".join(f["file"] for f in files))
+        parts.append(_TEXT["table_counts"].format(
+            n=n, what=one if n == 1 else many, source=source, read=read, rows="row" if read == 1 else "rows", acc=n, rej=sum(f["rows_rejected"] for f in files)))
+    return "; ".join(parts)
 
 
 def _within(base: Path, target: Path) -> bool:
@@ -122,6 +148,8 @@ class ImportStep(w.VBox):
         self._sheet = w.Text(value="", placeholder="first visible sheet", description="Excel sheet",
                              style={"description_width": "initial"}, layout=w.Layout(width="260px"))
         self._harmonise = w.Checkbox(value=True, description="Normalise countries and industries", indent=False)
+        self._currency = w.Text(value="", placeholder="from the file, else EUR", description="Currency",
+                                style={"description_width": "initial"}, layout=w.Layout(width="220px"))
         self._detected = w.HTML()
         self._mapping_box = w.GridBox(layout=w.Layout(grid_template_columns="repeat(3, minmax(220px, 1fr))",
                                                       grid_gap="4px 16px"))
@@ -161,7 +189,7 @@ class ImportStep(w.VBox):
 
         upload_box = w.VBox([
             w.HTML("<b>Upload CRM exports</b>"),
-            w.HBox([self._upload, self._preset, self._sheet]),
+            w.HBox([self._upload, self._preset, self._sheet, self._currency]),
             self._roles_box, self._harmonise, self._detected,
             w.HTML("<b>Column mapping</b> (suggested; confirm or correct)"), self._mapping_box,
             w.HBox([self._import, self._progress, self._progress_text]),
@@ -187,8 +215,7 @@ class ImportStep(w.VBox):
         self._msg.show(f"Loading {folder} …")
         book = load_book(folder)
         self.state.book_path = str(folder)
-        self._publish(book, _TEXT["loaded"].format(name=folder.name, read=book.report.rows_read,
-                                                   acc=book.report.rows_accepted, rej=book.report.rows_rejected))
+        self._publish(book, _TEXT["loaded"].format(name=folder.name, counts=_counts(book)))
 
     # ------------------------------------------------------------------------------------------ upload
 
@@ -290,6 +317,10 @@ class ImportStep(w.VBox):
         for n, dd in self._role.items():
             if dd.value not in ("accounts", "ignore") and n in self._files:
                 by_role[dd.value] = (n, self._files[n])
+        currency = self._currency.value.strip().upper()
+        if currency and not re.fullmatch(r"[A-Z]{3}", currency):  # checked here too: any viewer can send values
+            self._msg.show(_TEXT["bad_currency"], "error")
+            return
         self._msg.show(_TEXT["importing"].format(name=name))
         self._progress.layout.display = ""
         self.state.busy = True
@@ -297,14 +328,17 @@ class ImportStep(w.VBox):
             book = import_book((name, self._files[name]), managers=by_role.get("managers"),
                                history=by_role.get("history"), pipeline=by_role.get("pipeline"),
                                preset=self._preset.value, mapping=self.mapping_override(), sheet=self._sheet_value(),
-                               harmonise=self._harmonise.value, progress=self._progress_cb)
+                               harmonise=self._harmonise.value, currency=currency or None,
+                               progress=self._progress_cb)
         finally:
             self.state.busy = False
             self._progress.layout.display = "none"
         self.state.book_path = ""
-        rep = book.report
-        self._publish(book, _TEXT["imported"].format(name=name, read=rep.rows_read, acc=rep.rows_accepted,
-                                                     rej=rep.rows_rejected))
+        text = _TEXT["imported"].format(name=name, counts=_counts(book))
+        accounts = next((f for f in book.report.files if f["table"] == "accounts"), {})
+        if (accounts.get("detected") or {}).get("currency_how") == "default":
+            text += " " + _TEXT["currency_default"].format(cur=book.currency)
+        self._publish(book, text)
 
     # ------------------------------------------------------------------------------------------ report
 
@@ -317,7 +351,7 @@ class ImportStep(w.VBox):
                                "accepted": f["rows_accepted"], "rejected": f["rows_rejected"],
                                "detected": ", ".join(f"{k} {v}" for k, v in (f.get("detected") or {}).items()
                                                      if k in ("preset", "encoding", "delimiter", "decimal",
-                                                              "sheet", "history_layout"))}
+                                                              "sheet", "history_layout", "currency"))}
                               for f in rep.files])
         warn = "".join(f"<li>{html.escape(x)}</li>" for x in rep.warnings)
         notes = "".join(f"<li>{html.escape(x)}</li>" for x in rep.notes)

@@ -406,6 +406,8 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
         if progress is not None:
             progress(frac, text)
 
+    if currency is not None and str(currency).strip() and not re.fullmatch(r"[A-Za-z]{3}", str(currency).strip()):
+        raise ImportFileError(f"Currency {currency!r} is not a three-letter ISO 4217 code such as EUR, USD or CHF.")
     report = ImportReport()
     step(0.05, "reading accounts")
     raw, cmap = read_mapped(accounts, preset=preset, mapping=mapping, sheet=sheet)
@@ -500,6 +502,14 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
 
 def _book_currency(given: str | None, raw: RawTable, report: ImportReport) -> str:
     """The book's currency: the user's, else the file's, else the default; the report says which and why."""
+    code, how = _choose_currency(given, raw, report)
+    for f in report.files:  # the accounts file's entry says which currency the book got and why
+        if f["file"] == raw.file and f["table"] == "accounts":
+            f["detected"].update({"currency": code, "currency_how": how})
+    return code
+
+
+def _choose_currency(given: str | None, raw: RawTable, report: ImportReport) -> tuple[str, str]:
     found, where = raw.detected.get("currency"), raw.detected.get("currency_from", "")
     counts = raw.detected.get("currency_counts") or {}
     if len(counts) > 1:
@@ -508,19 +518,17 @@ def _book_currency(given: str | None, raw: RawTable, report: ImportReport) -> st
                                "are, not converted, so sums across currencies mean little.")
     if given is not None and str(given).strip():
         code = str(given).strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", code):
-            raise ImportFileError(f"Currency {given!r} is not a three-letter ISO 4217 code such as EUR, USD or CHF.")
         if found and found != code:
             report.warnings.append(f"{raw.file}: the currency given is {code}, but {where} says {found}; the book "
                                    f"is labelled {code} as given.")
-        return code
+        return code, "given"
     if found:
         report.notes.append(f"{raw.file}: currency {found}, found in {where}.")
-        return found
+        return found, f"found in {where}"
     report.notes.append(f"{raw.file}: no currency was given and the file shows none (no currency column, no €, $ or "
                         f"£ signs), so the book is labelled {DEFAULT_CURRENCY} by default; set it with --currency on "
                         "the command line or the Currency field of the Import step.")
-    return DEFAULT_CURRENCY
+    return DEFAULT_CURRENCY, "default"
 
 
 def _first_problem(report: ImportReport) -> str:
