@@ -54,7 +54,8 @@ def test_dashboard_lists_published_only_and_refuses_crafted_names(store_path):
     d.show_comparison([VISIBLE])
     assert "at least two" in d._msg.value
     d.show_comparison([VISIBLE, "Second Plan"])
-    assert "<svg" in d._cmp_charts[0].value and "allocate.band" in d._cmp_params.value
+    assert "<svg" in d._cmp_charts[0].value and "Band ± (share of target)" in d._cmp_params.value
+    assert "allocate.band" not in d._cmp_params.value  # parameters by their names for people
     # the KPI comparison reads like the cards: values with their unit, the change against the first scenario
     from workbench.report.format import comparison_display
 
@@ -228,6 +229,19 @@ def test_published_visible_unpublished_not_offline_no_source(dashboard_server, o
     page.locator(".wb-dashboard select").nth(1).select_option(index=[0, 1])
     page.get_by_role("button", name="Compare").click()  # Playwright refuses a click on a covered button
     page.wait_for_selector(".wb-dashboard .wb-msg-ok:has-text('Comparing')", timeout=60_000)
+    # at 1,440 px the comparison fits its card: the 'B vs A' column and the whole warning are in view (they
+    # were cut off at the card's edge, the text stopping mid-word)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.wait_for_selector(".wb-cmp th:has-text(' vs ')", timeout=60_000)
+    fit = page.evaluate("""() => {
+        const card = document.querySelector('.wb-dashboard .widget-tab-contents').getBoundingClientRect();
+        const th = [...document.querySelectorAll('.wb-cmp th')].find(t => t.textContent.includes(' vs '));
+        const msg = document.querySelector('.wb-cmp .wb-msg');
+        return {card: card.right, th: th.getBoundingClientRect().right, msg: msg.getBoundingClientRect().right,
+                page: document.documentElement.scrollWidth, width: window.innerWidth};
+    }""")
+    assert fit["th"] <= fit["card"] and fit["msg"] <= fit["card"] and fit["page"] <= fit["width"], fit
+    page.screenshot(path=str(artifacts_dir / "dashboard-compare-1440.png"), full_page=True)
 
 
 @pytest.mark.browser

@@ -13,11 +13,12 @@ import os
 from pathlib import Path
 
 import ipywidgets as w
+import pandas as pd
 
 from workbench.cli.serve import PSEUDONYMISE_ENV
 from workbench.compare import compare
 from workbench.report.export import kpi_frame, moves_table, scenario_charts
-from workbench.report.format import when
+from workbench.report.format import fmt_kpi, when
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
 
 from .charting import ChartPane
@@ -32,7 +33,44 @@ _TEXT = {
     "not_published": "That scenario is not published (any more). Press Refresh to update the list.",
     "opened": "Showing {name} (version {version}).",
     "compared": "Comparing {names}.",
+    "moves_head": "Moves ({n:,})",
+    "no_owner": "no owner",
+    "moves_shown": "{shown:,} of {n:,} moves shown, largest revenue first; the Excel export lists them all.",
+    "moves_shown_plain": "{shown:,} of {n:,} moves shown; the Excel export lists them all.",
 }
+
+#: moves listed on the dashboard (the most valuable first); the export carries every move
+MOVES_SHOWN = 25
+
+
+def _who(names: pd.Series, ids: pd.Series) -> pd.Series:
+    """A manager's name, else the id, else "no owner" (an account nobody owned before the plan)."""
+    out = names.astype("string").replace("", pd.NA).fillna(ids.astype("string").replace("", pd.NA))
+    return out.fillna(_TEXT["no_owner"])
+
+
+def moves_for_people(sc: Scenario, limit: int = MOVES_SHOWN) -> tuple[pd.DataFrame, bool]:
+    """The moves a stakeholder reads: ``Account, Segment`` (its short name), ``From, To, Revenue, 12 months,
+    Reason``, the largest
+    revenue first (when the plan carries revenue per move), at most ``limit`` rows; manager names, not ids.
+    Returns the table and whether it is sorted by revenue."""
+    m = moves_table(sc)
+    raw = sc.assignment.moves
+    by_revenue = "revenue_12m" in raw.columns and len(raw) == len(m)
+    rev = pd.to_numeric(raw["revenue_12m"], errors="coerce").to_numpy() if by_revenue else None
+    out = pd.DataFrame({
+        "Account": m["account_id"],
+        # "Long tail – low value, low need, lower potential" → "Long tail": the Segment step explains the rest
+        "Segment": m["segment"].astype("string").str.split(" – ", n=1).str[0],
+        "From": _who(m["from_name"], m["from_manager"]),
+        "To": _who(m["to_name"], m["to_manager"]),
+    })
+    if by_revenue:
+        out["Revenue, 12 months"] = [fmt_kpi(v, sc.currency or "", decimals=0) for v in rev]
+        out["_rev"] = rev
+        out = out.sort_values("_rev", ascending=False, kind="stable", na_position="last").drop(columns="_rev")
+    out["Reason"] = m["reason"]
+    return out.head(limit).reset_index(drop=True), by_revenue
 
 
 class Dashboard(w.VBox):
@@ -74,9 +112,13 @@ class Dashboard(w.VBox):
         self._cmp_kpis = w.HTML()
         self._cmp_charts = [ChartPane() for _ in range(3)]
         self._cmp_params = w.HTML()
+        # min_width 0: a wide table scrolls inside its own box instead of widening the view past the tab's edge
+        # (the comparison's 'B vs A' column and its warning were cut off at 1,440 px)
+        fit = {"min_width": "0", "max_width": "100%"}
         scenario_view = w.VBox([self._head, self._kpis, w.HBox(self._charts[:2]), self._charts[2], self._moves,
-                                self._export])
-        compare_view = w.VBox([self._cmp_kpis, self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params])
+                                self._export], layout=w.Layout(**fit))
+        compare_view = w.VBox([self._cmp_kpis, self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params],
+                              layout=w.Layout(**fit))
         # the tabs take the room left and never less than nothing: wide content (cards, tables) used to push
         # the scenario list to zero width, hidden under the tabs
         self.tabs = w.Tab(children=[scenario_view, compare_view], titles=["Scenario", "Compare"],
@@ -208,8 +250,14 @@ class Dashboard(w.VBox):
                             "</details>")
         for pane, chart in zip(self._charts, scenario_charts(sc).values()):
             pane.show(chart)
-        moves = moves_table(sc)
-        self._moves.value = (f"<h4>Moves ({len(moves):,})</h4>" + table_html(moves, max_rows=25, wrap_last=True))
+        n = len(sc.assignment.moves)
+        shown, by_revenue = moves_for_people(sc)
+        note = ""
+        if len(shown) < n:
+            note = _TEXT["moves_shown" if by_revenue else "moves_shown_plain"].format(shown=len(shown), n=n)
+            note = f'<div class="wb-muted wb-moves-note">{html.escape(note)}</div>'
+        self._moves.value = (f"<h4>{_TEXT['moves_head'].format(n=n)}</h4>{note}<div class=\"wb-moves\">"
+                             f"{table_html(shown, max_rows=len(shown) or 1, wrap_last=True)}</div>")
         self._msg.show(_TEXT["opened"].format(name=sc.name, version=sc.version), "ok")
 
     @guarded()

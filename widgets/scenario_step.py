@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as w
+import pandas as pd
 
 from workbench.compare import Comparison, compare
 from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
@@ -27,7 +28,7 @@ from .charting import ChartPane
 from .common import MessageBox, guarded, step_header, table_html
 from .state import WorkbenchState
 
-__all__ = ["ScenarioStep", "ExportBox", "scenario_from_state"]
+__all__ = ["ScenarioStep", "ExportBox", "comparison_table", "scenario_from_state", "show_comparison"]
 
 _TEXT = {
     "nothing": "Nothing to save yet: load a book and let segmentation, reallocation and KPIs run first.",
@@ -47,19 +48,29 @@ _TEXT = {
 _MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "html": "text/html"}
 
 
+def comparison_table(cmp: Comparison) -> pd.DataFrame:
+    """``comparison_display`` with the P10–P90 columns moved to the end, so each scenario's change against the
+    first (the point of the view) stands next to the values instead of behind the bands."""
+    shown = comparison_display(cmp)
+    bands = [c for c in shown.columns if c.endswith(" P10–P90")]
+    return shown[[c for c in shown.columns if c not in bands] + bands]
+
+
 def show_comparison(cmp: Comparison, table: w.HTML, charts: list[ChartPane], params: w.HTML) -> None:
     """Render a comparison into its KPI table, the three comparison charts and the parameter diff.
 
-    Shared by the workshop's Scenarios step and the stakeholder dashboard so both show the same thing.
+    Shared by the workshop's Scenarios step and the stakeholder dashboard so both show the same thing. Warnings
+    (other books, other assumptions) are set apart from notes that only explain a difference.
     """
-    warn = "".join(f'<div class="wb-msg wb-msg-warning">{html.escape(x)}</div>' for x in cmp.warnings)
-    table.value = warn + table_html(comparison_display(cmp), max_rows=40)
+    msgs = [(x, "warning") for x in cmp.warnings] + [(x, "info") for x in cmp.notes]
+    head = "".join(f'<div class="wb-msg wb-msg-{level}">{html.escape(x)}</div>' for x, level in msgs)
+    table.value = (f'<div class="wb-cmp">{head}{table_html(comparison_table(cmp), max_rows=40)}</div>')
     charts[0].show(kpi_bands(cmp.kpis))
     charts[1].show(loads_side_by_side(cmp.loads_long))
     charts[2].show(move_overlap(cmp.overlap))
-    diff = cmp.param_diff.drop(columns=["differs"])
+    diff = cmp.param_diff_table()
     params.value = "<h4>Parameters that differ</h4>" + (
-        table_html(diff, max_rows=50) if len(diff) else "<p>None: same parameters.</p>")
+        f'<div class="wb-cmp">{table_html(diff, max_rows=50)}</div>' if len(diff) else "<p>None: same parameters.</p>")
 
 
 class ExportBox(w.VBox):
