@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["kmeans_fit", "lloyd", "nearest", "cluster_scores", "silhouette_many", "gmm_log_prob", "single_thread"]
+__all__ = ["kmeans_fit", "lloyd", "nearest", "cluster_scores", "silhouette_many", "gmm_log_prob", "single_thread",
+           "distinct_rows"]
 
 _CHUNK = 65_536  # rows per block: the per-column temporaries stay in cache
 
@@ -25,6 +26,19 @@ def single_thread():
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="openmp")
+
+
+def distinct_rows(X: np.ndarray) -> int:
+    """Number of distinct rows of ``X``.
+
+    A clustering asked for more clusters than there are distinct points cannot find them (scikit-learn warns and
+    returns duplicate centres); callers cap the number of clusters with this.
+    """
+    if len(X) == 0:
+        return 0
+    C = np.ascontiguousarray(X)
+    C = C + 0.0  # -0.0 and 0.0 are the same point but not the same bytes
+    return int(len(np.unique(C.view(np.dtype((np.void, C.dtype.itemsize * C.shape[1]))))))
 
 
 def nearest(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +122,8 @@ def kmeans_fit(X: np.ndarray, k: int, seed: int = 0, sample_size: int = 10_000, 
     Parameters
     ----------
     X : n × d float32 scaled features.
-    k : number of clusters (≤ number of distinct rows for a meaningful result).
+    k : number of clusters; fewer when the sample has fewer distinct rows than ``k`` (the result then has as
+        many centres as there are distinct rows).
     seed : random seed for the sample and the initialisation.
     sample_size : rows the restarts run on (all rows when the book is smaller).
     n_init : k-means++ restarts on the sample.
@@ -116,13 +131,14 @@ def kmeans_fit(X: np.ndarray, k: int, seed: int = 0, sample_size: int = 10_000, 
 
     Returns
     -------
-    centers (k × d float64), labels (n int64), squared distance of each row to its centre (n float64).
+    centers (k' × d float64, k' = min(k, distinct sample rows)), labels (n int64), squared distance of each row to its centre (n float64).
     """
     from sklearn.cluster import KMeans
 
     n = len(X)
     rng = np.random.default_rng(seed)
     S = X if n <= sample_size else X[np.sort(rng.choice(n, sample_size, replace=False))]
+    k = min(k, distinct_rows(S))
     with single_thread():
         km = KMeans(n_clusters=k, n_init=n_init, random_state=seed, max_iter=300).fit(S)
     C, labels, d2, _ = lloyd(X, km.cluster_centers_, max_iter=max_iter, tol=tol)

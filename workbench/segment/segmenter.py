@@ -9,10 +9,21 @@ JSON (no pickle) and ``predict`` labels new accounts exactly as the fit would ha
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from .cluster import cluster_scores, gmm_log_prob, kmeans_fit, lloyd, nearest, silhouette_many, single_thread
+from .cluster import (
+    cluster_scores,
+    distinct_rows,
+    gmm_log_prob,
+    kmeans_fit,
+    lloyd,
+    nearest,
+    silhouette_many,
+    single_thread,
+)
 from .features import (
     DEFAULT_FEATURES,
     FEATURES,
@@ -80,6 +91,12 @@ class AccountSegmenter:
     value_cuts, need_cuts : explicit cut points of the value × need matrix, ascending: revenue_12m in
         currency/year and service_need in hours/year (``grid - 1`` values each); default quantiles of the book.
     sample_size : rows the k-means restarts run on before the full-data Lloyd passes.
+
+    Fewer segments than ``k`` come out when the features do not separate the accounts into ``k`` groups (for
+    example revenue is zero for nearly every account and the book has no potential or need): the clustering is
+    never asked for more clusters than there are distinct feature rows, and clusters left without accounts are
+    dropped. ``k_requested_`` keeps what was asked for, ``constant_features_`` the features that take one value
+    for every account after clipping and scaling, ``convergence_warnings_`` what scikit-learn warned about.
     """
 
     def __init__(self, method: str = "kmeans", k: int | str = 4, features=None, seed: int = 0,
@@ -149,23 +166,43 @@ class AccountSegmenter:
         self.missing_share_ = {f: float(np.mean(~np.isfinite(T[:, j]))) for j, f in enumerate(self.feature_names_)}
         self.scaler_ = RobustScaler().fit(T, self.log_features_)
         X = self.scaler_.transform(T)
+        self.constant_features_ = [f for j, f in enumerate(self.feature_names_)
+                                   if n and float(X[:, j].min()) == float(X[:, j].max())]
+        self.k_requested_ = None
+        self.convergence_warnings_ = []
         if self.method in RULE_METHODS:
             self._fit_rules(revenue, need)
             labels = self._predict_rules(revenue, need)
             self.cluster_centers_ = None
         else:
             k = _check_k(self.k, n)
-            if k == "auto":
-                k, labels = self._fit_auto(X)
-            else:
-                labels = self._fit_clusters(X, k)
-            self.k_ = k
+            self.k_requested_ = k
+            # scikit-learn's ConvergenceWarnings would reach the terminal raw; they are kept for the result's
+            # notes instead. Other warnings pass through unchanged.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                if k == "auto":
+                    k, labels = self._fit_auto(X)
+                else:
+                    labels = self._fit_clusters(X, k)
+            from sklearn.exceptions import ConvergenceWarning
+
+            for w in caught:
+                if issubclass(w.category, ConvergenceWarning):
+                    if str(w.message) not in self.convergence_warnings_:
+                        self.convergence_warnings_.append(str(w.message))
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            self.k_ = len(self.cluster_centers_)
+            labels = self._drop_empty(labels)
             labels = self._order_by_value(X, labels, revenue)
         self.labels_ = labels
         if self.method in CLUSTER_METHODS and self.k_ > 1:
             self.scores_ = cluster_scores(X, labels, self.k_)
 
     def _fit_clusters(self, X: np.ndarray, k: int) -> np.ndarray:
+        """Labels of ``X`` in at most ``k`` clusters (fewer when the rows the method fits on have fewer distinct
+        values); sets ``cluster_centers_`` with one row per cluster."""
         rng = np.random.default_rng(self.seed)
         n = len(X)
         if self.method == "kmeans":
@@ -176,6 +213,7 @@ class AccountSegmenter:
             from sklearn.mixture import GaussianMixture
 
             S = X if n <= _GMM_SAMPLE else X[np.sort(rng.choice(n, _GMM_SAMPLE, replace=False))]
+            k = min(k, distinct_rows(S))
             # reg_covar in scaled units (IQR = 1): imputed medians and clipped zeros form spikes on which a
             # component collapses with the default 1e-6; 1e-2 keeps the planted tiers (ARI 0.86 vs 0.77).
             with single_thread():
@@ -188,6 +226,7 @@ class AccountSegmenter:
 
         idx = np.arange(n) if n <= _WARD_SAMPLE else np.sort(rng.choice(n, _WARD_SAMPLE, replace=False))
         S = X[idx].astype(np.float64)
+        k = min(k, distinct_rows(S))
         with single_thread():
             lab = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(S)
         counts = np.bincount(lab, minlength=k)
@@ -202,6 +241,11 @@ class AccountSegmenter:
         hi = min(hi, n - 1)
         if hi < lo:
             raise ValueError(f"k='auto' needs at least {lo + 1} accounts")
+        scan = X if n <= self.sample_size else X[np.sort(np.random.default_rng(self.seed).choice(
+            n, self.sample_size, replace=False))]
+        hi = min(hi, distinct_rows(scan))
+        if hi < lo:  # the features do not separate the accounts into two groups: nothing to choose between
+            return 1, self._fit_clusters(X, 1)
         rng = np.random.default_rng(self.seed + 7919)
         sil_idx = np.arange(n) if n <= _SILHOUETTE_SAMPLE else np.sort(rng.choice(n, _SILHOUETTE_SAMPLE,
                                                                                   replace=False))
@@ -211,10 +255,8 @@ class AccountSegmenter:
                 # A scan-quality fit: sample restarts + a few full passes; the winner is refined below.
                 from sklearn.cluster import KMeans
 
-                S = X if n <= self.sample_size else X[np.sort(np.random.default_rng(self.seed).choice(
-                    n, self.sample_size, replace=False))]
                 with single_thread():
-                    km = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(S)
+                    km = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(scan)
                 # One labelling pass over all rows; the scores below are exact for these labels, and only
                 # the winning k pays for Lloyd iterations to convergence.
                 labels = nearest(X, km.cluster_centers_)[0]
@@ -245,6 +287,22 @@ class AccountSegmenter:
                 self.gmm_ = gmm
             labels = self._predict_clusters(X)
         return best, labels
+
+    def _drop_empty(self, labels: np.ndarray) -> np.ndarray:
+        """Drop clusters without accounts (their centre won no row) and renumber the rest, order kept.
+
+        A segment of nobody is no segment: it would be listed, named and given a coverage role.
+        """
+        k = self.k_
+        used = np.bincount(labels, minlength=k) > 0
+        if used.all():
+            return labels
+        new_id = np.cumsum(used) - 1
+        self.cluster_centers_ = np.asarray(self.cluster_centers_)[used]
+        if getattr(self, "gmm_", None) is not None:
+            self.gmm_ = {key: np.asarray(v)[used] for key, v in self.gmm_.items()}
+        self.k_ = int(used.sum())
+        return new_id[labels].astype(np.int64)
 
     def _order_by_value(self, X: np.ndarray, labels: np.ndarray, revenue: np.ndarray) -> np.ndarray:
         """Renumber clusters so that segment 0 has the highest mean log revenue (stable, deterministic)."""
