@@ -45,7 +45,23 @@ _TEXT = {
     "moderate": ("Segments are only moderately stable (adjusted Rand index {ari:.2f} across refits): accounts near "
                  "segment borders may switch segment; check them before moving owners."),
     "imputed": "{feature} is missing for {share:.0%} of accounts; they were placed at the median.",
+    "one_segment": ("1 segment: the features do not separate these accounts ({why}). Segments need accounts that "
+                    "differ: fill revenue, potential or service need in the export, choose other features, or tier "
+                    "the accounts by revenue share (method 'abc')."),
+    "fewer": "{asked} segments were asked for, but the features separate these accounts into only {k} ({why}).",
+    "fewer_why": "many accounts share the same feature values",
+    "flat": "{feature} is {value} for {count:,} of {n:,} accounts",
+    "flat_all": "{feature} is {value} for every account",
+    "flat_clipped": "; the other {rest:,} lie beyond the 1st–99th percentile the features are clipped to",
+    "absent": "the book has no {columns} values",
+    "constant": "{desc}, so {feature} does not separate the accounts.",
+    "empty_tier": "{name} has no accounts in this book.",
+    "convergence": ("The clustering did not fully converge ({message}); another seed may give somewhat different "
+                    "segments."),
 }
+
+#: Account columns behind the default features, for messages that tell the user what to fill in.
+_DEFAULT_COLUMNS = {"revenue": "revenue_12m", "headroom": "potential", "service_need": "service_need"}
 
 
 def stability(segmenter: AccountSegmenter, raw: dict[str, np.ndarray], revenue: np.ndarray,
@@ -61,6 +77,9 @@ def stability(segmenter: AccountSegmenter, raw: dict[str, np.ndarray], revenue: 
     """
     from sklearn.metrics import adjusted_rand_score
 
+    if segmenter.k_ < 2:
+        # Every refit agrees with one segment (ARI 1): that says nothing about stability.
+        return {"ari": None, "ari_min": None, "runs": [], "level": "one segment"}
     n = len(revenue)
     rng = np.random.default_rng(int(segmenter.seed) + 104729)
     base = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
@@ -91,6 +110,44 @@ def _stability_warning(stab: dict) -> str:
     if stab.get("level") == "moderate":
         return _TEXT["moderate"].format(ari=stab["ari"])
     return ""
+
+
+def _flat(name: str, values: np.ndarray) -> str:
+    """'revenue (revenue_12m) is 0 for 421 of 423 accounts; the other 2 …' for a feature that does not vary."""
+    col = FEATURES[name].columns[0] if name in FEATURES and FEATURES[name].columns else None
+    label = f"{name} ({col})" if col and col != name else name
+    finite = values[np.isfinite(values)]
+    vals, counts = np.unique(finite, return_counts=True)
+    top = int(np.argmax(counts))
+    value, count = f"{vals[top]:,.6g}", int(counts[top])
+    if count == len(values):
+        return _TEXT["flat_all"].format(feature=label, value=value)
+    text = _TEXT["flat"].format(feature=label, value=value, count=count, n=len(values))
+    rest = len(finite) - count
+    return text + (_TEXT["flat_clipped"].format(rest=rest) if rest else "")
+
+
+def _fit_messages(seg: AccountSegmenter, raw: dict[str, np.ndarray], chosen: bool) -> tuple[list[str], list[str]]:
+    """Warnings and notes about what the fit could not do as asked: fewer segments than asked for (and why),
+    features that do not vary, empty rule tiers, convergence. ``chosen``: the caller named the features.
+    """
+    warn, notes = [], []
+    flat = {f: _flat(f, raw[f]) for f in seg.constant_features_}
+    why = list(flat.values())
+    if not chosen:
+        absent = [c for f, c in _DEFAULT_COLUMNS.items() if f not in seg.feature_names_]
+        if absent:
+            why.append(_TEXT["absent"].format(columns=" or ".join(dict.fromkeys(absent))))
+    asked = seg.k_requested_
+    if seg.method_ in CLUSTER_METHODS and seg.k_ == 1 and asked != 1:
+        warn.append(_TEXT["one_segment"].format(why="; ".join(why) or _TEXT["fewer_why"]))
+    elif seg.method_ in CLUSTER_METHODS and isinstance(asked, int) and seg.k_ < asked:
+        warn.append(_TEXT["fewer"].format(asked=asked, k=seg.k_, why="; ".join(flat.values()) or _TEXT["fewer_why"]))
+        notes += [_TEXT["constant"].format(desc=d, feature=f) for f, d in flat.items()]
+    else:
+        notes += [_TEXT["constant"].format(desc=d, feature=f) for f, d in flat.items()]
+    notes += [_TEXT["convergence"].format(message=m.rstrip(".")) for m in seg.convergence_warnings_]
+    return warn, notes
 
 
 def _need(accounts: pd.DataFrame) -> np.ndarray | None:
@@ -163,16 +220,23 @@ def segment(book, method: str = "kmeans", k: int | str = 5, features=None, seed:
     if stability_runs > 0:
         stab = stability(seg, raw, rev, need, runs=stability_runs)
     say("profiles", 0.85)
+    fit_warnings, fit_notes = _fit_messages(seg, raw, features is not None)
     notes = [_TEXT["imputed"].format(feature=f, share=s) for f, s in seg.missing_share_.items() if s > 0]
-    quality = {"method": seg.method_, "k": int(seg.k_), "features": seg.feature_names_,
+    notes += fit_notes
+    warning = " ".join(t for t in [*fit_warnings, _stability_warning(stab)] if t)
+    quality = {"method": seg.method_, "k": int(seg.k_), "k_requested": seg.k_requested_,
+               "features": seg.feature_names_,
                "stability": stab["ari"], "stability_min": stab["ari_min"], "stability_runs": stab["runs"],
-               "stability_level": stab["level"], "warning": _stability_warning(stab), "notes": notes,
+               "stability_level": stab["level"], "warning": warning, "notes": notes,
                **{key: float(v) for key, v in seg.scores_.items()},
                "k_scores": seg.k_scores_, "fit_seconds": fit_seconds}
     params = {**seg.get_params(), "names": {str(i): v for i, v in (names or {}).items()},
               "coverage": {str(i): dict(v) for i, v in (coverage or {}).items()},
               "stability_runs": int(stability_runs)}
     out = _assemble(book, seg, labels, raw, params, quality, names, coverage)
+    empty = [_TEXT["empty_tier"].format(name=r.segment) for r in out.profiles.itertuples() if r.n_accounts == 0]
+    if empty:  # a rule's tier can be empty in a book (a cluster cannot: empty clusters are dropped in the fit)
+        out.quality["warning"] = " ".join(t for t in [*empty, out.quality["warning"]] if t)
     out.quality["seconds"] = time.perf_counter() - t0
     say("done", 1.0)
     return out
