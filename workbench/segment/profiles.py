@@ -110,8 +110,9 @@ def build_profiles(accounts: pd.DataFrame, labels: np.ndarray, k: int,
         prof[f"{c}_median"] = g[c].median().reindex(prof.index)
     prof["value_pct"] = _percentile_of(cols["revenue_12m"], prof["revenue_12m_median"].to_numpy())
     need = cols.get("service_need")
+    # Without service need in the book a segment's need is unknown (NaN), not "mid": names leave it out.
     prof["need_pct"] = (_percentile_of(need, prof["service_need_median"].to_numpy())
-                        if need is not None and np.isfinite(need).any() else 0.5)
+                        if need is not None and np.isfinite(need).any() else np.nan)
     pot = cols.get("potential")
     if pot is not None and np.isfinite(pot).any():
         ws = np.clip(pot - cols["revenue_12m"], 0, None)
@@ -150,11 +151,12 @@ def _tiers(value_pct: np.ndarray, whitespace_pct: np.ndarray) -> list[str]:
 
 
 def auto_names(profiles: pd.DataFrame, method: str, model: dict | None = None) -> list[str]:
-    """Business names per segment, derived from the profile; unique (duplicates get ' (2)', ' (3)', ...).
+    """Business names per segment, derived from the profile; unique (see ``_disambiguate``).
 
     Clusters are named after their tier with the value/need words ("Strategic – high value, high need",
     "Grow – mid value, high potential", "Maintain – mid value, low need", "Long tail – low value, low need");
-    ABC tiers and value × need cells carry the rule that defines them.
+    the need words are left out when the book has no service need. ABC tiers and value × need cells carry the
+    rule that defines them.
     """
     k = len(profiles)
     if method == "abc" and model is not None:
@@ -170,15 +172,15 @@ def auto_names(profiles: pd.DataFrame, method: str, model: dict | None = None) -
     else:
         names = []
         for r in profiles.itertuples():
-            need = _level(r.need_pct)
+            need = f", {_level(r.need_pct)} need" if np.isfinite(r.need_pct) else ""
             if r.tier == "Strategic":
-                names.append(f"Strategic – high value, {need} need")
+                names.append(f"Strategic – high value{need}")
             elif r.tier == "Grow":
                 names.append(f"Grow – {_level(r.value_pct)} value, high potential")
             elif r.tier == "Maintain":
-                names.append(f"Maintain – mid value, {need} need")
+                names.append(f"Maintain – mid value{need}")
             else:
-                names.append(f"Long tail – low value, {need} need")
+                names.append(f"Long tail – low value{need}")
     return _disambiguate(names, profiles)
 
 
@@ -186,8 +188,14 @@ _DIMENSIONS = (("value_pct", "value"), ("need_pct", "need"), ("whitespace_pct", 
 
 
 def _disambiguate(names: list[str], profiles: pd.DataFrame) -> list[str]:
-    """Segments that got the same name are told apart by the profile dimension they differ most on
-    ("…, lower potential" / "…, higher potential"); more than two, or no difference, get " (2)", " (3)".
+    """Segments that got the same name are told apart.
+
+    Two of them by a profile dimension the name does not already state, the one they differ most on
+    ("…, lower potential" / "…, higher potential") — never by value, or by need where the name gives a need
+    level, which would contradict the head ("high value, …, lower value"). Otherwise (more than two, or no
+    clear difference) the tier word is numbered in segment order, that is by value, highest first
+    ("Strategic 1 – high value", "Strategic 2 – high value"), so the word that tells them apart comes first
+    and survives a truncated label.
     """
     out = list(names)
     groups: dict[str, list[int]] = {}
@@ -199,6 +207,8 @@ def _disambiguate(names: list[str], profiles: pd.DataFrame) -> list[str]:
         if len(members) == 2:
             spreads = []
             for col, word in _DIMENSIONS:
+                if word in name:  # the name already states this dimension
+                    continue
                 if col in profiles.columns:
                     v = profiles[col].to_numpy(dtype=float)[members]
                     if np.isfinite(v).all():
@@ -210,8 +220,9 @@ def _disambiguate(names: list[str], profiles: pd.DataFrame) -> list[str]:
                     lo, hi = (members if v[0] <= v[1] else members[::-1])
                     out[lo], out[hi] = f"{name}, lower {word}", f"{name}, higher {word}"
                     continue
-        for rank, i in enumerate(members[1:], start=2):
-            out[i] = f"{name} ({rank})"
+        head, sep, tail = name.partition(" – ")
+        for rank, i in enumerate(members, start=1):
+            out[i] = f"{head} {rank}{sep}{tail}" if sep else f"{name} ({rank})"
     seen: dict[str, int] = {}
     for i, name in enumerate(out):  # a disambiguated name may still collide with another segment's name
         seen[name] = seen.get(name, 0) + 1
