@@ -19,6 +19,10 @@ _SCHEME = "tableau10"
 REVENUE_FLOOR = 100.0
 NEED_FLOOR = 0.5
 
+#: Axis labels of the scatter: SI prefixes only from a thousand up ("2k", "1.5M"), plain numbers below. d3's "~s"
+#: alone writes 0.5 hours as "500m", which reads as 500 million.
+PLAIN_AXIS_LABELS = "abs(datum.value) >= 1000 ? format(datum.value, '~s') : format(datum.value, ',.2~f')"
+
 
 def scatter_sample(accounts: pd.DataFrame, labels: pd.DataFrame, max_points: int = MAX_MARKS,
                    seed: int = 0) -> pd.DataFrame:
@@ -66,9 +70,9 @@ def segment_scatter(points: pd.DataFrame, total_accounts: int | None = None, bru
                       legend=alt.Legend(labelLimit=320, orient="bottom", columns=1))
     chart = alt.Chart(pts).mark_circle(size=14).encode(
         x=alt.X("revenue_12m:Q", title="Revenue last 12 months (log)", scale=alt.Scale(type="log"),
-                axis=alt.Axis(format="~s", tickCount=6)),
+                axis=alt.Axis(labelExpr=PLAIN_AXIS_LABELS, tickCount=6)),
         y=alt.Y("service_need:Q", title="Service need, hours/year (log)", scale=alt.Scale(type="log"),
-                axis=alt.Axis(format="~s", tickCount=6)),
+                axis=alt.Axis(labelExpr=PLAIN_AXIS_LABELS, tickCount=6)),
         color=color, opacity=alt.value(0.6),
         tooltip=["account_id:N", "segment:N", alt.Tooltip("revenue_12m:Q", format=",.0f"),
                  alt.Tooltip("service_need:Q", format=",.1f")],
