@@ -61,6 +61,7 @@ _TEXT = {
     "no_book": "Load a book first.",
     "working": "Segmenting {n:,} accounts …",
     "done": "{k} segments from {n:,} accounts ({method}, {seconds:.1f} s).",
+    "done_one": "1 segment from {n:,} accounts ({method}, {seconds:.1f} s).",
     "stable": "Stability {ari:.2f} (adjusted Rand index across {runs} refits): the segments are stable.",
     "no_stability": "Stability not computed.",
     "renamed": "Segment names updated.",
@@ -261,8 +262,9 @@ class SegmentStep(w.VBox):
         self.state.segmentation = seg
         q = seg.quality
         method = dict((v, k) for k, v in _METHODS).get(q["method"], q["method"])
-        self._msg.show(_TEXT["done"].format(k=q["k"], n=book.n_accounts, method=method,
-                                            seconds=q.get("seconds", 0.0)), "ok")
+        done = _TEXT["done_one"] if q["k"] == 1 else _TEXT["done"]
+        self._msg.show(done.format(k=q["k"], n=book.n_accounts, method=method, seconds=q.get("seconds", 0.0)),
+                       "ok")
 
     # ------------------------------------------------------------------ render
     def _render(self, seg) -> None:
@@ -275,6 +277,9 @@ class SegmentStep(w.VBox):
             self._stability.value = f'<div class="wb-msg wb-msg-ok">{html.escape(text)}</div>'
         else:
             self._stability.value = f'<div class="wb-msg">{_TEXT["no_stability"]}</div>'
+        # What the fit could not do as asked (constant features, convergence, imputed values) is said, not hidden.
+        self._stability.value += "".join(f'<div class="wb-msg wb-msg-info">{html.escape(n)}</div>'
+                                         for n in q.get("notes") or [])
         self._scatter.show(segment_scatter(scatter_sample(book.accounts, seg.labels), book.n_accounts,
                                            brush=INTERACTIVE_SCATTER))
         self._sizes.show(segment_sizes(seg.profiles))
@@ -298,7 +303,9 @@ class SegmentStep(w.VBox):
             info = _TEXT["coverage_row"].format(hours=r.hours_per_account, fte=r.headcount_needed,
                                                 practice=r.practice_range)
             rows += [
-                w.Label(f"{r.segment_id} · {r.segment}"),
+                # HTML wraps where a Label would cut the name off, often at the word that tells segments apart.
+                w.HTML(f'<div style="white-space:normal;overflow-wrap:anywhere;line-height:1.3">'
+                       f"{r.segment_id} · {html.escape(str(r.segment))}</div>"),
                 w.Dropdown(options=roles, value=r.role, layout=w.Layout(width="190px")),
                 w.BoundedFloatText(value=round(float(r.accounts_per_manager), 1), min=0.1, max=100_000, step=1,
                                    description="accounts / manager", style={"description_width": "initial"},
