@@ -142,3 +142,26 @@ def test_large_books_segment_in_the_background(book, monkeypatch):
     assert st.segmentation is not None and len(st.segmentation.labels) == book.n_accounts
     assert busy == [True, False] and st.busy is False
     assert view._progress.value == 100
+
+
+def test_one_segment_book_is_explained_and_coverage_names_wrap():
+    """A book whose features do not separate the accounts: one segment, said in the message and the warning,
+    no stability claimed; the coverage rows show the whole segment name in a wrapping cell."""
+    import pandas as pd
+
+    rev = np.zeros(120)
+    rev[3] = 5e6
+    acc = pd.DataFrame({"account_id": [f"A{i}" for i in range(120)], "name": "x", "revenue_12m": rev,
+                        "owner_id": "M1"})
+    man = pd.DataFrame({"manager_id": ["M1"], "name": ["a"], "role": ["Account Manager"],
+                        "capacity_hours": [1500.0]})
+    st = _state()
+    view = SegmentStep(st)
+    st.book = AccountBook(accounts=acc, managers=man)
+    assert st.segmentation.quality["k"] == 1
+    assert "1 segment from 120 accounts" in view._msg.value
+    assert "1 segment: the features do not separate these accounts" in view._stability.value
+    assert "Stability" not in view._stability.value
+    cell = view._coverage.children[0]
+    assert isinstance(cell, w.HTML) and "white-space:normal" in cell.value
+    assert st.segmentation.profiles.loc[0, "segment"] in cell.value
