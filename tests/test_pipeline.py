@@ -218,10 +218,7 @@ def test_cli_run_on_features_that_do_not_separate_says_so_without_sklearn_warnin
     assert kpis["segmentation"]["k"] == 1 and kpis["segmentation"]["stability"] is None
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="workbench/allocate/engine.py _moves: np.char.replace on a zero-size array (no moves, "
-                          "e.g. a one-manager book) raises numpy's 'zero-size array to reduction operation "
-                          "maximum'; not the segmentation's doing. Remove this mark when allocate is fixed.")
 def test_run_on_a_one_manager_book_without_moves():
+    # a plan without moves (one manager) used to stop in numpy's char.replace on an empty array
     res = run(_degenerate_book(owners=1))
     assert res.segmentation.quality["k"] == 1 and len(res.assignment.moves) == 0

@@ -418,8 +418,12 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
                      "not enforced")
 
     # --- pre-checks that no solver can fix
+    # the segment step counts each account under its own segment's role, the plan a family under its most
+    # demanding member's: a shortfall message gives both figures, so the two screens can be reconciled
+    acc_group = pd.Index(role_keys).get_indexer(a_role.fillna("\0").to_numpy(dtype=object))
+    by_account = np.bincount(acc_group[acc_group >= 0], weights=hours[acc_group >= 0], minlength=len(role_keys))
     checks, warnings = _prechecks(mframe, cap, mg.active, m_group, role_label, pref_role, u_hours, upper, lock_mgr,
-                                  band)
+                                  band, by_account)
     if u_aux is not None and not freeze:
         checks += _aux_prechecks(mframe, mg.active, m_group, group, u_aux, aux_upper, lock_mgr, balance_on,
                                  balance_band, acc["name"].astype(str).to_numpy()[lead], u_count)
@@ -703,7 +707,8 @@ def _industry_experience(owner_idx, ind_codes, n_ind, mframe, ind_keys, M) -> np
     return np.flatnonzero(exp.ravel()).astype(np.int64)
 
 
-def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, lock_mgr, band) -> tuple[list, list]:
+def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, lock_mgr, band,
+               by_account) -> tuple[list, list]:
     """Diagnoses of inputs no plan can satisfy (demand above capacity, locks beyond a band) and of roles short of
     capacity (a fallback, not a failure: their accounts spill over to other roles)."""
     out: list[str] = []
@@ -719,9 +724,12 @@ def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, 
         hg = float(u_hours[group == g].sum())
         cg = float(cap[active & (m_group == g)].sum())
         if hg > cg * (1 + 1e-9):
+            families = (f" (account families counted under their most demanding member's role; "
+                        f"{by_account[g]:,.0f} h account by account)" if abs(by_account[g] - hg) > 0.5 else "")
             role_short.append(f"Capacity below demand for the role '{role_label[g]}': its accounts need {hg:,.0f} h a "
-                              f"year, its managers have {cg:,.0f} h. Add {_article(role_label[g])} {role_label[g]}, or lower its hours per "
-                              "account; meanwhile its accounts spill over to other roles.")
+                              f"year{families}, its managers have {cg:,.0f} h. Add {_article(role_label[g])} "
+                              f"{role_label[g]}, or lower its hours per account; meanwhile its accounts spill over to "
+                              "other roles.")
     if (lock_mgr >= 0).any():
         lk = lock_mgr >= 0
         locked = np.bincount(lock_mgr[lk], weights=u_hours[lk], minlength=len(cap))
@@ -803,8 +811,9 @@ def _moves(acc, owners, moved, owner_idx, to_idx, unit_codes, lead, u_owner, loc
                      np.where(speaks, "speaks " + lang_name.astype(str), parts))
     dev_word = np.where(dev_to <= 0, " % under target", " % over target")
     fit_txt = np.where(parts != "", "has " + parts.astype(str) + " and is ", "is ")
-    fit_txt = np.where(np.char.startswith(fit_txt.astype(str), "has speaks"),
-                       np.char.replace(fit_txt.astype(str), "has speaks", "speaks"), fit_txt)
+    if len(fit_txt):  # numpy's char.replace fails on an empty array (a plan without moves)
+        fit_txt = np.where(np.char.startswith(fit_txt.astype(str), "has speaks"),
+                           np.char.replace(fit_txt.astype(str), "has speaks", "speaks"), fit_txt)
     to_clause = names[to].astype(object) + " " + fit_txt.astype(object) + _pct(dev_to).astype(object) + dev_word
     owner_gone = (fr >= 0) & ~active[frc]
     family = (fr >= 0) & (u_owner[u] == to) & (owner_idx[lead[u]] != fr)
