@@ -287,4 +287,8 @@ class KpiStep(w.VBox):
         self._segments.value = table_html(proj.by_segment[seg_cols], max_rows=20)
         cols = [c for c in _MANAGER_COLUMNS if c in proj.by_manager]
         top = proj.by_manager.reindex(proj.by_manager["revenue_delta_12m"].abs().sort_values(ascending=False).index)
-        self._managers.value = table_html(top[cols], max_rows=25, float_format="{:,.2f}")
+        # the next 12 months as projected, not the last 12 of the Reallocate step's table: say which is which
+        shown = top[cols].rename(columns={"revenue_before_12m": "revenue_next_12m_keep_owners",
+                                          "revenue_after_12m": "revenue_next_12m_new_owners",
+                                          "revenue_delta_12m": "revenue_next_12m_change"})
+        self._managers.value = table_html(shown, max_rows=25, float_format="{:,.2f}")

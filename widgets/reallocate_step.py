@@ -689,6 +689,9 @@ class ReallocateStep(w.VBox):
             table = pd.concat([table, extra.drop(columns=[c for c in extra if c in table])], axis=1)
         flags = [c for c in table if table[c].dtype == bool]  # "in band after": yes / no, not True / False
         table = table.assign(**{c: table[c].map({True: "yes", False: "no"}) for c in flags})
+        # the last 12 months (the KPI step projects the next 12): say which
+        table = table.rename(columns={"revenue_before": "revenue_last_12m_before",
+                                      "revenue_after": "revenue_last_12m_after"})
         self._loads.value = table_html(table.sort_values("hours_before", ascending=False), max_rows=50)
         self._render_moves()
 
