@@ -49,6 +49,15 @@ def test_draws_give_bands_and_errors_stay_in_the_view():
     view._draws.value = 1000
     k = st.projection.kpis["revenue_12m"]
     assert k["p10"] < k["p90"] and "P10–P90" in view._cards.value
+    # the card's band is the change's (is the change real?), the scenario value's band is its tooltip
+    from workbench.report.format import band_text, kpi_decimals
+    dec = kpi_decimals(k["baseline"], k["scenario"], k["delta"])
+    change = band_text(k["delta_p10"], k["delta_p90"], k["unit"], dec, sign=True)
+    assert change.startswith(("+", "-", "−")) and f"change P10–P90: {change}" in view._cards.value
+    assert ("(either way)" in view._cards.value) == any(
+        kp.get("delta_p10") is not None and kp["delta_p10"] < 0 < kp["delta_p90"]
+        for key, kp in st.projection.kpis.items() if f'data-kpi="{key}"' in view._cards.value)
+    assert f"scenario P10–P90: {band_text(k['p10'], k['p90'], k['unit'], dec)}" in view._cards.value
     assert st.params["kpi"]["draws"] == 1000
     assert "scenario_p10" in st.projection.series
     # a broken assignment becomes a plain message, not a traceback

@@ -98,8 +98,16 @@ def kpi_cards_html(kpis: dict) -> str:
         k = kpis[key]
         unit = k["unit"]
         dec = kpi_decimals(k["baseline"], k["scenario"], k["delta"])
-        band = band_text(k.get("p10"), k.get("p90"), unit, dec)
-        band = f'<div class="wb-kpi-band">P10–P90: {band}</div>' if band else ""
+        # the change's own band says whether the change is real (a band that holds 0 may go either way); the
+        # scenario value's band is in the tooltip
+        level = band_text(k.get("p10"), k.get("p90"), unit, dec)
+        change = band_text(k.get("delta_p10"), k.get("delta_p90"), unit, dec, sign=True)
+        if change:
+            either = " (either way)" if k["delta_p10"] < 0 < k["delta_p90"] else ""
+            tip = html.escape(f"{k['label']}, scenario P10–P90: {level}", quote=True)
+            band = f'<div class="wb-kpi-band" title="{tip}">change P10–P90: {change}{either}</div>'
+        else:
+            band = f'<div class="wb-kpi-band">P10–P90: {level}</div>' if level else ""
         label = html.escape(k["label"])
         cards.append(
             f'<div class="wb-kpi" data-kpi="{key}"><div class="wb-kpi-label" title="{label}">{label}</div>'

@@ -52,11 +52,12 @@ def ordered_keys(keys) -> list[str]:
             + [k for k in keys if k not in CARD_KPIS and k not in per_role])
 
 
-def band_text(p10, p90, unit: str, dec: int) -> str:
-    """"158.00 M EUR … 161.00 M EUR" for a P10–P90 band; "" when there is none (no draws, or a fixed KPI)."""
+def band_text(p10, p90, unit: str, dec: int, sign: bool = False) -> str:
+    """"158.00 M EUR … 161.00 M EUR" for a P10–P90 band; "" when there is none (no draws, or a fixed KPI).
+    ``sign``: a band of changes, "+0.12 M EUR … +0.74 M EUR"."""
     if p10 is None or p90 is None or pd.isna(p10) or pd.isna(p90) or p10 == p90:
         return ""
-    return f"{fmt_kpi(p10, unit, decimals=dec)} … {fmt_kpi(p90, unit, decimals=dec)}"
+    return f"{fmt_kpi(p10, unit, sign=sign, decimals=dec)} … {fmt_kpi(p90, unit, sign=sign, decimals=dec)}"
 
 
 def kpi_display(kpis: dict) -> pd.DataFrame:
