@@ -389,8 +389,17 @@ def test_kpi_charts_are_small_and_well_formed():
     assert [r["step"] for r in rows] == ["Baseline", "Coverage gain", "Handover loss", "Handover churn", "Scenario"]
     assert rows[2]["kind"] == "loss" and rows[2]["amount"] == pytest.approx(proj.kpis["delta_handover"]["scenario"])
     assert rows[-1]["end"] == pytest.approx(proj.kpis["revenue_12m"]["scenario"])
+    # labels sit above each bar's top: a loss's label at its end sat on the bar
+    text = next(ly for ly in wf["layer"] if ly["mark"]["type"] == "text")
+    assert text["encoding"]["y"]["field"] == "top"
+    assert all(r["top"] == pytest.approx(max(r["start"], r["end"])) for r in rows)
+    # solid and dashed lines have a legend
+    line = fan["layer"][1]["encoding"]
+    assert line["strokeDash"].get("legend", {}) is not None and line["color"]["field"] == "line"
     mc = manager_change_chart(proj.by_manager, top=5).to_dict()
     assert max(len(v) for v in mc["datasets"].values()) <= 10
+    n = int(proj.by_manager[["utilisation_before", "utilisation_after"]].notna().all(axis=1).sum())
+    assert n > 5 and mc["title"] == f"Manager utilisation before → after (5 of {n}: the largest changes)"
 
 
 def test_cli_project_writes_kpis_series_backtest_and_pilot(tmp_path, capsys):

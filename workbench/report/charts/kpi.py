@@ -34,10 +34,13 @@ def fan_chart(series: pd.DataFrame, currency: str = "EUR", title: str = "Monthly
     df = series.copy()
     x = alt.X("month:Q", title="Month after the last observed month", axis=alt.Axis(tickMinStep=1))
     lines = df.melt(id_vars=["month"], value_vars=["baseline", "scenario"], var_name="line", value_name="revenue")
-    color = alt.Color("line:N", title=None, scale=alt.Scale(domain=["baseline", "scenario"], range=[_GREY, _BLUE]))
+    key = alt.Legend(symbolType="stroke", symbolStrokeWidth=2, symbolSize=300)  # a line with its dash, not a dot
+    color = alt.Color("line:N", title=None, scale=alt.Scale(domain=["baseline", "scenario"], range=[_GREY, _BLUE]),
+                      legend=key)
     layer = [alt.Chart(lines).mark_line(point=True).encode(
         x=x, y=alt.Y("revenue:Q", title=f"Revenue per month ({currency})", scale=alt.Scale(zero=False)),
-        color=color, strokeDash=alt.StrokeDash("line:N", legend=None,
+        # one legend for colour and dash (a legend=None on the dash hid both: nobody could tell the lines apart)
+        color=color, strokeDash=alt.StrokeDash("line:N", title=None, legend=key,
                                                scale=alt.Scale(domain=["baseline", "scenario"],
                                                                range=[[4, 3], [1, 0]])),
         tooltip=["month:Q", "line:N", alt.Tooltip("revenue:Q", format=",.0f")])]
@@ -83,8 +86,10 @@ def revenue_waterfall(kpis: dict, currency: str = "EUR", horizon_label: str = "n
         color=alt.Color("kind:N", legend=None, scale=alt.Scale(domain=["total", "gain", "loss"],
                                                                range=[_BLUE, _GREEN, _RED])),
         tooltip=["step:N", alt.Tooltip("amount:Q", format=",.0f")])
+    # each label above its bar's top (a loss ends at its bottom: a label there sat on the bar)
+    df["top"] = df[["start", "end"]].max(axis=1)
     text = alt.Chart(df).mark_text(dy=-8).encode(
-        x=alt.X("step:N", sort=order), y=alt.Y("end:Q"), text=alt.Text("amount:Q", format=",.3s"))
+        x=alt.X("step:N", sort=order), y=alt.Y("top:Q"), text=alt.Text("amount:Q", format=",.3s"))
     return alt.layer(bars, text).properties(title="Revenue delta: baseline → scenario", width=420, height=240)
 
 
@@ -100,7 +105,11 @@ def manager_change_chart(by_manager: pd.DataFrame, top: int = 30) -> alt.LayerCh
     df = by_manager.copy()
     df["label"] = df["name"].astype("string").fillna(df["manager_id"].astype("string"))
     df["change"] = (df["utilisation_after"] - df["utilisation_before"]).abs()
-    df = df.dropna(subset=["utilisation_before", "utilisation_after"]).nlargest(top, "change")
+    df = df.dropna(subset=["utilisation_before", "utilisation_after"])
+    title = "Manager utilisation before → after"
+    if len(df) > top:
+        title += f" ({top} of {len(df)}: the largest changes)"
+    df = df.nlargest(top, "change")
     order = df.sort_values("utilisation_after", ascending=False)["label"].tolist()
     long = df.melt(id_vars=["label"], value_vars=["utilisation_before", "utilisation_after"], var_name="when",
                    value_name="utilisation")
@@ -112,8 +121,7 @@ def manager_change_chart(by_manager: pd.DataFrame, top: int = 30) -> alt.LayerCh
         color=alt.Color("when:N", title=None, scale=alt.Scale(domain=["before", "after"], range=[_GREY, _BLUE])),
         tooltip=["label:N", "when:N", alt.Tooltip("utilisation:Q", format=".0%")])
     full = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 3], color=_RED).encode(x="x:Q")
-    return alt.layer(rule, pts, full).properties(title="Manager utilisation before → after",
-                                                 width=360, height=max(120, 14 * len(df)))
+    return alt.layer(rule, pts, full).properties(title=title, width=360, height=max(120, 14 * len(df)))
 
 
 def backtest_chart(series: pd.DataFrame, segment: str = "Total", currency: str = "EUR") -> alt.LayerChart:
