@@ -160,3 +160,15 @@ def test_card_numbers_read_like_a_report():
     assert kpi_decimals(0.0, 16_546_321.85, 16_546_321.85) == 0  # "0 EUR → 16.55 M EUR"
     assert fmt_kpi(115.0, "accounts", decimals=1) == "115.0 accounts"
     assert "→" in view._cards.value and k["label"] in view._cards.value
+
+
+def test_lifetime_values_that_disagree_are_explained():
+    from widgets.kpi_step import _clv_note
+
+    kpis = {"clv": {"delta": -11.96e6, "unit": "currency"}, "clv_bgbb": {"delta": 4.95e6, "unit": "currency"},
+            "cost_to_serve": {"delta": 458e3, "unit": "currency"}}
+    note = _clv_note(kpis)
+    assert "point different ways" in note and "+458" in note and "before cost to serve" in note
+    kpis["clv_bgbb"]["delta"] = -1.0  # the same direction: nothing to explain
+    assert _clv_note(kpis) == ""
+    assert _clv_note({"clv": {"delta": -1.0}}) == ""  # no purchase model (no revenue history)

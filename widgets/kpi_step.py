@@ -14,6 +14,7 @@ import ipywidgets as w
 from workbench.assumptions import Assumptions
 from workbench.kpi import KpiModel, backtest
 from workbench.report.charts.kpi import backtest_chart, fan_chart, manager_change_chart, revenue_waterfall
+from workbench.report.format import fmt_kpi
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, kpi_cards_html, step_header, table_html
@@ -39,6 +40,10 @@ _TEXT = {
     "backtest": "Fitted on {fit} months, tested on the last {h}: error (MAPE) {total:.1%} in total, {seg:.1%} "
                 "per segment; the actual total fell inside the P10–P90 band in {cov:.0%} of the months.",
     "estimated": "Estimated from revenue history (these replace the growth and retention defaults):",
+    "clv_apart": "The two lifetime values point different ways. The retention-based one is margin after cost to "
+                 "serve ({cts} a year here) over the expected customer life, with the handover churn; the BG/BB "
+                 "one is gross margin from purchase frequency over 10 years, before cost to serve. Read the first "
+                 "for what the plan earns after its cost, the second for what customers will buy.",
 }
 
 
@@ -274,7 +279,7 @@ class KpiStep(w.VBox):
 
     # -- rendering ------------------------------------------------------------------------------------------
     def _render(self, proj) -> None:
-        self._cards.value = kpi_cards_html(proj.kpis)
+        self._cards.value = kpi_cards_html(proj.kpis) + _clv_note(proj.kpis)
         cur = self._model.currency_ if self._model is not None else ""
         self._fan.show(fan_chart(proj.series, currency=cur))
         self._waterfall.show(revenue_waterfall(proj.kpis, currency=cur))
@@ -292,3 +297,14 @@ class KpiStep(w.VBox):
                                           "revenue_after_12m": "revenue_next_12m_new_owners",
                                           "revenue_delta_12m": "revenue_next_12m_change"})
         self._managers.value = table_html(shown, max_rows=25, float_format="{:,.2f}")
+
+
+def _clv_note(kpis: dict) -> str:
+    """A word when the two lifetime values change in opposite directions (they measure different things)."""
+    a, b = kpis.get("clv"), kpis.get("clv_bgbb")
+    if not a or not b or not a.get("delta") or not b.get("delta") or (a["delta"] > 0) == (b["delta"] > 0):
+        return ""
+    cts = kpis.get("cost_to_serve", {})
+    change = fmt_kpi(cts.get("delta"), cts.get("unit", ""), sign=True) if cts.get("delta") is not None else "—"
+    return f'<p class="wb-muted wb-clv-note">{html.escape(_TEXT["clv_apart"].format(cts=change))}</p>'
+
