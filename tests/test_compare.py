@@ -210,7 +210,7 @@ def test_kpi_bands_chart_the_change_from_zero_with_readable_figures():
 def test_own_band_kpi_says_so_and_legends_have_no_field_names():
     a, b = make_scenario("A", seed=1, band=0.15), make_scenario("B", seed=1, band=0.05)
     for sc, before in ((a, 0.25), (b, 0.075)):
-        sc.projection.kpis["managers_in_band"] = {"label": "Managers inside the balance band", "unit": "share",
+        sc.projection.kpis["managers_in_band"] = {"label": "Managers inside the workload band", "unit": "share",
                                                   "baseline": before, "scenario": 1.0, "delta": 1.0 - before,
                                                   "p10": None, "p50": None, "p90": None}
     cmp = compare([a, b])

@@ -24,7 +24,7 @@ def store_path(tmp_path):
     narrow = make_scenario("Narrow", n_accounts=1500, n_managers=12, seed=1, band=0.05)
     # the same book and assumptions; only the band differs, and with it the before-plan share inside the band
     for sc, before in ((wide, 0.25), (narrow, 0.075)):
-        sc.projection.kpis["managers_in_band"] = {"label": "Managers inside the balance band", "unit": "share",
+        sc.projection.kpis["managers_in_band"] = {"label": "Managers inside the workload band", "unit": "share",
                                                   "baseline": before, "scenario": 1.0, "delta": 1.0 - before,
                                                   "p10": None, "p50": None, "p90": None}
     with ScenarioStore(path) as store:

@@ -21,7 +21,7 @@ __all__ = ["Comparison", "OWN_YARDSTICK_KPIS", "PARAM_LABELS", "baselines_differ
            "param_label", "param_text", "scenario_labels"]
 
 #: KPIs whose baseline is measured against a parameter of the scenario itself (KPI key → that parameter's
-#: dotted path): "managers inside the balance band" before the plan counts the managers inside *this scenario's*
+#: dotted path): "managers inside the workload band" before the plan counts the managers inside *this scenario's*
 #: band, so two scenarios on one book with other bands have other baselines, by design and not because their
 #: books or assumptions differ.
 OWN_YARDSTICK_KPIS: dict[str, str] = {"managers_in_band": "allocate.band"}
