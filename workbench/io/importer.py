@@ -85,9 +85,13 @@ def detect_currency(frame: pd.DataFrame, sample: pd.DataFrame, cmap: ColumnMappi
     for h in frame.columns:
         if normalise_header(h) not in _CURRENCY_HEADERS:
             continue
-        txt = frame[h].astype("string").str.strip().str.upper()
-        txt = txt.replace(_CURRENCY_NAMES)
-        counts = txt[txt.str.fullmatch(r"[A-Z]{3}").fillna(False)].value_counts()
+        # a million rows hold a handful of distinct values: count first, then read each distinct value once
+        raw_counts = frame[h].value_counts(dropna=True)
+        codes = pd.Series(raw_counts.index.astype(str), dtype="string").str.strip().str.upper()
+        codes = codes.map(lambda c: _CURRENCY_NAMES.get(c, c))
+        counts = (pd.Series(raw_counts.to_numpy(), index=codes.to_numpy())
+                  [codes.str.fullmatch(r"[A-Z]{3}").fillna(False).to_numpy()]
+                  .groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable"))
         if len(counts):
             return str(counts.index[0]), f"column '{h}'", {str(k): int(v) for k, v in counts.items()}
     cols = [c for c in cmap.numeric_sources() if c in sample.columns]
