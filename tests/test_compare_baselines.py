@@ -3,6 +3,8 @@ assumptions; truly other assumptions or books still raise the alarm. Parameter n
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from workbench.compare import OWN_YARDSTICK_KPIS, compare, param_label, param_text
@@ -32,6 +34,8 @@ def test_other_band_on_the_same_book_is_no_alarm(book, wide):
     note = cmp.notes[0]
     assert "own band" in note and "±25 %" in note and "±5 %" in note and "Baseline column shows Wide ±25%'s" in note
     assert f"{kb['baseline'] * 100:.1f} %" in note and f"{kt['baseline'] * 100:.1f} %" in note
+    from workbench.report.export import comparison_html
+    assert f"<p class='note'>{html.escape(note)}</p>" in comparison_html(cmp)  # the HTML report says it too
     shown = comparison_display(cmp)  # one Baseline column: every other baseline is the same
     assert "Baseline" in shown.columns and not any(c.endswith(" baseline") for c in shown.columns)
     # the raw table for the workbook keeps each scenario's own numbers

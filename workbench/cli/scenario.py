@@ -138,6 +138,8 @@ def _compare(args) -> int:
     cmp = compare(scenarios)
     for w in cmp.warnings:
         print(f"warning: {w}")
+    for n in cmp.notes:
+        print(f"note: {n}")
     print("KPIs")
     print(comparison_display(cmp).to_string(index=False))
     print("\nmove lists")

@@ -33,7 +33,7 @@ body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#222;ma
 padding:0 1em}h1{color:#1f4e79;margin-bottom:.2em}h2{color:#1f4e79;border-bottom:1px solid #ddd;padding-bottom:.2em;
 margin-top:1.6em}.meta{color:#555}table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{padding:.25em .6em;
 border-bottom:1px solid #e5e5e5;text-align:right}th{background:#f2f5f9}td.t,th.t{text-align:left}
-.warn{color:#8a6d00}.charts{display:flex;flex-wrap:wrap;gap:1.5em}.foot{color:#888;font-size:.8em;margin-top:3em}
+.warn{color:#8a6d00}.note{color:#555}.charts{display:flex;flex-wrap:wrap;gap:1.5em}.foot{color:#888;font-size:.8em;margin-top:3em}
 """
 
 
@@ -382,6 +382,7 @@ def comparison_html(cmp: Comparison, progress: Progress | None = None) -> str:
         svgs.append(f'<figure data-chart="{key}">{_svg(chart)}</figure>')
         _say(progress, f"chart {key}", (i + 1) / (len(charts) + 1))
     warn = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in cmp.warnings)
+    warn += "".join(f"<p class='note'>{html.escape(n)}</p>" for n in cmp.notes)  # differences by design
     body = (f"<h1>Comparison: {html.escape(' vs '.join(cmp.names))}</h1>{warn}"
             f"<h2>KPIs</h2>{_table(comparison_display(cmp), figures=True)}<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
             f"<h2>Move lists</h2>{_table(cmp.overlap)}<h2>Parameters that differ</h2>{_table(cmp.param_diff)}"
