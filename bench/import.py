@@ -39,7 +39,7 @@ def make_accounts(n: int, seed: int = 0) -> pd.DataFrame:
         "Billing City": CITIES[rng.integers(0, len(CITIES), n)],
         "Billing Zip/Postal Code": np.char.zfill(rng.integers(1000, 99999, n).astype(str), 5),
         "Industry": INDUSTRIES[rng.integers(0, len(INDUSTRIES), n)],
-        "Employees": rng.integers(1, 50_000, n), "Annual Revenue": revenue,
+        "Employees": rng.integers(1, 50_000, n), "Revenue 12m": revenue,
         "Potential": np.round(rng.lognormal(11, 1.2, n), 2), "Service Need": np.round(rng.gamma(2, 20, n), 1),
         "Account Owner ID": owner, "Type": np.where(rng.random(n) < 0.7, "Customer", "Prospect"),
         "Rating": np.array(["Hot", "Warm", "Cold", ""])[rng.integers(0, 4, n)],

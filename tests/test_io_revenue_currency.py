@@ -126,3 +126,19 @@ def test_currency_signs_on_revenue_set_the_currency():
     assert any("currency EUR, found in the € sign" in n for n in book.report.notes)
     book = import_book(("us.csv", b"Customer,Revenue\nA,\"$1,200.00\"\nB,$80.00\n"))
     assert book.currency == "USD"
+
+
+def test_the_cli_names_a_defaulted_currency_and_the_book_keeps_its_own(tmp_path, capsys):
+    # `workbench import` used to pass --currency EUR by default, so a defaulted currency looked chosen; and a saved
+    # USD book came back as EUR
+    from workbench.book import load_book
+    from workbench.cli import main
+
+    src = tmp_path / "accounts.csv"
+    src.write_bytes(_csv(pd.DataFrame({"account_id": ["A1", "A2"], "name": ["Alpha", "Beta"],
+                                       "revenue_12m": [10, 20], "owner_id": ["M1", "M2"]})))
+    assert main(["import", str(src), "--out", str(tmp_path / "eur")]) == 0
+    assert "labelled EUR by default" in capsys.readouterr().out
+    assert main(["import", str(src), "--currency", "USD", "--out", str(tmp_path / "usd")]) == 0
+    assert load_book(tmp_path / "usd").currency == "USD" and load_book(tmp_path / "eur").currency == "EUR"
+    assert load_book(tmp_path / "usd", currency="CHF").currency == "CHF"  # said by the caller: the caller wins

@@ -143,8 +143,15 @@ def _read_table(path: Path, table: str) -> pd.DataFrame:
         raise BookError(f"{path.name} could not be read as a {table} table: {exc}") from exc
 
 
-def load_book(folder: str | Path, currency: str = "EUR") -> AccountBook:
+#: what a book folder records besides its tables (the currency: revenue figures mean nothing without it)
+_META = "book.json"
+
+
+def load_book(folder: str | Path, currency: str | None = None) -> AccountBook:
     """Load a canonical book folder (``accounts``, ``managers``, optional ``revenue_history``; CSV or Parquet).
+
+    ``currency``: the book's currency; ``None`` (default) takes the one ``save_book`` recorded in ``book.json``
+    (a USD book stays USD), else EUR.
 
     Rows that break the schema are rejected into ``book.report`` with file, row, column, value and rule.
     Owners that are not in the managers table are kept but reported as a warning.
@@ -183,8 +190,11 @@ def load_book(folder: str | Path, currency: str = "EUR") -> AccountBook:
         report.warnings.append(f"{int(unknown.sum()):,} accounts name an owner that is not in the managers table; "
                                "they are treated as unowned")
         accounts.loc[unknown, "owner_id"] = pd.NA
+    if currency is None:
+        meta = folder / _META
+        currency = json.loads(meta.read_text(encoding="utf-8")).get("currency") if meta.exists() else None
     return AccountBook(accounts=accounts, managers=managers, history=tables["history"], report=report,
-                       currency=currency)
+                       currency=currency or "EUR")
 
 
 def save_book(book: AccountBook, folder: str | Path, fmt: str = "parquet") -> Path:
@@ -203,6 +213,7 @@ def save_book(book: AccountBook, folder: str | Path, fmt: str = "parquet") -> Pa
             df.to_csv(folder / f"{stem}.csv", index=False, date_format="%Y-%m-%d")
     (folder / "import_report.json").write_text(json.dumps(book.report.to_dict(), indent=2, default=str),
                                                encoding="utf-8")
+    (folder / _META).write_text(json.dumps({"currency": book.currency}), encoding="utf-8")
     return folder
 
 

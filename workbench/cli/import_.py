@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mapping", help="YAML mapping file overriding columns, values and constants")
     p.add_argument("--sheet", help="Excel sheet name (default: first visible sheet)")
     p.add_argument("--no-harmonise", action="store_true", help="keep countries and industries as they came")
-    p.add_argument("--currency", default="EUR", help="currency of the revenue figures (default EUR)")
+    p.add_argument("--currency", default=None,
+                   help="currency of the revenue figures (ISO code; default: found in the file, else EUR with a note)")
     p.add_argument("--find-duplicates", action="store_true",
                    help="write duplicate candidate pairs (score, evidence) to duplicate_candidates.csv for review")
     p.add_argument("--merge-above", type=float, metavar="SCORE",
