@@ -290,6 +290,8 @@ def test_infeasible_input_is_shown_plainly(data):
     assert st.assignment.stats["status"] == "infeasible"
     assert "wb-msg-error" in v._msg.value and "Capacity below demand" in v._msg.value
     assert "Traceback" not in v._msg.value
+    # its cost is mostly the penalty for hours outside the band: no "gap 100 %" beside it
+    assert "closest plan to the band" in v._stats.value and "lower bound" not in v._stats.value
 
 
 def test_balance_on_revenue_and_limit_in_revenue(view, data):

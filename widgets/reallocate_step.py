@@ -644,9 +644,13 @@ class ReallocateStep(w.VBox):
             else:
                 self._msg.show(summary, level)
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in s.get("notes", []))
+        # a plan that misses the band pays a penalty per hour outside it: its cost and gap (often "100 %") would
+        # only measure that penalty
+        quality = (f'cost {s["objective"]:,.0f}, lower bound {s["lower_bound"]:,.0f}, gap {s["gap"]:.2%}'
+                   if s["status"] != "infeasible" else "the closest plan to the band (its cost counts every hour "
+                   "outside the band at a penalty, so no gap is shown)")
         self._stats.value = (
-            f'<div class="wb-alloc-stats">Solver {html.escape(s["solver"])}: cost {s["objective"]:,.0f}, '
-            f'lower bound {s["lower_bound"]:,.0f}, gap {s["gap"]:.2%}, {s["seconds"]:.2f} s. '
+            f'<div class="wb-alloc-stats">Solver {html.escape(s["solver"])}: {quality}, {s["seconds"]:.2f} s. '
             f'Moved: {s["moved_share_accounts"]:.1%} of owned accounts, {s["moved_share_revenue"]:.1%} of their '
             f'revenue{_limit_text(asg.params)}.</div>'
             + (f"<ul>{notes}</ul>" if notes else ""))
