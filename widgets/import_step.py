@@ -168,7 +168,8 @@ class ImportStep(w.VBox):
                                 style={"description_width": "initial"}, layout=w.Layout(width="50%"))
         self._save = w.Button(description="Save book", icon="save")
         self._save.on_click(lambda _: self.save())
-        self._save_rej = w.Button(description="Save rejected rows as CSV", icon="download")
+        self._save_rej = w.Button(description="Save rejected rows as CSV", icon="download",
+                                   layout=w.Layout(width="auto"))  # the default width cut its words
         self._save_rej.on_click(lambda _: self.save_rejections())
         self._chart = ChartPane()
         self._table = w.HTML()

@@ -108,7 +108,7 @@ class ReallocateStep(w.VBox):
         self._ovr_btn = w.Button(description="Override", icon="hand-paper-o")
         self._undo_btn = w.Button(description="Undo last change", icon="undo", disabled=not p.get("events"),
                                   tooltip="take back the last event (a leaver, a hire, an override) or lock change "
-                                          "and re-solve")
+                                          "and re-solve", layout=w.Layout(width="auto"))  # the default cut its words
         self._clear_btn = w.Button(description="Clear events", icon="trash")
         self._events_html = w.HTML()
         self._msg = MessageBox()
