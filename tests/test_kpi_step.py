@@ -49,6 +49,7 @@ def test_draws_give_bands_and_errors_stay_in_the_view():
     view._draws.value = 1000
     k = st.projection.kpis["revenue_12m"]
     assert k["p10"] < k["p90"] and "P10–P90" in view._cards.value
+    assert " %</td>" in view._segments.value  # retention per segment in %, not "1.0"
     # the card's band is the change's (is the change real?), the scenario value's band is its tooltip
     from workbench.report.format import band_text, kpi_decimals
     dec = kpi_decimals(k["baseline"], k["scenario"], k["delta"])

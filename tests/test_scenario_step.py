@@ -88,6 +88,8 @@ def test_step_saves_publishes_loads_and_compares(tmp_path, state, result):
     with ScenarioStore(path, read_only=True) as ro:
         assert ro.names(published_only=True) == ["Workshop B"]
     step._list.value = "Workshop A"
+    # its versions for people: a date, not an ISO stamp; "yes" where published, not True / False
+    assert "UTC" in step._history.value and ">True<" not in step._history.value and ">False<" not in step._history.value
     step._export._format.value = "xlsx"
     data = step._export.export()
     assert data[:2] == b"PK" and step._export._bar.value == 100

@@ -289,7 +289,9 @@ class KpiStep(w.VBox):
         seg_cols = [c for c in ("segment", "accounts", "revenue_last_12m", "baseline_revenue_12m",
                                 "scenario_revenue_12m", "delta_revenue_12m", "retention_baseline", "p_alive",
                                 "accounts_moved", "revenue_at_risk") if c in proj.by_segment]
-        self._segments.value = table_html(proj.by_segment[seg_cols], max_rows=20)
+        shares = {c: proj.by_segment[c].map(lambda v: "" if v != v else f"{100 * v:.1f} %")  # not "1.0"
+                  for c in ("retention_baseline", "p_alive") if c in seg_cols}
+        self._segments.value = table_html(proj.by_segment[seg_cols].assign(**shares), max_rows=20)
         cols = [c for c in _MANAGER_COLUMNS if c in proj.by_manager]
         top = proj.by_manager.reindex(proj.by_manager["revenue_delta_12m"].abs().sort_values(ascending=False).index)
         # the next 12 months as projected, not the last 12 of the Reallocate step's table: say which is which

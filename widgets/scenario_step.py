@@ -21,7 +21,7 @@ import pandas as pd
 from workbench.compare import Comparison, compare
 from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
 from workbench.report.export import export_excel, export_html
-from workbench.report.format import comparison_display
+from workbench.report.format import comparison_display, when
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
 
 from .charting import ChartPane
@@ -240,7 +240,11 @@ class ScenarioStep(w.VBox):
         if store is None or not name or name not in store.names():
             self._history.value = ""
             return
-        self._history.value = table_html(store.history(name), max_rows=20)
+        hist = store.history(name)
+        # for people: a date, not an ISO stamp; "published" yes or blank, not True / False
+        hist = hist.assign(saved_at=hist["saved_at"].map(when), published=hist["published"].map({True: "yes",
+                                                                                                  False: ""}))
+        self._history.value = table_html(hist, max_rows=20)
 
     # ---- actions
     @guarded()
