@@ -98,7 +98,11 @@ def test_assumptions_with_sources(workbook, scenario):
 def test_summary_and_import_report(workbook, scenario):
     summary = [[c for c in r if c is not None] for r in workbook["Summary"].iter_rows(values_only=True)]
     flat = [x for r in summary for x in r]
-    assert f"Scenario: {scenario.name}" in flat and scenario.fingerprint in flat and "allocate.band" in flat
+    assert f"Scenario: {scenario.name}" in flat and scenario.fingerprint in flat
+    # parameters for people, with the path and raw value a scenario file uses beside them
+    from workbench.compare import param_label
+    band = next(r for r in summary if r and r[0] == param_label("allocate.band"))
+    assert band[1].startswith("±") and band[2].startswith("allocate.band = ")
     rep = [x for r in workbook["Import report"].iter_rows(values_only=True) for x in r if x is not None]
     assert any("3 rejected" in str(x) for x in rep) and "must be >= 0" in rep
 
@@ -181,3 +185,20 @@ def test_report_figures_read_like_the_cards():
 
     assert kpi_line(kpis["accounts_moved"]) == "Accounts moved: 0 accounts -> 334 accounts (+334 accounts)"
     assert kpi_line(kpis["revenue_12m"]).endswith("(+2.56 M EUR)  [P10–P90 158.00 M EUR … 161.00 M EUR]")
+
+
+def test_a_real_plans_workbook_has_revenue_per_move_and_one_column_per_segment_field(tmp_path):
+    # a pipeline run (the synthetic scenario above has neither revenue per move nor overlapping coverage columns)
+    from workbench.pipeline import run
+    from workbench.sampledata import generate
+
+    book = generate(n_accounts=400, n_managers=12, seed=3).book()
+    sc = Scenario.from_run("Real", run(book, {}), book)
+    wb = load_workbook(export_excel(sc, tmp_path / "real.xlsx"), read_only=False)
+    moves = _sheet_frame(wb["Moves"])
+    np.testing.assert_allclose(moves["revenue_12m"].astype(float), sc.assignment.moves["revenue_12m"].astype(float))
+    assert list(moves.columns)[-1] == "reason"
+    seg = _sheet_frame(wb["Segments"])
+    assert not [c for c in seg.columns if str(c).endswith(("_x", "_y"))]
+    assert {"n_accounts", "tier", "role", "hours_per_account"} <= set(seg.columns), list(seg.columns)
+

@@ -17,7 +17,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ..compare import Comparison, compare, flatten_params
+from ..compare import Comparison, compare, flatten_params, param_label, param_text
 from ..scenario import Scenario
 from .charts.compare import kpi_bands, kpi_series, loads_before_after, loads_side_by_side, move_overlap
 from .format import comparison_display, header, kpi_display, when
@@ -56,7 +56,8 @@ def kpi_frame(scenario: Scenario) -> pd.DataFrame:
 
 def moves_table(scenario: Scenario) -> pd.DataFrame:
     """The move list with segment and manager names: ``account_id, segment, from_manager, from_name,
-    to_manager, to_name, reason`` (names and segment empty when unknown)."""
+    to_manager, to_name, revenue_12m, reason`` (names and segment empty when unknown; revenue where the plan
+    carries it)."""
     moves = scenario.assignment.moves
     names = scenario.assignment.loads.set_index("manager_id")["name"] if "name" in scenario.assignment.loads else None
     seg = scenario.segmentation.labels.set_index("account_id")["segment"]
@@ -65,6 +66,8 @@ def moves_table(scenario: Scenario) -> pd.DataFrame:
     for side in ("from", "to"):
         out[f"{side}_manager"] = moves[f"{side}_manager"]
         out[f"{side}_name"] = moves[f"{side}_manager"].map(names) if names is not None else ""
+    if "revenue_12m" in moves:  # what the move puts at stake: the first thing a reader of the list asks
+        out["revenue_12m"] = pd.to_numeric(moves["revenue_12m"], errors="coerce")
     out["reason"] = moves["reason"] if "reason" in moves else ""
     return out.reset_index(drop=True)
 
@@ -236,12 +239,14 @@ def export_excel(scenario: Scenario, path: str | Path, progress: Progress | None
                start_row=row + 1)
     row += len(kpis) + 3
     ws.write_string(row, 0, "Parameters", book.bold)
-    params = pd.DataFrame(list(flatten_params(scenario.params).items()), columns=["parameter", "value"])
-    for i, (p, v) in enumerate(params.itertuples(index=False), start=row + 1):
-        ws.write_string(i, 0, p)
-        ws.write_string(i, 1, v)
+    # for people ("Band ± (share of target)", "±15 %"), with the path and raw value a scenario file uses
+    for i, (p, v) in enumerate(flatten_params(scenario.params).items(), start=row + 1):
+        ws.write_string(i, 0, param_label(p))
+        ws.write_string(i, 1, param_text(p, v))
+        ws.write_string(i, 2, f"{p} = {v}")
     ws.set_column(0, 0, 28)
     ws.set_column(1, 1, 34)
+    ws.set_column(2, 2, 40)
     ws.freeze_panes(1, 0)
     _say(progress, "kpis", 1 / steps)
     book.table("KPIs", kpis)
@@ -252,9 +257,10 @@ def export_excel(scenario: Scenario, path: str | Path, progress: Progress | None
     _say(progress, "manager loads", 4 / steps)
     book.table("Manager loads", scenario.assignment.loads)
     _say(progress, "segments", 5 / steps)
-    seg = scenario.segmentation.profiles.merge(
-        scenario.segmentation.coverage.drop(columns=["segment"], errors="ignore"), on="segment_id", how="left") \
-        if "segment_id" in scenario.segmentation.coverage else scenario.segmentation.profiles
+    prof, cov = scenario.segmentation.profiles, scenario.segmentation.coverage
+    # the coverage columns the profile has already (segment, n_accounts, tier) once, not as _x / _y pairs
+    seg = prof.merge(cov.drop(columns=[c for c in cov if c in prof and c != "segment_id"]), on="segment_id",
+                     how="left") if "segment_id" in cov and "segment_id" in prof else prof
     book.table("Segments", seg)
     _say(progress, "assumptions", 6 / steps)
     book.table("Assumptions", assumptions_table(scenario), wrap=("source",))
