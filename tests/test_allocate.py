@@ -524,6 +524,21 @@ def test_a_role_short_of_capacity_gives_the_segment_steps_figure_too():
     assert plan_h != one_by_one
 
 
+def test_a_taker_above_its_target_says_why_it_still_takes():
+    # "Miriam Graf has the same region and is 11 % over target" read like a contradiction in the room
+    from workbench.sampledata import generate
+    from workbench.segment import segment
+
+    book = generate(n_accounts=2000, n_managers=40, seed=42).book()
+    plan = reallocate(book, segment(book))
+    ld = plan.loads.set_index("manager_id")
+    mv = plan.moves[~plan.moves["reason_code"].isin(["override", "lock", "family", "under_band"])]
+    above = (ld["hours_before"] > ld["target_hours"]).reindex(mv["to_manager"].astype(str)).to_numpy()
+    said = mv["reason"].str.contains("% over target, still inside the band|% over target but hands over more hours",
+                                     regex=True).to_numpy()
+    assert above.any() and (said == above).all()
+
+
 def test_book_without_owners_roles_or_regions(small):
     """A bare book (no owners, no roles, no regions, no coverage role) still gets a balanced plan and says what
     it could not use."""

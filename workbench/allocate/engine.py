@@ -809,7 +809,13 @@ def _moves(acc, owners, moved, owner_idx, to_idx, unit_codes, lead, u_owner, loc
                      np.where(same_reg, "the same region", np.where(ind_exp, "industry experience", "")))
     parts = np.where(speaks & (parts != ""), parts.astype(object) + ", speaks " + lang_name,
                      np.where(speaks, "speaks " + lang_name.astype(str), parts))
-    dev_word = np.where(dev_to <= 0, " % under target", " % over target")
+    # a taker above target reads oddly without a word why it still takes: room inside the band, or it hands over
+    # more hours than it takes
+    ha = loads["hours_after"].to_numpy()
+    dev_word = np.where(dev_to <= 0, " % under target",
+                        np.where(hb[to] <= hi[to] + 1e-6, " % over target, still inside the band",
+                                 np.where(ha[to] < hb[to], " % over target but hands over more hours than they receive",
+                                          " % over target")))
     fit_txt = np.where(parts != "", "has " + parts.astype(str) + " and is ", "is ")
     if len(fit_txt):  # numpy's char.replace fails on an empty array (a plan without moves)
         fit_txt = np.where(np.char.startswith(fit_txt.astype(str), "has speaks"),
