@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,10 @@ def test_contract_keys_and_json():
     json.dumps(proj.assumptions)
     assert list(proj.series["month"]) == list(range(1, 13))
     # without revenue history there are no purchase months, so no purchase-model CLV
-    assert set(KPI_LABELS) - {"clv_bgbb"} <= set(proj.kpis) and "clv_bgbb" not in proj.kpis
+    assert set(KPI_LABELS) - {"clv_bgbb", "accounts_from_leavers", "unowned_assigned"} <= set(proj.kpis)
+    assert "clv_bgbb" not in proj.kpis
+    # no leaver in the plan, no unowned account in the book: those two KPIs would only read 0 → 0
+    assert "accounts_from_leavers" not in proj.kpis and "unowned_assigned" not in proj.kpis
 
 
 def test_moved_account_loses_the_stated_share():
@@ -552,3 +556,92 @@ def test_purchase_model_clv_on_sample_data(sample36):
     tab = proj.by_segment.set_index("segment")
     # long-tail accounts churn most (12 % in the generator's window) and order lumpily: lowest P(alive)
     assert tab["p_alive"].idxmin() == "Long tail" and tab.loc["Strategic", "p_alive"] > 0.95
+
+
+def test_revenue_per_manager_divides_by_the_team_not_by_the_managers_holding_accounts():
+    """Before the plan only 4 of the 8 managers hold accounts; the plan spreads them over all 8. The team did not
+    change, so revenue per manager must not halve (it did when it divided by managers with a load)."""
+    book, seg = small_book(m=8)
+    acc = book.accounts.copy()
+    acc["owner_id"] = np.array([f"M{j:03d}" for j in np.arange(len(acc)) % 4], dtype=object)
+    book = AccountBook(acc, book.managers, None)
+    to = np.array([f"M{j:03d}" for j in np.arange(len(acc)) % 8], dtype=object)
+    proj = project(book, seg, assignment(book, to=to))
+    k, rev = proj.kpis["revenue_per_manager"], proj.kpis["revenue_12m"]
+    assert k["baseline"] == pytest.approx(rev["baseline"] / 8, rel=1e-12)
+    assert k["scenario"] == pytest.approx(rev["scenario"] / 8, rel=1e-12)
+    # the same for accounts per role: 2 key account managers and 6 account managers throughout
+    kam = proj.kpis["accounts_per_key_account_manager"]
+    n_kam_before = int(np.isin(acc["owner_id"], ["M000", "M001"]).sum())
+    assert kam["baseline"] == pytest.approx(n_kam_before / 2)
+    assert kam["scenario"] == pytest.approx(int(np.isin(to, ["M000", "M001"]).sum()) / 2)
+
+
+def test_team_after_the_plan_leaves_out_leavers_and_counts_hires():
+    book, seg = small_book(m=4)
+    acc = book.accounts
+    frm = acc["owner_id"].to_numpy(dtype=object)
+    to = np.where(frm == "M003", "NEW-1", frm).astype(object)  # M003 leaves, a hire takes the accounts
+    base = assignment(book, to=to)
+    hires = pd.DataFrame({"manager_id": ["NEW-1", "NEW-2"], "name": ["New hire 1", "New hire 2"],
+                          "role": "Account Manager", "capacity_hours": 1000.0, "target_hours": 1000.0,
+                          "band_low": 850.0, "band_high": 1150.0, "status": "new hire"})
+    loads = pd.concat([base.loads.assign(status=["active", "active", "active", "leaves"]), hires],
+                      ignore_index=True)
+    proj = project(book, seg, Assignment(base.owners, base.moves, loads, params=base.params))
+    k, rev = proj.kpis["revenue_per_manager"], proj.kpis["revenue_12m"]
+    assert k["baseline"] == pytest.approx(rev["baseline"] / 4, rel=1e-12)  # the book's four, hires not yet
+    assert k["scenario"] == pytest.approx(rev["scenario"] / 5, rel=1e-12)  # three who stay and two hires
+    am = proj.kpis["accounts_per_account_manager"]  # M002, M003 before; M002, NEW-1, NEW-2 after
+    assert (am["baseline"], am["scenario"]) == (pytest.approx(200 / 2), pytest.approx(200 / 3))
+    # the leaver's accounts change owner but are not moves the move limit counts: a KPI of their own
+    assert proj.kpis["accounts_moved"]["scenario"] == 0
+    assert proj.kpis["revenue_moved"]["scenario"] == 0
+    assert proj.kpis["accounts_from_leavers"]["scenario"] == int((frm == "M003").sum())
+
+
+def test_accounts_moved_counts_owner_changes_of_owned_accounts_only():
+    book, seg = small_book(m=4)
+    acc = book.accounts.copy()
+    acc.loc[:9, "owner_id"] = None  # ten unowned accounts
+    book = AccountBook(acc, book.managers, None)
+    to = acc["owner_id"].to_numpy(dtype=object).copy()
+    to[:10] = "M000"  # first owners
+    to[10], to[11] = "M003", "M000"  # two owned accounts change owner (were M002, M003)
+    proj = project(book, seg, assignment(book, to=to))
+    rev = acc["revenue_12m"].to_numpy()
+    k = proj.kpis
+    assert k["accounts_moved"]["scenario"] == 2
+    assert k["revenue_moved"]["scenario"] == pytest.approx(rev[10] + rev[11])
+    assert k["unowned_assigned"]["scenario"] == 10
+    assert k["unowned_assigned"]["unit"] == "accounts" and k["unowned_assigned"]["baseline"] == 0
+    assert "accounts_from_leavers" not in k  # no one leaves
+    assert proj.by_segment["accounts_moved"].sum() == 2
+    assert proj.by_segment["revenue_moved"].sum() == pytest.approx(rev[10] + rev[11])
+
+
+def test_accounts_moved_matches_the_engines_move_share_and_limit():
+    """On the sample book (25 unowned accounts) with a leaver and a 5 % move limit: the KPI counts what the move
+    limit counts, and moves = accounts moved + leavers' accounts + unowned accounts given an owner."""
+    from workbench import load_book, reallocate, segment
+
+    book = load_book(Path(__file__).resolve().parents[1] / "sample_data")
+    seg = segment(book)
+    leaver = str(book.accounts["owner_id"].dropna().iloc[0])
+    asg = reallocate(book, seg, max_move_share=0.05, events=[{"type": "leave", "manager_id": leaver}])
+    k = project(book, seg, asg).kpis
+    owner = book.accounts["owner_id"].astype("string")
+    active_owned = owner.notna() & (owner != leaver)
+    n_owned = int(active_owned.sum())
+    moved = k["accounts_moved"]["scenario"]
+    assert moved == pytest.approx(asg.stats["moved_share_accounts"] * n_owned)
+    assert moved <= asg.stats["move_limit"] + 1e-9
+    rev_owned = float(book.accounts.loc[active_owned.to_numpy(), "revenue_12m"].sum())
+    assert k["revenue_moved"]["scenario"] / rev_owned == pytest.approx(asg.stats["moved_share_revenue"])
+    assert k["unowned_assigned"]["scenario"] == int(owner.isna().sum()) > 0
+    assert k["accounts_from_leavers"]["scenario"] == int((owner == leaver).sum()) > 0
+    assert moved + k["unowned_assigned"]["scenario"] + k["accounts_from_leavers"]["scenario"] == len(asg.moves)
+    # the team: the book's managers before, the leaver out after
+    rpm, rev = k["revenue_per_manager"], k["revenue_12m"]
+    assert rpm["baseline"] == pytest.approx(rev["baseline"] / len(book.managers))
+    assert rpm["scenario"] == pytest.approx(rev["scenario"] / (len(book.managers) - 1))

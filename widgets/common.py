@@ -77,7 +77,7 @@ def step_header(title: str, subtitle: str = "") -> w.HTML:
 # For these KPIs a fall is the improvement; moves and per-role account counts are neither good nor bad in
 # themselves (the plan's other KPIs say whether they paid off).
 _LOWER_IS_BETTER = frozenset({"workload_imbalance", "cost_to_serve", "revenue_at_risk"})
-_NEUTRAL_PREFIXES = ("accounts_moved", "revenue_moved", "accounts_per_")
+_NEUTRAL_PREFIXES = ("accounts_moved", "revenue_moved", "accounts_per_", "accounts_from_leavers", "unowned_assigned")
 
 
 def delta_class(key: str, delta: float) -> str:

@@ -22,6 +22,12 @@ Model (per account ``a`` in segment ``s``, month ``t = 1..H`` after the last obs
   to serve over the next 12 months), and, with 12+ months of history, from the BG/BB purchase model
   (``bgnbd.py``): gross margin × spend per purchase month × discounted expected purchase months over ten
   years; its scenario value moves with the group's 12-month scenario/baseline revenue ratio.
+- Per manager: revenue and accounts per manager divide by the team, not by the managers who hold accounts:
+  before the plan the book's managers (leavers included), after it the managers who stay plus the hires
+  (``assignment.loads.status``: active / leaves / new hire).
+- Moves: "Accounts moved" counts what the move limit counts (the engine's ``moved_share_accounts``): accounts
+  owned by a manager who stays that get another owner. Accounts of leavers handed over and unowned accounts
+  given a first owner are KPIs of their own.
 
 Every term is constant within a group of accounts sharing (segment, old owner, new owner, moved, match), so
 the model runs on group sums of ``level`` — exact, not an approximation. Monte Carlo further sums groups into
@@ -61,6 +67,8 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "service_coverage": ("Needed hours actually served", "share"),
     "accounts_moved": ("Accounts moved", "accounts"),
     "revenue_moved": ("Revenue of moved accounts (last 12 months)", "currency"),
+    "accounts_from_leavers": ("Accounts of leavers handed over", "accounts"),
+    "unowned_assigned": ("Unowned accounts assigned an owner", "accounts"),
     "revenue_at_risk": ("Revenue at risk from moves, 12 months", "currency"),
     "delta_coverage": ("Revenue delta from coverage, 12 months", "currency"),
     "delta_handover": ("Revenue delta from handover loss, 12 months", "currency"),
@@ -189,6 +197,13 @@ class KpiModel:
                     mg[c] = np.where(np.isnan(vals), pd.to_numeric(mg[c], errors="coerce"), vals)
                 else:
                     mg[c] = vals
+            lo = loads.drop_duplicates("manager_id").astype({"manager_id": str}).set_index("manager_id")
+            for c in ("name", "role", "region"):  # a hire is only in the loads table
+                if c in lo.columns:
+                    vals = lo[c].astype("string").reindex(mg["manager_id"]).to_numpy(dtype=object)
+                    mg[c] = _col(mg, c).astype("string").fillna(pd.Series(vals, index=mg.index, dtype="string"))
+            if "status" in lo.columns:  # active / leaves / new hire (the plan's manager events)
+                mg["status"] = lo["status"].reindex(mg["manager_id"]).astype("string").to_numpy()
         n_mgr = len(mg)
         cap = pd.to_numeric(_col(mg, "capacity_hours", np.nan), errors="coerce").to_numpy(dtype=float)
         cost = pd.to_numeric(_col(mg, "cost", np.nan), errors="coerce").to_numpy(dtype=float)
@@ -252,8 +267,17 @@ class KpiModel:
         self.account_level_ = base.level
         self.segment_ids_ = seg_ids
         self.segment_names_ = seg_names
+        # the team before the plan is the book's managers (leavers still in it, hires not yet); after it, leavers
+        # are out and hires in. Without the plan's status (older scenarios) a manager of the book is in both, and
+        # an owner missing from the managers table is counted where they hold accounts.
+        status = _col(mg, "status").astype("string").fillna("").to_numpy(dtype=object)
+        known = status != ""
+        in_book = mg["manager_id"].isin(mgr["manager_id"].astype(str)).to_numpy()
+        team_b = np.where(known, status != "new hire", in_book | (load_b > 0))
+        team_a = np.where(known, status != "leaves", in_book | (load_a > 0))
         self.managers_ = mg.assign(load_before=load_b, load_after=load_a, served_share_before=f_b,
-                                   served_share_after=f_a, cost_rate=rate)
+                                   served_share_after=f_a, cost_rate=rate, team_before=team_b, team_after=team_a,
+                                   leaves=known & (status == "leaves"))
         self.baseline_: Baseline = base
         self.currency_ = book.currency
         self.revenue_last_12m_ = float(rev12.sum())
@@ -414,8 +438,10 @@ class KpiModel:
         m_s = gm * rs12 - cts_a[None, :]
         clv_b = (m_b * q_b / (1.0 + disc - q_b)).sum(axis=1)
         clv_s = (m_s * q_s / (1.0 + disc - q_s)).sum(axis=1)
-        n_b = max(int((self.managers_["load_before"] > 0).sum()), 1)
-        n_a = max(int((self.managers_["load_after"] > 0).sum()), 1)
+        # per manager of the team, not per manager who holds accounts: a plan that spreads the book over idle
+        # managers does not lower revenue per manager (Maven: 19 of 35 held accounts before, 33 after)
+        n_b = max(int(self.managers_["team_before"].sum()), 1)
+        n_a = max(int(self.managers_["team_after"].sum()), 1)
         cov12 = (cov[:, :, :12] - base[:, :, :12]).sum(axis=(1, 2))
         ho12 = (ho[:, :, :12] - cov[:, :, :12]).sum(axis=(1, 2))
         ch12 = (scen[:, :, :12] - ho[:, :, :12]).sum(axis=(1, 2))
@@ -595,7 +621,9 @@ class KpiModel:
 
     def _static_kpis(self, cts_b: np.ndarray, cts_a: np.ndarray) -> dict:
         """KPIs that no uncertain assumption changes: workload, coverage, moves, cost to serve."""
-        out = {key: self._kpi(key, b, s) for key, (b, s) in self._static.items()}
+        # the leavers' and the unowned accounts' KPIs only where the plan has leavers / the book unowned accounts
+        out = {key: self._kpi(key, b, s) for key, (b, s) in self._static.items()
+               if key not in self._optional_kpis or self._optional_kpis[key]}
         out["cost_to_serve"] = self._kpi("cost_to_serve", cts_b.sum(), cts_a.sum())
         out["cost_reduction"] = self._kpi("cost_reduction", 0.0, cts_b.sum() - cts_a.sum())
         for key, (role, b, s) in self._roles.items():
@@ -612,24 +640,39 @@ class KpiModel:
         in_b = ((lb >= low) & (lb <= high))[ok]
         in_a = ((la >= low) & (la <= high))[ok]
         need = g_["hours"].sum()
-        moved = g_["changed"]
+        moved, leaver, unowned = self._move_kinds()
         st = {"workload_imbalance": (gini(lb[ok] / cap[ok]), gini(la[ok] / cap[ok])),
               "managers_in_band": (in_b.mean() if len(in_b) else 0.0, in_a.mean() if len(in_a) else 0.0),
               "service_coverage": (g_["served_before"].sum() / need if need else 1.0,
                                    g_["served_after"].sum() / need if need else 1.0),
               "accounts_moved": (0.0, float(g_["accounts"][moved].sum())),
-              "revenue_moved": (0.0, float(g_["revenue_last_12m"][moved & (g_["from"] >= 0)].sum()))}
+              "revenue_moved": (0.0, float(g_["revenue_last_12m"][moved].sum())),
+              "accounts_from_leavers": (0.0, float(g_["accounts"][leaver].sum())),
+              "unowned_assigned": (0.0, float(g_["accounts"][unowned].sum()))}
         self._static = st
+        self._optional_kpis = {"accounts_from_leavers": bool(mg["leaves"].any()),
+                               "unowned_assigned": bool((g_["accounts"][g_["from"] < 0]).sum() > 0)}
         roles = _col(mg, "role").astype("string").fillna("no role").to_numpy(dtype=object)
         fi, ti, n_acc = g_["from"], g_["to"], g_["accounts"]
         self._roles = {}
-        for role in sorted(set(roles)):  # a handful of roles
+        team_b, team_a = mg["team_before"].to_numpy(dtype=bool), mg["team_after"].to_numpy(dtype=bool)
+        for role in sorted(set(roles)):  # a handful of roles; per manager of the team before / after, as above
             in_role = roles == role
-            n_m = int(in_role.sum())
-            before = n_acc[(fi >= 0) & in_role[fi.clip(0)]].sum() / n_m
-            after = n_acc[(ti >= 0) & in_role[ti.clip(0)]].sum() / n_m
+            before = n_acc[(fi >= 0) & in_role[fi.clip(0)]].sum() / max(int((in_role & team_b).sum()), 1)
+            after = n_acc[(ti >= 0) & in_role[ti.clip(0)]].sum() / max(int((in_role & team_a).sum()), 1)
             self._roles[f"accounts_per_{_slug(role)}"] = (role, float(before), float(after))
         self._bands_ = (low, high, cap)
+
+    def _move_kinds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per group: a move as the move limit counts it (an account owned by a manager who stays gets another
+        owner; the engine's ``moved_share_accounts``), an account of a leaver handed over, an unowned account
+        given its first owner."""
+        g_ = self._g
+        fi, changed = g_["from"], g_["changed"]
+        owned = fi >= 0
+        leaves = self.managers_["leaves"].to_numpy(dtype=bool)
+        from_leaver = owned & leaves[fi.clip(0)]
+        return changed & owned & ~from_leaver, changed & from_leaver, ~owned & (g_["to"] >= 0)
 
     def _bands(self, mg: pd.DataFrame, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         low = pd.to_numeric(_col(mg, "band_low", np.nan), errors="coerce").to_numpy(dtype=float)
@@ -768,14 +811,14 @@ class KpiModel:
         g_, mg = self._g, self.managers_
         n_seg, n_m = len(self.segment_names_), len(mg)
         seg = g_["segment"]
-        moved = g_["changed"]
+        moved = self._move_kinds()[0]
         self._seg_static = {
             "accounts": np.bincount(seg, weights=g_["accounts"], minlength=n_seg).astype(np.int64),
             "revenue_last_12m": np.bincount(seg, weights=g_["revenue_last_12m"], minlength=n_seg),
             "accounts_moved": np.bincount(seg, weights=np.where(moved, g_["accounts"], 0), minlength=n_seg
                                           ).astype(np.int64),
-            "revenue_moved": np.bincount(seg, weights=np.where(moved & (g_["from"] >= 0), g_["revenue_last_12m"],
-                                                               0.0), minlength=n_seg)}
+            "revenue_moved": np.bincount(seg, weights=np.where(moved, g_["revenue_last_12m"], 0.0),
+                                         minlength=n_seg)}
         fi, ti = g_["from"], g_["to"]
         fb, ta = fi >= 0, ti >= 0
 
@@ -783,6 +826,7 @@ class KpiModel:
             return np.bincount(idx[mask], weights=np.asarray(v, dtype=float)[mask], minlength=n_m)
 
         acc = g_["accounts"]
+        moved = g_["changed"]  # per manager every owner change, so before − out + in = after
         low, high, cap = self._bands_
         lb, la = mg["load_before"].to_numpy(), mg["load_after"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):

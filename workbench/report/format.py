@@ -16,7 +16,7 @@ __all__ = ["CARD_KPIS", "band_text", "fmt_kpi", "kpi_decimals", "kpi_display", "
 #: the headline KPIs, in the order people read them (then the per-role "accounts per manager" ones, then the rest)
 CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
              "cost_to_serve", "revenue_per_manager", "workload_imbalance", "managers_in_band", "service_coverage",
-             "accounts_moved", "revenue_moved", "revenue_at_risk")
+             "accounts_moved", "revenue_moved", "accounts_from_leavers", "unowned_assigned", "revenue_at_risk")
 
 
 def fmt_kpi(v: float | None, unit: str, sign: bool = False, decimals: int | None = None) -> str:
