@@ -279,6 +279,23 @@ def test_crm_files_are_built_from_the_moves_tab(view, data, tmp_path):
     assert f"{to_new:,} moves have no CRM id" in view._crm_link.value
 
 
+def test_a_new_book_that_cannot_be_planned_takes_the_old_plan_off_screen(view, data):
+    # the review imported a book without managers: the sample book's plan and KPIs stayed on screen beside
+    # "every manager leaves", which was wrong too
+    book, seg = data
+    st = view.state
+    assert st.assignment is not None and "<svg" in view._chart.value
+    st.book = AccountBook(accounts=book.accounts.assign(owner_id=None), managers=book.managers.iloc[0:0])
+    st.segmentation = seg.__class__(labels=seg.labels.copy(), profiles=seg.profiles, coverage=seg.coverage)
+    assert "the book has no managers" in view._msg.value and "every manager leaves" not in view._msg.value
+    assert st.assignment is None and view._chart.value == "" and view._moves.value == ""
+    # an event the engine refuses on a book it did plan keeps that plan
+    st.book, st.segmentation = book, seg
+    assert st.assignment is not None
+    view._add_event({"type": "leave", "manager_id": "NOBODY"})
+    assert "Could not apply" in view._msg.value and st.assignment is not None and "<svg" in view._chart.value
+
+
 def test_infeasible_input_is_shown_plainly(data):
     book, seg = data
     tight = AccountBook(accounts=book.accounts,

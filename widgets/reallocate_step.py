@@ -166,6 +166,7 @@ class ReallocateStep(w.VBox):
         self._history: list[tuple[str, object]] = []
         self._syncing = False  # controls being set from state.params: no re-solve per control
         self._solved = None  # the assignment this view computed last (any other one came from outside)
+        self._solved_for: tuple | None = None  # the book and segmentation it was computed for
         self._probation: dict | None = None  # the event added last, until a solve has accepted it
         self._lock_probation: pd.DataFrame | None = None  # the locks before the last lock change, likewise
         self._jobs = threading.Lock()
@@ -266,6 +267,7 @@ class ReallocateStep(w.VBox):
 
     def _on_assignment(self, change) -> None:
         if change.new is not None and change.new is not self._solved:  # a loaded scenario's plan: draw it
+            self._solved_for = (self.state.book, self.state.segmentation)
             if self.state.book is not None:
                 self._sync_options(self.state.book)  # its hires join the override list
             self._render(change.new)
@@ -467,6 +469,9 @@ class ReallocateStep(w.VBox):
                     self._history.pop()
             self._probation = self._lock_probation = None
             self._msg.show(f"Could not apply this: {exc}", "error")
+            done = self._solved_for
+            if done is None or done[0] is not book or done[1] is not seg:  # another book's plan must go
+                self._clear_plan()  # off screen (and out of the KPIs)
             return False
         finally:
             self.state.busy = False
@@ -476,7 +481,7 @@ class ReallocateStep(w.VBox):
         # locks, events and a solver the controls no longer hold must leave the parameters too (set_section only
         # adds keys): cleared events or an undone last lock used to stay in state.params, and so in a saved scenario
         self.state.replace_section("allocate", p, drop=("locks", "events", "mode"))
-        self._solved = asg
+        self._solved, self._solved_for = asg, (book, seg)
         self.state.assignment = asg
         self._render(asg)
         return True
@@ -698,6 +703,17 @@ class ReallocateStep(w.VBox):
                                       "revenue_after": "revenue_last_12m_after"})
         self._loads.value = table_html(table.sort_values("hours_before", ascending=False), max_rows=50)
         self._render_moves()
+
+    def _clear_plan(self) -> None:
+        """No plan for the book shown: drop the last one from the state (the KPIs follow) and from this view."""
+        self._solved = self._solved_for = None
+        self.state.assignment = None
+        for pane in (self._chart, self._aux_chart, self._reason_chart, self._region_chart):
+            pane.value = ""
+        self._stats.value = self._moves.value = self._loads.value = self._crm_link.value = ""
+        for row in self._edit_rows:
+            row.account_id, row.layout.display = "", "none"
+        self._edit_head.value = ""
 
     def render_all(self) -> None:
         """Draw every chart now, including those on tabs not opened yet (for exports and tests)."""

@@ -158,6 +158,9 @@ def _apply_manager_events(managers: pd.DataFrame, events: list[dict]) -> _Manage
     active = ~m["manager_id"].isin(leaving).to_numpy()
     if leaving:
         notes.append(f"{len(leaving)} manager(s) leave: {', '.join(leaving)}")
+    if not len(m):
+        raise ValueError("the book has no managers: import a managers file (or accounts with an owner column), "
+                         "or add a hire, to reallocate its accounts")
     if not active.any():
         raise ValueError("every manager leaves: no one is left to own the accounts")
     cap = m["capacity_hours"].astype(float).to_numpy() * m["_ramp"].astype(float).to_numpy()
