@@ -68,3 +68,13 @@ def test_missing_folder_or_table_is_a_clear_error(tmp_path):
 def test_account_units_follow_parents_to_the_top():
     acc = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "parent_id": [None, "a", "b", "zz"]})
     assert account_units(acc).tolist() == ["a", "a", "a", "d"]
+
+
+def test_a_summary_counts_in_words():
+    from workbench.book import counted
+
+    assert counted(1, "manager") == "1 manager" and counted(35, "manager") == "35 managers"
+    assert counted(1200, "account") == "1,200 accounts"
+    acc, man = _frames()
+    book = AccountBook(accounts=acc, managers=man.iloc[:1])
+    assert ", 1 manager;" in book.summary() or ", 1 manager," in book.summary()

@@ -155,6 +155,7 @@ def test_manager_leaves_and_hire(view, data):
     ld = st.assignment.loads.set_index("manager_id")
     assert ld.loc["NEW-1", "capacity_hours"] == pytest.approx(400.0) and ld.loc["NEW-1", "accounts_after"] > 0
     assert "leaves" in view._events_html.value and "hire" in view._events_html.value
+    assert f"{ld.loc[leaver, 'name']} leaves" in view._events_html.value  # by name, not "M007 leaves"
     # undo takes back the hire only: the leaver stays gone, the hire's accounts go back to the others
     assert not view._undo_btn.disabled
     view._undo_btn.click()

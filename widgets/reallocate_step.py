@@ -659,7 +659,8 @@ class ReallocateStep(w.VBox):
             f'Moved: {s["moved_share_accounts"]:.1%} of owned accounts, {s["moved_share_revenue"]:.1%} of their '
             f'revenue{_limit_text(asg.params)}.</div>'
             + (f"<ul>{notes}</ul>" if notes else ""))
-        ev = [_event_text(e) for e in self._events]
+        who = asg.loads.set_index(asg.loads["manager_id"].astype(str))["name"].astype(str).to_dict()
+        ev = [_event_text(e, who) for e in self._events]
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
         self._undo_btn.disabled = not (self._events or self._history)
@@ -820,13 +821,14 @@ def _limit_text(params: dict) -> str:
     return f" (limit {float(share):.0%} of {unit})"
 
 
-def _event_text(e: dict) -> str:
+def _event_text(e: dict, names: dict[str, str]) -> str:
+    """An event in words, managers by name (``names``: id → name) where known."""
+    who = names.get(str(e.get("manager_id")), e.get("manager_id"))
     if e.get("type") == "leave":
-        return f"{e.get('manager_id')} leaves"
+        return f"{who} leaves"
     if e.get("type") == "hire":
         return f"hire {e.get('name')} ({e.get('role')}, {float(e.get('ramp', 1)):.0%} ramp-up)"
-    return f"override {e.get('account_id')} → {e.get('manager_id')}" + (" (rest frozen)" if e.get("rest") == "freeze"
-                                                                      else "")
+    return f"override {e.get('account_id')} → {who}" + (" (rest frozen)" if e.get("rest") == "freeze" else "")
 
 
 def _same_accounts(book, seg) -> bool:

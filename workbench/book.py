@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import schema
 
-__all__ = ["AccountBook", "ImportReport", "BookError", "load_book", "save_book"]
+__all__ = ["AccountBook", "ImportReport", "BookError", "load_book", "save_book", "counted"]
 
 _FILES = {"accounts": "accounts", "managers": "managers", "history": "revenue_history"}
 
@@ -109,7 +109,7 @@ class AccountBook:
         a, m = self.accounts, self.managers
         owned = int(a["owner_id"].notna().sum())
         hist = f", {self.history['period'].nunique()} months of history" if self.history is not None else ""
-        return (f"{len(a):,} accounts, {len(m):,} managers{hist}; {owned:,} accounts owned; "
+        return (f"{counted(len(a), 'account')}, {counted(len(m), 'manager')}{hist}; {owned:,} accounts owned; "
                 f"revenue {a['revenue_12m'].sum():,.0f} {self.currency}")
 
 
@@ -141,6 +141,11 @@ def _read_table(path: Path, table: str) -> pd.DataFrame:
         return pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes one sentence for the user
         raise BookError(f"{path.name} could not be read as a {table} table: {exc}") from exc
+
+
+def counted(n: int, noun: str) -> str:
+    """``"1 manager"``, ``"35 managers"``: a count with its noun (regular plurals only)."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 #: what a book folder records besides its tables (the currency: revenue figures mean nothing without it)

@@ -720,7 +720,7 @@ def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, 
     total_h, total_c = float(u_hours.sum()), float(cap[active].sum())
     if total_h > total_c * (1 + 1e-9):
         out.append(f"Capacity below demand: the accounts need {total_h:,.0f} h a year but the active managers have "
-                   f"{total_c:,.0f} h ({total_h / total_c - 1:.0%} short). Add capacity (a hire), lower the hours "
+                   f"{total_c:,.0f} h (enough for {total_c / total_h:.0%} of it). Add capacity (a hire), lower the hours "
                    "per account in the coverage model, or keep a leaving manager. The plan shown spreads the "
                    "shortfall evenly over the managers.")
     for g in np.unique(group[group >= 0]):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..book import AccountBook, ImportReport
+from ..book import AccountBook, ImportReport, counted
 from .errors import ImportFileError
 from .history import history_frame
 from .owners import derive_owners, managers_from_owners, map_managers, won_revenue
@@ -449,7 +449,7 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
             names = pd.Series(names.to_numpy(), index=acc.index)
         man = managers_from_owners(acc["owner_id"], names)
         man = schema.validate(man, "managers", file="(derived from owners)").accepted
-        report.notes.append(f"no managers file: {len(man)} managers derived from the owners seen in the accounts "
+        report.notes.append(f"no managers file: {counted(len(man), 'manager')} derived from the owners seen in the accounts "
                             f"(capacity {man['capacity_hours'].iloc[0]:,.0f} hours/year each)" if len(man)
                             else "no managers file and no owners in the accounts: the book has no managers yet")
     if len(man) == 0:
@@ -498,7 +498,7 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
         hist = hist_derived.astype({"account_id": "string"}).reset_index(drop=True)
     currency = _book_currency(currency, raw, report)
     step(1.0, "done")
-    report.notes.append(f"book: {len(acc):,} accounts, {len(man):,} managers"
+    report.notes.append(f"book: {counted(len(acc), 'account')}, {counted(len(man), 'manager')}"
                         + (f", {hist['period'].nunique()} months of history" if hist is not None else ""))
     return AccountBook(accounts=acc, managers=man.reset_index(drop=True), history=hist, report=report,
                        currency=currency)
