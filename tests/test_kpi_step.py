@@ -163,6 +163,26 @@ def test_card_numbers_read_like_a_report():
     assert "→" in view._cards.value and k["label"] in view._cards.value
 
 
+def test_a_figure_that_rounds_to_zero_has_no_sign_and_amounts_from_1000_no_decimals():
+    from workbench.report.format import fmt_kpi, kpi_decimals, kpi_line
+
+    # a change that shows as zero is neither a loss nor a gain: no "-", and no "+" either
+    assert fmt_kpi(-0.3, "EUR", sign=True, decimals=0) == "0 EUR"
+    assert fmt_kpi(-0.03, "EUR", sign=True, decimals=1) == "0.0 EUR"
+    assert fmt_kpi(-0.0004, "share", sign=True) == "0.0 pp" and fmt_kpi(0.0004, "share", sign=True) == "0.0 pp"
+    assert fmt_kpi(-0.0004, "share") == "0.0 %"
+    assert fmt_kpi(-0.0001, "index", sign=True) == "0.000" and fmt_kpi(0.0, "EUR", sign=True) == "0 EUR"
+    # a figure that does not round to zero keeps its sign
+    assert fmt_kpi(-0.0006, "share", sign=True) == "-0.1 pp" and fmt_kpi(0.0006, "share", sign=True) == "+0.1 pp"
+    assert fmt_kpi(-0.05, "EUR", sign=True, decimals=1) == "-0.1 EUR"
+    # amounts from 1,000 to 10,000 without decimals, like the k / M figures above them
+    assert fmt_kpi(-7_121.8, "EUR", sign=True) == "-7,122 EUR" and fmt_kpi(7_121.8, "EUR") == "7,122 EUR"
+    assert fmt_kpi(1_000.4, "EUR", decimals=1) == "1,000 EUR" and fmt_kpi(999.94, "EUR", decimals=1) == "999.9 EUR"
+    assert kpi_decimals(7_121.8, 7_130.4) == 0 and kpi_decimals(7_121.8, 7_130.0, 8.2) == 1  # "+8.2 EUR"
+    line = kpi_line({"label": "Cost", "unit": "EUR", "baseline": 7_121.8, "scenario": 7_121.76, "delta": -0.04})
+    assert line == "Cost: 7,122 EUR -> 7,122 EUR (0.0 EUR)"
+
+
 def test_lifetime_values_that_disagree_are_explained():
     from widgets.kpi_step import _clv_note
 

@@ -1,7 +1,8 @@
 """KPI figures as people read them, shared by the HTML report, the workshop app and the dashboard.
 
-Shares in %, their changes in percentage points, indices to three decimals, money in M / k above 10,000, counts
-without decimals ("334 accounts"). Raw numbers stay in the frames and the Excel export.
+Shares in %, their changes in percentage points, indices to three decimals, money in M / k above 10,000 and
+without decimals from 1,000, counts without decimals ("334 accounts"); a figure that rounds to zero has no sign
+("0.0 pp", not "-0.0 pp" or "+0.0 pp"). Raw numbers stay in the frames and the Excel export.
 """
 
 from __future__ import annotations
@@ -19,30 +20,41 @@ CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb
              "accounts_moved", "revenue_moved", "accounts_from_leavers", "unowned_assigned", "revenue_at_risk")
 
 
+def _number(x: float, decimals: int, sign: bool, thousands: bool = True) -> str:
+    """``x`` with ``decimals``; a minus only when the shown figure is not zero ("-0.0" reads as a loss), a plus
+    (``sign``) only on a shown figure above zero: a change that rounds to nothing reads "0.0", not "+0.0"."""
+    text = f"{abs(x):{',' if thousands else ''}.{decimals}f}"
+    if not any(c in "123456789" for c in text):
+        return text
+    return ("-" if x < 0 else "+" if sign else "") + text
+
+
 def fmt_kpi(v: float | None, unit: str, sign: bool = False, decimals: int | None = None) -> str:
-    """One KPI value with its unit. ``decimals`` fixes the decimals below 10,000 (see ``kpi_decimals``)."""
+    """One KPI value with its unit. ``decimals`` fixes the decimals below 1,000 (see ``kpi_decimals``); amounts
+    from 1,000 have none ("7,122 EUR"), from 10,000 they read in k / M. A value that rounds to zero has no sign."""
     if v is None or pd.isna(v):
         return "–"
     v = float(v)
-    s = "+" if sign else ""
     if unit == "share":
-        return f"{v * 100:+.1f} pp" if sign else f"{v * 100:.1f} %"
+        return f"{_number(v * 100, 1, sign)} pp" if sign else f"{_number(v * 100, 1, False)} %"
     if unit == "index":
-        return f"{v:{s}.3f}"
+        return _number(v, 3, sign, thousands=False)
     a = abs(v)
     if a >= 1e6:
-        return f"{v / 1e6:{s},.2f} M {unit}".strip()
+        return f"{_number(v / 1e6, 2, sign)} M {unit}".strip()
     if a >= 1e4:
-        return f"{v / 1e3:{s},.0f} k {unit}".strip()
+        return f"{_number(v / 1e3, 0, sign)} k {unit}".strip()
+    if a >= 1e3:
+        return f"{_number(v, 0, sign)} {unit}".strip()
     if decimals is None:
         decimals = kpi_decimals(v)
-    return f"{v:{s},.{decimals}f} {unit}".strip()
+    return f"{_number(v, decimals, sign)} {unit}".strip()
 
 
 def kpi_decimals(*values: float | None) -> int:
     """0 when every value is a whole number (counts), else 1: one choice for a KPI's baseline, scenario and delta.
-    Values of 10,000 and more are shown in k / M with their own decimals and do not count."""
-    return 0 if all(v is None or pd.isna(v) or abs(v) >= 1e4 or float(v).is_integer() for v in values) else 1
+    Values of 1,000 and more are shown without decimals (or in k / M) and do not count."""
+    return 0 if all(v is None or pd.isna(v) or abs(v) >= 1e3 or float(v).is_integer() for v in values) else 1
 
 
 def ordered_keys(keys) -> list[str]:
