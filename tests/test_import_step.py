@@ -187,3 +187,14 @@ def test_company_revenue_is_a_mapping_field_of_its_own(view):
     assert view._map["annual_revenue"].value == "ANNUALREVENUE" and view._map["revenue_12m"].value == ""
     view.run_import()
     assert "no column with revenue with us" in view._report.value
+
+
+def test_a_file_without_recognisable_columns_points_to_the_mapping_fields(view):
+    # the UCI wholesale file: no id, name or revenue column; the core's advice (a mapping file) is the command
+    # line's way, the app's is its own mapping fields; and no "reading accounts" is left beside the error
+    uci = REAL / "uci_wholesale_customers" / "Wholesale customers data.csv"
+    view.add_file(uci.name, uci.read_bytes())
+    view.run_import()
+    assert view.state.book is None and "wb-msg-error" in view._msg.value
+    assert "Column mapping fields above" in view._msg.value and "mapping file" not in view._msg.value
+    assert view._progress_text.value == "" and view._progress.layout.display == "none"

@@ -21,7 +21,7 @@ import pandas as pd
 from workbench.book import AccountBook, load_book, save_book
 from workbench.cli.app import MAX_UPLOAD_BYTES
 from workbench.harmonize import find_duplicates, merge_book
-from workbench.io import PRESETS, build_mapping, import_book, rejections_csv, sniff
+from workbench.io import PRESETS, ImportFileError, build_mapping, import_book, rejections_csv, sniff
 from workbench.io.presets import MAPPING_TARGETS
 from workbench.report.charts import revenue_concentration
 
@@ -54,6 +54,8 @@ _TEXT = {
     "too_big": "{name} is {mb:,.1f} MB; uploads are limited to {limit} MB. Import it on the command line "
                "(workbench import {name} --out BOOK_DIR) and load the book folder here.",
     "uploaded": "{n} file(s) ready: choose what each one is, check the mapping, then press Import.",
+    "map_here": "choose them in the Column mapping fields above (Account id, Name, Revenue 12 m …) and press "
+                "Import again",
     "no_accounts": "Upload an accounts file first (or set one file's role to 'accounts').",
     "one_accounts": "Mark exactly one file as 'accounts'.",
     "importing": "Importing {name} …",
@@ -331,9 +333,14 @@ class ImportStep(w.VBox):
                                preset=self._preset.value, mapping=self.mapping_override(), sheet=self._sheet_value(),
                                harmonise=self._harmonise.value, currency=currency or None,
                                progress=self._progress_cb)
+        except ImportFileError as exc:
+            # the core speaks of a mapping file (the command line's way); here the fields above are the way
+            self._msg.show(str(exc).replace("name them in a mapping file", _TEXT["map_here"]), "error")
+            return
         finally:
             self.state.busy = False
             self._progress.layout.display = "none"
+            self._progress_text.value = ""  # "reading accounts" must not stay beside a failed import
         self.state.book_path = ""
         text = _TEXT["imported"].format(name=name, counts=_counts(book))
         accounts = next((f for f in book.report.files if f["table"] == "accounts"), {})
