@@ -61,6 +61,32 @@ def test_kpis_round_trip(workbook, scenario):
                 assert got.loc[key, col] == pytest.approx(want, rel=1e-12)
 
 
+def test_each_kpi_row_has_the_number_format_of_its_unit(workbook, scenario):
+    """A share reads 7.5 % (not 0.08), an index 0.221, a count 351 (not 351.00), an amount 1,234,567; the cells keep
+    the raw numbers. On the KPIs sheet and in the Summary's headline table."""
+    want = {"share": "0.0%", "index": "0.000", "accounts": "#,##0", scenario.currency: "#,##0"}
+    kpis = scenario.projection.kpis
+    units = {k["unit"] for k in kpis.values()}
+    assert {"share", "accounts", scenario.currency} <= units  # (an index KPI, when present, reads 0.000)
+    ws = workbook["KPIs"]
+    header = [c.value for c in ws[1]]
+    rows = {ws.cell(row=r, column=1).value: r for r in range(2, ws.max_row + 1)}
+    for key, k in kpis.items():
+        fmt = want[k["unit"]]
+        if k["unit"] == "accounts" and not float(k["scenario"]).is_integer():
+            fmt = "#,##0.0"  # an average (accounts per manager of a role)
+        for col in ("baseline", "scenario", "delta"):
+            cell = ws.cell(row=rows[key], column=header.index(col) + 1)
+            assert cell.number_format == fmt, (key, col, cell.number_format)
+            assert cell.value == pytest.approx(k[col], rel=1e-12)
+    summary = workbook["Summary"]
+    head = next(r for r in range(1, summary.max_row + 1) if summary.cell(row=r, column=1).value == "label")
+    labels = {summary.cell(row=r, column=1).value: r for r in range(head + 1, head + 1 + len(kpis))}
+    for k in kpis.values():
+        if k["unit"] in ("share", "index"):
+            assert summary.cell(row=labels[k["label"]], column=5).number_format == want[k["unit"]]  # delta
+
+
 def test_loads_and_moves_round_trip(workbook, scenario):
     loads = _sheet_frame(workbook["Manager loads"])
     want = scenario.assignment.loads
@@ -202,3 +228,11 @@ def test_a_real_plans_workbook_has_revenue_per_move_and_one_column_per_segment_f
     assert not [c for c in seg.columns if str(c).endswith(("_x", "_y"))]
     assert {"n_accounts", "tier", "role", "hours_per_account"} <= set(seg.columns), list(seg.columns)
 
+
+
+def test_unit_formats_of_kpi_rows():
+    from workbench.report.export import _unit_format
+
+    assert _unit_format("share", [0.075, 0.08]) == "0.0%" and _unit_format("index", [0.221]) == "0.000"
+    assert _unit_format("accounts", [0.0, 351.0]) == "#,##0" and _unit_format("accounts", [38.25, 40.0]) == "#,##0.0"
+    assert _unit_format("EUR", [157_510_000.12, -7_121.8]) == "#,##0"

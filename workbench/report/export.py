@@ -151,6 +151,21 @@ def _num_format(col: str, unit: str = "") -> str | None:
     return None
 
 
+_KPI_VALUES = ("baseline", "scenario", "delta", "p10", "p50", "p90")
+
+
+def _unit_format(unit: str, values: list[float | None]) -> str:
+    """The number format of one KPI row from its unit: shares in %, indices to three decimals, amounts and counts
+    whole (an average count such as accounts per manager with one decimal), as the KPI cards read them."""
+    if unit == "share":
+        return "0.0%"
+    if unit == "index":
+        return "0.000"
+    if unit == "accounts" and any(v is not None and not float(v).is_integer() for v in values):
+        return "#,##0.0"
+    return "#,##0"
+
+
 class _Book:
     """xlsxwriter workbook with our house formats; ``table`` writes a frame as a formatted sheet."""
 
@@ -175,9 +190,16 @@ class _Book:
 
     def table(self, name: str, df: pd.DataFrame, formats: dict[str, str] | None = None, start_row: int = 0,
               ws=None, wrap: tuple[str, ...] = ()) -> object:
-        """Write ``df`` with a header row at ``start_row``: frozen, filtered, formatted, sized columns."""
+        """Write ``df`` with a header row at ``start_row``: frozen, filtered, formatted, sized columns. A KPI table
+        (a ``unit`` column beside ``baseline``, ``scenario`` …) gets each row's number format from its unit."""
         ws = ws or self.wb.add_worksheet(name)
         formats = formats or {}
+        by_unit = [c for c in _KPI_VALUES if c in df.columns] if "unit" in df.columns else []
+        row_fmts = []
+        if by_unit:
+            vals = df[by_unit].apply(pd.to_numeric, errors="coerce").astype(float)
+            row_fmts = [_unit_format(str(u), [v for v in row if not math.isnan(v)])
+                        for u, row in zip(df["unit"].astype("string").fillna(""), vals.to_numpy().tolist())]
         for j, col in enumerate(df.columns):
             ws.write_string(start_row, j, str(col), self.head)
             s = df[col]
@@ -189,7 +211,15 @@ class _Book:
                 values = [None if math.isnan(v) else v for v in arr.tolist()]
             else:
                 values = s.astype("string").astype(object).where(s.notna(), None).tolist()
-            ws.write_column(start_row + 1, j, values, self.fmt(fmt))
+            if col in by_unit:  # raw values, each row in its unit's format (a KPI table has a few dozen rows)
+                for i, (v, f) in enumerate(zip(values, row_fmts)):
+                    if v is None:
+                        ws.write_blank(start_row + 1 + i, j, None, self.fmt(f))
+                    else:
+                        ws.write_number(start_row + 1 + i, j, v, self.fmt(f))
+                fmt = None
+            else:
+                ws.write_column(start_row + 1, j, values, self.fmt(fmt))
             # width from the longest text in a sample (vectorised), header included, capped for readability
             sample = s.head(2000).astype("string").str.len().max() if len(s) else 0
             longest = max(len(str(col)), 0 if pd.isna(sample) else int(sample), 8 if fmt else 4)
