@@ -67,6 +67,8 @@ def test_maven_accounts_teams_pipeline_as_one_book():
     acc, man = book.accounts, book.managers
     assert len(acc) == 85 and len(man) == 35
     assert man["team_manager"].nunique() == 6 and man["region"].nunique() == 3
+    # the pipeline's won deals span 10 months: "revenue_12m" is 10 months of them, and the report says so
+    assert any("won deals cover only 10 months (Mar 2017–Dec 2017)" in w for w in book.report.warnings)
     # every account gets exactly one owner, and it is one of the 35 agents
     assert acc["owner_id"].notna().all() and acc["owner_id"].isin(man["manager_id"]).all()
     assert any("largest won value" in n for n in book.report.notes)

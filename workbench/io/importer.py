@@ -259,6 +259,13 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
         df["revenue_12m"] = df["account_id"].astype("string").map(rev).fillna(0.0).astype("float64")
         notes.append(f"{pipeline.file}: revenue_12m = won value in the last 12 months of the pipeline; "
                      "monthly won value becomes the revenue history")
+        if len(hist):
+            first, last = hist["period"].min(), hist["period"].max()
+            span = (last.year - first.year) * 12 + last.month - first.month + 1
+            if span < 12:  # Maven's pipeline: 10 months, and "growth vs last 12 months" compared 12 with 10
+                warnings.append(f"{pipeline.file}: won deals cover only {span} months ({first:%b %Y}–{last:%b %Y}), "
+                                f"so revenue_12m holds {span} months of won value, not 12; KPIs against the last 12 "
+                                "months (revenue growth) compare a 12-month projection with it")
     rev_src = cmap.columns.get("revenue_12m") if pipeline is None else None
     had_revenue = "revenue_12m" in df
     _fill_revenue(df, raw.file, rev_src if isinstance(rev_src, str) else None,
