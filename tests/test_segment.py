@@ -259,6 +259,13 @@ def test_capacity_gap_against_the_team():
     assert gap.loc["Account Manager", "headcount_current"] == 0
     assert gap.loc["Inside Sales", "hours_gap"] == 0.0
     assert gap.loc["Team Lead", "hours_needed"] == 0.0
+    # a team without roles serves every segment (as the reallocation treats it): one row for the whole team
+    from workbench.segment.profiles import ANY_ROLE
+    whole = capacity_gap(cov, managers.assign(role=pd.NA)).set_index("role")
+    assert list(whole.index) == [ANY_ROLE]
+    assert whole.loc[ANY_ROLE, "hours_needed"] == 7500.0 and whole.loc[ANY_ROLE, "hours_available"] == 5250.0
+    assert whole.loc[ANY_ROLE, "accounts"] == 710 and whole.loc[ANY_ROLE, "headcount_current"] == 4
+    assert list(capacity_gap(cov, managers.drop(columns="role")).set_index("role").index) == [ANY_ROLE]
 
 
 def test_scores_match_scikit_learn():

@@ -355,16 +355,28 @@ def apply_coverage(coverage: pd.DataFrame, profiles: pd.DataFrame, managers: pd.
     return _complete_coverage(cov.reset_index(), profiles, ref)
 
 
+#: the capacity-gap row of a team without roles (every manager may serve every segment)
+ANY_ROLE = "any role (the team has no roles)"
+
+
 def capacity_gap(coverage: pd.DataFrame, managers: pd.DataFrame | None) -> pd.DataFrame:
     """Hours and headcount each role needs under the coverage model vs the current team.
 
-    Returns one row per role (the coverage roles first, then any other role the team has): ``role``,
+    Returns one row per role (the coverage roles first, then any other role the team has; one row, ``ANY_ROLE``,
+    when no manager has a role): ``role``,
     ``accounts``, ``hours_needed`` and ``hours_available`` (hours/year), ``hours_gap`` (needed − available;
     positive = shortfall), ``headcount_needed`` (FTE), ``headcount_current``, ``headcount_gap`` (FTE).
     """
     need = coverage.groupby("role", sort=False).agg(accounts=("n_accounts", "sum"),
                                                     hours_needed=("hours_needed", "sum"),
                                                     headcount_needed=("headcount_needed", "sum"))
+    roleless = managers is not None and len(managers) and (
+        "role" not in managers or managers["role"].isna().all())
+    if roleless:
+        # a team without roles (Maven's agents, a Salesforce user list) serves every segment, as the
+        # reallocation treats it: one row for the whole team, not "Key Account Manager: 0 now" beside "(no role)"
+        need = need.sum().to_frame(ANY_ROLE).T.rename_axis("role")
+        managers = managers.assign(role=ANY_ROLE)
     if managers is not None and len(managers) and "role" in managers:
         role = managers["role"].astype("string").fillna("(no role)")
         cap = pd.to_numeric(managers["capacity_hours"], errors="coerce").fillna(0.0)
