@@ -51,6 +51,7 @@ def test_load_canonical_book_folder_keeps_first_behaviour(view, tmp_path):
 def test_maven_upload_roles_mapping_and_import(view):
     seen = []
     view.state.observe(lambda ch: seen.append(ch["new"]), names="book")
+    view._path.value = str(ROOT / "sample_data")  # what the field showed before the upload
     for f in ("accounts.csv", "sales_teams.csv", "sales_pipeline.csv"):
         view._upload.value = ({"name": f, "type": "text/csv", "size": (MAVEN / f).stat().st_size,
                                "content": memoryview((MAVEN / f).read_bytes()), "last_modified": NOW},)
@@ -62,6 +63,7 @@ def test_maven_upload_roles_mapping_and_import(view):
     book = view.state.book
     assert len(seen) == 1 and book.n_accounts == 85 and len(book.managers) == 35
     assert book.accounts["owner_id"].notna().all()
+    assert view._path.value == ""  # the folder typed before no longer names the book in use
     # accounts and managers are counted apart, not lumped into "120 rows read"
     assert ("Imported accounts.csv: 85 accounts (85 rows read, 85 accepted, 0 rejected); 35 managers from "
             "sales_teams.csv (35 rows read, 35 accepted, 0 rejected).") in view._msg.value

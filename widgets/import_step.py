@@ -341,7 +341,7 @@ class ImportStep(w.VBox):
             self.state.busy = False
             self._progress.layout.display = "none"
             self._progress_text.value = ""  # "reading accounts" must not stay beside a failed import
-        self.state.book_path = ""
+        self.state.book_path = self._path.value = ""  # the folder shown is no longer the book in use
         text = _TEXT["imported"].format(name=name, counts=_counts(book))
         accounts = next((f for f in book.report.files if f["table"] == "accounts"), {})
         if (accounts.get("detected") or {}).get("currency_how") == "default":
