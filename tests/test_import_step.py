@@ -4,6 +4,7 @@ size limit, saving — each checked through the state it changes."""
 from __future__ import annotations
 
 import base64
+import html
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,9 @@ def test_maven_upload_roles_mapping_and_import(view):
     assert ("Imported accounts.csv: 85 accounts (85 rows read, 85 accepted, 0 rejected); 35 managers from "
             "sales_teams.csv (35 rows read, 35 accepted, 0 rejected).") in view._msg.value
     assert "120 rows" not in view._msg.value
+    # the grid said "Revenue 12 m = revenue"; with a pipeline the import used the won value: said in view
+    assert ("Revenue 12 m is the won value per account from sales_pipeline.csv (its last 12 months); the accounts "
+            "file's 'revenue' is kept as company size.") in html.unescape(view._msg.value)
     # Maven's revenue is USD millions of company size, no currency shown: the book says EUR is a default
     assert "labelled EUR by default" in view._msg.value and "Currency" in view._msg.value
     assert "largest won value" in view._report.value and "<svg" in view._chart.value

@@ -54,6 +54,8 @@ _TEXT = {
     "too_big": "{name} is {mb:,.1f} MB; uploads are limited to {limit} MB. Import it on the command line "
                "(workbench import {name} --out BOOK_DIR) and load the book folder here.",
     "uploaded": "{n} file(s) ready: choose what each one is, check the mapping, then press Import.",
+    "pipeline_revenue": "Revenue 12 m is the won value per account from {pipe} (its last 12 months){kept}.",
+    "kept_as_size": "; the accounts file's '{col}' is kept as company size",
     "map_here": "choose them in the Column mapping fields above (Account id, Name, Revenue 12 m …) and press "
                 "Import again",
     "no_accounts": "Upload an accounts file first (or set one file's role to 'accounts').",
@@ -346,6 +348,10 @@ class ImportStep(w.VBox):
         accounts = next((f for f in book.report.files if f["table"] == "accounts"), {})
         if (accounts.get("detected") or {}).get("currency_how") == "default":
             text += " " + _TEXT["currency_default"].format(cur=book.currency)
+        if "pipeline" in by_role:  # the mapping grid's "Revenue 12 m" is not what was used: say so in view
+            src = self.mapping_override()["columns"].get("revenue_12m")
+            text += " " + _TEXT["pipeline_revenue"].format(
+                pipe=by_role["pipeline"][0], kept=_TEXT["kept_as_size"].format(col=src) if src else "")
         self._publish(book, text)
 
     # ------------------------------------------------------------------------------------------ report
