@@ -61,6 +61,20 @@ def test_parameters_cells_are_tagged_and_notebooks_have_no_outputs():
             assert "parameters" in tags, path.name
 
 
+def test_segment_notebook_defaults_to_the_segmenters_k():
+    """The notebook's k is the one of the app and ``workbench segment`` (5: with 4, strategic and grow accounts
+    merge into a segment far larger than key account managers can cover)."""
+    import inspect
+
+    from workbench.segment import segment
+
+    nb = json.loads((NOTEBOOKS / "02_segment.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    params: dict = {}
+    exec("".join(cell["source"]), {}, params)  # the notebook's own literal parameters cell
+    assert params["k"] == inspect.signature(segment).parameters["k"].default == 5
+
+
 def test_workshop_notebook_builds_the_app_headless(tmp_path):
     nb = _run("workshop.ipynb", tmp_path)
     assert not _errors(nb)
