@@ -148,6 +148,17 @@ def test_maven_segment_names_are_consistent(k):
 
 
 # ---------------------------------------------------------------------------------------------- chart
+def test_scatter_says_when_the_book_gives_no_service_need():
+    from workbench.report.charts.segment import scatter_sample, segment_scatter
+
+    acc = pd.DataFrame({"account_id": ["a", "b", "c"], "revenue_12m": [1e3, 2e4, 3e5]})
+    labels = pd.DataFrame({"account_id": ["a", "b", "c"], "segment_id": [0, 0, 1], "segment": ["x", "x", "y"]})
+    flat = segment_scatter(scatter_sample(acc, labels)).to_dict()["title"]["subtitle"]
+    assert "no service need" in flat
+    acc["service_need"] = [1.0, 5.0, 40.0]
+    assert "no service need" not in segment_scatter(scatter_sample(acc, labels)).to_dict()["title"]["subtitle"]
+
+
 def test_scatter_axes_do_not_use_si_milli_for_small_values():
     from workbench.report.charts.segment import PLAIN_AXIS_LABELS, segment_scatter
 
@@ -162,8 +173,9 @@ def test_scatter_axes_do_not_use_si_milli_for_small_values():
 
 
 def test_scatter_axis_labels_render_plain(tmp_path):
-    vlc = pytest.importorskip("vl_convert")
     import re
+
+    import vl_convert as vlc  # a pinned dependency (the app renders its charts with it): never skipped
 
     from workbench.report.charts.segment import segment_scatter
 

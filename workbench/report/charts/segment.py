@@ -66,6 +66,8 @@ def segment_scatter(points: pd.DataFrame, total_accounts: int | None = None, bru
     pts = points.head(MAX_MARKS)
     sub = (f"sample of {len(pts):,} of {total_accounts:,} accounts" if total_accounts and total_accounts > len(pts)
            else f"{len(pts):,} accounts")
+    if len(pts) > 1 and pts["service_need"].nunique() == 1:  # a book without service need: all on the floor
+        sub += "; the book gives no service need (every account on the floor), so only revenue separates them"
     color = alt.Color("segment:N", title="Segment", scale=alt.Scale(scheme=_SCHEME), sort=alt.SortField("segment_id"),
                       legend=alt.Legend(labelLimit=320, orient="bottom", columns=1))
     chart = alt.Chart(pts).mark_circle(size=14).encode(
