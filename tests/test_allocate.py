@@ -339,7 +339,7 @@ def test_workload_chart_cuts_an_outlier_and_names_managers_once(plan):
     assert points["encoding"]["x"]["scale"] == {"domain": [0, 3.0], "clamp": True}
     labels = {r["label"] for r in spec["datasets"][points["data"]["name"]]}
     name = loads.loc[i, "name"]
-    assert any(lb.startswith(str(name)) and lb.endswith("▸ 1,150 %") for lb in labels)
+    assert any(lb.startswith(str(name)) and lb.endswith(": 1,150 %") for lb in labels)
 
 
 def test_crm_move_files(plan, small, tmp_path):

@@ -78,7 +78,7 @@ def _dumbbell(df: pd.DataFrame, band: float, max_managers: int, x_title: str, ti
     cut = bool((top > _AXIS_CUT).any())
     if cut:
         beyond = df["before"].where(df["before"] >= df["after"], df["after"])
-        df["label"] = df["label"].where(top <= _AXIS_CUT, df["label"] + " ▸ " + (100 * beyond).map("{:,.0f} %".format))
+        df["label"] = df["label"].where(top <= _AXIS_CUT, df["label"] + ": " + (100 * beyond).map("{:,.0f} %".format))
         title += f"; axis cut at {_AXIS_CUT:.0%}"
     order = df["label"].tolist()
     height = max(120, 14 * len(df))
