@@ -82,7 +82,7 @@ class SegmentStep(w.VBox):
         self._thread: threading.Thread | None = None
         p = state.params.get("segment", {})
         self._method = w.Dropdown(options=_METHODS, value=p.get("method", "kmeans"), description="Method")
-        k = p.get("k", 4)
+        k = p.get("k", 5)  # segment()'s default
         self._k = w.Dropdown(options=_K_OPTIONS, value=k if k in dict(_K_OPTIONS).values() else 5,
                              description="Segments")
         self._grid = w.Dropdown(options=[("2 × 2", 2), ("3 × 3", 3)], value=int(p.get("grid", 2)),

@@ -49,7 +49,8 @@ def band_tradeoff(book: AccountBook, segmentation: Segmentation, bands: Sequence
     Returns
     -------
     One row per band (``TRADEOFF_COLUMNS``): ``feasible`` (every setting met), ``accounts_moved`` (accounts that
-    get a new owner, unowned ones included: the app's "Accounts moved"), ``moved_share_accounts`` (share of the
+    get a new owner, unowned ones included, as "N accounts change owner" in the Reallocate step; the KPI
+    "Accounts moved" counts owned accounts only), ``moved_share_accounts`` (share of the
     owned accounts that change owner), ``revenue_moved`` (12-month revenue of those owned accounts, book currency),
     ``moved_share_revenue``, ``managers_in_band`` of ``active_managers``, ``plan_cost`` (the objective),
     ``continuity_cost`` (the plan's relationship and fit cost, the objective's move part), ``gini_after`` (Gini
