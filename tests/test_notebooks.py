@@ -52,6 +52,19 @@ def test_walkthrough_notebooks_run_in_order(tmp_path):
     assert labels["params"]["k"] == 3
 
 
+def test_import_notebook_takes_a_pipeline_and_a_currency(tmp_path):
+    # Maven's accounts have no owner and their revenue column is company size: the pipeline gives both
+    maven = ROOT.parent / "shared" / "realdata" / "maven_crm_sales_opportunities"
+    ws = tmp_path / "ws"
+    nb = _run("01_import.ipynb", tmp_path, workspace=str(ws), source=str(maven / "accounts.csv"),
+              managers=str(maven / "sales_teams.csv"), pipeline=str(maven / "sales_pipeline.csv"), currency="USD")
+    assert not _errors(nb)
+    text = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "85 accounts, 35 managers" in text and "85 accounts owned" in text and "USD" in text
+    from workbench.book import load_book
+    assert load_book(ws / "book").currency == "USD"
+
+
 def test_parameters_cells_are_tagged_and_notebooks_have_no_outputs():
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         nb = json.loads(path.read_text())
