@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import logging
@@ -67,6 +68,12 @@ def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f
     body = shown.to_html(index=False, escape=True, formatters=fmt, classes="wb-table wb-wrap-last" if wrap_last else "wb-table", border=0, na_rep="")
     more = f'<div class="wb-more">{len(df) - max_rows:,} more rows</div>' if len(df) > max_rows else ""
     return f'<div class="wb-table-wrap">{body}{more}</div>'
+
+
+def download_link(name: str, data: bytes, mime: str) -> str:
+    """A link that hands ``data`` to the browser as the file ``name`` (a ``data:`` URL: Voilà serves no files)."""
+    href = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return f'<a class="wb-download" download="{html.escape(name)}" href="{href}">Download {html.escape(name)}</a>'
 
 
 def step_header(title: str, subtitle: str = "") -> w.HTML:

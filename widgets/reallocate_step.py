@@ -9,7 +9,6 @@ a view by region. It computes nothing itself.
 
 from __future__ import annotations
 
-import base64
 import html
 import threading
 
@@ -30,7 +29,7 @@ from workbench.report.charts.allocate import (
 from workbench.report.format import fmt_kpi
 
 from .charting import ChartPane
-from .common import MessageBox, guarded, step_header, table_html
+from .common import MessageBox, download_link, guarded, step_header, table_html
 from .state import WorkbenchState
 
 __all__ = ["ReallocateStep", "BACKGROUND_ACCOUNTS"]
@@ -570,11 +569,11 @@ class ReallocateStep(w.VBox):
         else:
             name = next(iter(files))
             data, mime = files[name].to_csv(index=False).encode("utf-8"), "text/csv"
-        links = [_download_link(name, data, mime)]
+        links = [download_link(name, data, mime)]
         missing = files.get(MISSING_IDS)
         note = f"{len(files[name]) if choice != 'all' else len(asg.moves):,} owner changes"
         if missing is not None and choice not in ("all", "plain"):
-            links.append(_download_link(MISSING_IDS, missing.to_csv(index=False).encode("utf-8"), "text/csv"))
+            links.append(download_link(MISSING_IDS, missing.to_csv(index=False).encode("utf-8"), "text/csv"))
         if missing is not None and choice != "plain":
             note += (f"; {len(missing):,} moves have no CRM id (a new hire, an account typed in by hand) and are "
                      f"listed in {MISSING_IDS} instead: create those records in the CRM first")
@@ -776,12 +775,6 @@ _STAGE_TEXT = {"prices": "a first plan from workload prices", "band": "more roun
                "windows": "branch and bound over groups of managers",
                "core": "branch and bound over the cheapest alternatives",
                "plan tables": "moves, reasons and the before/after table", "done": "done"}
-
-
-def _download_link(name: str, data: bytes, mime: str) -> str:
-    """A link that hands ``data`` to the browser as the file ``name`` (a ``data:`` URL)."""
-    href = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-    return f'<a class="wb-download" download="{html.escape(name)}" href="{href}">Download {html.escape(name)}</a>'
 
 
 def _percent_slider(share, low: float, high: float, description: str, style: dict, width: str,

@@ -7,7 +7,6 @@ or more stored scenarios side by side. All work is done by ``workbench.scenario`
 
 from __future__ import annotations
 
-import base64
 import copy
 import html
 import re
@@ -25,7 +24,7 @@ from workbench.report.format import comparison_display, when
 from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
 
 from .charting import ChartPane
-from .common import MessageBox, guarded, step_header, table_html
+from .common import MessageBox, download_link, guarded, step_header, table_html
 from .state import WorkbenchState
 
 __all__ = ["ScenarioStep", "ExportBox", "comparison_table", "scenario_from_state", "show_comparison"]
@@ -124,9 +123,7 @@ class ExportBox(w.VBox):
             path = Path(tmp) / f"{file_name}.{fmt}"
             (export_excel if fmt == "xlsx" else export_html)(sc, path, progress=self._progress)
             data = path.read_bytes()
-        href = f"data:{_MIME[fmt]};base64,{base64.b64encode(data).decode('ascii')}"
-        self._link.value = (f'<a class="wb-download" download="{html.escape(path.name)}" href="{href}">'
-                            f"Download {html.escape(path.name)}</a>")
+        self._link.value = download_link(path.name, data, _MIME[fmt])
         self._msg.show(_TEXT["exported"].format(name=path.name, size=len(data) / 1024), "ok")
         return data
 
