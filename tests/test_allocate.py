@@ -530,6 +530,16 @@ def test_a_role_short_of_capacity_gives_the_segment_steps_figure_too():
     assert plan_h != one_by_one
 
 
+def test_moves_summary_counts_owner_changes_apart_from_first_owners():
+    from workbench.allocate import moves_summary
+
+    mv = pd.DataFrame({"from_manager": ["M1", None, "M2", None], "to_manager": ["M2", "M1", "M3", "M3"]})
+    assert moves_summary(mv) == "2 accounts change owner and 2 unowned accounts get one"
+    assert moves_summary(mv.iloc[:1]) == "1 account changes owner"
+    assert moves_summary(mv.iloc[1:2]) == "0 accounts change owner and 1 unowned account gets one"
+    assert moves_summary(mv.iloc[:0]) == "0 accounts change owner"
+
+
 def test_a_taker_above_its_target_says_why_it_still_takes():
     # "Miriam Graf has the same region and is 11 % over target" read like a contradiction in the room
     from workbench.sampledata import generate

@@ -15,7 +15,7 @@ import threading
 import ipywidgets as w
 import pandas as pd
 
-from workbench.allocate import normalise_locks, reallocate, reason_label
+from workbench.allocate import moves_summary, normalise_locks, reallocate, reason_label
 from workbench.allocate.tradeoff import DEFAULT_BANDS, band_tradeoff, sweep_settings
 from workbench.crm import MISSING_IDS, SYSTEMS, move_files, move_files_zip
 from workbench.report.charts.allocate import (
@@ -638,7 +638,7 @@ class ReallocateStep(w.VBox):
         if s["status"] == "infeasible":
             self._msg.show(f"No plan meets every constraint. {s['diagnosis']}", "error")
         else:
-            summary = (f"{s['moves']:,} accounts change owner; {s['managers_in_band_after']} of "
+            summary = (f"{moves_summary(asg.moves)}; {s['managers_in_band_after']} of "
                        f"{s['active_managers']} managers inside the band (before: {s['managers_in_band_before']}).")
             if "managers_in_aux_band_after" in s:
                 summary += (f" {s['managers_in_aux_band_after']} of {s['active_managers']} inside the "

@@ -6,6 +6,7 @@ from .engine import (
     DEFAULT_WEIGHTS,
     REASON_LABELS,
     InfeasibleError,
+    moves_summary,
     normalise_locks,
     parse_event,
     reallocate,
@@ -14,4 +15,4 @@ from .engine import (
 from .tradeoff import band_tradeoff
 
 __all__ = ["reallocate", "band_tradeoff", "InfeasibleError", "DEFAULT_WEIGHTS", "ASSUMPTIONS", "parse_event", "normalise_locks",
-           "REASON_LABELS", "reason_label"]
+           "REASON_LABELS", "reason_label", "moves_summary"]

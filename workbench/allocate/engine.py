@@ -20,7 +20,7 @@ from . import solver as S
 from .assumptions import ASSUMPTIONS, COUNTRY_LANGUAGE
 
 __all__ = ["reallocate", "InfeasibleError", "DEFAULT_WEIGHTS", "BALANCE_QUANTITIES", "MOVE_SHARE_OF", "parse_event",
-           "normalise_locks", "REASON_LABELS", "reason_label"]
+           "normalise_locks", "REASON_LABELS", "reason_label", "moves_summary"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {"continuity": 1.0, "fit": 1.0, "balance": 1.0}
 _EVENT_TYPES = ("leave", "hire", "override")
@@ -32,6 +32,18 @@ REASON_LABELS: dict[str, str] = {
     "lock": "Locked to a manager", "family": "Follows its family", "over_capacity": "Owner over capacity",
     "over_band": "Owner above the band", "under_band": "Taker below the band", "rebalance": "Rebalancing",
     "revenue_balance": "Revenue balance", "potential_balance": "Potential balance"}
+
+
+def moves_summary(moves: pd.DataFrame) -> str:
+    """"309 accounts change owner and 25 unowned accounts get one": owner changes apart from first owners, as the
+    KPI "Accounts moved" and the move limit count them (a plain "334 accounts change owner" beside a KPI of 309
+    looked like a contradiction)."""
+    owned = int(moves["from_manager"].notna().sum()) if len(moves) else 0
+    first = len(moves) - owned
+    text = f"{owned:,} account{'' if owned == 1 else 's'} change{'s' if owned == 1 else ''} owner"
+    if first:
+        text += f" and {first:,} unowned account{'' if first == 1 else 's'} get{'s' if first == 1 else ''} one"
+    return text
 
 
 def reason_label(code: str) -> str:

@@ -138,7 +138,7 @@ def load_segmentation(folder):
 def _main(args: argparse.Namespace) -> int:
     import json
 
-    from ..allocate import reallocate
+    from ..allocate import moves_summary, reallocate
     from ..book import load_book
     from ..crm import write_move_files
     from ..results import save_result
@@ -162,7 +162,7 @@ def _main(args: argparse.Namespace) -> int:
     save_result(asg, out / "assignment")
     files = write_move_files(asg, book, out, crm_systems(args))
     print(f"book: {book.summary()}")
-    print(f"moves: {s['moves']:,} accounts change owner ({s['moved_share_accounts']:.1%} of owned accounts, "
+    print(f"moves: {moves_summary(asg.moves)} ({s['moved_share_accounts']:.1%} of owned accounts, "
           f"{s['moved_share_revenue']:.1%} of their revenue); managers in band {s['managers_in_band_before']} -> "
           f"{s['managers_in_band_after']} of {s['active_managers']}")
     if args.balance_on:

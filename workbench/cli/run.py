@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from ..allocate import moves_summary
     from ..book import load_book
     from ..crm import write_move_files
     from ..pipeline import run, set_param, write_results
@@ -68,7 +69,7 @@ def _main(args: argparse.Namespace) -> int:
     print(f"segments: {', '.join(f'{r.segment} ({r.n_accounts:,})' for r in result.segmentation.profiles.itertuples())}")
     if result.segmentation.quality.get("warning"):  # e.g. one segment because the features do not separate accounts
         print(f"warning: segments: {result.segmentation.quality['warning']}", file=sys.stderr)
-    print(f"moves: {len(result.assignment.moves):,} accounts change owner")
+    print(f"moves: {moves_summary(result.assignment.moves)}")
     for key in ("revenue_12m", "accounts_moved", "workload_imbalance"):
         if key in k:
             v = k[key]
