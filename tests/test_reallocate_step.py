@@ -426,6 +426,9 @@ def test_band_tradeoff_tab(view):
     view._tabs.selected_index = 4
     assert "<svg" in view._trade_chart.value and "What each band costs" in view._trade_chart.value
     assert "±15.0 %" in view._trade_table.value and "8 plans" in view._trade_note.value
+    # its count includes first owners of unowned accounts, unlike the KPI "Accounts moved": named apart
+    assert "owner changes" in view._trade_table.value and "accounts moved" not in view._trade_table.value
+    assert "Owner changes include unowned accounts" in view._trade_note.value
     # other settings changed since: the comparison says it is out of date
     find_widget(view, w.FloatSlider, "Weight fit").value = 1.0
     view._tabs.selected_index = 0

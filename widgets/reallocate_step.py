@@ -535,9 +535,10 @@ class ReallocateStep(w.VBox):
                              imbalance_after=table["gini_after"].map("{:.3f}".format),
                              plan_cost=table["plan_cost"].map("{:,.0f}".format))
         cost_col = f"plan cost ({getattr(self.state.book, 'currency', 'EUR')})"
-        shown = shown.rename(columns={"plan_cost": cost_col})
+        # every owner change, first owners of unowned accounts included (the KPI "Accounts moved" counts owned only)
+        shown = shown.rename(columns={"plan_cost": cost_col, "accounts_moved": "owner_changes"})
         shown["meets_band"] = table["feasible"].map({True: "yes", False: "no"})
-        self._trade_table.value = table_html(shown[["band", "meets_band", "accounts_moved", "revenue_moved_share",
+        self._trade_table.value = table_html(shown[["band", "meets_band", "owner_changes", "revenue_moved_share",
                                                     "managers_in_band", "imbalance_after", cost_col]],
                                              max_rows=len(shown))
         if seg is not self.state.segmentation or sweep_settings(self.params()) != settings:
@@ -548,8 +549,9 @@ class ReallocateStep(w.VBox):
         n_ev = len(settings.get("events") or [])
         used = f"weights, locks and {n_ev} event(s) as set above" if n_ev else "weights and locks as set above"
         self._trade_note.value = (f'<span class="wb-muted">{len(table)} plans in {table["seconds"].sum():.1f} s '
-                                  f"({used}, no move limit). A wider band never costs more: where a narrower "
-                                  "band's plan is cheaper it stands for the wider one too.</span>")
+                                  f"({used}, no move limit). Owner changes include unowned accounts that get "
+                                  "a first owner. A wider band never costs more: where a narrower band's plan is "
+                                  "cheaper it stands for the wider one too.</span>")
 
     @guarded()
     def crm_file(self) -> tuple[str, bytes]:
