@@ -660,8 +660,7 @@ class ReallocateStep(w.VBox):
             f'Moved: {s["moved_share_accounts"]:.1%} of owned accounts, {s["moved_share_revenue"]:.1%} of their '
             f'revenue{_limit_text(asg.params)}.</div>'
             + (f"<ul>{notes}</ul>" if notes else ""))
-        who = asg.loads.set_index(asg.loads["manager_id"].astype(str))["name"].astype(str).to_dict()
-        ev = [_event_text(e, who) for e in self._events]
+        ev = [_event_text(e, _manager_names(asg.loads).to_dict()) for e in self._events]
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
         self._undo_btn.disabled = not (self._events or self._history)
@@ -682,8 +681,7 @@ class ReallocateStep(w.VBox):
         if list(self._segment.options) != segs:
             self._segment.options = segs
         ids = pd.unique(pd.concat([asg.moves["from_manager"], asg.moves["to_manager"]]).dropna().astype(str))
-        ld = asg.loads.set_index(asg.loads["manager_id"].astype(str))
-        names = ld["name"].astype(str).reindex(ids).fillna(pd.Series(ids, index=ids))
+        names = _manager_names(asg.loads).reindex(ids).fillna(pd.Series(ids, index=ids))
         movers = [(_ALL, "")] + sorted(zip(manager_labels(pd.Series(ids), pd.Series(names.to_numpy())), ids,
                                            strict=True), key=lambda o: o[0])
         if list(self._mover.options) != movers:
@@ -754,8 +752,7 @@ class ReallocateStep(w.VBox):
             to = mv["to_manager"].astype("string").eq(m).fillna(False).to_numpy(bool)
             rev = pd.to_numeric(mv["revenue_12m"], errors="coerce").fillna(0.0).to_numpy(float)
             cur = self.state.book.currency if self.state.book is not None else ""
-            names = asg.loads.set_index(asg.loads["manager_id"].astype(str))["name"].astype(str)
-            who = html.escape(names.get(m, m))
+            who = html.escape(_manager_names(asg.loads).get(m, m))
             head = (f'<div class="wb-moves-count"><b>{who}</b> hands over {int(fr.sum()):,} accounts '
                     f"({fmt_kpi(rev[fr].sum(), cur)} revenue) and receives {int(to.sum()):,} "
                     f"({fmt_kpi(rev[to].sum(), cur)}).</div>")
@@ -814,6 +811,11 @@ def _limit_text(params: dict) -> str:
         return ""
     unit = "owned revenue" if params.get("move_share_of") == "revenue" else "owned accounts"
     return f" (limit {float(share):.0%} of {unit})"
+
+
+def _manager_names(loads: pd.DataFrame) -> pd.Series:
+    """Manager name by id (text), from an assignment's ``loads``."""
+    return loads["name"].astype(str).set_axis(loads["manager_id"].astype(str))
 
 
 def _event_text(e: dict, names: dict[str, str]) -> str:

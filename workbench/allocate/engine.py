@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..book import AccountBook, account_units
+from ..book import AccountBook, account_units, counted
 from ..results import Assignment, Segmentation
 from . import solver as S
 from .assumptions import ASSUMPTIONS, COUNTRY_LANGUAGE
@@ -40,9 +40,9 @@ def moves_summary(moves: pd.DataFrame) -> str:
     looked like a contradiction)."""
     owned = int(moves["from_manager"].notna().sum()) if len(moves) else 0
     first = len(moves) - owned
-    text = f"{owned:,} account{'' if owned == 1 else 's'} change{'s' if owned == 1 else ''} owner"
+    text = f"{counted(owned, 'account')} change{'s' if owned == 1 else ''} owner"
     if first:
-        text += f" and {first:,} unowned account{'' if first == 1 else 's'} get{'s' if first == 1 else ''} one"
+        text += f" and {counted(first, 'unowned account')} get{'s' if first == 1 else ''} one"
     return text
 
 
