@@ -202,5 +202,70 @@ def test_a_file_without_recognisable_columns_points_to_the_mapping_fields(view):
     view.add_file(uci.name, uci.read_bytes())
     view.run_import()
     assert view.state.book is None and "wb-msg-error" in view._msg.value
-    assert "Column mapping fields above" in view._msg.value and "mapping file" not in view._msg.value
+    assert "Column mapping fields above" in view._msg.value and "upload a mapping file (YAML" in view._msg.value
     assert view._progress_text.value == "" and view._progress.layout.display == "none"
+
+
+WHOLESALE_YAML = b"""columns:
+  revenue_12m: [Fresh, Milk, Grocery, Frozen, Detergents_Paper, Delicassen]
+  industry: Channel
+  region: Region
+values:
+  industry: {1: Horeca, 2: Retail}
+  region: {1: Lisbon, 2: Oporto, 3: Other}
+constants:
+  country: PT
+"""
+
+
+def test_a_mapping_file_upload_imports_what_the_fields_cannot(view, tmp_path):
+    # the README's UCI mapping (a sum of six columns, code labels, a constant) works in the app as on the command
+    # line; uploaded first, it is recognised as a mapping file by its extension and not offered as a data file
+    uci = REAL / "uci_wholesale_customers" / "Wholesale customers data.csv"
+    view.add_file("wholesale.yaml", WHOLESALE_YAML)
+    view.add_file(uci.name, uci.read_bytes())
+    assert view._role["wholesale.yaml"].value == "mapping" and view._accounts_file() == uci.name
+    assert ("From wholesale.yaml: Revenue 12 m = sum of Fresh, Milk, Grocery, Frozen, Detergents_Paper, Delicassen; "
+            "labels for the codes of Industry, Region; Country = PT for every row.") in html.unescape(view._detected.value)
+    view.run_import()
+    acc = view.state.book.accounts
+    raw = pd.read_csv(uci)
+    assert len(acc) == len(raw) == 440 and "wb-msg-error" not in view._msg.value
+    cats = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
+    assert acc["revenue_12m"].to_numpy().tolist() == raw[cats].sum(axis=1).astype(float).tolist()
+    assert set(acc["country"]) == {"PT"} and set(acc["region"]) == {"Lisbon", "Oporto", "Other"}
+
+
+def test_the_confirmed_mapping_downloads_as_a_file_that_gives_the_same_book(view, tmp_path):
+    from workbench.io import import_book
+
+    data = _csv(["Kundennr,Firma,Umsatz,Branche,Betreuer", "K1,Alpha GmbH,100,Handel,M1",
+                 "K2,Beta AG,250,Bau,M2"])
+    view.add_file("kunden.csv", data)
+    view._map["industry"].value = ""          # unmapped against the guess: saved as null, so it stays unmapped
+    view._map["revenue_12m"].value = "Umsatz"
+    view.offer_mapping()
+    link = view._map_link.value
+    assert 'download="kunden_mapping.yaml"' in link
+    text = base64.b64decode(re.search(r"base64,([^\"]+)", link).group(1)).decode("utf-8")
+    assert "industry: null" in text and "revenue_12m: Umsatz" in text and "preset:" in text
+    view.run_import()
+    (tmp_path / "kunden.csv").write_bytes(data)
+    (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
+    again = import_book(tmp_path / "kunden.csv", mapping=tmp_path / "m.yaml")
+    pd.testing.assert_frame_equal(again.accounts, view.state.book.accounts)
+    assert view.state.book.accounts["industry"].isna().all()
+
+
+def test_a_mapping_file_that_does_not_fit_is_named_and_import_refuses(view):
+    view.add_file("accounts.csv", _csv(["Account Id,Account Name", "A1,Alpha"]))
+    view.add_file("old.yaml", b"columns:\n  revenue_12m: Umsatz\n")
+    msg = html.unescape(view._msg.value)
+    assert "Mapping file old.yaml does not fit accounts.csv" in msg and "'Umsatz'" in msg
+    view.run_import()
+    assert view.state.book is None and "old.yaml" in view._msg.value
+    view._role["old.yaml"].value = "ignore"   # set aside, the import goes ahead
+    view.run_import()
+    assert view.state.book is not None and view.state.book.n_accounts == 1
+    view.add_file("broken.yml", b"columns: [a\n  b: c\n")
+    assert "Mapping file broken.yml is not valid YAML at line 2" in view._msg.value

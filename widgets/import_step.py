@@ -21,12 +21,21 @@ import pandas as pd
 from workbench.book import AccountBook, load_book, save_book
 from workbench.cli.app import MAX_UPLOAD_BYTES
 from workbench.harmonize import find_duplicates, merge_book
-from workbench.io import PRESETS, ImportFileError, build_mapping, import_book, rejections_csv, sniff
+from workbench.io import (
+    PRESETS,
+    ImportFileError,
+    build_mapping,
+    import_book,
+    mapping_yaml,
+    parse_mapping,
+    rejections_csv,
+    sniff,
+)
 from workbench.io.presets import MAPPING_TARGETS
 from workbench.report.charts import revenue_concentration
 
 from .charting import ChartPane
-from .common import MessageBox, guarded, step_header, table_html
+from .common import MessageBox, download_link, guarded, step_header, table_html
 from .state import WorkbenchState
 
 __all__ = ["ImportStep", "MAX_UPLOAD_MB", "guess_role"]
@@ -40,7 +49,7 @@ MAX_REVIEW_ROWS = 100
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 _ROLES = [("accounts", "accounts"), ("managers / users", "managers"), ("revenue history", "history"),
-          ("pipeline / opportunities", "pipeline"), ("ignore", "ignore")]
+          ("pipeline / opportunities", "pipeline"), ("mapping file (YAML)", "mapping"), ("ignore", "ignore")]
 _TARGET_LABELS = {
     "account_id": "Account id", "name": "Account name", "parent_id": "Parent id", "parent_name": "Parent name",
     "country": "Country", "region": "Region", "city": "City", "postcode": "Postcode", "industry": "Industry",
@@ -56,8 +65,14 @@ _TEXT = {
     "uploaded": "{n} file(s) ready: choose what each one is, check the mapping, then press Import.",
     "pipeline_revenue": "Revenue 12 m is the won value per account from {pipe} (its last 12 months){kept}.",
     "kept_as_size": "; the accounts file's '{col}' is kept as company size",
-    "map_here": "choose them in the Column mapping fields above (Account id, Name, Revenue 12 m …) and press "
-                "Import again",
+    "map_here": "choose them in the Column mapping fields above (Account id, Name, Revenue 12 m …), or upload a "
+                "mapping file (YAML, for sums of columns, code labels and constants), and press Import again",
+    "one_mapping": "Mark at most one file as 'mapping file (YAML)'.",
+    "mapping_misfit": "Mapping file {file} does not fit {name}: {why}",
+    "from_mapping": "From {file}: {what}.",
+    "mapping_sum": "{label} = sum of {cols}",
+    "mapping_values": "labels for the codes of {cols}",
+    "mapping_constants": "{col} = {value} for every row",
     "no_accounts": "Upload an accounts file first (or set one file's role to 'accounts').",
     "one_accounts": "Mark exactly one file as 'accounts'.",
     "importing": "Importing {name} …",
@@ -84,6 +99,8 @@ _TEXT = {
 def guess_role(file_name: str) -> str:
     """What an uploaded file probably is, from its name (the user can change it)."""
     n = file_name.lower()
+    if n.endswith((".yaml", ".yml")):
+        return "mapping"
     if any(k in n for k in ("pipeline", "opportunit", "deals", "chancen")):
         return "pipeline"
     if any(k in n for k in ("history", "historie", "monthly", "umsatzhistorie", "revenue_history")):
@@ -131,6 +148,12 @@ class ImportStep(w.VBox):
         self._role: dict[str, w.Dropdown] = {}
         self._map: dict[str, w.Dropdown] = {}
         self._map_fixed: dict[str, object] = {}
+        #: the uploaded mapping file's content (values, constants, preset and sums of columns are applied from it)
+        self._mapping_file: dict = {}
+        self._mapping_error = ""
+        self._preset_used = "auto"
+        #: what the preset and the fuzzy guesses alone map (a field unmapped against them is saved as null)
+        self._guessed: dict[str, object] = {}
         self._candidates = pd.DataFrame()
         self._accept: list[w.Checkbox] = []
         self._msg = MessageBox()
@@ -142,7 +165,7 @@ class ImportStep(w.VBox):
         self._load.on_click(lambda _: self.load())
 
         # -- upload, roles, preset, mapping ----------------------------------------------------------------
-        self._upload = w.FileUpload(accept=".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.parquet", multiple=True,
+        self._upload = w.FileUpload(accept=".csv,.txt,.tsv,.xlsx,.xlsm,.xls,.parquet,.yaml,.yml", multiple=True,
                                     description=f"Upload (≤ {MAX_UPLOAD_MB} MB)", layout=w.Layout(width="auto"))
         self._upload.observe(self._on_upload, names="value")
         self._roles_box = w.VBox()
@@ -159,6 +182,10 @@ class ImportStep(w.VBox):
                                                       grid_gap="4px 16px"))
         self._import = w.Button(description="Import", button_style="primary", icon="upload", disabled=True)
         self._import.on_click(lambda _: self.run_import())
+        self._save_map = w.Button(description="Mapping file", icon="download", disabled=True,
+                                  tooltip="Download the mapping as confirmed above, to use again (app, CLI, Python)")
+        self._save_map.on_click(lambda _: self.offer_mapping())
+        self._map_link = w.HTML()
         self._progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="", bar_style="info",
                                          layout=w.Layout(width="50%", display="none"))
         self._progress_text = w.HTML()
@@ -197,7 +224,7 @@ class ImportStep(w.VBox):
             w.HBox([self._upload, self._preset, self._sheet, self._currency]),
             self._roles_box, self._harmonise, self._detected,
             w.HTML("<b>Column mapping</b> (suggested; confirm or correct)"), self._mapping_box,
-            w.HBox([self._import, self._progress, self._progress_text]),
+            w.HBox([self._import, self._save_map, self._map_link, self._progress, self._progress_text]),
         ])
         report_box = w.VBox([self._summary, self._report, self._rejections, w.HBox([self._save_rej, self._download]),
                              w.HBox([self._save_dir, self._save]), w.HBox([self._chart, self._table])])
@@ -261,25 +288,62 @@ class ImportStep(w.VBox):
         self._roles_box.children = rows
 
     def _accounts_file(self) -> str | None:
-        acc = [n for n, dd in self._role.items() if dd.value == "accounts" and n in self._files]
+        acc = self._with_role("accounts")
         return acc[0] if len(acc) == 1 else None
+
+    def _with_role(self, role: str) -> list[str]:
+        return [n for n, dd in self._role.items() if dd.value == role and n in self._files]
+
+    def _read_mapping_file(self) -> dict:
+        """The uploaded mapping file's content ({} without one); a second one or bad YAML raises with its name."""
+        files = self._with_role("mapping")
+        if len(files) > 1:
+            raise ImportFileError(_TEXT["one_mapping"])
+        return parse_mapping(self._files[files[0]], files[0]) if files else {}
+
+    def _mapping_note(self) -> str:
+        """One sentence on what the uploaded mapping file adds beyond the fields (sums, code labels, constants)."""
+        m, files = self._mapping_file, self._with_role("mapping")
+        if not m or not files:
+            return ""
+        what = [_TEXT["mapping_sum"].format(label=_TARGET_LABELS.get(t, t), cols=", ".join(map(str, src)))
+                for t, src in (m.get("columns") or {}).items() if isinstance(src, list)]
+        if m.get("values"):
+            what.append(_TEXT["mapping_values"].format(cols=", ".join(_TARGET_LABELS.get(t, t) for t in m["values"])))
+        what += [_TEXT["mapping_constants"].format(col=_TARGET_LABELS.get(t, t), value=v)
+                 for t, v in (m.get("constants") or {}).items()]
+        return _TEXT["from_mapping"].format(file=files[0], what="; ".join(what)) if what else ""
 
     @guarded()
     def _suggest(self) -> None:
         """Detect the accounts file's format and suggest a mapping the user can correct."""
         name = self._accounts_file()
-        self._import.disabled = name is None
+        self._import.disabled = self._save_map.disabled = name is None
+        self._map_link.value = ""
         if name is None:
             self._mapping_box.children = []
             self._detected.value = ""
             return
+        self._mapping_file, self._mapping_error = {}, ""
         sn = sniff(self._files[name], name=name, sheet=self._sheet_value())
-        cmap = build_mapping(sn.header, preset=self._preset.value)
+        guessed = build_mapping(sn.header, preset=self._preset.value)
+        self._guessed = guessed.columns
+        try:
+            self._mapping_file = self._read_mapping_file()
+            cmap = build_mapping(sn.header, preset=self._preset.value, override=self._mapping_file)
+        except ImportFileError as exc:  # shown now, and Import refuses until it is fixed (never silently ignored)
+            self._mapping_file, cmap = {}, guessed
+            files = self._with_role("mapping")
+            self._mapping_error = str(exc) if "Mapping file" in str(exc) or not files else \
+                _TEXT["mapping_misfit"].format(file=files[0], name=name, why=exc)
+            self._msg.show(self._mapping_error, "error")
         det = {k: v for k, v in sn.detected.items() if k in ("format", "encoding", "delimiter", "decimal",
                                                              "thousands", "sheet")}
         det["preset"] = PRESETS[cmap.preset].label
+        note = self._mapping_note()
         self._detected.value = "<div class='wb-detected'>Detected: " + html.escape(
-            ", ".join(f"{k} {v}" for k, v in det.items())) + "</div>"
+            ", ".join(f"{k} {v}" for k, v in det.items())) + "</div>" + (
+            f"<div class='wb-detected'>{html.escape(note)}</div>" if note else "")
         options = [("— not mapped —", "")] + [(h, h) for h in sn.header]
         cells, self._map, self._map_fixed = [], {}, {}
         for target in MAPPING_TARGETS:
@@ -296,15 +360,35 @@ class ImportStep(w.VBox):
             self._map[target] = dd
             cells.append(dd)
         self._mapping_box.children = cells
+        self._preset_used = cmap.preset
 
     def _sheet_value(self) -> str | None:
         return self._sheet.value.strip() or None
 
     def mapping_override(self) -> dict:
-        """The mapping as the user confirmed it, in the YAML mapping-file shape."""
+        """The mapping as the user confirmed it, in the YAML mapping-file shape: the fields above, and the uploaded
+        mapping file's sums of columns, code labels, constants and preset."""
         cols: dict[str, object] = {t: (dd.value or None) for t, dd in self._map.items()}
         cols.update(self._map_fixed)
-        return {"columns": cols}
+        extra = {k: self._mapping_file[k] for k in ("preset", "values", "constants") if self._mapping_file.get(k)}
+        return {**extra, "columns": cols}
+
+    def mapping_file_text(self) -> str:
+        """The confirmed mapping as a mapping file: mapped fields, and null for a field the user unmapped against
+        the preset's guess (so the file gives the same mapping again); fields nobody mapped are left out."""
+        m = {"preset": self._preset_used, **self.mapping_override()}
+        m["columns"] = {t: src for t, src in m["columns"].items() if src or self._guessed.get(t)}
+        return mapping_yaml(m)
+
+    @guarded()
+    def offer_mapping(self) -> None:
+        """Offer the confirmed mapping as a YAML download named after the accounts file."""
+        name = self._accounts_file()
+        if name is None:
+            self._msg.show(_TEXT["no_accounts"], "error")
+            return
+        self._map_link.value = download_link(f"{Path(name).stem}_mapping.yaml",
+                                             self.mapping_file_text().encode("utf-8"), "application/x-yaml")
 
     def _progress_cb(self, frac: float, text: str) -> None:
         self._progress.value = float(min(max(frac, 0.0), 1.0))
@@ -318,9 +402,12 @@ class ImportStep(w.VBox):
             n_acc = sum(dd.value == "accounts" for dd in self._role.values())
             self._msg.show(_TEXT["no_accounts"] if n_acc == 0 else _TEXT["one_accounts"], "error")
             return
+        if self._mapping_error:
+            self._msg.show(self._mapping_error, "error")
+            return
         by_role = {}
         for n, dd in self._role.items():
-            if dd.value not in ("accounts", "ignore") and n in self._files:
+            if dd.value not in ("accounts", "mapping", "ignore") and n in self._files:
                 by_role[dd.value] = (n, self._files[n])
         currency = self._currency.value.strip().upper()
         if currency and not re.fullmatch(r"[A-Z]{3}", currency):  # checked here too: any viewer can send values

@@ -18,7 +18,7 @@ import pandas as pd
 from .errors import ImportFileError
 
 __all__ = ["Preset", "PRESETS", "ColumnMapping", "detect_preset", "suggest_mapping", "build_mapping",
-           "load_mapping", "normalise_header", "DYNAMICS_INDUSTRY_CODES", "MANAGER_SYNONYMS",
+           "load_mapping", "parse_mapping", "mapping_yaml", "normalise_header", "DYNAMICS_INDUSTRY_CODES", "MANAGER_SYNONYMS",
            "MAPPING_TARGETS"]
 
 
@@ -325,21 +325,47 @@ def load_mapping(path: str | Path) -> dict:
     ------
     ImportFileError : the file is missing or is not a YAML mapping of that shape.
     """
-    import yaml
-
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ImportFileError(f"Mapping file {path} does not exist.") from None
+    return parse_mapping(raw, path.name)
+
+
+def parse_mapping(raw: bytes | str, name: str = "mapping.yaml") -> dict:
+    """A mapping file's content (an upload, say) as a dict; ``name`` is the file named in messages.
+
+    Raises
+    ------
+    ImportFileError : the text is not YAML, or not a mapping with the keys ``preset``, ``columns``, ``values``
+        and/or ``constants`` (each of the last three itself a mapping).
+    """
+    import yaml
+
+    try:
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+        data = yaml.safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ImportFileError(f"Mapping file {path.name} is not valid YAML ({type(exc).__name__}).") from None
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise ImportFileError(f"Mapping file {name} is not valid YAML{at} ({type(exc).__name__}).") from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not set(data) <= {"preset", "columns", "values", "constants"}:
-        raise ImportFileError(f"Mapping file {path.name} must be a mapping with the keys preset, columns, "
+        raise ImportFileError(f"Mapping file {name} must be a mapping with the keys preset, columns, "
                               "values and/or constants.")
     for key in ("columns", "values", "constants"):
         if data.get(key) is not None and not isinstance(data[key], dict):
-            raise ImportFileError(f"Mapping file {path.name}: {key} must be a mapping.")
+            raise ImportFileError(f"Mapping file {name}: {key} must be a mapping.")
     return data
+
+
+def mapping_yaml(mapping: dict) -> str:
+    """A mapping dict (as ``parse_mapping`` returns or ``build_mapping`` takes) as the text of a mapping file,
+    keys in the file's usual order, so a confirmed mapping can be saved and used again (app, CLI, Python)."""
+    import yaml
+
+    data = {k: mapping[k] for k in ("preset", "columns", "values", "constants") if mapping.get(k) not in (None, {})}
+    head = "# Restructure Workbench mapping file: canonical column: source header (a list is summed; null unmaps)\n"
+    return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
