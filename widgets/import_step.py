@@ -283,8 +283,9 @@ class ImportStep(w.VBox):
                 dd = w.Dropdown(options=_ROLES, value=guess_role(name), layout=w.Layout(width="220px"))
                 dd.observe(lambda _: self._suggest(), names="value")
                 self._role[name] = dd
-            size = len(self._files[name]) / 1024
-            rows.append(w.HBox([w.HTML(f"<code>{html.escape(name)}</code> ({size:,.0f} kB) is"), self._role[name]]))
+            n = len(self._files[name])  # a mapping file is a few hundred bytes: not "0 kB"
+            size = f"{n / 1024:,.0f} kB" if n >= 1024 else f"{n} bytes"
+            rows.append(w.HBox([w.HTML(f"<code>{html.escape(name)}</code> ({size}) is"), self._role[name]]))
         self._roles_box.children = rows
 
     def _accounts_file(self) -> str | None:
