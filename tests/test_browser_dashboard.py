@@ -233,13 +233,17 @@ def test_published_visible_unpublished_not_offline_no_source(dashboard_server, o
     # were cut off at the card's edge, the text stopping mid-word)
     page.set_viewport_size({"width": 1440, "height": 900})
     page.wait_for_selector(".wb-cmp th:has-text(' vs ')", timeout=60_000)
-    fit = page.evaluate("""() => {
+    measure = """() => {
         const card = document.querySelector('.wb-dashboard .widget-tab-contents').getBoundingClientRect();
         const th = [...document.querySelectorAll('.wb-cmp th')].find(t => t.textContent.includes(' vs '));
         const msg = document.querySelector('.wb-cmp .wb-msg');
         return {card: card.right, th: th.getBoundingClientRect().right, msg: msg.getBoundingClientRect().right,
                 page: document.documentElement.scrollWidth, width: window.innerWidth};
-    }""")
+    }"""
+    # Lumino lays the tab panel out again a few frames after the resize (on a loaded machine the card still had
+    # its 900 px width when measured at once): wait until it has its 1,440 px width, then measure
+    page.wait_for_function(f"() => ({measure})().card > 1000", timeout=30_000)
+    fit = page.evaluate(measure)
     assert fit["th"] <= fit["card"] and fit["msg"] <= fit["card"] and fit["page"] <= fit["width"], fit
     page.screenshot(path=str(artifacts_dir / "dashboard-compare-1440.png"), full_page=True)
 
