@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -538,6 +539,9 @@ def test_moves_summary_counts_owner_changes_apart_from_first_owners():
     assert moves_summary(mv.iloc[:1]) == "1 account changes owner"
     assert moves_summary(mv.iloc[1:2]) == "0 accounts change owner and 1 unowned account gets one"
     assert moves_summary(mv.iloc[:0]) == "0 accounts change owner"
+    # a leaver's accounts are handed over, not counted as owner changes (the KPIs keep them apart too)
+    assert moves_summary(mv, leavers=["M1"]) == ("1 account changes owner, 1 account of leaving managers gets a new "
+                                                 "one and 2 unowned accounts get one")
 
 
 def test_a_taker_above_its_target_says_why_it_still_takes():
@@ -623,3 +627,22 @@ def test_a_band_miss_claims_no_plan_can_only_with_a_proof(small, monkeypatch):
     text = reallocate(book, seg, band=0.0).stats["diagnosis"]
     assert "No plan over these candidates keeps every manager inside the band" in text
     assert "thorough plan search" not in text  # a proof: searching longer cannot help
+
+
+def test_moves_summary_of_a_plan_with_a_leaver_agrees_with_the_kpis():
+    # the sample book with one manager leaving: the summary's counts are the KPIs' "Accounts moved" and "Accounts
+    # of leavers handed over" (the CLI once printed 472 owner changes beside a KPI of 236)
+    from workbench.allocate import moves_summary
+    from workbench.book import load_book
+    from workbench.pipeline import run
+
+    book = load_book(Path(__file__).resolve().parents[1] / "sample_data")
+    leaver = book.managers["manager_id"].iloc[3]
+    res = run(book, {"segment": {"k": 5}, "allocate": {"events": [{"type": "leave", "manager_id": leaver}]}})
+    asg, kpis = res.assignment, res.projection.kpis
+    assert asg.stats["status"] != "infeasible"
+    moved, handed = int(kpis["accounts_moved"]["scenario"]), int(kpis["accounts_from_leavers"]["scenario"])
+    unowned = int(asg.moves["from_manager"].isna().sum())
+    assert handed > 0 and moved > 0
+    text = f"{moved} accounts change owner, {handed} accounts of leaving managers get a new one"
+    assert moves_summary(asg) == text + (f" and {unowned} unowned accounts get one" if unowned else "")

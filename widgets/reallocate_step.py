@@ -640,7 +640,7 @@ class ReallocateStep(w.VBox):
         if s["status"] == "infeasible":
             self._msg.show(f"No plan meets every constraint. {s['diagnosis']}", "error")
         else:
-            summary = (f"{moves_summary(asg.moves)}; {s['managers_in_band_after']} of "
+            summary = (f"{moves_summary(asg)}; {s['managers_in_band_after']} of "
                        f"{s['active_managers']} managers inside the band (before: {s['managers_in_band_before']}).")
             if "managers_in_aux_band_after" in s:
                 summary += (f" {s['managers_in_aux_band_after']} of {s['active_managers']} inside the "

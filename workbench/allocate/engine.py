@@ -34,16 +34,29 @@ REASON_LABELS: dict[str, str] = {
     "revenue_balance": "Revenue balance", "potential_balance": "Potential balance"}
 
 
-def moves_summary(moves: pd.DataFrame) -> str:
-    """"309 accounts change owner and 25 unowned accounts get one": owner changes apart from first owners, as the
-    KPI "Accounts moved" and the move limit count them (a plain "334 accounts change owner" beside a KPI of 309
-    looked like a contradiction)."""
-    owned = int(moves["from_manager"].notna().sum()) if len(moves) else 0
-    first = len(moves) - owned
-    text = f"{counted(owned, 'account')} change{'s' if owned == 1 else ''} owner"
+def moves_summary(moves, leavers=()) -> str:
+    """"309 accounts change owner, 37 accounts of leaving managers get a new one and 25 unowned accounts get one".
+
+    Owner changes are counted apart from a leaver's handovers and from first owners, as the KPIs "Accounts moved",
+    "Accounts of leavers handed over" and the move limit count them (a plain "334 accounts change owner" beside a
+    KPI of 309 looked like a contradiction). ``moves`` is a plan's moves table with ``leavers`` the ids of managers
+    who leave, or the plan (an ``Assignment``) itself, whose loads table says who leaves.
+    """
+    if hasattr(moves, "moves"):  # an Assignment
+        loads = moves.loads
+        leavers = loads.loc[loads["status"].eq("leaves"), "manager_id"] if "status" in loads else ()
+        moves = moves.moves
+    frm = moves["from_manager"] if len(moves) else pd.Series([], dtype="string")
+    owned_mask = frm.notna().to_numpy(bool)
+    handed = int((owned_mask & frm.isin(list(leavers)).to_numpy(bool)).sum())
+    owned = int(owned_mask.sum()) - handed
+    first = len(frm) - owned - handed
+    parts = [f"{counted(owned, 'account')} change{'s' if owned == 1 else ''} owner"]
+    if handed:
+        parts.append(f"{counted(handed, 'account')} of leaving managers get{'s' if handed == 1 else ''} a new one")
     if first:
-        text += f" and {counted(first, 'unowned account')} get{'s' if first == 1 else ''} one"
-    return text
+        parts.append(f"{counted(first, 'unowned account')} get{'s' if first == 1 else ''} one")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def reason_label(code: str) -> str:
