@@ -20,6 +20,10 @@ def _run(name: str, out_dir: Path, **params) -> dict:
     return json.loads(out.read_text())
 
 
+def _text(nb: dict) -> str:
+    return "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+
+
 def _errors(nb: dict) -> list[str]:
     return [o.get("ename", "") for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
@@ -50,6 +54,16 @@ def test_walkthrough_notebooks_run_in_order(tmp_path):
     # the k parameter reached the segmentation
     labels = json.loads((ws / "segmentation" / "meta.json").read_text())
     assert labels["params"]["k"] == 3
+    # a batch can run what-if events (papermill -p passes text) and locks; a plan that misses a setting writes no
+    # CRM files (the folder of the run before is cleared, so no stale file is mistaken for this plan's)
+    locks = tmp_path / "locks.csv"
+    locks.write_text("account_id,manager_id\nA000001,\n", encoding="utf-8")
+    nb3b = _run("03_reallocate.ipynb", tmp_path, workspace=str(ws), events="leave:M007;leave:M012", locks=str(locks))
+    text = _text(nb3b)
+    assert not _errors(nb3b) and "accounts of leaving managers get a new one" in text and "wrote " in text
+    nb3c = _run("03_reallocate.ipynb", tmp_path, workspace=str(ws), band=0.10, max_move_share=0.01)
+    assert not _errors(nb3c) and "status: infeasible" in _text(nb3c)
+    assert "no CRM files were written" in _text(nb3c) and not (ws / "crm").exists()
 
 
 def test_import_notebook_takes_a_pipeline_and_a_currency(tmp_path):
