@@ -196,6 +196,20 @@ def _company_revenue(df: pd.DataFrame, raw: RawTable, src: str, notes: list[str]
                  f"us; it is kept as {COMPANY_REVENUE}.")
 
 
+def _derive_source_id(df: pd.DataFrame, file: str, id_src: object, generated: bool, notes: list[str]) -> None:
+    """``source_id`` for a file without a CRM id column: the account id, which a CRM's own export (Salesforce
+    ``Id``, HubSpot ``Record ID``) holds anyway; none for generated ids, which no CRM knows (their moves then go to
+    ``needs_source_ids.csv`` instead of into a file the CRM would reject)."""
+    if generated:
+        df["source_id"] = pd.Series(pd.NA, index=df.index, dtype="string")
+        notes.append(f"{file}: no CRM id column and no account id, so the CRM move files cannot name these accounts; "
+                     "their moves are listed in needs_source_ids.csv")
+        return
+    df["source_id"] = df["account_id"]
+    notes.append(f"{file}: no separate CRM id column (source_id, CRM ID, External ID); the account id "
+                 f"('{id_src}') is taken as the CRM's id in the move files")
+
+
 def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, harmonise: bool = True,
                     pipeline: RawTable | None = None) -> tuple[pd.DataFrame, pd.Series | None, pd.DataFrame | None]:
     """Map, derive, harmonise and validate one accounts file; add it to ``report``.
@@ -215,15 +229,21 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
     if COMPANY_REVENUE in df and isinstance(company_src, str):
         _company_revenue(df, raw, company_src, notes, warnings)
     n = len(df)
-    if "account_id" not in df:
+    generated = False
+    if "account_id" not in df and "source_id" in df:
+        df.insert(0, "account_id", df["source_id"])
+        notes.append(f"{raw.file}: no account id column; the CRM id ('{cmap.columns['source_id']}') is used as "
+                     "account_id")
+    elif "account_id" not in df:
         width = max(5, len(str(n)))
         df.insert(0, "account_id", [f"A{i:0{width}d}" for i in range(1, n + 1)])
         notes.append(f"{raw.file}: no id column; account ids A{1:0{width}d}…A{n:0{width}d} generated in file order")
+        generated = True
     if "name" not in df:
         df["name"] = "Account " + df["account_id"].astype("string")
         notes.append(f"{raw.file}: no name column; names generated from the ids")
     if "source_id" not in df:
-        df["source_id"] = df["account_id"]
+        _derive_source_id(df, raw.file, cmap.columns.get("account_id"), generated, notes)
     owner_names = None
     if "owner_name" in df:
         if "owner_id" not in df:

@@ -163,7 +163,7 @@ def map_managers(raw: RawTable) -> tuple[pd.DataFrame, dict, list[str]]:
         mgr = next((h for h in headers if normalise_header(h) == "manager"), None)
         if mgr:
             m["team_manager"] = mgr
-    if m.get("team_manager") == m.get("name"):
+    if "team_manager" in m and m["team_manager"] == m.get("name"):
         m.pop("team_manager")
     if "name" not in m and "manager_id" not in m:
         raise ImportFileError(f"{raw.file} has no manager id or name column; found: {', '.join(headers)}.")
@@ -177,6 +177,7 @@ def map_managers(raw: RawTable) -> tuple[pd.DataFrame, dict, list[str]]:
         notes.append(f"{raw.file}: no manager id column; the name is used as manager_id")
     if "name" not in out:
         out["name"] = out["manager_id"]
+        notes.append(f"{raw.file}: no name column; each manager's id is used as its name")
     for col in ("capacity_hours", "cost"):
         if col in out:
             out[col] = parse_numbers(out[col], "," if raw.detected.get("decimal") == "comma" else ".",
@@ -191,7 +192,10 @@ def map_managers(raw: RawTable) -> tuple[pd.DataFrame, dict, list[str]]:
             notes.append(f"{raw.file}: capacity missing for {int(blank.sum())} managers; "
                          f"{DEFAULT_CAPACITY_HOURS:,.0f} hours/year assumed")
     if "source_id" not in out:
+        # a CRM's user export keys users by their CRM id already (Salesforce User.Id)
         out["source_id"] = out["manager_id"]
+        notes.append(f"{raw.file}: no separate CRM id column (source_id, CRM ID); the manager id is taken as the "
+                     "CRM's user id in the move files")
     for h in headers:
         if h not in m.values() and h not in out:
             out[h] = df[h]

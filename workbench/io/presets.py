@@ -47,7 +47,7 @@ DYNAMICS_INDUSTRY_CODES: dict[str, str] = {
 #: Canonical account columns a mapping may target, plus ``parent_name`` (resolved to ``parent_id`` by name).
 MAPPING_TARGETS = ("account_id", "name", "parent_id", "parent_name", "country", "region", "city", "postcode",
                    "industry", "employees", "revenue_12m", "annual_revenue", "potential", "service_need", "owner_id",
-                   "owner_name")
+                   "owner_name", "source_id")
 NUMERIC_TARGETS = {"employees", "revenue_12m", "annual_revenue", "potential", "service_need", "capacity_hours", "cost"}
 #: The customer company's own annual revenue (a size signal, kept as an extra column), not revenue with us.
 #: Salesforce ``Account.AnnualRevenue``, HubSpot ``annualrevenue`` and Dynamics ``account.revenue`` all mean this,
@@ -65,6 +65,10 @@ class Preset:
     signature: tuple[str, ...] = ()
     values: dict[str, dict[str, str]] = field(default_factory=dict)
 
+
+#: Headers of a column that holds the CRM's own record id beside the book's id (accounts and managers alike).
+_SOURCE_ID_SYNONYMS = ("source_id", "crm id", "crm record id", "salesforce id", "sfdc id", "external id",
+                       "crm nummer")
 
 _GENERIC = {
     "account_id": ("account_id", "accountid", "account id", "id", "customer id", "customer number",
@@ -91,6 +95,8 @@ _GENERIC = {
                  "manager id"),
     "owner_name": ("owner", "account owner", "account manager", "betreuer", "sales rep", "kam",
                    "vertriebsmitarbeiter", "verantwortlicher", "owner name"),
+    # the record's id in the CRM, for the move files written back (a CRM preset's own id column is its account_id)
+    "source_id": _SOURCE_ID_SYNONYMS,
 }
 
 PRESETS: dict[str, Preset] = {
@@ -169,6 +175,7 @@ MANAGER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "capacity_hours": ("capacity_hours", "capacity", "capacity hours", "hours", "kapazitaet", "stunden"),
     "cost": ("cost", "cost per year", "kosten", "salary", "annual cost"),
     "team_manager": ("team_manager", "team manager", "manager", "reports to", "supervisor", "vorgesetzter"),
+    "source_id": _SOURCE_ID_SYNONYMS + ("crm user id", "salesforce user id"),
 }
 
 
