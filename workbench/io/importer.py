@@ -442,9 +442,8 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
     report = ImportReport()
     step(0.05, "reading accounts")
     raw, cmap = read_mapped(accounts, preset=preset, mapping=mapping, sheet=sheet)
-    if "name" not in cmap.columns and "account_id" not in cmap.columns and "revenue_12m" not in cmap.columns:
-        raise ImportFileError(f"{raw.file}: no column looks like an account id, name or revenue; "
-                              f"found: {', '.join(map(str, list(raw.frame.columns)[:12]))}; name them in a mapping file.")
+    if not {"name", "account_id", "revenue_12m", "source_id"} & set(cmap.columns):
+        raise ImportFileError(_no_account_columns(raw))
     pipe_raw = None
     if pipeline is not None:
         step(0.25, "reading pipeline")
@@ -529,6 +528,23 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
                         + (f", {hist['period'].nunique()} months of history" if hist is not None else ""))
     return AccountBook(accounts=acc, managers=man.reset_index(drop=True), history=hist, report=report,
                        currency=currency)
+
+
+def _no_account_columns(raw: RawTable) -> str:
+    """Why a file cannot be an accounts table, in one sentence; for a workbook, which sheet was read and which
+    other sheets there are (a cover sheet comes first more often than not)."""
+    found = ", ".join(map(str, list(raw.frame.columns)[:12]))
+    sheet = raw.detected.get("sheet")
+    if raw.detected.get("format") == "excel" and sheet is not None:
+        others = [s for s in raw.detected.get("sheets", []) if s != sheet]
+        where = f"{raw.file}: sheet '{sheet}' has no column that looks like an account id, name or revenue (found: {found})"
+        if others:
+            return (f"{where}; the workbook also has the sheet{'s' if len(others) > 1 else ''} "
+                    f"{', '.join(repr(s) for s in others)}: choose the one with the accounts with --sheet NAME on "
+                    "the command line or the Excel sheet field in the app.")
+        return f"{where}; name the columns in a mapping file."
+    return (f"{raw.file}: no column looks like an account id, name or revenue; found: {found}; "
+            "name them in a mapping file.")
 
 
 def _book_currency(given: str | None, raw: RawTable, report: ImportReport) -> str:

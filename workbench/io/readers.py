@@ -70,6 +70,8 @@ class Sniffed:
     detected: dict
     #: the whole table when detection had to read it anyway (Excel, Parquet), so it is not read twice
     raw: RawTable | None = None
+    #: the header as the file wrote it (``header`` makes repeated names unique: ``revenue``, ``revenue.1``)
+    raw_header: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -238,12 +240,12 @@ def _decode(data: bytes, encoding: str) -> str:
 
 
 def _looks_binary(text: str) -> bool:
+    """More than 2 % control characters (NUL included) in the first 20,000: no text table. A stray NUL in a text
+    file is no reason to refuse it: its row is rejected wherever it is (see :func:`_reject_nul_rows`)."""
     if not text:
         return False
-    if "\x00" in text:
-        return True
     sample = text[:20000]
-    ctrl = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n\f\v")
+    ctrl = len(re.findall(r"[\x00-\x08\x0e-\x1f]", sample))
     return ctrl / len(sample) > 0.02
 
 
@@ -406,9 +408,10 @@ def sniff(source: Source, name: str | None = None, sheet: str | int | None = Non
         header = next(csv.reader([lines[0]], delimiter=delimiter)) if lines else []
     except csv.Error:
         header = lines[0].split(delimiter) if lines else []
-    header = [h.strip() for h in header]
-    if not any(header):
+    raw_header = [h.strip() for h in header]
+    if not any(raw_header):
         raise ImportFileError(f"{file} has no header row.")
+    header = _dedupe(raw_header)
     try:
         sample = pd.read_csv(io.StringIO("\n".join(lines)), sep=delimiter, dtype=str, keep_default_na=False,
                              nrows=1000, on_bad_lines="skip", engine="python")
@@ -418,7 +421,7 @@ def sniff(source: Source, name: str | None = None, sheet: str | int | None = Non
     detected = {"format": "csv", "encoding": encoding, "delimiter": _DELIM_NAMES[delimiter],
                 "decimal": "comma" if decimal == "," else "point",
                 "thousands": {".": "dot", ",": "comma", None: "none"}[thousands]}
-    return Sniffed(header, sample, detected)
+    return Sniffed(header, sample, detected, raw_header=raw_header)
 
 
 def _csv_params(detected: dict) -> tuple[str, str, str, str | None]:
@@ -428,87 +431,127 @@ def _csv_params(detected: dict) -> tuple[str, str, str, str | None]:
     return detected["encoding"], delim, dec, thou
 
 
-def _read_csv_fast(source: Source, enc: str, delim: str, header: list[str], numeric: set[str], dec: str,
-                   thou: str | None) -> pd.DataFrame:
-    dtypes = {h: pd.StringDtype() for h in header if h not in numeric}
-    return pd.read_csv(_handle(source), sep=delim, encoding=enc, dtype=dtypes, keep_default_na=False,
-                       na_values=[""], decimal=dec, thousands=thou, engine="c", low_memory=False,
-                       skipinitialspace=False)
+@dataclass
+class _ArrowRead:
+    """What the Arrow reader gives back: the frame, the rows it set aside (``(data row, fields, text)``), whether
+    any text holds a NUL byte, and the text of the numeric columns as the file wrote it (for rejection messages)."""
+
+    frame: pd.DataFrame
+    invalid: list[tuple[int, int, str]]
+    has_nul: bool
+    numeric_text: dict[str, pd.Series]
+
+
+class _RaggedRows(Exception):
+    """A row with another number of fields than the header: read again serially, setting such rows aside."""
 
 
 def _read_csv_arrow(source: Source, enc: str, delim: str, header: list[str], numeric: set[str], dec: str,
-                    thou: str | None) -> pd.DataFrame:
+                    thou: str | None, serial: bool = False) -> _ArrowRead:
     """The fast path: Arrow's multi-threaded CSV reader, every column read as text (ids keep their zeros),
     text kept in Arrow-backed strings, the named numeric columns parsed afterwards in the file's locale.
 
-    Raises on anything unusual (ragged rows, rows longer than a block, duplicate headers, bad encoding) so
-    that the caller falls back to pandas' parser and then to the row-by-row reader.
+    A row whose field count differs from the header's raises :class:`_RaggedRows`; with ``serial`` the file is
+    read on one thread instead (Arrow knows row numbers only there) and such rows are set aside with their data
+    row number, so only they need a word, not the whole file a slower reader. Raises on anything else unusual
+    (rows longer than a block, bad encoding) so that the caller falls back to the row-by-row reader.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     encoding = {"utf-8-sig": "utf8", "utf-8": "utf8"}.get(enc, enc)
-    names = [h.lstrip("\ufeff").strip() for h in header]
-    if len(set(names)) != len(names) or not all(names):
-        raise ValueError("duplicate or empty headers")
+    names = _dedupe([h.lstrip("\ufeff").strip() for h in header])
+    invalid: list[tuple[int, int, str]] = []
+
+    def on_invalid(row) -> str:
+        if not serial:
+            invalid.append((-1, int(row.actual_columns), row.text))
+            return "error"  # Arrow swallows an exception raised here: stop it, and say why below
+        # Arrow counts records from 1 with the header (blank lines not counted): data row = number - 1
+        invalid.append((int(row.number) - 1, int(row.actual_columns), row.text))
+        return "skip"
+
     src = pa.BufferReader(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
-    table = pacsv.read_csv(
-        src,
-        read_options=pacsv.ReadOptions(encoding=encoding, block_size=8 << 20, column_names=names, skip_rows=1),
-        parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
-                                             strings_can_be_null=True, quoted_strings_can_be_null=True,
-                                             null_values=[""]))
-    cols = {}
+    try:
+        table = pacsv.read_csv(
+            src,
+            read_options=pacsv.ReadOptions(encoding=encoding, block_size=8 << 20, column_names=names, skip_rows=1,
+                                           use_threads=not serial),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                                 null_values=[""]))
+    except pa.ArrowInvalid:
+        if invalid and not serial:
+            raise _RaggedRows() from None
+        raise
+    has_nul = any(_holds_nul(table.column(i)) for i in range(table.num_columns))
+    cols, texts = {}, {}
     for raw_name, name in zip(table.column_names, names):
         arr = table.column(raw_name)
         if name in numeric:
+            texts[name] = pd.Series(pd.arrays.ArrowStringArray(arr))
             if dec == "." and not thou:
                 try:  # plain numbers: a vectorised cast, no per-cell work
                     cols[name] = pd.Series(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False))
                     continue
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     pass
-            cols[name] = parse_numbers(pd.Series(pd.arrays.ArrowStringArray(arr)), dec, thou)
+            cols[name] = parse_numbers(texts[name], dec, thou)
         else:
             cols[name] = pd.Series(pd.arrays.ArrowStringArray(arr))
-    return pd.DataFrame(cols)
+    return _ArrowRead(pd.DataFrame(cols), invalid, has_nul, texts)
+
+
+def _holds_nul(column) -> bool:
+    """True when a string column's bytes hold a NUL (a whole-buffer scan, a few ms per 100 MB; a false alarm from
+    bytes outside a slice only costs the exact per-cell check that follows)."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size and np.frombuffer(data, dtype=np.uint8).min() == 0:
+            return True
+    return False
 
 
 def _read_csv_robust(data: bytes, enc: str, delim: str, file: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Row by row with the csv module, for files the fast parser refuses: a row with too many fields
-    becomes a rejection, a short row is padded (except a truncated last row, which is rejected)."""
+    """Row by row with the csv module, for files the fast parser refuses: a row with more or fewer fields than
+    the header becomes a rejection (a truncated last row says so)."""
     text = _decode(data, enc).lstrip("\ufeff")
     csv.field_size_limit(2**31 - 1)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
+    # empty lines are no records (as in the fast reader); a line of blanks is one but holds nothing to keep
+    records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delim) if r]
+    if not any(len(r) > 1 or r[0].strip() for r in records):
         raise ImportFileError(f"{file} is empty.")
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
+    header = [h.strip() for h in records[0]]
+    body = records[1:]
     n = len(header)
     lens = np.fromiter((len(r) for r in body), dtype=np.int64, count=len(body))
+    blank = np.fromiter((len(r) == 1 and not r[0].strip() for r in body), dtype=bool, count=len(body))
     truncated_last = len(body) > 0 and lens[-1] < n and not text.endswith(("\n", "\r"))
-    bad = lens > n
-    if truncated_last:
-        bad[-1] = True
-    good_idx = np.flatnonzero(~bad)
-    frame = pd.DataFrame([(body[i] + [""] * (n - len(body[i])))[:n] for i in good_idx], columns=_dedupe(header))
+    bad = (lens != n) & ~blank
+    good_idx = np.flatnonzero(~bad & ~blank)
+    frame = pd.DataFrame([body[i] for i in good_idx], columns=_dedupe(header))
     frame = frame.where(frame != "", np.nan)
     bad_idx = np.flatnonzero(bad)
-    rules = [f"row has {lens[i]} fields, the header has {n}" + (" (file ends mid-row)" if truncated_last and
-                                                                 i == len(body) - 1 else "") for i in bad_idx]
+    rules = [_field_count_rule(int(lens[i]), n, truncated_last and i == len(body) - 1) for i in bad_idx]
     bad_rows = pd.DataFrame({"file": file, "row": bad_idx + 1, "column": "",
                              "value": [delim.join(body[i])[:200] for i in bad_idx], "rule": rules})
     return frame, bad_rows.reindex(columns=_EMPTY_REJECTIONS_COLUMNS), good_idx + 1
 
 
+def _field_count_rule(fields: int, header: int, cut: bool = False) -> str:
+    return (f"row has {fields} field{'s' if fields != 1 else ''}, the header has {header}"
+            + (" (file ends mid-row)" if cut else ""))
+
+
 def _dedupe(header: list[str]) -> list[str]:
+    """Unique column names as pandas gives them: a repeated header gets ``.1``, ``.2``; an empty one ``Unnamed: i``."""
     seen: dict[str, int] = {}
     out = []
-    for h in header:
-        h = h or "Unnamed"
+    for i, h in enumerate(header):
+        h = h or f"Unnamed: {i}"
         if h in seen:
             seen[h] += 1
             out.append(f"{h}.{seen[h]}")
@@ -518,24 +561,64 @@ def _dedupe(header: list[str]) -> list[str]:
     return out
 
 
-def _last_row_truncated(source: Source, enc: str, delim: str, n_fields: int) -> bool:
-    """True when the file ends without a newline inside a row that has fewer fields than the header."""
+def _repeated_headers(file: str, header: list[str]) -> list[str]:
+    """One warning per header the file repeats, naming the columns and what each is read as."""
+    names = _dedupe(header)
+    out = []
+    for h in dict.fromkeys(h for h in header if h and header.count(h) > 1):
+        pos = [i for i, x in enumerate(header) if x == h]
+        cols = " and ".join(f"column {i + 1} as '{names[i]}'" for i in pos)
+        out.append(f"{file}: the header names '{h}' {len(pos)} times; {cols} — only '{h}' is matched to a field, "
+                   "so check which column holds what and rename the other in the file or name it in a mapping file.")
+    return out
+
+
+def _ends_mid_row(source: Source) -> bool:
+    """True when the file's last byte is no line end (the last row may be cut off)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        tail = bytes(source[-65536:])
-    else:
-        with open(source, "rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - 65536))
-            tail = fh.read()
-    if not tail or tail.endswith((b"\n", b"\r")):
-        return False
-    last = _decode(tail, enc).splitlines()[-1]
-    try:
-        fields = next(csv.reader([last], delimiter=delim))
-    except (csv.Error, StopIteration):
-        return True
-    return len(fields) < n_fields
+        return len(source) > 0 and bytes(source[-1:]) not in (b"\n", b"\r")
+    with open(source, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) not in (b"\n", b"\r")
+
+
+#: what a NUL byte in a row means, in the rejection
+_NUL_RULE = "holds a NUL byte (shown as \\0), which text never contains; the row may be damaged"
+
+
+def _set_aside(raw: RawTable, drop: np.ndarray, rejections: pd.DataFrame) -> None:
+    """Move the frame rows in ``drop`` to ``raw.bad_rows`` as ``rejections`` (kept in row order)."""
+    keep = ~drop
+    raw.frame = raw.frame.loc[keep].reset_index(drop=True)
+    raw.row_numbers = np.asarray(raw.row_numbers)[keep]
+    texts = raw.cache.get("numeric_text")
+    if texts:
+        raw.cache["numeric_text"] = {k: v[keep].reset_index(drop=True) for k, v in texts.items()}
+    bad = pd.concat([raw.bad_rows, rejections], ignore_index=True) if len(raw.bad_rows) else rejections
+    raw.bad_rows = bad.astype({"row": "int64"}).sort_values("row", kind="stable").reset_index(drop=True)
+
+
+def _reject_nul_rows(raw: RawTable) -> None:
+    """Rows holding a NUL byte become rejections naming the first such column, wherever they are in the file."""
+    hit = np.zeros(len(raw.frame), bool)
+    first = np.full(len(raw.frame), "", dtype=object)
+    for col in raw.frame.columns:
+        s = raw.frame[col]
+        if pd.api.types.is_numeric_dtype(s):
+            continue
+        m = s.astype("string").str.contains("\x00", regex=False).fillna(False).to_numpy(bool)
+        first[m & ~hit] = col
+        hit |= m
+    if not hit.any():
+        return
+    idx = np.flatnonzero(hit)
+    values = [str(raw.frame[first[i]].iat[i]).replace("\x00", "\\0")[:200] for i in idx]
+    rej = pd.DataFrame({"file": raw.file, "row": np.asarray(raw.row_numbers)[idx], "column": first[idx],
+                        "value": values, "rule": _NUL_RULE})
+    _set_aside(raw, hit, rej)
 
 
 def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawTable:
@@ -543,17 +626,20 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
     enc, delim, dec, thou = _csv_params(detected)
     warnings: list[str] = []
 
-    def arrow(src: Source, encoding: str) -> pd.DataFrame | None:
+    def arrow(src: Source, encoding: str) -> _ArrowRead | None:
         try:
-            out = _read_csv_arrow(src, encoding, delim, sn.header, numeric, dec, thou)
+            try:
+                out = _read_csv_arrow(src, encoding, delim, sn.header, numeric, dec, thou)
+            except _RaggedRows:
+                out = _read_csv_arrow(src, encoding, delim, sn.header, numeric, dec, thou, serial=True)
             detected["parser"] = "arrow"
             return out
-        except Exception:  # noqa: BLE001 - anything unusual goes to pandas' parser, then row by row
+        except Exception:  # noqa: BLE001 - anything unusual goes to the row-by-row reader
             return None
 
     # Arrow checks UTF-8 as it reads, so a success here means the whole file is valid UTF-8 (the fast path)
-    frame = arrow(source, enc) if enc in ("utf-8", "utf-8-sig") else None
-    if frame is None and enc in ("utf-8", "utf-8-sig", "cp1252", "latin-1"):
+    got = arrow(source, enc) if enc in ("utf-8", "utf-8-sig") else None
+    if got is None and enc in ("utf-8", "utf-8-sig", "cp1252", "latin-1"):
         # the first bytes only suggested the encoding: the whole file, decoded once, decides it
         data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
         fixed, whole, lines = _repair(data)
@@ -565,21 +651,10 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
             enc = whole
         detected["encoding"] = enc
         del data, fixed
-        frame = arrow(source, enc) if lines or whole != "utf-8" else None
-    for encoding in dict.fromkeys([enc, "cp1252", "latin-1"]) if frame is None else ():
-        try:
-            frame = _read_csv_fast(source, encoding, delim, sn.header, numeric, dec, thou)
-            detected["encoding"] = encoding
-            break
-        except UnicodeDecodeError:
-            continue
-        except Exception:  # noqa: BLE001 - any parser refusal falls back to the row-by-row reader
-            frame = None
-            break
-    if frame is not None and len(frame) and _last_row_truncated(source, detected["encoding"], delim,
-                                                                 len(sn.header)):
-        frame = None  # re-read robustly so the cut-off row is rejected, not padded
-    if frame is None:
+        got = arrow(source, enc) if lines or whole != "utf-8" else None
+    elif got is None:
+        got = arrow(source, enc)
+    if got is None:
         data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
         try:
             frame, bad, rows = _read_csv_robust(data, detected["encoding"], delim, file)
@@ -589,43 +664,66 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
             raise ImportFileError(f"{file} could not be read as a {_DELIM_NAMES[delim]}-separated table "
                                   f"({type(exc).__name__}).") from None
         detected["parser"] = "row-by-row (the file has malformed rows)"
+        texts = {}
         for col in numeric & set(frame.columns):
+            texts[col] = frame[col].astype("string")
             frame[col] = parse_numbers(frame[col], dec, thou)
         raw = RawTable(frame, file, rows, detected, bad)
+        raw.cache["numeric_text"] = texts
+        _reject_nul_rows(raw)
     else:
-        frame.columns = [str(c).strip() for c in frame.columns]
-        if detected.get("parser") != "arrow":  # the Arrow path parsed its numbers already
-            for col in numeric & set(frame.columns):
-                if not pd.api.types.is_numeric_dtype(frame[col]):
-                    frame[col] = parse_numbers(frame[col], dec, thou)
-        raw = RawTable(frame, file, np.arange(1, len(frame) + 1), detected)
+        raw = RawTable(got.frame, file, np.arange(1, len(got.frame) + 1), detected)
+        raw.cache["numeric_text"] = got.numeric_text
+        if got.invalid:
+            _set_aside_invalid(raw, got.invalid, len(sn.header), delim, _ends_mid_row(source))
+        if got.has_nul:
+            _reject_nul_rows(raw)
     raw.warnings.extend(warnings)
+    raw.warnings.extend(_repeated_headers(file, sn.raw_header))
     if raw.rows_read == 0:
         raise ImportFileError(f"{file} has a header but no data rows.")
     return raw
 
 
+def _set_aside_invalid(raw: RawTable, invalid: list[tuple[int, int, str]], n_fields: int, delim: str,
+                       cut: bool) -> None:
+    """Number the rows Arrow kept around the ones it set aside, and turn those into rejections (a line of blanks
+    is no row to reject; it only keeps its number)."""
+    rows = np.array([r for r, _, _ in invalid], dtype=np.int64)
+    total = len(raw.frame) + len(invalid)
+    raw.row_numbers = np.setdiff1d(np.arange(1, total + 1), rows, assume_unique=True)
+    real = [(r, k, t) for r, k, t in invalid if k > 1 or t.strip()]
+    if not real:
+        return
+    rej = pd.DataFrame({"file": raw.file, "row": [r for r, _, _ in real], "column": "",
+                        "value": [t[:200] for _, _, t in real],
+                        "rule": [_field_count_rule(k, n_fields, cut and r == total) for r, k, _ in real]})
+    bad = rej.reindex(columns=_EMPTY_REJECTIONS_COLUMNS)
+    raw.bad_rows = bad.astype({"row": "int64"}).reset_index(drop=True)
+
+
 # ---------------------------------------------------------------------------------------------- Excel
 
 
-def _excel_rows(source: Source, file: str, sheet: str | int | None) -> tuple[list[list], str, str]:
-    """All rows of the chosen sheet (default: first visible worksheet), python-calamine with openpyxl fallback."""
+def _excel_rows(source: Source, file: str, sheet: str | int | None) -> tuple[list[list], str, str, list[str]]:
+    """All rows of the chosen sheet (default: first visible worksheet), python-calamine with openpyxl fallback;
+    with the sheet's name, the engine and the names of the visible sheets."""
     try:
         from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
         wb = (CalamineWorkbook.from_filelike(io.BytesIO(bytes(source)))
               if isinstance(source, (bytes, bytearray, memoryview)) else CalamineWorkbook.from_path(str(source)))
         names = wb.sheet_names
+        visible = [m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible] or names
         if sheet is None:
-            visible = [m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
-            chosen = (visible or names)[0]
+            chosen = visible[0]
         elif isinstance(sheet, int):
             chosen = names[sheet]
         else:
             if sheet not in names:
                 raise ImportFileError(f"{file} has no sheet named {sheet!r}; sheets: {', '.join(names)}.")
             chosen = sheet
-        return wb.get_sheet_by_name(chosen).to_python(skip_empty_area=False), chosen, "python-calamine"
+        return wb.get_sheet_by_name(chosen).to_python(skip_empty_area=False), chosen, "python-calamine", visible
     except ImportFileError:
         raise
     except Exception:  # noqa: BLE001 - calamine refuses some files openpyxl can still read
@@ -634,13 +732,13 @@ def _excel_rows(source: Source, file: str, sheet: str | int | None) -> tuple[lis
         import openpyxl
 
         wb = openpyxl.load_workbook(_handle(source), read_only=True, data_only=True)
+        visible = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"] or wb.sheetnames
         if sheet is None:
-            visible = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
-            chosen = (visible or wb.sheetnames)[0]
+            chosen = visible[0]
         else:
             chosen = wb.sheetnames[sheet] if isinstance(sheet, int) else sheet
         rows = [list(r) for r in wb[chosen].iter_rows(values_only=True)]
-        return rows, chosen, "openpyxl"
+        return rows, chosen, "openpyxl", visible
     except Exception as exc:  # noqa: BLE001
         raise ImportFileError(f"{file} could not be read as an Excel workbook ({type(exc).__name__}).") from None
 
@@ -687,7 +785,7 @@ def _excel_column(col: np.ndarray, numeric: bool) -> pd.Series:
 
 
 def _read_excel(source: Source, file: str, sheet: str | int | None, numeric: set[str] | None) -> RawTable:
-    rows, chosen, engine = _excel_rows(source, file, sheet)
+    rows, chosen, engine, sheets = _excel_rows(source, file, sheet)
     width = max((len(r) for r in rows), default=0)
     if not rows or width == 0:
         raise ImportFileError(f"{file}: sheet {chosen!r} is empty.")
@@ -701,14 +799,16 @@ def _read_excel(source: Source, file: str, sheet: str | int | None, numeric: set
     cells = cells[keep]
     if not len(cells):
         raise ImportFileError(f"{file}: sheet {chosen!r} is empty.")
-    header = _dedupe([("" if h is None else str(h)).strip() for h in cells[0]])
+    raw_header = [("" if h is None else str(h)).strip() for h in cells[0]]
+    header = _dedupe(raw_header)
     body = cells[1:]
     if not len(body):
         raise ImportFileError(f"{file}: sheet {chosen!r} has a header but no data rows.")
     numeric = numeric or set()
     frame = pd.DataFrame({h: _excel_column(body[:, j], h in numeric) for j, h in enumerate(header)})
-    detected = {"format": "excel", "sheet": chosen, "engine": engine}
-    return RawTable(frame, file, np.arange(1, len(frame) + 1), detected)
+    detected = {"format": "excel", "sheet": chosen, "engine": engine, "sheets": sheets}
+    return RawTable(frame, file, np.arange(1, len(frame) + 1), detected,
+                    warnings=_repeated_headers(f"{file} (sheet {chosen!r})", raw_header))
 
 
 # ---------------------------------------------------------------------------------------------- entry
