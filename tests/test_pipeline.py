@@ -86,13 +86,53 @@ def test_set_param_parses_values_and_rejects_bad_keys():
         set_param(p, "colour.k=5")
 
 
+@pytest.mark.parametrize("assignment, hint", [("segment.bogus=3", None), ("allocate.bnad=0.1", "allocate.band"),
+                                              ("kpi.draw=5", "kpi.draws"), ("segment.progress=1", None)])
+def test_unknown_keys_are_refused_before_any_work_with_the_valid_ones(assignment, hint):
+    # they reached segment() / reallocate() / project() as **kwargs: a TypeError traceback after loading the book
+    from workbench.pipeline import PARAM_KEYS
+
+    with pytest.raises(ValueError) as err:
+        set_param({}, assignment)
+    msg = str(err.value)
+    section = assignment.split(".")[0]
+    assert f"unknown parameter {assignment.split('=')[0]}" in msg and ", ".join(PARAM_KEYS[section]) in msg
+    assert (f"did you mean {hint}?" in msg) if hint else "did you mean" not in msg
+    with pytest.raises(ValueError, match="unknown parameter segment.bogus"):
+        merge_params({"segment": {"bogus": 3}})  # a scenario file's parameters are checked the same way
+    assert {"k", "method", "features"} <= set(PARAM_KEYS["segment"]) and "progress" not in PARAM_KEYS["segment"]
+    assert {"band", "locks", "events", "mode"} <= set(PARAM_KEYS["allocate"]) and "base" not in PARAM_KEYS["allocate"]
+    assert set(PARAM_KEYS["kpi"]) == {"assumptions", "draws", "horizon_months", "seed"}
+
+
+def test_result_files_of_identical_runs_are_identical_and_timings_are_kept_apart(book, tmp_path):
+    from workbench.pipeline import write_results
+    from workbench.results import Assignment, load_result, save_result
+
+    for name in ("a", "b"):
+        write_results(run(book, {"segment": {"k": 4}}), tmp_path / name)
+    for f in ("kpis.json", "moves.csv", "segments.csv", "managers.csv", "series.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    assert "seconds" not in (tmp_path / "a" / "kpis.json").read_text()
+    timing = json.loads((tmp_path / "a" / "timing.json").read_text())
+    assert set(timing["stages"]) == {"segment", "reallocate", "project"}
+    assert timing["allocation"]["seconds"] > 0 and "solver_seconds" in timing["allocation"]
+    # a saved Assignment keeps its clock times apart too, and gets them back on load
+    asg = run(book).assignment
+    save_result(asg, tmp_path / "asg")
+    assert "seconds" not in (tmp_path / "asg" / "meta.json").read_text()
+    again = load_result(Assignment, tmp_path / "asg")
+    assert again.stats["seconds"] == asg.stats["seconds"] and again.stats["status"] == asg.stats["status"]
+
+
 def test_cli_run_writes_the_result_files(tmp_path, capsys):
     rc = cli_main(["run", "--book", str(SAMPLE), "--out", str(tmp_path), "--set", "segment.k=4"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "accounts change owner" in out
     moves = pd.read_csv(tmp_path / "moves.csv")
-    assert list(moves.columns) == ["account_id", "from_manager", "to_manager", "reason"]
+    # the same file as `workbench reallocate` writes: reason codes, segment, hours and revenue for batch analysis
+    assert {"account_id", "from_manager", "to_manager", "reason", "reason_code", "revenue_12m"} <= set(moves.columns)
     seg = pd.read_csv(tmp_path / "segments.csv")
     assert len(seg) == 2000
     kpis = json.loads((tmp_path / "kpis.json").read_text())

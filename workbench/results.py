@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["Segmentation", "Assignment", "Projection", "RunResult", "save_result", "load_result"]
+__all__ = ["Segmentation", "Assignment", "Projection", "RunResult", "save_result", "load_result", "split_timing",
+           "join_timing"]
 
 
 @dataclass
@@ -86,8 +87,44 @@ class RunResult:
     fingerprint: str
 
 
+def _is_timing(key) -> bool:
+    return isinstance(key, str) and (key == "seconds" or key.endswith("_seconds"))
+
+
+def split_timing(obj):
+    """``(obj without clock times, the clock times)``: every dict key ``seconds`` or ``*_seconds``, at any depth,
+    moves into a second dict of the same shape. Result files keep the first (identical between identical runs)
+    and write the second apart (``timing.json``)."""
+    if not isinstance(obj, dict):
+        return obj, {}
+    clean, timing = {}, {}
+    for key, value in obj.items():
+        if _is_timing(key):
+            timing[key] = value
+            continue
+        clean[key], sub = split_timing(value)
+        if sub:
+            timing[key] = sub
+    return clean, timing
+
+
+def join_timing(obj, timing: dict):
+    """The inverse of ``split_timing``: the clock times put back where they were."""
+    if not isinstance(obj, dict) or not timing:
+        return obj
+    out = dict(obj)
+    for key, value in timing.items():
+        out[key] = join_timing(out.get(key), value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else value
+    return out
+
+
 def save_result(obj, folder) -> None:
-    """Write a result dataclass to ``folder``: each frame as ``<field>.parquet``, the dicts in ``meta.json``."""
+    """Write a result dataclass to ``folder``: each frame as ``<field>.parquet``, the dicts in ``meta.json``.
+
+    Clock times (``seconds``, ``solver_seconds`` …) go to ``timing.json`` beside it, so ``meta.json`` is the same
+    for the same result; ``load_result`` puts them back.
+    """
     import dataclasses
     import json
     from pathlib import Path
@@ -101,7 +138,12 @@ def save_result(obj, folder) -> None:
             value.to_parquet(folder / f"{f.name}.parquet", index=False)
         else:
             meta[f.name] = value
+    meta, timing = split_timing(meta)
     (folder / "meta.json").write_text(json.dumps(meta, indent=2, default=_json_default), encoding="utf-8")
+    if timing:
+        (folder / "timing.json").write_text(json.dumps(timing, indent=2, default=_json_default), encoding="utf-8")
+    else:
+        (folder / "timing.json").unlink(missing_ok=True)
 
 
 def load_result(cls, folder):
@@ -117,6 +159,8 @@ def load_result(cls, folder):
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("type") != cls.__name__:
         raise ValueError(f"{folder} holds a {meta.get('type')}, not a {cls.__name__}")
+    if (folder / "timing.json").exists():
+        meta = join_timing(meta, json.loads((folder / "timing.json").read_text(encoding="utf-8")))
     kwargs = {}
     for f in dataclasses.fields(cls):
         path = folder / f"{f.name}.parquet"
