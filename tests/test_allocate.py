@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -646,3 +647,29 @@ def test_moves_summary_of_a_plan_with_a_leaver_agrees_with_the_kpis():
     assert handed > 0 and moved > 0
     text = f"{moved} accounts change owner, {handed} accounts of leaving managers get a new one"
     assert moves_summary(asg) == text + (f" and {unowned} unowned accounts get one" if unowned else "")
+
+
+def test_an_account_too_big_for_every_band_is_named_with_the_band_that_would_hold_it():
+    # the Maven case: an account family needs more hours than any manager's band allows, so no plan can keep the
+    # band; the diagnosis names it, the band that would hold it and the hours per account behind it (capacity well
+    # above the need, so the band and not the capacity is what it exceeds)
+    book, seg = synthetic_book(slack=1.8)
+    target = reallocate(book, seg).loads["target_hours"].max()
+    strategic = seg.labels.loc[seg.labels["segment"] == "Strategic", "account_id"].astype(str).to_numpy()
+    n = int(np.ceil(1.3 * target / SEG_HOURS[0]))  # a family of strategic accounts, 1.3 x the largest target
+    assert n <= len(strategic)
+    acc = book.accounts.copy()
+    acc["parent_id"] = acc["parent_id"].where(~acc["account_id"].isin(strategic[:n]), strategic[0])
+    acc.loc[acc["account_id"] == strategic[0], "parent_id"] = pd.NA
+    acc["parent_id"] = acc["parent_id"].where(~acc["parent_id"].isin(strategic[1:n]), pd.NA)  # no other family
+    asg = reallocate(AccountBook(accounts=acc, managers=book.managers), seg, band=0.15)
+    d = asg.stats["diagnosis"]
+    assert asg.stats["status"] == "infeasible"
+    head = "1 account (an account family counts as one) needs more hours a year than any manager's band allows"
+    assert d.startswith(head), d
+    members = acc.loc[acc["account_id"].isin(strategic[:n]), "name"]  # named after its lead (most revenue)
+    assert any(f"{m} (" in d for m in members) and "a family of" in d and "whatever the plan" in d
+    found = re.search(r"No band below ±(\d+) % can hold it: widen the band to ±\1 %", d)
+    assert found and 30 <= int(found.group(1)) <= 50, d
+    assert "lower their hours per account in the Segment step (Strategic: 60.0 h per account;" in d
+    assert "the coverage model's default: the data has no service need" in d

@@ -303,6 +303,10 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
 
     # --- hours per account from the coverage model
     hours, seg_id, seg_name, acc_role = _account_hours(acc, segmentation, notes)
+    cov = segmentation.coverage
+    cov_hours = (cov.drop_duplicates("segment").set_index("segment")["hours_per_account"].astype(float)
+                 if "segment" in cov and "hours_per_account" in cov else pd.Series(dtype=float))
+    has_need = "service_need" in acc and bool(pd.to_numeric(acc["service_need"], errors="coerce").notna().any())
 
     # --- current owners (manager index), units
     owner_idx = mid_index.get_indexer(acc["owner_id"].astype("string").fillna("\0").to_numpy(dtype=object))
@@ -451,7 +455,9 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
     acc_group = pd.Index(role_keys).get_indexer(a_role.fillna("\0").to_numpy(dtype=object))
     by_account = np.bincount(acc_group[acc_group >= 0], weights=hours[acc_group >= 0], minlength=len(role_keys))
     checks, warnings = _prechecks(mframe, cap, mg.active, m_group, role_label, pref_role, u_hours, upper, lock_mgr,
-                                  band, by_account)
+                                  band, by_account, target=target, unit_names=acc["name"].astype(str).to_numpy()[lead],
+                                  unit_count=u_count, unit_segment=seg_name.to_numpy(dtype=object)[lead],
+                                  seg_hours=cov_hours, has_need=has_need)
     if u_aux is not None and not freeze:
         checks += _aux_prechecks(mframe, mg.active, m_group, group, u_aux, aux_upper, lock_mgr, balance_on,
                                  balance_band, acc["name"].astype(str).to_numpy()[lead], u_count)
@@ -736,10 +742,14 @@ def _industry_experience(owner_idx, ind_codes, n_ind, mframe, ind_keys, M) -> np
 
 
 def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, lock_mgr, band,
-               by_account) -> tuple[list, list]:
-    """Diagnoses of inputs no plan can satisfy (demand above capacity, locks beyond a band) and of roles short of
-    capacity (a fallback, not a failure: their accounts spill over to other roles)."""
+               by_account, target=None, unit_names=None, unit_count=None, unit_segment=None, seg_hours=None,
+               has_need: bool = True) -> tuple[list, list]:
+    """Diagnoses of inputs no plan can satisfy (demand above capacity, a unit too big for every band, locks beyond
+    a band) and of roles short of capacity (a fallback, not a failure: their accounts spill over to other roles)."""
     out: list[str] = []
+    if target is not None and unit_names is not None:
+        out += _too_big(u_hours, upper, target, cap, active, band, unit_names, unit_count, unit_segment, seg_hours,
+                        has_need)
     role_short: list[str] = []
     names = mframe["name"].astype(str).to_numpy()
     total_h, total_c = float(u_hours.sum()), float(cap[active].sum())
@@ -766,6 +776,42 @@ def _prechecks(mframe, cap, active, m_group, role_label, group, u_hours, upper, 
             out.append(f"Locks put {locked[m]:,.0f} h on {names[m]}, whose {limit} allows at most {upper[m]:,.0f} h. "
                        f"Unlock some of {names[m]}'s accounts or widen the band.")
     return out, role_short
+
+
+def _too_big(u_hours, upper, target, cap, active, band, unit_names, unit_count, unit_segment, seg_hours,
+             has_need: bool) -> list[str]:
+    """Units (an account, or a family counted as one) that need more hours than any active manager's band allows:
+    whoever takes one ends above the band, so no plan meets it (the Maven CRM book: every strategic account needs
+    267 h a year against bands of at most 243 h, and "widen the band" alone did not say by how much)."""
+    widest = float(upper[active].max(initial=0.0))
+    big = np.flatnonzero(u_hours > widest * (1 + 1e-9) + 1e-9) if widest > 0 else np.array([], dtype=int)
+    if not len(big):
+        return []
+    order = big[np.argsort(-u_hours[big], kind="stable")]
+    top = order[0]
+    examples = ", ".join(f"{unit_names[u]} ({u_hours[u]:,.0f} h"
+                         + (f", a family of {int(unit_count[u])}" if unit_count is not None and unit_count[u] > 1
+                            else "") + ")" for u in order[:3])
+    more = f" and {len(big) - 3:,} more" if len(big) > 3 else ""
+    tmax, cmax = float(target[active].max(initial=0.0)), float(cap[active].max(initial=0.0))
+    them = "it" if len(big) == 1 else "them"
+    need = int(np.ceil(100 * (u_hours[top] / max(tmax, 1e-9) - 1) - 1e-9))
+    if u_hours[top] > cmax * (1 + 1e-9):
+        fix, widen = f"It needs more than any manager's capacity ({cmax:,.0f} h) too: give managers more capacity", True
+    elif need <= 50:
+        fix, widen = f"No band below ±{need} % can hold {them}: widen the band to ±{need} %", True
+    else:  # bands beyond ±50 % (the app's widest) no longer balance workload: then the hours are the fix
+        fix, widen = f"Only a band of ±{need} % could hold {them}, which balances nothing", False
+    segs = pd.unique(pd.Series(unit_segment[big]).dropna().astype(str)) if unit_segment is not None else []
+    source = "the coverage model's default: the data has no service need" if not has_need else "the coverage model"
+    per = "; ".join(f"{s_}: {float(seg_hours.get(s_, np.nan)):,.1f} h per account" for s_ in segs[:3]) \
+        if len(segs) and seg_hours is not None else ""
+    hours_fix = f"lower their hours per account in the Segment step ({per}{'; ' if per else ''}{source})"
+    return [f"{counted(len(big), 'account')} (an account family counts as one) need{'s' if len(big) == 1 else ''} "
+            "more hours a year than any "
+            f"manager's band allows (±{band:.0%} allows at most {widest:,.0f} h): {examples}{more}. Whoever takes "
+            f"{'it' if len(big) == 1 else 'one'} ends above the band, whatever the plan. {fix}"
+            f"{', or ' if widen else '; '}{hours_fix}."]
 
 
 def _loads(mframe, cap, active, hired, target, lower, upper, owner_idx, to_idx, hours, revenue, potential, band,
