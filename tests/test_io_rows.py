@@ -111,3 +111,18 @@ def test_a_cover_sheet_names_the_sheet_read_and_the_others(tmp_path):
     assert "sheet 'Read me'" in msg and "'Accounts', 'Managers'" in msg and "--sheet NAME" in msg
     assert "Excel sheet field" in msg and "\n" not in msg
     assert import_book(p, sheet="Accounts").n_accounts == 1
+
+
+def test_a_short_row_with_stray_bytes_is_rejected_without_console_noise(tmp_path, capfd):
+    # a UTF-8 file with one pasted cp1252 row that is also cut short: Arrow cannot hand that row over as text,
+    # so the encoding is settled first, then the row is set aside
+    lines = [HEADER.encode(), *(r.encode() for r in _rows(3)), "A4,Müller".encode("cp1252"),
+             "A5,Zoë AG,DE,1,2,M1".encode()]
+    p = tmp_path / "mixed.csv"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    book = import_book(p)
+    _accounting(book.report)
+    rej = book.report.rejections
+    assert rej["row"].tolist() == [4] and rej["value"].tolist() == ["A4,Müller"]
+    assert list(book.accounts["name"])[-1] == "Zoë AG"
+    assert capfd.readouterr().err == ""

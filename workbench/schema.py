@@ -36,6 +36,7 @@ class Column:
     nullable : a missing value is allowed (otherwise the row is rejected).
     unique : values must be unique within the table.
     min : smallest allowed value for numbers (inclusive).
+    above : numbers must be greater than this (exclusive), e.g. 0 for a capacity.
     unit : unit shown in docs and UI.
     description : one line for the README and tooltips.
     sparse : mostly empty by nature (e.g. a parent id), so a high missing share is no warning.
@@ -47,6 +48,7 @@ class Column:
     nullable: bool = True
     unique: bool = False
     min: float | None = None
+    above: float | None = None
     unit: str = ""
     description: str = ""
     sparse: bool = False
@@ -80,7 +82,7 @@ MANAGERS: tuple[Column, ...] = (
     Column("role", "str", description="Role: Key Account Manager, Account Manager, Inside Sales, ..."),
     Column("region", "str", description="Home region of the manager."),
     Column("languages", "str", description="Languages spoken, ISO-639-1 codes separated by ';' (de;en)."),
-    Column("capacity_hours", "float", required=True, nullable=False, min=1e-9, unit="hours/year",
+    Column("capacity_hours", "float", required=True, nullable=False, above=0.0, unit="hours/year",
            description="Hours per year available for account work."),
     Column("cost", "float", min=0.0, unit="currency/year", description="Fully loaded cost per year."),
     Column("source_id", "id", description="The manager's (user's) id in the source CRM."),
@@ -152,6 +154,17 @@ def _as_text(s: pd.Series) -> pd.Series:
     return out.mask(out == "", pd.NA)
 
 
+def _shown(values: pd.Series) -> np.ndarray:
+    """Values as a person wrote them, for a rejection: whole numbers without '.0' (-5000, not -5000.0)."""
+    if pd.api.types.is_float_dtype(values):
+        arr = values.to_numpy(dtype="float64")
+        whole = np.isfinite(arr) & (np.mod(arr, 1) == 0) & (np.abs(arr) < 2**53)
+        out = np.where(whole, np.where(whole, arr, 0).astype(np.int64).astype(str), arr.astype(str)).astype(object)
+        out[np.isnan(arr)] = ""
+        return out
+    return values.astype("string").fillna("").to_numpy()
+
+
 def _as_number(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
@@ -212,8 +225,7 @@ def validate(df: pd.DataFrame, table: str, file: str = "", row_numbers: np.ndarr
     def flag(mask: np.ndarray, col: str, values: pd.Series, rule: str) -> None:
         if mask.any():
             problems.append(pd.DataFrame({
-                "file": file, "row": rows[mask], "column": col,
-                "value": values[mask].astype("string").fillna("").to_numpy(), "rule": rule,
+                "file": file, "row": rows[mask], "column": col, "value": _shown(values[mask]), "rule": rule,
             }))
 
     for c in cols:
@@ -232,7 +244,9 @@ def validate(df: pd.DataFrame, table: str, file: str = "", row_numbers: np.ndarr
             flag(~np.isfinite(val.fillna(0).to_numpy()), c.name, raw, "not a finite number")
             if c.min is not None:
                 flag((val.fillna(c.min) < c.min).to_numpy(), c.name, raw,
-                     f"must be >= {c.min:g}" if c.min > 0 else "must not be negative")
+                     f"must be at least {c.min:g}" if c.min > 0 else "must not be negative")
+            if c.above is not None:
+                flag((val.fillna(np.inf) <= c.above).to_numpy(), c.name, raw, f"must be greater than {c.above:g}")
             if c.kind == "int":
                 frac = (val.fillna(0) % 1 != 0).to_numpy()
                 flag(frac, c.name, raw, "not a whole number")

@@ -158,8 +158,11 @@ def _share(n: int, total: int) -> str:
     return f"{pct:.0f}%"
 
 
-def _fill_revenue(df: pd.DataFrame, file: str, src: str | None, company_src: str | None, warnings: list[str]) -> None:
-    """Missing revenue → 0 with a warning (a CRM's revenue field is often sparse; text stays for rejection)."""
+def _fill_revenue(df: pd.DataFrame, raw: RawTable, src: str | None, company_src: str | None,
+                  warnings: list[str]) -> None:
+    """Missing revenue → 0 with a warning naming rows (a CRM's revenue field is often sparse; text stays for
+    rejection)."""
+    file = raw.file
     if "revenue_12m" not in df:
         df["revenue_12m"] = 0.0
         company = (f" ('{company_src}' is the customer's own annual revenue, a size signal kept as "
@@ -174,7 +177,9 @@ def _fill_revenue(df: pd.DataFrame, file: str, src: str | None, company_src: str
     if blank.any():
         n = int(blank.sum())
         label = f"'{src}'" if src else "revenue_12m"
-        warnings.append(f"{file}: {label} is empty in {n:,} of {len(df):,} rows ({_share(n, len(df))}); "
+        # a few empty cells are likely slips worth finding; a mostly empty column is the CRM's habit
+        where = f": {_rows_named(np.asarray(raw.row_numbers)[blank.to_numpy(bool)], 5)}" if n <= 10 else ""
+        warnings.append(f"{file}: {label} is empty in {n:,} of {len(df):,} rows ({_share(n, len(df))}){where}; "
                         f"{'those rows count' if n < len(df) else 'every row counts'} as 0 revenue.")
         df["revenue_12m"] = col.astype(object).where(~blank, 0.0)
 
@@ -288,7 +293,7 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
                                 "months (revenue growth) compare a 12-month projection with it")
     rev_src = cmap.columns.get("revenue_12m") if pipeline is None else None
     had_revenue = "revenue_12m" in df
-    _fill_revenue(df, raw.file, rev_src if isinstance(rev_src, str) else None,
+    _fill_revenue(df, raw, rev_src if isinstance(rev_src, str) else None,
                   company_src if isinstance(company_src, str) else None, warnings)
     if harmonise:
         if "country" in df:
@@ -297,12 +302,7 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
                 shown = ", ".join(f"{k} → {v}" for k, v in list(changed.items())[:8])
                 notes.append(f"{raw.file}: countries normalised to ISO codes ({shown}"
                              f"{', …' if len(changed) > 8 else ''})")
-            codes, uniq = pd.factorize(df["country"])
-            odd_vals = [u for u in uniq if not (len(u) == 2 and u.isalpha() and u.isupper())]
-            if odd_vals:
-                n_odd = int(np.isin(codes, [i for i, u in enumerate(uniq) if u in set(odd_vals)]).sum())
-                warnings.append(f"{raw.file}: {n_odd} country values are not recognised "
-                                f"({', '.join(sorted(map(str, odd_vals))[:5])}); kept as they came")
+            _check_countries(df["country"], raw, warnings)
         if "postcode" in df and "country" in df:
             _check_postcodes(df, raw, notes, warnings)
         if "industry" in df:
@@ -323,6 +323,12 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
         if unresolved:
             warnings.append(f"{raw.file}: parent names not found among the accounts: {', '.join(unresolved[:8])}")
     v = schema.validate(df, "accounts", file=raw.file, row_numbers=raw.row_numbers)
+    v = _values_as_in_file(v, raw, {k: src for k, src in cmap.columns.items()
+                                    if isinstance(src, str) and (pipeline is None or k != "revenue_12m")})
+    rows = np.asarray(raw.row_numbers)
+    rows = rows[~np.isin(rows, v.rejections["row"].to_numpy())] if len(v.rejections) else rows
+    raw.cache["accepted_rows"] = rows  # the owner check names rows once the managers are known
+    _check_plausible(v.accepted, rows, raw.file, warnings)
     v = _with_bad_rows(v, raw)
     if had_revenue and len(v.accepted) and not v.accepted["revenue_12m"].abs().gt(0).any():
         what = f"'{rev_src}'" if isinstance(rev_src, str) else "revenue_12m"
@@ -341,6 +347,91 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
     if owner_names is not None:
         owner_names = pd.Series(owner_names.to_numpy(), index=df["owner_id"].astype("string").to_numpy())
     return v.accepted, owner_names, hist
+
+
+#: Values no account plausibly has, each with the reason; beyond them a warning names the rows (they are kept:
+#: a unit mistake is likelier than a lie, and only the user can tell which). Revenue: no customer spends a
+#: trillion a year with one supplier in any major currency (the largest companies' own revenue is below that).
+PLAUSIBLE_MAX: dict[str, tuple[float, str]] = {
+    "revenue_12m": (1e12, "more than a trillion a year from one customer"),
+    "potential": (1e12, "more than a trillion a year from one customer"),
+    "service_need": (8760.0, "more hours than a year has (8,760)"),
+    "employees": (3e6, "more people than the world's largest employer has (about 2.1 million)"),
+}
+
+
+def _examples(rows: np.ndarray, values: list[str], n: int = 5) -> str:
+    shown = ", ".join(f"row {r}: {v}" for r, v in zip(rows[:n], values[:n]))
+    return shown + (", …" if len(rows) > n else "")
+
+
+def _rows_named(rows: np.ndarray, n: int = 3) -> str:
+    """``row 4`` or ``rows 4, 9, 12, …`` (the first ``n``)."""
+    shown = ", ".join(f"{r:,}" for r in rows[:n]) + (", …" if len(rows) > n else "")
+    return f"row{'s' if len(rows) > 1 else ''} {shown}"
+
+
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) < 1e15 else f"{x:.3g}"
+
+
+def _check_plausible(acc: pd.DataFrame, rows: np.ndarray, file: str, warnings: list[str]) -> None:
+    """Warn, naming rows, about values beyond :data:`PLAUSIBLE_MAX` (whole columns at once)."""
+    for col, (ceiling, why) in PLAUSIBLE_MAX.items():
+        if col not in acc:
+            continue
+        vals = pd.to_numeric(acc[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        big = vals > ceiling
+        if big.any():
+            idx = np.flatnonzero(big)
+            n = len(idx)
+            warnings.append(f"{file}: {n:,} account{'s have' if n > 1 else ' has'} {col} above {_number(ceiling)} "
+                            f"({_examples(rows[idx], [_number(vals[i]) for i in idx[:5]])}): {why}; check "
+                            f"{'these rows' if n > 1 else 'this row'} for a wrong unit or a slipped decimal "
+                            f"(kept as {'they are' if n > 1 else 'it is'}, so totals and segments include "
+                            f"{'them' if n > 1 else 'it'}).")
+
+
+def _check_countries(country: pd.Series, raw: RawTable, warnings: list[str]) -> None:
+    """Warn, naming rows, about country values that are no ISO-3166 code after normalising (``XX``, ``Atlantis``)."""
+    from ..harmonize import _country_table
+
+    codes, uniq = pd.factorize(country)
+    known = set(_country_table().values())
+    odd = np.flatnonzero(~pd.Series(uniq, dtype="string").isin(known).to_numpy())
+    if not len(odd):
+        return
+    n = int(np.isin(codes, odd).sum())
+    rows = np.asarray(raw.row_numbers)
+    shown = ", ".join(f"'{uniq[k]}' ({_rows_named(rows[codes == k])})" for k in odd[:5])
+    warnings.append(f"{raw.file}: {n:,} country value{'s are' if n > 1 else ' is'} no known country or ISO code "
+                    f"({shown}{', …' if len(odd) > 5 else ''}); kept as {'they came' if n > 1 else 'it came'}.")
+
+
+def _values_as_in_file(v: schema.Validation, raw: RawTable, sources: dict[str, str]) -> schema.Validation:
+    """Rejections of number columns show the cell as the file wrote it ('-5.000,00', '1e400'), not as parsed.
+
+    ``sources`` maps canonical columns to the file's headers. Only the rejected cells are looked up."""
+    rej = v.rejections
+    if not len(rej):
+        return v
+    texts = raw.cache.get("numeric_text") or {}
+    numbers = np.asarray(raw.row_numbers)
+    pos = np.searchsorted(numbers, rej["row"].to_numpy())
+    found = pos < len(numbers)
+    found[found] = numbers[pos[found]] == rej["row"].to_numpy()[found]
+    rej = rej.copy()
+    for col, src in sources.items():
+        text = texts.get(src)
+        if text is None and src in raw.frame and not pd.api.types.is_numeric_dtype(raw.frame[src]):
+            text = raw.frame[src]
+        if text is None:
+            continue
+        m = (rej["column"] == col).to_numpy() & found
+        if m.any():
+            rej.loc[m, "value"] = text.iloc[pos[m]].astype("string").fillna("").to_numpy()
+    return schema.Validation(table=v.table, accepted=v.accepted, rejections=rej, rows_read=v.rows_read,
+                             warnings=v.warnings)
 
 
 def _check_postcodes(df: pd.DataFrame, raw: RawTable, notes: list[str], warnings: list[str]) -> None:
@@ -385,6 +476,75 @@ def _account_key(df: pd.DataFrame) -> pd.Series:
     parts.append(pd.Series(ids.to_numpy(), index=df["name"].astype("string").str.strip().to_numpy()))
     key = pd.concat(parts)
     return key[~key.index.duplicated(keep="first") & key.index.notna()]
+
+
+def _ids_read(raw: RawTable, cmap: ColumnMapping) -> pd.Series | None:
+    """Every account id the accounts file holds, rejected rows included (None when the ids were generated)."""
+    src = cmap.columns.get("account_id") or cmap.columns.get("source_id")
+    if not isinstance(src, str) or src not in raw.frame:
+        return None
+    return raw.frame[src].astype("string").str.strip()
+
+
+def _history(hraw: RawTable, acc: pd.DataFrame, ids_read: pd.Series | None, accounts_file: str,
+             warnings: list[str]) -> tuple[schema.Validation, pd.DataFrame, dict]:
+    """Validate a revenue history against the accepted accounts: ``(validation, history per account and month,
+    detections)``. Exact copies of an earlier row and rows for accounts the book does not hold are rejections
+    with their reason (a copy doubled its month; an unknown account's rows were counted as accepted and dropped);
+    several different rows for one account and month are summed (invoice lines)."""
+    long, hdet = history_frame(hraw)
+    given = long["account_id"].astype("string").str.strip()
+    long["account_id"] = given.map(_account_key(acc)).fillna(long["account_id"].astype("string"))
+    wide = hdet["history_layout"].startswith("wide")
+    rows = np.arange(1, len(long) + 1) if wide else long["_row"].to_numpy()
+    parts: list[pd.DataFrame] = []
+    drop = np.zeros(len(long), bool)
+    copies = hraw.frame.duplicated(keep="first").to_numpy()
+    if copies.any():
+        group = hraw.frame.groupby(list(hraw.frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+        first_row = pd.Series(np.asarray(hraw.row_numbers)).groupby(group).transform("first").to_numpy()
+        of = pd.Series(first_row[copies], index=np.asarray(hraw.row_numbers)[copies])
+        dup = long["_row"].isin(of.index).to_numpy()
+        src_rows = long["_row"].to_numpy()[dup]
+        rule = [(f"row {r:,} of the file is an exact copy of row {of[r]:,}" if wide else
+                 f"exact copy of row {of[r]:,}") + "; counted once" for r in src_rows]
+        parts.append(pd.DataFrame({"file": hraw.file, "row": rows[dup], "column": "", "value": "", "rule": rule}))
+        drop |= dup
+        pairs = ", ".join(f"row {r:,} = row {f:,}" for r, f in list(of.items())[:5])
+        n = len(of)
+        warnings.append(f"{hraw.file}: {n:,} row{'s are exact copies' if n > 1 else ' is an exact copy'} of an "
+                        f"earlier row ({pairs}{', …' if n > 5 else ''}); each is counted once and the "
+                        f"cop{'ies are' if n > 1 else 'y is'} rejected, since summing them doubled those months. "
+                        "If both are real, give them a column that tells them apart (an invoice number).")
+    orphan = ~drop & given.notna().to_numpy() & ~_member(long["account_id"], acc["account_id"])
+    if orphan.any():
+        seen = _member(given, ids_read) if ids_read is not None else np.zeros(len(long), bool)
+        rule = np.where(seen[orphan], f"the account was rejected in {accounts_file}, so its history is too",
+                        f"not in the accounts file ({accounts_file})")
+        parts.append(pd.DataFrame({"file": hraw.file, "row": rows[orphan], "column": "account_id",
+                                   "value": given[orphan].to_numpy(), "rule": rule}))
+        drop |= orphan
+        ids = pd.Series(given[orphan].to_numpy())
+        first = ids.drop_duplicates().head(5)
+        shown = ", ".join(f"'{v}' ({_rows_named(rows[orphan][ids.eq(v).to_numpy()])})" for v in first)
+        n, n_rejected = int(orphan.sum()), int(seen[orphan].sum())
+        why = (f"{n - n_rejected:,} not in {accounts_file}, {n_rejected:,} for accounts rejected there"
+               if 0 < n_rejected < n else f"all for accounts rejected in {accounts_file}" if n_rejected
+               else f"none of them in {accounts_file}")
+        warnings.append(f"{hraw.file}: {n:,} history row{'s name' if n > 1 else ' names'} an account that is not "
+                        f"in the accounts ({why}: {shown}{', …' if ids.nunique() > 5 else ''}); "
+                        f"{'they are' if n > 1 else 'it is'} rejected, see the rejected rows.")
+    hv = schema.validate(long.loc[~drop].drop(columns="_row"), "history", file=hraw.file, row_numbers=rows[~drop])
+    if parts:
+        rej = pd.concat([*parts, hv.rejections], ignore_index=True).astype({"row": "int64"})
+        hv = schema.Validation(table=hv.table, accepted=hv.accepted, rows_read=hv.rows_read + int(drop.sum()),
+                               rejections=rej.sort_values(["row", "column"], kind="stable").reset_index(drop=True),
+                               warnings=hv.warnings)
+    if not wide:
+        hv = _with_bad_rows(hv, hraw)
+    hist = hv.accepted[["account_id", "period", "revenue"]]
+    hist = hist.groupby(["account_id", "period"], as_index=False, sort=True)["revenue"].sum()
+    return hv, hist, hdet
 
 
 def _with_bad_rows(v: schema.Validation, raw: RawTable) -> schema.Validation:
@@ -461,7 +621,8 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
         report.warnings.extend(mraw.warnings)
         mdf, mmap, mnotes = map_managers(mraw)
         report.notes.extend(mnotes)
-        mv = _with_bad_rows(schema.validate(mdf, "managers", file=mraw.file, row_numbers=mraw.row_numbers), mraw)
+        mv = schema.validate(mdf, "managers", file=mraw.file, row_numbers=mraw.row_numbers)
+        mv = _with_bad_rows(_values_as_in_file(mv, mraw, {k: h for k, h in mmap.items() if isinstance(h, str)}), mraw)
         report.add(mv, mraw.file, {**mraw.detected, "mapping": mmap})
         man = mv.accepted
         if "team_manager" in man and man["team_manager"].notna().any():
@@ -491,9 +652,10 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
             known = _member(acc["owner_id"], man["manager_id"])
         unknown = acc["owner_id"].notna().to_numpy() & ~known
         if unknown.any():
-            report.warnings.append(f"{int(unknown.sum()):,} accounts name an owner that is not in the managers "
-                                   f"table ({', '.join(sorted(set(acc.loc[unknown, 'owner_id'].astype(str)))[:5])}); "
-                                   "they are treated as unowned")
+            rows = raw.cache.get("accepted_rows")
+            rows = rows if rows is not None and len(rows) == len(acc) else np.arange(1, len(acc) + 1)
+            report.warnings.append(_unknown_owners(acc["owner_id"], unknown, man, rows, raw.file,
+                                                   _split(managers)[1] if managers is not None else None))
             acc.loc[unknown, "owner_id"] = pd.NA
     step(0.75, "revenue history")
     hist = None
@@ -501,25 +663,10 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
         hsrc, hname = _split(history)
         hraw = read_table(hsrc, name=hname)
         report.warnings.extend(hraw.warnings)
-        long, hdet = history_frame(hraw)
-        key = _account_key(acc)
-        mapped = long["account_id"].astype("string").str.strip().map(key)
-        long["account_id"] = mapped.fillna(long["account_id"].astype("string"))
-        wide = hdet["history_layout"].startswith("wide")
-        hv = schema.validate(long.drop(columns="_row"), "history", file=hraw.file,
-                             row_numbers=None if wide else long["_row"].to_numpy())
-        if not wide:
-            hv = _with_bad_rows(hv, hraw)
+        hv, hist, hdet = _history(hraw, acc, _ids_read(raw, cmap), raw.file, report.warnings)
         report.add(hv, hraw.file, {**hraw.detected, **hdet})
-        if wide:
+        if hdet["history_layout"].startswith("wide"):
             report.notes.append(f"{hraw.file}: wide history; rows are counted per account and month")
-        hist = hv.accepted[["account_id", "period", "revenue"]]
-        orphan = ~_member(hist["account_id"], acc["account_id"])
-        if orphan.any():
-            report.warnings.append(f"{hraw.file}: {int(orphan.sum()):,} history rows name an account that is not in "
-                                   "the accounts; they are dropped")
-            hist = hist[~orphan].reset_index(drop=True)
-        hist = hist.groupby(["account_id", "period"], as_index=False, sort=True)["revenue"].sum()
     elif hist_derived is not None and len(hist_derived):
         hist = hist_derived.astype({"account_id": "string"}).reset_index(drop=True)
     currency = _book_currency(currency, raw, report)
@@ -545,6 +692,51 @@ def _no_account_columns(raw: RawTable) -> str:
         return f"{where}; name the columns in a mapping file."
     return (f"{raw.file}: no column looks like an account id, name or revenue; found: {found}; "
             "name them in a mapping file.")
+
+
+#: owners shown by id in the warning about owners the managers table lacks (each with its first rows)
+_OWNERS_NAMED = 5
+
+
+def _unknown_owners(owner: pd.Series, unknown: np.ndarray, man: pd.DataFrame, rows: np.ndarray, file: str,
+                    managers_file: str | None) -> str:
+    """One warning naming the owners not in the managers table, most frequent first, with their rows and a near
+    match among the managers' ids or names when there is one ('m001': did you mean 'M001'?)."""
+    ids = owner[unknown].astype("string").to_numpy()
+    codes, uniq = pd.factorize(ids, sort=True)
+    counts = np.bincount(codes, minlength=len(uniq))
+    order = np.lexsort((np.arange(len(uniq)), -counts))
+    where = np.asarray(rows)[unknown]
+    n = int(unknown.sum())
+    parts = []
+    for k in order[:_OWNERS_NAMED]:
+        hint = _near_manager(str(uniq[k]), man)
+        parts.append(f"'{uniq[k]}' ({counted(int(counts[k]), 'account')}: {_rows_named(where[codes == k])}"
+                     + (f"; did you mean {hint}?" if hint else "") + ")")
+    more = f" and {len(uniq) - _OWNERS_NAMED:,} more" if len(uniq) > _OWNERS_NAMED else ""
+    table = f"the managers table ({managers_file})" if managers_file else "the managers table"
+    return (f"{file}: {n:,} account{'s name' if n > 1 else ' names'} an owner that is not in {table}: "
+            f"{', '.join(parts)}{more}; {'they are' if n > 1 else 'it is'} treated as unowned.")
+
+
+def _near_manager(owner: str, man: pd.DataFrame) -> str | None:
+    """A manager the owner value probably means: the same id but for case and blanks, else a close id or name."""
+    from rapidfuzz import fuzz, process
+
+    def key(x: str) -> str:
+        return re.sub(r"\s+", "", x).casefold()
+
+    ids = man["manager_id"].astype(str).tolist()
+    names = man["name"].astype(str).tolist() if "name" in man else []
+    same = [m for m in ids if key(m) == key(owner)]
+    if same:
+        return f"'{same[0]}'"
+    hit = process.extractOne(key(owner), {m: key(m) for m in ids}, scorer=fuzz.ratio, score_cutoff=85)
+    if hit is not None:
+        return f"'{hit[2]}'"
+    hit = process.extractOne(key(owner), {i: key(nm) for i, nm in zip(ids, names)}, scorer=fuzz.ratio,
+                             score_cutoff=85)
+    return f"'{hit[2]}' ({names[ids.index(hit[2])]})" if hit is not None else None
 
 
 def _book_currency(given: str | None, raw: RawTable, report: ImportReport) -> str:

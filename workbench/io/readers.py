@@ -442,8 +442,10 @@ class _ArrowRead:
     numeric_text: dict[str, pd.Series]
 
 
-class _RaggedRows(Exception):
-    """A row with another number of fields than the header: read again serially, setting such rows aside."""
+#: Arrow's refusal of a row whose field count differs from the header's (then read serially, setting such rows
+#: aside); matched on the message because Arrow raises the same ``ArrowInvalid`` for every parse problem
+_RAGGED_ERROR = re.compile(r"Expected \d+ columns, got \d+")
+_RAGGED = "ragged"
 
 
 def _read_csv_arrow(source: Source, enc: str, delim: str, header: list[str], numeric: set[str], dec: str,
@@ -451,10 +453,10 @@ def _read_csv_arrow(source: Source, enc: str, delim: str, header: list[str], num
     """The fast path: Arrow's multi-threaded CSV reader, every column read as text (ids keep their zeros),
     text kept in Arrow-backed strings, the named numeric columns parsed afterwards in the file's locale.
 
-    A row whose field count differs from the header's raises :class:`_RaggedRows`; with ``serial`` the file is
-    read on one thread instead (Arrow knows row numbers only there) and such rows are set aside with their data
-    row number, so only they need a word, not the whole file a slower reader. Raises on anything else unusual
-    (rows longer than a block, bad encoding) so that the caller falls back to the row-by-row reader.
+    A row whose field count differs from the header's makes Arrow raise (:data:`_RAGGED_ERROR`); with ``serial``
+    the file is read on one thread instead (Arrow knows row numbers only there) and such rows are set aside with
+    their data row number, so only they need a word, not the whole file a slower reader. Raises on anything else
+    unusual (rows longer than a block, bad encoding) so that the caller falls back to the row-by-row reader.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -465,28 +467,20 @@ def _read_csv_arrow(source: Source, enc: str, delim: str, header: list[str], num
     invalid: list[tuple[int, int, str]] = []
 
     def on_invalid(row) -> str:
-        if not serial:
-            invalid.append((-1, int(row.actual_columns), row.text))
-            return "error"  # Arrow swallows an exception raised here: stop it, and say why below
         # Arrow counts records from 1 with the header (blank lines not counted): data row = number - 1
         invalid.append((int(row.number) - 1, int(row.actual_columns), row.text))
         return "skip"
 
     src = pa.BufferReader(bytes(source)) if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
-    try:
-        table = pacsv.read_csv(
-            src,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=8 << 20, column_names=names, skip_rows=1,
-                                           use_threads=not serial),
-            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True,
-                                             invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
-                                                 strings_can_be_null=True, quoted_strings_can_be_null=True,
-                                                 null_values=[""]))
-    except pa.ArrowInvalid:
-        if invalid and not serial:
-            raise _RaggedRows() from None
-        raise
+    table = pacsv.read_csv(
+        src,
+        read_options=pacsv.ReadOptions(encoding=encoding, block_size=8 << 20, column_names=names, skip_rows=1,
+                                       use_threads=not serial),
+        parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True,
+                                         invalid_row_handler=on_invalid if serial else None),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                             strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                             null_values=[""]))
     has_nul = any(_holds_nul(table.column(i)) for i in range(table.num_columns))
     cols, texts = {}, {}
     for raw_name, name in zip(table.column_names, names):
@@ -626,21 +620,20 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
     enc, delim, dec, thou = _csv_params(detected)
     warnings: list[str] = []
 
-    def arrow(src: Source, encoding: str) -> _ArrowRead | None:
+    def arrow(src: Source, encoding: str, serial: bool = False) -> _ArrowRead | str | None:
         try:
-            try:
-                out = _read_csv_arrow(src, encoding, delim, sn.header, numeric, dec, thou)
-            except _RaggedRows:
-                out = _read_csv_arrow(src, encoding, delim, sn.header, numeric, dec, thou, serial=True)
-            detected["parser"] = "arrow"
-            return out
-        except Exception:  # noqa: BLE001 - anything unusual goes to the row-by-row reader
-            return None
+            out = _read_csv_arrow(src, encoding, delim, sn.header, numeric, dec, thou, serial=serial)
+        except Exception as exc:  # noqa: BLE001 - anything unusual goes to the row-by-row reader
+            return _RAGGED if not serial and _RAGGED_ERROR.search(str(exc)) else None
+        detected["parser"] = "arrow"
+        return out
 
     # Arrow checks UTF-8 as it reads, so a success here means the whole file is valid UTF-8 (the fast path)
     got = arrow(source, enc) if enc in ("utf-8", "utf-8-sig") else None
-    if got is None and enc in ("utf-8", "utf-8-sig", "cp1252", "latin-1"):
-        # the first bytes only suggested the encoding: the whole file, decoded once, decides it
+    if not isinstance(got, _ArrowRead) and enc in ("utf-8", "utf-8-sig", "cp1252", "latin-1"):
+        # the first bytes only suggested the encoding: the whole file, decoded once, decides it (rows with too
+        # few or too many fields are set aside only from text valid in that encoding: Arrow hands a row over as
+        # text, and a row it cannot decode would be lost with a message on the console)
         data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
         fixed, whole, lines = _repair(data)
         if lines:  # UTF-8 with stray single-byte characters: read the repaired bytes
@@ -651,9 +644,12 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
             enc = whole
         detected["encoding"] = enc
         del data, fixed
-        got = arrow(source, enc) if lines or whole != "utf-8" else None
+        if lines or whole != "utf-8":
+            got = arrow(source, enc)
     elif got is None:
         got = arrow(source, enc)
+    if got == _RAGGED:  # read again on one thread, where Arrow knows row numbers, setting those rows aside
+        got = arrow(source, enc, serial=True)
     if got is None:
         data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
         try:
