@@ -487,3 +487,101 @@ def test_a_refused_lock_is_taken_back_and_leavers_cannot_be_kept(view, data):
     view._band.value = 20
     assert st.assignment.params["band"] == pytest.approx(0.2) and "Could not apply" not in view._msg.value
     assert not st.assignment.params.get("locks")
+
+
+def test_moves_read_by_account_name_and_their_count_in_the_kpis_words(view, data):
+    # a stakeholder cannot act on "A001613": the list and the largest moves name the account; the count says what
+    # it holds, as the summary and the KPI strip count it
+    book, _ = data
+    st = view.state
+    mv = st.assignment.moves
+    top = mv.sort_values("revenue_12m", ascending=False).iloc[0]
+    name = book.accounts.set_index("account_id").loc[top["account_id"], "name"]
+    assert f"<td>{name}</td>" in view._moves.value.replace("\n", "")
+    first = next(r for r in view._edit_rows if r.layout.display != "none")
+    owned = mv[mv["from_manager"].notna()].sort_values("revenue_12m", ascending=False, kind="stable").iloc[0]
+    assert first.children[0].value.startswith(
+        f"<b>{book.accounts.set_index('account_id').loc[owned['account_id'], 'name']}</b> <code>{owned['account_id']}")
+    from workbench.allocate import moves_summary
+    assert f"{len(mv):,} moves: {moves_summary(st.assignment)}" in view._moves.value
+
+
+def test_a_leaver_has_no_band_and_a_hire_without_role_reads_cleanly(view, data):
+    book, _ = data
+    leaver = _remove_manager(view, book)
+    name = book.managers.set_index("manager_id").loc[leaver, "name"]
+    row = view._loads.value.split(f"<td>{name}</td>")[1].split("</tr>")[0]
+    assert "— (leaves)" in row and ">yes<" not in row
+    assert f"1 manager leaves: {name}" in view._stats.value  # by name, not "1 manager(s) leave: M005"
+    from widgets.reallocate_step import _event_text
+    assert _event_text({"type": "hire", "name": "Nina Neu", "role": None, "ramp": 0.5}, {}) == \
+        "hire Nina Neu (50% ramp-up)"
+
+
+def test_no_crm_file_for_a_plan_that_misses_a_setting(view):
+    # the CLI refuses such a plan; the app offered its files (a plan moving 60.8 % under a 20 % limit)
+    view._limit.value = 1
+    view._limit_on.value = True
+    assert view.state.assignment.stats["status"] == "infeasible"
+    assert view.crm_file() is None
+    assert view._crm_link.value == "" and "No CRM file for this plan" in view._msg.value
+    assert "move limit" in view._msg.value
+
+
+def test_the_manager_filter_survives_a_re_solve(view):
+    moves = view.state.assignment.moves
+    m = moves["from_manager"].dropna().value_counts().index[0]
+    view._mover.value = m
+    view._band.value = 20  # re-solves
+    assert view._mover.value == m and "hands over" in view._moves.value
+
+
+def test_a_new_book_drops_the_locks_and_events_that_name_what_it_lacks(view, data):
+    book, seg = data
+    st = view.state
+    acc = str(st.assignment.moves["account_id"].iloc[0])
+    view._keep(acc)
+    leaver = _remove_manager(view, book)
+    assert acc in view._locks.value
+    # the same book without that account and that manager: the lock and the leave cannot apply any more
+    keep = book.accounts["account_id"] != acc
+    other = AccountBook(accounts=book.accounts[keep].reset_index(drop=True),
+                        managers=book.managers[book.managers["manager_id"] != leaver].reset_index(drop=True))
+    st.book = other
+    st.segmentation = seg.__class__(labels=seg.labels[seg.labels["account_id"] != acc].reset_index(drop=True),
+                                    profiles=seg.profiles, coverage=seg.coverage)
+    assert st.assignment is not None and "Could not apply" not in view._msg.value
+    assert acc not in view._locks.value and not st.params["allocate"].get("events")
+    assert "1 lock and 1 event of the previous book did not fit this one and were dropped." in view._msg.value
+
+
+def test_names_sort_as_people_read_them():
+    from widgets.common import sort_key
+
+    names = ["Ute Berg", "Özlem Kaya", "anna Roth", "Émile Duc", "Zoe Lang"]
+    assert sorted(names, key=sort_key) == ["anna Roth", "Émile Duc", "Özlem Kaya", "Ute Berg", "Zoe Lang"]
+
+
+def test_a_book_without_regions_says_so_on_the_region_tab(data):
+    book, seg = data
+    st = WorkbenchState()
+    st.book = AccountBook(accounts=book.accounts.assign(region=None), managers=book.managers)
+    v = ReallocateStep(st)
+    st.segmentation = seg
+    v.render_all()
+    assert "The accounts have no region" in v._region_chart.value and "<svg" not in v._region_chart.value
+
+
+def test_band_comparison_without_a_feasible_band_shows_no_penalty_costs(data):
+    book, seg = data
+    tight = AccountBook(accounts=book.accounts,
+                        managers=book.managers.assign(capacity_hours=book.managers["capacity_hours"] * 0.5))
+    st = WorkbenchState()
+    st.book = tight
+    v = ReallocateStep(st)
+    st.segmentation = seg
+    v.compare_bands(bands=(0.1, 0.3), wait=True)
+    assert not v.tradeoff["feasible"].any()
+    v._show_tradeoff()
+    assert "No band from ±10% to ±30% can be met" in v._trade_note.value and "Capacity below demand" in v._trade_note.value
+    assert v._trade_table.value.count("<td>—</td>") == 2

@@ -7,6 +7,7 @@ import functools
 import html
 import logging
 import traceback
+import unicodedata
 from collections.abc import Callable
 
 import ipywidgets as w
@@ -74,6 +75,11 @@ def download_link(name: str, data: bytes, mime: str) -> str:
     """A link that hands ``data`` to the browser as the file ``name`` (a ``data:`` URL: Voilà serves no files)."""
     href = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return f'<a class="wb-download" download="{html.escape(name)}" href="{href}">Download {html.escape(name)}</a>'
+
+
+def sort_key(text: str) -> str:
+    """Order for names in lists: accents and case aside, so "Özlem" sorts with the O's and not after "Ute"."""
+    return unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").casefold()
 
 
 def step_header(title: str, subtitle: str = "") -> w.HTML:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from workbench.allocate import moves_summary, normalise_locks, reallocate, reason_label
 from workbench.allocate.tradeoff import DEFAULT_BANDS, band_tradeoff, sweep_settings
+from workbench.book import counted
 from workbench.crm import MISSING_IDS, SYSTEMS, move_files, move_files_zip
 from workbench.report.charts.allocate import (
     balance_chart,
@@ -29,7 +30,7 @@ from workbench.report.charts.allocate import (
 from workbench.report.format import fmt_kpi
 
 from .charting import ChartPane
-from .common import MessageBox, download_link, guarded, step_header, table_html
+from .common import MessageBox, download_link, guarded, sort_key, step_header, table_html
 from .state import WorkbenchState
 
 __all__ = ["ReallocateStep", "BACKGROUND_ACCOUNTS"]
@@ -171,6 +172,7 @@ class ReallocateStep(w.VBox):
         self._jobs = threading.Lock()
         self._job: tuple | None = None  # the latest background request (book, segmentation, params)
         self._worker: threading.Thread | None = None
+        self._dropped = ""  # what a new book took away (locks, events of the previous book), said once
 
         for ctl in (self._band, self._limit, self._limit_on, self._limit_of, self._balance_on, self._balance_band,
                     self._cand, self._mode, *self._w.values()):
@@ -186,6 +188,7 @@ class ReallocateStep(w.VBox):
         self._trade_btn.on_click(lambda _b: self.compare_bands())
         self._crm_btn.on_click(lambda _b: self.crm_file())
         self._crm.observe(lambda _c: setattr(self._crm_link, "value", ""), names="value")
+        state.observe(self._on_book, names="book")
         state.observe(self._on_segmentation, names="segmentation")
         state.observe(self._on_params, names="params")
         state.observe(self._on_assignment, names="assignment")
@@ -220,6 +223,35 @@ class ReallocateStep(w.VBox):
         self.solve()
 
     # ---------------------------------------------------------------- events from the user
+    def _on_book(self, change) -> None:
+        """A new book: locks and events that name accounts or managers it does not have are dropped (they made
+        every later solve fail with "account id(s) … not in the accounts table"); the rest stay."""
+        book = change.new
+        if self.state.loading or book is None or change.old is None or book is change.old:
+            return
+        accounts = set(book.accounts["account_id"].astype(str))
+        managers = set(book.managers["manager_id"].astype(str)) if len(book.managers) else set()
+        hires = {str(e.get("manager_id") or "") for e in self._events if e.get("type") == "hire"}
+        lk = self._lock_df
+        keep_lock = lk["account_id"].astype(str).isin(accounts) & (
+            lk["manager_id"].isna() | lk["manager_id"].astype(str).isin(managers | hires))
+
+        def fits(e: dict) -> bool:
+            if e.get("type") == "leave":
+                return str(e.get("manager_id")) in managers
+            if e.get("type") == "override":
+                return str(e.get("account_id")) in accounts and str(e.get("manager_id")) in managers | hires
+            return True
+
+        events = [e for e in self._events if fits(e)]
+        n_lock, n_ev = int((~keep_lock).sum()), len(self._events) - len(events)
+        if not (n_lock or n_ev):
+            return
+        self._lock_df, self._events, self._history = lk[keep_lock.to_numpy(bool)].reset_index(drop=True), events, []
+        self._show_locks()
+        gone = [x for x in (counted(n_lock, "lock") if n_lock else "", counted(n_ev, "event") if n_ev else "") if x]
+        self._dropped = f"{' and '.join(gone)} of the previous book did not fit this one and were dropped."
+
     def _on_segmentation(self, _change) -> None:
         if not self.state.loading:  # a loaded scenario brings its own plan
             self.solve()
@@ -533,7 +565,8 @@ class ReallocateStep(w.VBox):
                              managers_in_band=table["managers_in_band"].astype(str) + " of "
                              + table["active_managers"].astype(str),
                              imbalance_after=table["gini_after"].map("{:.3f}".format),
-                             plan_cost=table["plan_cost"].map("{:,.0f}".format))
+                             # a plan that misses the band pays a penalty per hour outside it: no money figure
+                             plan_cost=table["plan_cost"].map("{:,.0f}".format).where(table["feasible"], "—"))
         cost_col = f"plan cost ({getattr(self.state.book, 'currency', 'EUR')})"
         # every owner change, first owners of unowned accounts included (the KPI "Accounts moved" counts owned only)
         shown = shown.rename(columns={"plan_cost": cost_col, "accounts_moved": "owner_changes"})
@@ -546,12 +579,19 @@ class ReallocateStep(w.VBox):
                                       'locks, events, second band) changed since this comparison: press Compare '
                                       'bands again.</span>')
             return
+        if not table["feasible"].any():
+            self._trade_note.value = (
+                f'<span class="wb-msg-warning">No band from ±{table["band"].min():.0%} to ±{table["band"].max():.0%} '
+                "can be met with these settings, so the table shows the closest plans (no cost: theirs would only "
+                f"measure the hours outside the band). At ±{table['band'].max():.0%}: "
+                f'{html.escape(str(table["diagnosis"].iloc[-1]))}</span>')
+            return
         n_ev = len(settings.get("events") or [])
         used = f"weights, locks and {n_ev} event(s) as set above" if n_ev else "weights and locks as set above"
         self._trade_note.value = (f'<span class="wb-muted">{len(table)} plans in {table["seconds"].sum():.1f} s '
                                   f"({used}, no move limit). Owner changes include unowned accounts that get "
-                                  "a first owner. A wider band never costs more: where a narrower band's plan is "
-                                  "cheaper it stands for the wider one too.</span>")
+                                  "a first owner. A wider band never costs more: where a narrower band's plan meets "
+                                  "every setting and is cheaper, it stands for the wider one too (plan from band).</span>")
 
     @guarded()
     def crm_file(self) -> tuple[str, bytes]:
@@ -561,6 +601,12 @@ class ReallocateStep(w.VBox):
         asg, book = self.state.assignment, self.state.book
         if asg is None or book is None:
             raise ValueError("There is no plan yet: segment the book first.")
+        if asg.stats.get("status") == "infeasible":
+            # as on the command line: a plan that breaks the band or the move limit is not handed to the CRM
+            self._crm_link.value = ""
+            self._msg.show("No CRM file for this plan: it misses a setting (the band, the move limit or a lock; "
+                           f"see why below). Relax that setting first. {asg.stats.get('diagnosis', '')}", "error")
+            return None
         choice = self._crm.value
         if choice not in (*SYSTEMS, "plain", "all"):  # a viewer can send any value over the websocket
             raise ValueError("Choose a CRM from the list.")
@@ -590,10 +636,9 @@ class ReallocateStep(w.VBox):
         self._edit_head.value = ('<div class="wb-moves-count"><b>Largest moves</b>: keep an account with its owner '
                                  "(a lock) or give it to someone else (an override); the plan re-solves.</div>"
                                  if len(top) else "")
-        recs = top[["account_id", "segment", "from_manager", "from_name", "to_name", "revenue_12m"]].to_dict("records")
-        asg = self.state.assignment
-        leavers = set(asg.loads.loc[asg.loads["status"] == "leaves", "manager_id"].astype(str)) \
-            if asg is not None and "status" in asg.loads else set()
+        cols = ["account_id", "segment", "from_manager", "from_name", "to_name", "revenue_12m"]
+        recs = top[cols + (["account"] if "account" in top else [])].to_dict("records")
+        leavers = set(_leavers(self.state.assignment))
         for row, rec in zip(self._edit_rows, recs + [None] * (len(self._edit_rows) - len(recs)), strict=True):
             if rec is None:
                 row.account_id, row.layout.display = "", "none"
@@ -601,7 +646,10 @@ class ReallocateStep(w.VBox):
             row.account_id = str(rec["account_id"])
             text, keep, _ = row.children
             seg = "" if pd.isna(rec["segment"]) else str(rec["segment"])
-            text.value = (f"<b>{html.escape(row.account_id)}</b> {html.escape(seg)}: "
+            name = str(rec.get("account") or row.account_id)
+            label = (f"<b>{html.escape(name)}</b> <code>{html.escape(row.account_id)}</code>" if name != row.account_id
+                     else f"<b>{html.escape(row.account_id)}</b>")
+            text.value = (f"{label} {html.escape(seg)}: "
                           f"{html.escape(str(rec['from_name']))} → {html.escape(str(rec['to_name']))}, "
                           f"{fmt_kpi(rec['revenue_12m'], cur)}")
             leaving = str(rec["from_manager"]) in leavers
@@ -612,7 +660,8 @@ class ReallocateStep(w.VBox):
 
     def _sync_options(self, book) -> None:
         m = book.managers
-        opts = list(zip(manager_labels(m["manager_id"], m["name"]), m["manager_id"].astype(str), strict=True))
+        opts = sorted(zip(manager_labels(m["manager_id"], m["name"]), m["manager_id"].astype(str), strict=True),
+                      key=lambda o: sort_key(o[0]))
         hires = [(f"{e.get('name')} (new)", e.get("manager_id") or f"NEW-{j + 1}")
                  for j, e in enumerate(x for x in self._events if x.get("type") == "hire")]
         # who leaves and who takes an account are deliberate choices: a prompt first, not a preselected manager
@@ -637,29 +686,37 @@ class ReallocateStep(w.VBox):
         s = asg.stats
         self._crm_link.value = ""  # a file built for the previous plan must not be downloaded for this one
         level = _STATUS_LEVEL.get(s["status"], "info")
+        dropped, self._dropped = self._dropped, ""
         if s["status"] == "infeasible":
-            self._msg.show(f"No plan meets every constraint. {s['diagnosis']}", "error")
+            self._msg.show(f"No plan meets every constraint. {s['diagnosis']} {dropped}".strip(), "error")
         else:
             summary = (f"{moves_summary(asg)}; {s['managers_in_band_after']} of "
                        f"{s['active_managers']} managers inside the band (before: {s['managers_in_band_before']}).")
             if "managers_in_aux_band_after" in s:
                 summary += (f" {s['managers_in_aux_band_after']} of {s['active_managers']} inside the "
                             f"{asg.params['balance_on']} band (before: {s['managers_in_aux_band_before']}).")
+            if dropped:
+                summary += f" {dropped}"
             if s.get("diagnosis"):
                 self._msg.show(f"{summary} Note: {s['diagnosis']}", "warning")
             else:
-                self._msg.show(summary, level)
+                self._msg.show(summary, "warning" if dropped else level)
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in s.get("notes", []))
         # a plan that misses the band pays a penalty per hour outside it: its cost and gap (often "100 %") would
         # only measure that penalty
         quality = (f'cost {s["objective"]:,.0f}, lower bound {s["lower_bound"]:,.0f}, gap {s["gap"]:.2%}'
                    if s["status"] != "infeasible" else "the closest plan to the band (its cost counts every hour "
                    "outside the band at a penalty, so no gap is shown)")
+        stopped = ("" if s["status"] != "infeasible" or asg.params.get("mode", "auto") == "auto" else
+                   " The thorough search stops at the first plan when no plan meets every setting: there is nothing "
+                   "to improve within them until one is relaxed.")
         self._stats.value = (
-            f'<div class="wb-alloc-stats">Solver {html.escape(s["solver"])}: {quality}, {s["seconds"]:.2f} s. '
-            f'Moved: {s["moved_share_accounts"]:.1%} of owned accounts, {s["moved_share_revenue"]:.1%} of their '
-            f'revenue{_limit_text(asg.params)}.</div>'
-            + (f"<ul>{notes}</ul>" if notes else ""))
+            f'<div class="wb-alloc-stats">Moved: {s["moved_share_accounts"]:.1%} of owned accounts, '
+            f'{s["moved_share_revenue"]:.1%} of their revenue{_limit_text(asg.params)}.{html.escape(stopped)}</div>'
+            + (f"<ul>{notes}</ul>" if notes else "")
+            # the solver's own figures are for whoever checks the plan's quality, not for the room
+            + f'<details class="wb-alloc-tech"><summary>Plan search details</summary>Solver '
+              f'{html.escape(s["solver"])}: {quality}, {s["seconds"]:.2f} s.</details>')
         ev = [_event_text(e, _manager_names(asg.loads).to_dict()) for e in self._events]
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
@@ -683,9 +740,12 @@ class ReallocateStep(w.VBox):
         ids = pd.unique(pd.concat([asg.moves["from_manager"], asg.moves["to_manager"]]).dropna().astype(str))
         names = _manager_names(asg.loads).reindex(ids).fillna(pd.Series(ids, index=ids))
         movers = [(_ALL, "")] + sorted(zip(manager_labels(pd.Series(ids), pd.Series(names.to_numpy())), ids,
-                                           strict=True), key=lambda o: o[0])
+                                           strict=True), key=lambda o: sort_key(o[0]))
         if list(self._mover.options) != movers:
+            keep = self._mover.value
             self._mover.options = movers
+            if keep and keep in ids:  # still in the plan: the filter stays (it silently went back to "(all)")
+                self._mover.value = keep
         cols = ["manager_id", "name", "role", "target_hours", "band_low", "band_high", "hours_before", "hours_after",
                 "accounts_before", "accounts_after", "revenue_before", "revenue_after", "in_band_after"]
         table = asg.loads[cols]
@@ -698,6 +758,9 @@ class ReallocateStep(w.VBox):
             table = pd.concat([table, extra.drop(columns=[c for c in extra if c in table])], axis=1)
         flags = [c for c in table if table[c].dtype == bool]  # "in band after": yes / no, not True / False
         table = table.assign(**{c: table[c].map({True: "yes", False: "no"}) for c in flags})
+        if "status" in asg.loads:  # a leaver has no band: "in band: yes" beside the KPI that leaves them out misled
+            gone = asg.loads["status"].eq("leaves").to_numpy(bool)
+            table.loc[gone, [c for c in flags if c.startswith("in_band")]] = "— (leaves)"
         # the last 12 months (the KPI step projects the next 12): say which
         table = table.rename(columns={"revenue_before": "revenue_last_12m_before",
                                       "revenue_after": "revenue_last_12m_after"})
@@ -729,7 +792,12 @@ class ReallocateStep(w.VBox):
             self._reason_chart.show(moves_by_reason_chart(asg.moves))
             self._stale.discard("reasons")
         if "regions" in self._stale and (force or tab == 3):
-            self._region_chart.show(region_chart(asg.owners, self.state.book.accounts, asg.loads))
+            acc = self.state.book.accounts
+            if "region" not in acc or not acc["region"].notna().any():
+                self._region_chart.value = ('<p class="wb-muted">The accounts have no region, so there is no view by '
+                                            "region (map a Region column at import to get one).</p>")
+            else:
+                self._region_chart.show(region_chart(asg.owners, acc, asg.loads))
             self._stale.discard("regions")
         if "tradeoff" in self._stale and (force or tab == 4):
             self._show_tradeoff()
@@ -757,11 +825,26 @@ class ReallocateStep(w.VBox):
                     f"({fmt_kpi(rev[fr].sum(), cur)} revenue) and receives {int(to.sum()):,} "
                     f"({fmt_kpi(rev[to].sum(), cur)}).</div>")
             mv = mv[fr | to]
+        mv = mv.assign(account=self._account_names(mv["account_id"]))
         self._fill_edit_rows(mv)
-        cols = ["account_id", "segment", "from_name", "to_name", "revenue_12m", "reason"]
-        self._moves.value = (head + f'<div class="wb-moves-count">{len(mv):,} moves</div>'
+        cols = ["account", "account_id", "segment", "from_name", "to_name", "revenue_12m", "reason"]
+        # the count in the same words as the summary and the KPI strip (owner changes, a leaver's handovers and
+        # first owners apart), so "524 moves" does not stand unexplained beside "Accounts moved 263"
+        count = f"{len(mv):,} moves" + (f": {moves_summary(mv, _leavers(asg))}" if len(mv) else "")
+        self._moves.value = (head + f'<div class="wb-moves-count">{html.escape(count)}</div>'
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
                                           wrap_last=True))
+
+    def _account_names(self, ids: pd.Series) -> pd.Series:
+        """Account name by id (the id itself where the book has no name): people know customers by name."""
+        book = self.state.book
+        ids = ids.astype("string")
+        if book is None or "name" not in book.accounts:
+            return ids
+        names = book.accounts.drop_duplicates("account_id").set_index(
+            book.accounts.drop_duplicates("account_id")["account_id"].astype("string"))["name"].astype("string")
+        out = ids.map(names)
+        return out.where(out.notna() & out.str.strip().ne(""), ids)
 
 
 #: The solver's stages (``workbench.allocate.solver.solve``) as a consultant would name them.
@@ -813,6 +896,13 @@ def _limit_text(params: dict) -> str:
     return f" (limit {float(share):.0%} of {unit})"
 
 
+def _leavers(asg) -> list[str]:
+    """Ids of the managers who leave in a plan (none without one)."""
+    if asg is None or "status" not in asg.loads:
+        return []
+    return asg.loads.loc[asg.loads["status"].eq("leaves"), "manager_id"].astype(str).tolist()
+
+
 def _manager_names(loads: pd.DataFrame) -> pd.Series:
     """Manager name by id (text), from an assignment's ``loads``."""
     return loads["name"].astype(str).set_axis(loads["manager_id"].astype(str))
@@ -824,7 +914,9 @@ def _event_text(e: dict, names: dict[str, str]) -> str:
     if e.get("type") == "leave":
         return f"{who} leaves"
     if e.get("type") == "hire":
-        return f"hire {e.get('name')} ({e.get('role')}, {float(e.get('ramp', 1)):.0%} ramp-up)"
+        what = [str(x) for x in (e.get("role"), e.get("region")) if x is not None and not pd.isna(x) and str(x)]
+        what.append(f"{float(e.get('ramp', 1)):.0%} ramp-up")
+        return f"hire {e.get('name')} ({', '.join(what)})"
     return f"override {e.get('account_id')} → {who}" + (" (rest frozen)" if e.get("rest") == "freeze" else "")
 
 

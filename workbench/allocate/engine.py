@@ -179,10 +179,14 @@ def _apply_manager_events(managers: pd.DataFrame, events: list[dict]) -> _Manage
         if dup.any():
             raise ValueError(f"hire id {h.loc[dup, 'manager_id'].iloc[0]!r} already exists in the managers table")
         m = pd.concat([m, h], ignore_index=True)
-        notes.append(f"{len(hires)} new hire(s) at {', '.join(f'{r:.0%}' for r in h['_ramp'])} of capacity (ramp-up)")
+        notes.append(f"{counted(len(hires), 'new hire')}: " + "; ".join(
+            f"{n} at {r:.0%} of capacity (ramp-up)" for n, r in zip(h["name"], h["_ramp"], strict=True)))
     active = ~m["manager_id"].isin(leaving).to_numpy()
     if leaving:
-        notes.append(f"{len(leaving)} manager(s) leave: {', '.join(leaving)}")
+        names = m.set_index(m["manager_id"].astype(str))["name"].astype("string")
+        who = [str(names.get(x)) if pd.notna(names.get(x)) and str(names.get(x)) else x for x in leaving]
+        notes.append(f"{counted(len(leaving), 'manager')} {'leaves' if len(leaving) == 1 else 'leave'}: "
+                     f"{', '.join(who)}")
     if not len(m):
         raise ValueError("the book has no managers: import a managers file (or accounts with an owner column), "
                          "or add a hire, to reallocate its accounts")
