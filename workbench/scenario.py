@@ -223,45 +223,98 @@ def _loads(text: str):
 
 
 _RESTORE_KEY = b"workbench.text_columns"
+_DTYPES_KEY = b"workbench.column_dtypes"
+
+
+def _string_kind(dtype: pd.StringDtype) -> str:
+    """A string dtype as text: its storage, with ``|nan`` when its missing value is NaN (pandas' ``str``)."""
+    return dtype.storage + ("" if getattr(dtype, "na_value", pd.NA) is pd.NA else "|nan")
+
+
+def _string_dtype(kind: str) -> pd.StringDtype:
+    storage, _, na = kind.partition("|")
+    return pd.StringDtype(storage, na_value=np.nan) if na == "nan" else pd.StringDtype(storage)
+
+
+def _plain_scalars(values: list) -> bool:
+    """Values JSON keeps exactly (text, whole numbers, finite floats, booleans)."""
+    return all(isinstance(v, str | bool | int) or (isinstance(v, float) and np.isfinite(v)) for v in values)
+
+
+_MISSING = {"NA": pd.NA, "NaN": np.nan}
+
+
+def _missing_marker(s: pd.Series) -> str | None:
+    """How an object column marks missing values when that is not ``None`` (Parquet's one null comes back as
+    ``None``): ``"NA"`` (``pd.NA``) or ``"NaN"``, when all its missing values are the same one."""
+    gone = s.isna().to_numpy()
+    if not gone.any():
+        return None
+    kinds = {"NA" if v is pd.NA else "NaN" if isinstance(v, float) else "other" for v in pd.unique(s.to_numpy()[gone])}
+    return kinds.pop() if len(kinds) == 1 and kinds <= set(_MISSING) else None
 
 
 def _low_cardinality_text(s: pd.Series) -> bool:
     """Text columns with few distinct values (manager ids, segments, reasons) are stored dictionary-encoded.
 
     Only all-text columns qualify, and object columns only without missing values, so that the original dtype
-    and values come back exactly; a 2,000-row sample decides whether values repeat enough to gain.
+    and values come back exactly; a 2,000-row sample decides whether values repeat enough to gain. A column
+    without a single value is left alone: a dictionary without categories comes back from Parquet as a plain
+    column of nulls.
     """
     if isinstance(s.dtype, pd.StringDtype):
         pass
     elif s.dtype != object or s.isna().any():
         return False
     head = s.iloc[:2000]
-    if len(head) < 50 or head.nunique(dropna=True) > len(head) // 4:
+    # text first: counting distinct values of lists or dicts would fail
+    if len(head) < 50 or pd.api.types.infer_dtype(head, skipna=True) != "string":
         return False
-    return pd.api.types.infer_dtype(head, skipna=True) == "string" and \
-        pd.api.types.infer_dtype(s, skipna=True) == "string"
+    if head.nunique(dropna=True) > len(head) // 4 or not s.notna().any():
+        return False
+    return pd.api.types.infer_dtype(s, skipna=True) == "string"
 
 
 def _frame_bytes(df: pd.DataFrame) -> bytes:
     """A frame as zstd Parquet. Repetitive text columns go in as categoricals (Arrow converts each distinct
-    string once instead of once per row) and their original dtype is kept in the file's metadata."""
+    string once instead of once per row) and their original dtype is kept in the file's metadata, as are the
+    dtypes Parquet alone does not bring back (a string column's storage, a categorical's categories)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     restore: dict[str, str] = {}
+    dtypes: dict[str, dict] = {}
     out = df
     for c in df.columns:
         s = df[c]
-        if isinstance(c, str) and _low_cardinality_text(s):
+        if not isinstance(c, str) or not isinstance(s, pd.Series):
+            continue  # (a name used twice gives a frame here; Arrow refuses such a frame below)
+        if _low_cardinality_text(s):
             if out is df:
                 out = df.copy(deep=False)
             codes, uniques = pd.factorize(s, use_na_sentinel=True)
             out[c] = pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object)))
-            restore[c] = s.dtype.storage if isinstance(s.dtype, pd.StringDtype) else "object"
-    table = pa.Table.from_pandas(out, preserve_index=False)
-    if restore:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               _RESTORE_KEY: json.dumps(restore).encode()})
+            restore[c] = _string_kind(s.dtype) if isinstance(s.dtype, pd.StringDtype) else "object"
+        elif isinstance(s.dtype, pd.StringDtype):
+            dtypes[c] = {"string": _string_kind(s.dtype)}
+        elif s.dtype == object and len(s):
+            spec = {"na": _missing_marker(s)}
+            if pd.api.types.infer_dtype(s, skipna=True) != "string":
+                spec["object"] = True  # Python numbers or booleans: Parquet would give a numeric column
+            if spec["na"] is None:
+                del spec["na"]
+            if spec:
+                dtypes[c] = spec
+        elif isinstance(s.dtype, pd.CategoricalDtype) and _plain_scalars(s.cat.categories.tolist()):
+            # Parquet keeps a dictionary of text only, and no unused or empty categories
+            dtypes[c] = {"categories": s.cat.categories.tolist(), "categories_dtype": str(s.cat.categories.dtype),
+                         "ordered": bool(s.cat.ordered)}
+    # the index goes in too (a RangeIndex as metadata only), so a frame comes back exactly as it was
+    table = pa.Table.from_pandas(out, preserve_index=None)
+    extra = {_RESTORE_KEY: restore, _DTYPES_KEY: dtypes}
+    extra = {k: json.dumps(v).encode() for k, v in extra.items() if v}
+    if extra:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
     buf = pa.BufferOutputStream()
     # zstd keeps a 100k-account scenario to ~2 MB; statistics are for query engines, not for us; Parquet's own
     # dictionary attempt on unique ids (account_id) doubles the write time for nothing;
@@ -271,28 +324,111 @@ def _frame_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue().to_pybytes()
 
 
+def _values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A stored column as (object values, missing mask), whatever form Parquet gave it back in."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # the usual case: decode through the codes, so each distinct string is converted once
+        codes = np.asarray(s.cat.codes)
+        cats = np.asarray(s.cat.categories, dtype=object)
+        values = cats.take(np.maximum(codes, 0)) if len(cats) else np.full(len(codes), None, dtype=object)
+        missing = codes < 0
+    else:  # a dictionary Parquet did not keep as one (no categories: a column of nulls), or a plain column
+        values, missing = s.to_numpy(dtype=object, copy=True), s.isna().to_numpy()
+    values[missing] = None
+    return values, missing
+
+
 def _frame_from_bytes(data: bytes) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.read_table(pa.BufferReader(data))
-    restore = json.loads((table.schema.metadata or {}).get(_RESTORE_KEY, b"{}"))
+    meta = table.schema.metadata or {}
     df = table.to_pandas()
-    for c, kind in restore.items():
-        cat = df[c].array
-        codes = np.asarray(cat.codes)
-        values = np.asarray(cat.categories, dtype=object).take(np.maximum(codes, 0)) if len(cat.categories) \
-            else np.full(len(codes), None, dtype=object)
-        if kind == "object":
-            df[c] = values
+    for c, kind in json.loads(meta.get(_RESTORE_KEY, b"{}")).items():
+        s = df[c]
+        if kind != "object" and isinstance(s.dtype, pd.CategoricalDtype) and len(s.cat.categories):
+            # each distinct string becomes a string scalar once; the rows are a take (a missing code → NA)
+            cats = pd.array(np.asarray(s.cat.categories, dtype=object), dtype=_string_dtype(kind))
+            df[c] = pd.Series(cats.take(np.asarray(s.cat.codes, dtype=np.intp), allow_fill=True), index=df.index)
+            continue
+        values, _ = _values(s)
+        df[c] = pd.Series(values, index=df.index, dtype=object if kind == "object" else _string_dtype(kind))
+    for c, spec in json.loads(meta.get(_DTYPES_KEY, b"{}")).items():
+        values, missing = _values(df[c])
+        if "string" in spec:
+            df[c] = pd.Series(values, index=df.index, dtype=_string_dtype(spec["string"]))
+        elif "object" in spec or "na" in spec:
+            if "na" in spec:
+                values[missing] = _MISSING[spec["na"]]
+            df[c] = pd.Series(values, index=df.index, dtype=object)  # (an array would be re-inferred)
         else:
-            values[codes < 0] = pd.NA
-            df[c] = pd.array(values, dtype=pd.StringDtype(kind))
+            cats = pd.Index(spec["categories"], dtype=spec["categories_dtype"])
+            codes = cats.get_indexer(pd.Index(values, dtype=object)) if len(cats) else np.full(len(values), -1)
+            codes[missing] = -1
+            df[c] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(cats, ordered=spec["ordered"]))
     return df
 
 
+def _difference(saved: pd.DataFrame, back: pd.DataFrame) -> str | None:
+    """What differs between a frame and the frame read back from its bytes (``None``: nothing)."""
+    if list(back.columns) != list(saved.columns):
+        return "its column names"
+    if not back.index.equals(saved.index) or back.index.dtype != saved.index.dtype:
+        return "its row index"
+    for i, c in enumerate(saved.columns):
+        a, b = saved.iloc[:, i], back.iloc[:, i]
+        if a.dtype != b.dtype:
+            return f"column {c!r} ({a.dtype} comes back as {b.dtype})"
+        if a.dtype == object:  # Parquet has one null: None, NaN and pd.NA in a text column all come back None
+            gone = a.isna().to_numpy()
+            if not np.array_equal(gone, b.isna().to_numpy()):
+                return f"column {c!r} (its missing values)"
+            a, b = a[~gone], b[~gone]
+        try:
+            same = bool(a.equals(b))
+        except (TypeError, ValueError):  # values that do not compare (lists that came back as arrays)
+            same = False
+        if not same:
+            return f"column {c!r} (its values)"
+    return None
+
+
+#: result frames in words, for the sentence that stops a save
+_PART_WORDS = {"segmentation.labels": "segment per account", "segmentation.profiles": "segment profiles",
+               "segmentation.coverage": "coverage model", "assignment.owners": "owner per account",
+               "assignment.moves": "move list", "assignment.loads": "manager loads",
+               "projection.series": "monthly series", "projection.by_segment": "KPIs per segment",
+               "projection.by_manager": "KPIs per manager"}
+
+
+def _checked_frame_bytes(name: str, part: str, df: pd.DataFrame) -> bytes:
+    """``_frame_bytes(df)``, read back and compared with ``df`` before anything is written: a frame the store
+    cannot keep exactly stops the save with one sentence, instead of a scenario that saves and then cannot be
+    opened, compared, exported or shown (as the Maven book's moves without a region once did)."""
+    what = f"Scenario {name!r} was not saved: its {_PART_WORDS.get(part, part)}"
+    try:
+        data = _frame_bytes(df)
+    except (ImportError, MemoryError):
+        raise
+    except Exception as exc:  # Arrow refuses the frame: a column mixing text and numbers, a name used twice
+        found = re.search(r"column (.+?) with type", str(exc))
+        where = f" (column {found.group(1)!r} mixes kinds of values)" if found else f" ({exc})"
+        raise ScenarioStoreError(f"{what} cannot be stored{where}.") from exc
+    try:
+        diff = _difference(df, _frame_from_bytes(data))
+    except Exception as exc:
+        raise ScenarioStoreError(f"{what} would not load back ({exc}).") from exc
+    if diff is not None:
+        raise ScenarioStoreError(f"{what} would not load back as it is: {diff} differs.")
+    return data
+
+
 def _encode_results(sc: Scenario) -> tuple[list[tuple[str, bytes, str]], dict]:
-    """Result frames → [(part, parquet bytes, sha256)], other result fields → a JSON-able dict."""
+    """Result frames → [(part, parquet bytes, sha256)], other result fields → a JSON-able dict.
+
+    Every frame is read back and compared before it is accepted (``_checked_frame_bytes``).
+    """
     parts: list[tuple[str, bytes, str]] = []
     meta: dict = {}
     for attr in _RESULT_PARTS:
@@ -303,8 +439,9 @@ def _encode_results(sc: Scenario) -> tuple[list[tuple[str, bytes, str]], dict]:
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
             if isinstance(value, pd.DataFrame):
-                data = _frame_bytes(value)
-                parts.append((f"{attr}.{f.name}", data, hashlib.sha256(data).hexdigest()))
+                part = f"{attr}.{f.name}"
+                data = _checked_frame_bytes(sc.name, part, value)
+                parts.append((part, data, hashlib.sha256(data).hexdigest()))
             else:
                 meta[attr][f.name] = value
     return parts, meta
