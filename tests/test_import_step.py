@@ -170,6 +170,7 @@ def test_role_guess_and_widgets_are_plain_ipywidgets(view):
     assert guess_role("sales_teams.csv") == "managers"
     assert guess_role("umsatzhistorie.csv") == "history"
     assert guess_role("Active Accounts.xlsx") == "accounts"
+    assert guess_role("products.csv") == "ignore" and guess_role("Price Book.xlsx") == "ignore"  # Maven's products
     assert isinstance(view._upload, w.FileUpload) and "wb-step" in view._dom_classes
 
 
@@ -269,3 +270,13 @@ def test_a_mapping_file_that_does_not_fit_is_named_and_import_refuses(view):
     assert view.state.book is not None and view.state.book.n_accounts == 1
     view.add_file("broken.yml", b"columns: [a\n  b: c\n")
     assert "Mapping file broken.yml is not valid YAML at line 2" in view._msg.value
+
+
+def test_two_files_marked_accounts_are_named_not_silently_left(view):
+    view.add_file("kunden.csv", _csv(["Kundennr,Firma", "K1,Alpha"]))
+    view.add_file("firmen.csv", _csv(["Kundennr,Firma", "K2,Beta"]))
+    assert view._import.disabled and view._mapping_box.children == ()
+    msg = html.unescape(view._msg.value)
+    assert "kunden.csv, firmen.csv are all marked 'accounts'" in msg and "'ignore'" in msg
+    view._role["firmen.csv"].value = "ignore"
+    assert not view._import.disabled and len(view._mapping_box.children) > 0

@@ -53,7 +53,7 @@ _ROLES = [("accounts", "accounts"), ("managers / users", "managers"), ("revenue 
 _TARGET_LABELS = {
     "account_id": "Account id", "name": "Account name", "parent_id": "Parent id", "parent_name": "Parent name",
     "country": "Country", "region": "Region", "city": "City", "postcode": "Postcode", "industry": "Industry",
-    "employees": "Employees", "revenue_12m": "Revenue 12 m", "annual_revenue": "Company revenue (size)",
+    "employees": "Employees", "revenue_12m": "Revenue 12 m", "annual_revenue": "Company size",
     "potential": "Potential",
     "service_need": "Service need (h/yr)", "owner_id": "Owner id", "owner_name": "Owner name",
 }
@@ -75,6 +75,8 @@ _TEXT = {
     "mapping_constants": "{col} = {value} for every row",
     "no_accounts": "Upload an accounts file first (or set one file's role to 'accounts').",
     "one_accounts": "Mark exactly one file as 'accounts'.",
+    "several_accounts": "{files} are all marked 'accounts': mark each other file as what it is (managers, "
+                        "history, pipeline) or 'ignore', and the column mapping appears.",
     "importing": "Importing {name} …",
     "imported": "Imported {name}: {counts}.",
     "loaded": "Loaded {name}: {counts}.",
@@ -101,6 +103,9 @@ def guess_role(file_name: str) -> str:
     n = file_name.lower()
     if n.endswith((".yaml", ".yml")):
         return "mapping"
+    # a CRM export folder also holds product lists, price books, order lines (Maven's products.csv): not accounts
+    if any(k in n for k in ("product", "price", "catalog", "sku", "artikel", "order_line", "orderline")):
+        return "ignore"
     if any(k in n for k in ("pipeline", "opportunit", "deals", "chancen")):
         return "pipeline"
     if any(k in n for k in ("history", "historie", "monthly", "umsatzhistorie", "revenue_history")):
@@ -210,7 +215,8 @@ class ImportStep(w.VBox):
                                         continuous_update=False, style={"description_width": "initial"})
         self._find = w.Button(description="Find duplicates", icon="search")
         self._find.on_click(lambda _: self.find_duplicates())
-        self._accept_all = w.Button(description="Accept all ≥ threshold", icon="check")
+        self._accept_all = w.Button(description="Accept all ≥ threshold", icon="check",
+                                    layout=w.Layout(width="auto"))  # the default width cut it to "Accept all ≥ thr…"
         self._accept_all.on_click(lambda _: self.accept_above())
         self._reject_all = w.Button(description="Reject all", icon="times")
         self._reject_all.on_click(lambda _: self._set_all(False))
@@ -324,6 +330,9 @@ class ImportStep(w.VBox):
         if name is None:
             self._mapping_box.children = []
             self._detected.value = ""
+            several = self._with_role("accounts")
+            if len(several) > 1:  # the grid and the Import button went away without a word
+                self._msg.show(_TEXT["several_accounts"].format(files=", ".join(several)), "warning")
             return
         self._mapping_file, self._mapping_error = {}, ""
         sn = sniff(self._files[name], name=name, sheet=self._sheet_value())
