@@ -126,3 +126,15 @@ def test_a_short_row_with_stray_bytes_is_rejected_without_console_noise(tmp_path
     assert rej["row"].tolist() == [4] and rej["value"].tolist() == ["A4,Müller"]
     assert list(book.accounts["name"])[-1] == "Zoë AG"
     assert capfd.readouterr().err == ""
+
+
+def test_unreadable_pipeline_rows_are_named(tmp_path):
+    acc = tmp_path / "acc.csv"
+    acc.write_text("account_id,name\nA1,Alpha\n")
+    pipe = tmp_path / "pipe.csv"
+    pipe.write_text("account,sales_agent,deal_stage,close_date,close_value\n"
+                    "A1,Ann,Won,2024-03-01,100\nA1,Bob\nA1,Bob,Won,2024-04-01,50\n")
+    book = import_book(acc, pipeline=pipe)
+    assert any(w.startswith("pipe.csv: 1 row could not be read and is not used (row 2: row has 2 fields")
+               for w in book.report.warnings)
+    assert book.accounts["owner_id"].tolist() == ["Ann"]

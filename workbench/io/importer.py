@@ -229,6 +229,11 @@ def import_accounts(raw: RawTable, cmap: ColumnMapping, report: ImportReport, ha
     warnings.extend(raw.warnings)
     if pipeline is not None:
         warnings.extend(pipeline.warnings)
+        if len(pipeline.bad_rows):  # the pipeline is no table of the book: its unreadable rows are said here
+            bad = pipeline.bad_rows
+            ex = "; ".join(f"row {r}: {rule}" for r, rule in zip(bad["row"].head(3), bad["rule"].head(3)))
+            warnings.append(f"{pipeline.file}: {len(bad):,} row{'s' if len(bad) > 1 else ''} could not be read "
+                            f"and {'are' if len(bad) > 1 else 'is'} not used ({ex}{'; …' if len(bad) > 3 else ''})")
     df = _apply_mapping(raw, cmap, notes, warnings)
     company_src = cmap.columns.get(COMPANY_REVENUE)
     if COMPANY_REVENUE in df and isinstance(company_src, str):
@@ -403,9 +408,9 @@ def _check_countries(country: pd.Series, raw: RawTable, warnings: list[str]) -> 
         return
     n = int(np.isin(codes, odd).sum())
     rows = np.asarray(raw.row_numbers)
-    shown = ", ".join(f"'{uniq[k]}' ({_rows_named(rows[codes == k])})" for k in odd[:5])
-    warnings.append(f"{raw.file}: {n:,} country value{'s are' if n > 1 else ' is'} no known country or ISO code "
-                    f"({shown}{', …' if len(odd) > 5 else ''}); kept as {'they came' if n > 1 else 'it came'}.")
+    shown = ", ".join(f"'{uniq[k]}' in {_rows_named(rows[codes == k])}" for k in odd[:5])
+    warnings.append(f"{raw.file}: {n:,} country value{'s are' if n > 1 else ' is'} no known country or ISO code: "
+                    f"{shown}{', …' if len(odd) > 5 else ''}; kept as {'they came' if n > 1 else 'it came'}.")
 
 
 def _values_as_in_file(v: schema.Validation, raw: RawTable, sources: dict[str, str]) -> schema.Validation:
@@ -526,13 +531,13 @@ def _history(hraw: RawTable, acc: pd.DataFrame, ids_read: pd.Series | None, acco
         drop |= orphan
         ids = pd.Series(given[orphan].to_numpy())
         first = ids.drop_duplicates().head(5)
-        shown = ", ".join(f"'{v}' ({_rows_named(rows[orphan][ids.eq(v).to_numpy()])})" for v in first)
+        shown = ", ".join(f"'{v}' in {_rows_named(rows[orphan][ids.eq(v).to_numpy()])}" for v in first)
         n, n_rejected = int(orphan.sum()), int(seen[orphan].sum())
         why = (f"{n - n_rejected:,} not in {accounts_file}, {n_rejected:,} for accounts rejected there"
-               if 0 < n_rejected < n else f"all for accounts rejected in {accounts_file}" if n_rejected
-               else f"none of them in {accounts_file}")
+               if 0 < n_rejected < n else f"accounts rejected in {accounts_file}" if n_rejected
+               else f"not in {accounts_file}")
         warnings.append(f"{hraw.file}: {n:,} history row{'s name' if n > 1 else ' names'} an account that is not "
-                        f"in the accounts ({why}: {shown}{', …' if ids.nunique() > 5 else ''}); "
+                        f"in the accounts: {shown}{', …' if ids.nunique() > 5 else ''} ({why}); "
                         f"{'they are' if n > 1 else 'it is'} rejected, see the rejected rows.")
     hv = schema.validate(long.loc[~drop].drop(columns="_row"), "history", file=hraw.file, row_numbers=rows[~drop])
     if parts:
