@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable
 
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 
 from workbench.report.format import CARD_KPIS, band_text, fmt_kpi, header, kpi_decimals, ordered_keys
@@ -62,13 +63,25 @@ def table_html(df: pd.DataFrame, max_rows: int = 20, float_format: str = "{:,.1f
     if text:
         shown = shown.copy()
         shown[text] = shown[text].astype(object).where(shown[text].notna(), "")
-    fmt = {c: float_format.format for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
+    fmt = {c: _number_format(shown[c], float_format) for c in shown.columns
+           if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])}
     # headers for people: "from_name" reads "from name" (the stylesheet sets them in capitals)
     shown = shown.rename(columns={c: header(c) for c in shown.columns if isinstance(c, str)})
     fmt = {(header(c) if isinstance(c, str) else c): f for c, f in fmt.items()}
     body = shown.to_html(index=False, escape=True, formatters=fmt, classes="wb-table wb-wrap-last" if wrap_last else "wb-table", border=0, na_rep="")
     more = f'<div class="wb-more">{len(df) - max_rows:,} more rows</div>' if len(df) > max_rows else ""
     return f'<div class="wb-table-wrap">{body}{more}</div>'
+
+
+def _number_format(col: pd.Series, float_format: str) -> Callable:
+    """How a numeric column reads: counts with thousands separators ("47,129", not "47129"); amounts from 1,000 and
+    whole numbers without decimals ("2,800,747", not "2,800,747.0"); smaller fractions with ``float_format``."""
+    vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+    vals = vals[np.isfinite(vals)]
+    whole = pd.api.types.is_integer_dtype(col) or (len(vals) > 0 and bool(np.all(vals == np.round(vals))))
+    if whole or (len(vals) and float(np.abs(vals).max()) >= 1000):
+        return lambda x: "" if pd.isna(x) else f"{float(x):,.0f}"
+    return lambda x: "" if pd.isna(x) else float_format.format(x)
 
 
 def download_link(name: str, data: bytes, mime: str) -> str:
