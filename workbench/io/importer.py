@@ -499,6 +499,7 @@ def _history(hraw: RawTable, acc: pd.DataFrame, ids_read: pd.Series | None, acco
     several different rows for one account and month are summed (invoice lines)."""
     long, hdet = history_frame(hraw)
     given = long["account_id"].astype("string").str.strip()
+    given = given.mask(given == "")  # a blank id is the schema's to reject ("required value is missing")
     long["account_id"] = given.map(_account_key(acc)).fillna(long["account_id"].astype("string"))
     wide = hdet["history_layout"].startswith("wide")
     rows = np.arange(1, len(long) + 1) if wide else long["_row"].to_numpy()

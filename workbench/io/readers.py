@@ -3,9 +3,10 @@
 CSV detection covers encoding (UTF-8, UTF-8 with BOM, UTF-16 with BOM, cp1252, latin-1), delimiter
 (``,`` ``;`` tab ``|``), decimal comma with thousands dot vs decimal point, and the date format of
 date-looking columns (``dd.mm.yyyy``, ISO, ISO with ``.000Z``). Columns are read as text unless the
-caller names them numeric, so ids and postcodes keep their leading zeros. Rows that cannot be parsed
-(too many fields, truncated last row) become rejections with their row number instead of vanishing;
-a file that cannot be read at all raises :class:`ImportFileError` with one sentence.
+caller names them numeric, so ids and postcodes keep their leading zeros. Rows that cannot be taken as they
+are (more or fewer fields than the header, a truncated last row, a NUL byte) become rejections with their row
+number instead of vanishing or being padded; a file that cannot be read at all raises :class:`ImportFileError`
+with one sentence.
 """
 
 from __future__ import annotations
@@ -671,7 +672,7 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
         raw = RawTable(got.frame, file, np.arange(1, len(got.frame) + 1), detected)
         raw.cache["numeric_text"] = got.numeric_text
         if got.invalid:
-            _set_aside_invalid(raw, got.invalid, len(sn.header), delim, _ends_mid_row(source))
+            _set_aside_invalid(raw, got.invalid, len(sn.header), _ends_mid_row(source))
         if got.has_nul:
             _reject_nul_rows(raw)
     raw.warnings.extend(warnings)
@@ -681,8 +682,7 @@ def _read_csv(source: Source, file: str, numeric: set[str], sn: Sniffed) -> RawT
     return raw
 
 
-def _set_aside_invalid(raw: RawTable, invalid: list[tuple[int, int, str]], n_fields: int, delim: str,
-                       cut: bool) -> None:
+def _set_aside_invalid(raw: RawTable, invalid: list[tuple[int, int, str]], n_fields: int, cut: bool) -> None:
     """Number the rows Arrow kept around the ones it set aside, and turn those into rejections (a line of blanks
     is no row to reject; it only keeps its number)."""
     rows = np.array([r for r, _, _ in invalid], dtype=np.int64)
