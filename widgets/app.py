@@ -39,13 +39,20 @@ class KpiStrip(w.HTML):
         super().__init__(**kwargs)
         self.state = state
         self.add_class("wb-kpi-strip")
-        state.observe(self._render, names="projection")
+        state.observe(self._render, names=["projection", "book"])
         self._render()
 
     def _render(self, _change=None) -> None:
-        proj = self.state.projection
+        proj, book = self.state.projection, self.state.book
         if proj is None:
-            self.value = '<div class="wb-kpis wb-empty">Load a book to see the projected effect.</div>'
+            if book is None:
+                text = "Load a book to see the projected effect."
+            elif not len(book.managers):
+                text = ("This book has no managers: the projection compares a plan with today, and a plan needs "
+                        "managers (import a managers file, or accounts with an owner column).")
+            else:
+                text = "Segment the book and make a plan (steps 2 and 3) to see the projected effect."
+            self.value = f'<div class="wb-kpis wb-empty">{html.escape(text)}</div>'
             return
         cards = []
         for key in _STRIP_KPIS:
@@ -60,8 +67,20 @@ class KpiStrip(w.HTML):
                 f'{html.escape(k["label"])}</div>'
                 f'<div class="wb-kpi-value">{fmt_kpi(k["scenario"], k["unit"], decimals=dec)}</div>'
                 f'<div class="wb-kpi-delta wb-{cls}">{fmt_kpi(delta, k["unit"], sign=True, decimals=dec)} vs baseline '
-                f'{fmt_kpi(k["baseline"], k["unit"], decimals=dec)}</div></div>')
+                f'{fmt_kpi(k["baseline"], k["unit"], decimals=dec)}</div>{_aside(key, proj.kpis)}</div>')
         self.value = f'<div class="wb-kpis">{"".join(cards)}</div>'
+
+
+def _aside(key: str, kpis: dict) -> str:
+    """What a card leaves out, where another screen counts it: "Accounts moved" counts owner changes of owned
+    accounts, while the step's summary and the move list also count a leaver's handovers and first owners (the
+    review saw 263 here beside "524 moves")."""
+    if key != "accounts_moved":
+        return ""
+    extra = [f"{int(round(kpis[k]['scenario'])):,} {what}" for k, what in
+             (("accounts_from_leavers", "handed over from leavers"), ("unowned_assigned", "first owners"))
+             if kpis.get(k) and round(kpis[k]["scenario"])]
+    return f'<div class="wb-kpi-aside">not counted: {html.escape(", ".join(extra))}</div>' if extra else ""
 
 
 class WorkshopApp(w.VBox):
