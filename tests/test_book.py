@@ -245,3 +245,12 @@ def test_the_uci_wholesale_book_loads_without_managers(tmp_path):
     save_book(import_book(src, mapping=mapping), tmp_path / "uci")
     book = load_book(tmp_path / "uci")
     assert book.n_accounts == 440 and len(book.managers) == 0
+
+
+def test_a_book_whose_every_account_row_is_rejected_names_the_first_reason(tmp_path):
+    acc, man = _frames()
+    acc["revenue_12m"] = "n/a"
+    _write(tmp_path / "b", acc, man)
+    with pytest.raises(BookError, match=r"no valid account rows: every row was rejected, the first for accounts\.csv "
+                                        r"row 1 revenue_12m 'n/a': not a number"):
+        load_book(tmp_path / "b")

@@ -275,7 +275,12 @@ def load_book(folder: str | Path, currency: str | None = None) -> AccountBook:
         tables[table] = v.accepted
     accounts, managers = tables["accounts"], tables["managers"]
     if len(accounts) == 0:
-        raise BookError(f"{folder}: no valid account rows (see the rejections in the import report).")
+        rej = report.rejections
+        first = rej.iloc[0] if len(rej) else None
+        why = (f": every row was rejected, the first for {first['file']} row {first['row']}"
+               f"{' ' + str(first['column']) if first['column'] else ''} '{str(first['value'])[:40]}': {first['rule']}"
+               if first is not None else "")
+        raise BookError(f"{folder}: no valid account rows{why}.")
     if managers is None:
         n_owned = int(accounts["owner_id"].notna().sum())
         if n_owned:

@@ -117,6 +117,15 @@ def _show(args) -> int:
 
 def _change(args) -> int:
     with _open(args, read_only=False) as store:
+        if args.action in ("restore", "delete"):
+            # the store's "No scenario named" would be wrong for a scenario that is there but not in that state
+            every = store.list(include_deleted=True)
+            row = every[every["name"] == args.name]
+            if len(row) and args.action == "restore" and not row["deleted"].iloc[0]:
+                raise CliError(f"scenario {args.name!r} is not deleted; there is nothing to restore")
+            if len(row) and args.action == "delete" and row["deleted"].iloc[0]:
+                raise CliError(f"scenario {args.name!r} is already deleted ('workbench scenario restore "
+                               f"{args.name}' brings it back)")
         if args.action == "publish":
             v = store.publish(args.name, getattr(args, "version", None))
             print(f"published {args.name} version {v}")
