@@ -86,6 +86,7 @@ def test_history_copies_and_unknown_accounts_are_rejections(tmp_path):
     assert (f["rows_read"], f["rows_accepted"], f["rows_rejected"]) == (7, 4, 3)
     rej = rep.rejections[rep.rejections["file"] == "hist.csv"].set_index("row")
     assert rej.loc[3, "rule"] == "exact copy of row 2; counted once"
+    assert "rows 3,456" not in " ".join(rep.warnings)
     assert (rej.loc[4, "column"], rej.loc[4, "value"], rej.loc[4, "rule"]) == (
         "account_id", "A9", "not in the accounts file (acc.csv)")
     assert rej.loc[5, "rule"] == "the account was rejected in acc.csv, so its history is too"
@@ -133,4 +134,13 @@ def test_plausibility_checks_stay_vectorised_on_many_rows(tmp_path):
     p = tmp_path / "big.csv"
     df.to_csv(p, index=False)
     warn = [w for w in import_book(p).report.warnings if "service_need above" in w]
-    assert warn[0].startswith("big.csv: 50,000 accounts have service_need above 8,760 (row 1: 9,000, ")
+    assert warn[0].startswith("big.csv: 50,000 accounts have service_need above 8,760 (row 1: 9,000; row 2: 9,000; ")
+
+
+def test_row_lists_have_no_thousands_commas(tmp_path):
+    acc = tmp_path / "acc.csv"
+    acc.write_text("account_id,name,revenue_12m\n" + "".join(f"A{i},N{i},1\n" for i in range(1, 1502)))
+    hist = tmp_path / "hist.csv"
+    hist.write_text("account_id,period,revenue\n" + "A1,2025-01-01,1\n" * 1200 + "".join(f"A9999,2025-01-01,{i}\n" for i in range(3)))
+    warn = " | ".join(import_book(acc, history=hist).report.warnings)
+    assert "'A9999' in rows 1201, 1202, 1203" in warn and "row 2 = row 1" in warn

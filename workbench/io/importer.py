@@ -366,13 +366,13 @@ PLAUSIBLE_MAX: dict[str, tuple[float, str]] = {
 
 
 def _examples(rows: np.ndarray, values: list[str], n: int = 5) -> str:
-    shown = ", ".join(f"row {r}: {v}" for r, v in zip(rows[:n], values[:n]))
-    return shown + (", …" if len(rows) > n else "")
+    shown = "; ".join(f"row {r}: {v}" for r, v in zip(rows[:n], values[:n]))  # "; ": the values hold commas
+    return shown + ("; …" if len(rows) > n else "")
 
 
 def _rows_named(rows: np.ndarray, n: int = 3) -> str:
     """``row 4`` or ``rows 4, 9, 12, …`` (the first ``n``)."""
-    shown = ", ".join(f"{r:,}" for r in rows[:n]) + (", …" if len(rows) > n else "")
+    shown = ", ".join(str(r) for r in rows[:n]) + (", …" if len(rows) > n else "")  # no 3,456: commas split rows
     return f"row{'s' if len(rows) > 1 else ''} {shown}"
 
 
@@ -512,11 +512,11 @@ def _history(hraw: RawTable, acc: pd.DataFrame, ids_read: pd.Series | None, acco
         of = pd.Series(first_row[copies], index=np.asarray(hraw.row_numbers)[copies])
         dup = long["_row"].isin(of.index).to_numpy()
         src_rows = long["_row"].to_numpy()[dup]
-        rule = [(f"row {r:,} of the file is an exact copy of row {of[r]:,}" if wide else
-                 f"exact copy of row {of[r]:,}") + "; counted once" for r in src_rows]
+        rule = [(f"row {r} of the file is an exact copy of row {of[r]}" if wide else
+                 f"exact copy of row {of[r]}") + "; counted once" for r in src_rows]
         parts.append(pd.DataFrame({"file": hraw.file, "row": rows[dup], "column": "", "value": "", "rule": rule}))
         drop |= dup
-        pairs = ", ".join(f"row {r:,} = row {f:,}" for r, f in list(of.items())[:5])
+        pairs = ", ".join(f"row {r} = row {f}" for r, f in list(of.items())[:5])
         n = len(of)
         warnings.append(f"{hraw.file}: {n:,} row{'s are exact copies' if n > 1 else ' is an exact copy'} of an "
                         f"earlier row ({pairs}{', …' if n > 5 else ''}); each is counted once and the "
