@@ -41,7 +41,7 @@ def test_run_reports_rejections_and_unknown_owners_and_writes_the_rejected_rows(
     assert len(head) == 1, err
     assert head[0].startswith("book: 2,040 rows read, 2,038 accepted, 2 rejected (first: accounts.csv row 3, "
                               "revenue_12m 'abc': not a number (float); row 7, revenue_12m '-5")
-    assert f"every reason in {tmp_path / 'o' / 'rejected_rows.csv'}" in head[0]
+    assert f"every reason goes to {tmp_path / 'o' / 'rejected_rows.csv'} with the results" in head[0]
     assert ("warning: book: 3 accounts name an owner that is not in the managers table (M999, m001); they are "
             "treated as unowned") in err
     rejected = pd.read_csv(tmp_path / "o" / "rejected_rows.csv")
@@ -152,6 +152,6 @@ def test_the_load_report_lines_name_file_row_column_value_and_rule():
     lines = report_lines(AccountBook(accounts=pd.DataFrame(), managers=pd.DataFrame(), report=rep), Path("OUT"))
     assert lines[0] == ("book: 15 rows read, 12 accepted, 3 rejected (first: a.csv row 4, revenue_12m "
                         f"'{'x' * 39}…': not a number (float); row 9, row has 3 fields, the header has 2; "
-                        "m.csv row 2, capacity_hours '0': must be >= 1e-09); every reason in OUT/rejected_rows.csv")
+                        "m.csv row 2, capacity_hours '0': must be >= 1e-09); every reason goes to OUT/rejected_rows.csv with the results")
     assert lines[1:] == ["warning: book: w1", "warning: book: w2"]
     assert json.dumps(lines)  # plain strings

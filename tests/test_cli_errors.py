@@ -211,3 +211,19 @@ def test_run_draws_like_project_and_writes_reallocates_moves_file(plan, tmp_path
     realloc_moves = pd.read_csv(plan / "alloc" / "moves.csv")
     assert list(run_moves.columns) == list(realloc_moves.columns)
     pd.testing.assert_frame_equal(run_moves, realloc_moves)  # same book, same settings: the same plan
+
+
+# ---- item: result files are the same for the same inputs; clock times are kept apart
+
+
+def test_reallocate_files_are_identical_between_identical_runs(plan, tmp_path, capsys):
+    for name in ("a", "b"):
+        assert main(["reallocate", str(SAMPLE), "--segments", str(plan / "seg"), "--out", str(tmp_path / name),
+                     "--mode", "auto", "--crm", "plain", "--tradeoff", "0.1,0.2"]) == 0
+    for f in ("allocation.json", "assignment/meta.json", "moves.csv", "managers.csv", "tradeoff.csv",
+              "moves_plain.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    timing = json.loads((tmp_path / "a" / "timing.json").read_text())
+    assert timing["stats"]["seconds"] > 0 and set(timing["tradeoff_seconds"]) == {"0.1", "0.2"}
+    assert json.loads((tmp_path / "a" / "assignment" / "timing.json").read_text())["stats"]["seconds"] > 0
+    assert "timing.json" in capsys.readouterr().out

@@ -34,7 +34,8 @@ def report_lines(book, out: Path | None) -> list[str]:
             what = f"{r.column} {_quote(r.value)}: {r.rule}" if r.column else str(r.rule)
             first.append(f"{where}, {what}")
         more = "; …" if rep.rows_rejected > len(rej) else ""
-        where = f"every reason in {out / REJECTED_FILE}" if out is not None else "see the book's rejected_rows.csv"
+        where = (f"every reason goes to {out / REJECTED_FILE} with the results" if out is not None
+                 else "see the book's rejected_rows.csv")
         lines.append(f"book: {rep.rows_read:,} rows read, {rep.rows_accepted:,} accepted, {rep.rows_rejected:,} "
                      f"rejected (first: {'; '.join(first)}{more}); {where}")
     lines += [f"warning: book: {w}" for w in rep.warnings]

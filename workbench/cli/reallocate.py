@@ -270,7 +270,6 @@ def _main(args: argparse.Namespace) -> int:
     asg.loads.to_csv(out / "managers.csv", index=False)
     payload, timing = split_timing({"params": asg.params, "stats": asg.stats})
     (out / "allocation.json").write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-    (out / "timing.json").write_text(json.dumps(timing, indent=2, default=str), encoding="utf-8")
     save_result(asg, out / "assignment")
     files = write_move_files(asg, book, out, systems)
     print(f"book: {book.summary()}")
@@ -289,7 +288,8 @@ def _main(args: argparse.Namespace) -> int:
     written = ["moves.csv", "managers.csv", "allocation.json", "timing.json", "assignment/",
                *(f.name for f in files), *write_rejections(book, out)]
     if bands:
-        written += _tradeoff(book, seg, bands, args, out)
+        written += _tradeoff(book, seg, bands, args, out, timing)
+    (out / "timing.json").write_text(json.dumps(timing, indent=2, default=str), encoding="utf-8")
     print(f"wrote {out}/{', '.join(written)} in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -313,8 +313,9 @@ def parse_bands(text: str) -> tuple[float, ...]:
     return tuple(out)
 
 
-def _tradeoff(book, seg, bands: tuple[float, ...], args: argparse.Namespace, out: Path) -> list[str]:
-    """Write tradeoff.csv / tradeoff.svg and print the table; returns the file names."""
+def _tradeoff(book, seg, bands: tuple[float, ...], args: argparse.Namespace, out: Path, timing: dict) -> list[str]:
+    """Write tradeoff.csv / tradeoff.svg and print the table; returns the file names. The seconds per band go to
+    ``timing`` (timing.json), so tradeoff.csv is the same for the same inputs."""
     from ..allocate.tradeoff import band_tradeoff, sweep_settings
     from ..report.charts.allocate import tradeoff_chart
     from ..report.export import save_chart
@@ -322,7 +323,9 @@ def _tradeoff(book, seg, bands: tuple[float, ...], args: argparse.Namespace, out
 
     table = band_tradeoff(book, seg, bands=bands, seed=args.seed, progress=progress_bar("band trade-off"),
                           **sweep_settings(allocate_settings(args)))
-    table.to_csv(out / "tradeoff.csv", index=False)
+    if "seconds" in table:
+        timing["tradeoff_seconds"] = dict(zip(table["band"].map(lambda b: f"{b:g}"), table["seconds"]))
+    table.drop(columns=["seconds"], errors="ignore").to_csv(out / "tradeoff.csv", index=False)
     save_chart(tradeoff_chart(table, band=args.band), out / "tradeoff.svg")
     print("band trade-off (no move limit):")
     for r in table.itertuples():

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--out", default=None, help="also write the comparison as a self-contained .html report")
     c.set_defaults(func=_compare)
 
-    c = cmds.add_parser("export", parents=[common], help="export a scenario: xlsx, html, yaml, or svg/png charts")
+    c = cmds.add_parser("export", parents=[common], help="export a scenario: xlsx, html, yaml, svg/png charts, or crm owner-update files")
     c.add_argument("name", help="scenario name; NAME@V picks version V")
     c.add_argument("--format", choices=_FORMATS, default=None,
                    help="xlsx (workbook), html (offline report), yaml (parameters), svg/png (charts into --out folder),"
