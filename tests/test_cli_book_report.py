@@ -155,3 +155,13 @@ def test_the_load_report_lines_name_file_row_column_value_and_rule():
                         "m.csv row 2, capacity_hours '0': must be >= 1e-09); every reason goes to OUT/rejected_rows.csv with the results")
     assert lines[1:] == ["warning: book: w1", "warning: book: w2"]
     assert json.dumps(lines)  # plain strings
+
+
+def test_import_quotes_the_first_rejection_reasons_too(tmp_path, capsys):
+    acc = pd.read_csv(SAMPLE / "accounts.csv", dtype="string").head(50)
+    acc.loc[3, "revenue_12m"] = "abc"
+    acc.to_csv(tmp_path / "accounts.csv", index=False)
+    assert main(["import", str(tmp_path / "accounts.csv"), "--managers", str(SAMPLE / "managers.csv"),
+                 "--out", str(tmp_path / "book")]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if "rejected rows" in x][0]
+    assert "(first: accounts.csv row 4, revenue_12m 'abc': not a number" in line

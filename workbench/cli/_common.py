@@ -20,24 +20,29 @@ def _quote(value, width: int = 40) -> str:
     return f"'{text[:width - 1]}…'" if len(text) > width else f"'{text}'"
 
 
+def first_reasons(report, n: int = FIRST_REASONS) -> str:
+    """``"accounts.csv row 3, revenue_12m 'abc': not a number (float); row 7, …"``: the first ``n`` rejected rows
+    with file, row (data rows, header not counted), column, value and rule."""
+    rej = report.rejections.drop_duplicates(["file", "row"]).head(n)
+    first, last_file = [], None
+    for r in rej.itertuples(index=False):
+        where = f"{r.file} row {r.row}" if r.file != last_file else f"row {r.row}"
+        last_file = r.file
+        what = f"{r.column} {_quote(r.value)}: {r.rule}" if r.column else str(r.rule)
+        first.append(f"{where}, {what}")
+    return "; ".join(first) + ("; …" if report.rows_rejected > len(rej) else "")
+
+
 def report_lines(book, out: Path | None) -> list[str]:
     """The load report for stderr, one line each: rows read / accepted / rejected with the first reasons (only
     when rows were rejected), then every warning. Nothing for a clean book."""
     rep = book.report
     lines = []
     if rep.rows_rejected:
-        rej = rep.rejections.drop_duplicates(["file", "row"]).head(FIRST_REASONS)
-        first, last_file = [], None
-        for r in rej.itertuples(index=False):
-            where = f"{r.file} row {r.row}" if r.file != last_file else f"row {r.row}"
-            last_file = r.file
-            what = f"{r.column} {_quote(r.value)}: {r.rule}" if r.column else str(r.rule)
-            first.append(f"{where}, {what}")
-        more = "; …" if rep.rows_rejected > len(rej) else ""
         where = (f"every reason goes to {out / REJECTED_FILE} with the results" if out is not None
                  else "see the book's rejected_rows.csv")
         lines.append(f"book: {rep.rows_read:,} rows read, {rep.rows_accepted:,} accepted, {rep.rows_rejected:,} "
-                     f"rejected (first: {'; '.join(first)}{more}); {where}")
+                     f"rejected (first: {first_reasons(rep)}); {where}")
     lines += [f"warning: book: {w}" for w in rep.warnings]
     return lines
 

@@ -67,7 +67,10 @@ def _main(args: argparse.Namespace) -> int:
     for n in rep.notes:
         print(f"note: {n}")
     if len(rep.rejections):
-        print(f"{rep.rows_rejected:,} rejected rows ({len(rep.rejections):,} reasons) in {out}/rejected_rows.csv")
+        from ._common import first_reasons
+
+        print(f"{rep.rows_rejected:,} rejected rows ({len(rep.rejections):,} reasons) in {out}/rejected_rows.csv "
+              f"(first: {first_reasons(rep)})")
     print(f"book: {book.summary()}")
     print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     return 0
