@@ -42,7 +42,8 @@ def test_run_reports_rejections_and_unknown_owners_and_writes_the_rejected_rows(
     assert head[0].startswith("book: 2,040 rows read, 2,038 accepted, 2 rejected (first: accounts.csv row 3, "
                               "revenue_12m 'abc': not a number (float); row 7, revenue_12m '-5")
     assert f"every reason goes to {tmp_path / 'o' / 'rejected_rows.csv'} with the results" in head[0]
-    assert ("warning: book: 3 accounts name an owner that is not in the managers table (M999, m001); they are "
+    assert ("warning: book: 3 accounts name an owner that is not in the managers table (M999, m001 (did you mean "
+            "M001?)); they are "
             "treated as unowned") in err
     rejected = pd.read_csv(tmp_path / "o" / "rejected_rows.csv")
     assert rejected["row"].tolist() == [3, 7] and set(rejected["column"]) == {"revenue_12m"}
@@ -61,7 +62,7 @@ def test_segment_and_reallocate_report_the_load_too(command, bad_book, tmp_path,
     rc = main([*args[command], "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 0, err
-    assert "2 rejected (first: accounts.csv row 3" in err and "(M999, m001)" in err
+    assert "2 rejected (first: accounts.csv row 3" in err and "(M999, m001 (did you mean M001?))" in err
     assert len(pd.read_csv(tmp_path / "o" / "rejected_rows.csv")) == 2
 
 

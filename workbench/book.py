@@ -295,7 +295,10 @@ def load_book(folder: str | Path, currency: str | None = None) -> AccountBook:
     unknown = accounts["owner_id"].notna() & ~accounts["owner_id"].isin(managers["manager_id"])
     if unknown.any():
         names = pd.unique(accounts.loc[unknown, "owner_id"].astype(str))
-        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        # an id that differs only in case or spaces (m001 for M001) is named with the id it probably means
+        folded = dict(zip(managers["manager_id"].astype(str).str.strip().str.lower(), managers["manager_id"]))
+        shown = ", ".join(f"{n} (did you mean {folded[n.strip().lower()]}?)" if n.strip().lower() in folded else n
+                          for n in names[:5]) + (", …" if len(names) > 5 else "")
         report.warnings.append(f"{counted(int(unknown.sum()), 'account')} name an owner that is not in the managers "
                                f"table ({shown}); they are treated as unowned")
         accounts.loc[unknown, "owner_id"] = pd.NA
