@@ -89,7 +89,7 @@ def test_move_limit_and_weights(view, data):
 def test_managers_per_account_control(view):
     """The diagnosis's "allow more managers per account" has a control: the solve takes it and the scenario keeps it."""
     st = view.state
-    assert st.assignment.stats["candidates_per_unit"] == 6
+    assert st.assignment.stats["candidates_per_unit"] == 10  # 12 by default, at most the book's 10 managers
     find_widget(view, w.IntSlider, "Managers per account").value = 3
     asg = st.assignment
     assert asg.params["candidates"] == 3 and st.params["allocate"]["candidates"] == 3

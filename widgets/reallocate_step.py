@@ -74,7 +74,7 @@ class ReallocateStep(w.VBox):
         self._balance_band = _percent_slider(p.get("balance_band", 0.2), 2, 50, "Balance band ± (%)", style,
                                              "320px")
         self._balance_band.layout.display = "none" if self._balance_on.value == "none" else None
-        self._cand = w.IntSlider(value=int(p.get("candidates", 6)), min=2, max=20, step=1,
+        self._cand = w.IntSlider(value=int(p.get("candidates", 12)), min=2, max=20, step=1,
                                  description="Managers per account", continuous_update=False, style=style,
                                  layout=w.Layout(width="320px"),
                                  tooltip="managers the solver may consider for each account, its owner included: "
@@ -282,7 +282,7 @@ class ReallocateStep(w.VBox):
             self._limit_of.value = p.get("move_share_of") or "accounts"
             self._balance_on.value = p.get("balance_on") or "none"
             self._balance_band.value = _percent(p.get("balance_band", 0.2))
-            self._cand.value = int(p.get("candidates", 6))
+            self._cand.value = int(p.get("candidates", 12))
             self._mode.options = _modes(p.get("mode"))
             self._mode.value = p.get("mode") or "auto"
             wts = p.get("weights") or {}

@@ -210,7 +210,7 @@ WIDEN_CELLS = 2_000_000
 
 def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15,
                max_move_share: float | None = None, locks=None, events: list[dict] | None = None,
-               weights: dict | None = None, mode: str = "auto", seed: int = 0, candidates: int = 6,
+               weights: dict | None = None, mode: str = "auto", seed: int = 0, candidates: int = 12,
                base: Assignment | None = None, time_limit: float = 60.0, balance_on: str | None = None,
                balance_band: float = 0.2, move_share_of: str = "accounts",
                progress: Callable[[str, float], None] | None = None) -> Assignment:
@@ -243,7 +243,10 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
         ``"lp"`` (HiGHS LP, rounding, repair, polish) or ``"exact"`` (integer program with scipy ``milp``;
         small books only).
     seed : seed of the candidate sample (same inputs + seed → same plan).
-    candidates : candidate managers per account unit (current owner included).
+    candidates : candidate managers per account unit (current owner included). 12 by default: on the sample book
+        (±15 %) its plans cost 0.8 % less than with 6 (5,758,695 vs 5,807,497), on generated 50,000- and
+        100,000-account books 4–6 % less, and the 100k solve was faster too (2.0 s vs 3.3 s CPU: fewer units need
+        repair); a 10,000-account book took about a third longer.
     base : a previous Assignment whose owners the ``freeze`` override keeps.
     time_limit : seconds the LP / exact solver may take.
     balance_on : ``None`` (workload only), ``"revenue"`` (``revenue_12m``) or ``"potential"`` (``potential``): a
