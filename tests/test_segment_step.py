@@ -165,3 +165,16 @@ def test_one_segment_book_is_explained_and_coverage_names_wrap():
     cell = view._coverage.children[0]
     assert isinstance(cell, w.HTML) and "white-space:normal" in cell.value
     assert st.segmentation.profiles.loc[0, "segment"] in cell.value
+
+
+def test_extra_numeric_columns_are_offered_in_words(book):
+    # a CRM's AnnualRevenue (company size) and any other number column are features too, named for people
+    st = _state()
+    view = SegmentStep(st)
+    acc = book.accounts.assign(annual_revenue=np.linspace(1e6, 5e7, len(book.accounts)),
+                               nps_score=np.linspace(0, 10, len(book.accounts)))
+    st.book = AccountBook(accounts=acc, managers=book.managers, history=book.history)
+    labels = dict((v, k) for k, v in view._features.options)
+    assert labels.get("annual_revenue") == "Company size (its own revenue)"
+    assert labels.get("nps_score") == "Nps score"
+    assert not any("_" in k for k in labels.values())

@@ -50,7 +50,8 @@ _K_OPTIONS = [("auto", "auto")] + [(str(k), k) for k in range(K_RANGE[0], K_RANG
 _FEATURE_LABELS = {"revenue": "Revenue", "growth": "Growth", "margin": "Margin", "potential": "Potential",
                    "whitespace": "Whitespace (potential − revenue)", "headroom": "Headroom (potential ÷ revenue)",
                    "service_need": "Service need", "employees": "Employees",
-                   "product_breadth": "Product breadth", "tickets": "Tickets"}
+                   "product_breadth": "Product breadth", "tickets": "Tickets",
+                   "annual_revenue": "Company size (its own revenue)"}
 _PROFILE_COLUMNS = {"segment_id": "id", "segment": "segment", "n_accounts": "accounts",
                     "revenue_share": "revenue share", "revenue_12m_median": "median revenue",
                     "potential_median": "median potential", "service_need_median": "median need (h/yr)",
@@ -153,7 +154,8 @@ class SegmentStep(w.VBox):
         self._syncing = True
         try:
             avail = available_features(book.accounts, book.history)
-            self._features.options = [(_FEATURE_LABELS.get(f, f), f) for f in avail]
+            # any other numeric column of the book is offered too, in words ("annual_revenue" showed as such)
+            self._features.options = [(_FEATURE_LABELS.get(f, f.replace("_", " ").capitalize()), f) for f in avail]
             self._features.rows = max(3, min(len(avail), 9))
             wanted = self.state.params.get("segment", {}).get("features")
             if isinstance(wanted, str):
