@@ -3,6 +3,7 @@ assignment, applies locks and events through the core, and shows infeasibility a
 
 from __future__ import annotations
 
+import html
 import time
 
 import ipywidgets as w
@@ -585,3 +586,18 @@ def test_band_comparison_without_a_feasible_band_shows_no_penalty_costs(data):
     v._show_tradeoff()
     assert "No band from ±10% to ±30% can be met" in v._trade_note.value and "Capacity below demand" in v._trade_note.value
     assert v._trade_table.value.count("<td>—</td>") == 2
+
+
+def test_inputs_that_are_defaults_are_said_above_the_plan(data):
+    # the Maven CRM book: no capacity column (every manager 1,600 h) and no service need (the coverage model's
+    # hours): the plan balances assumptions, and the step says so where the plan is
+    book, seg = data
+    st = WorkbenchState()
+    st.book = AccountBook(accounts=book.accounts, managers=book.managers.assign(capacity_hours=1600.0))
+    v = ReallocateStep(st)
+    st.segmentation = seg
+    text = html.unescape(v._assumed.value)
+    assert "Assumed, not from the data: every manager's capacity is 1,600 h a year" in text
+    assert "as the data has no service need" in text and "wb-msg-warning" in text
+    from workbench.allocate import assumed_inputs
+    assert assumed_inputs(AccountBook(accounts=book.accounts.assign(service_need=10.0), managers=book.managers)) == []

@@ -118,6 +118,7 @@ class ReallocateStep(w.VBox):
         self._solve_progress = w.HBox([self._solve_bar, self._solve_stage],
                                       layout=w.Layout(display="none", align_items="center"))
         self._stats = w.HTML()
+        self._assumed = w.HTML()  # the plan's inputs that are defaults, not data
         self._chart = ChartPane()
         self._aux_chart = ChartPane()
         self._aux_chart.layout.display = "none"
@@ -218,7 +219,7 @@ class ReallocateStep(w.VBox):
         tabs.observe(lambda _c: self._render_stale(), names="selected_index")
         self.children = [step_header("3 · Reallocate", "Every manager inside the band, as few relationships moved "
                                                        "as possible."),
-                         controls, acc, self._msg, self._solve_progress, self._stats, tabs]
+                         controls, acc, self._msg, self._assumed, self._solve_progress, self._stats, tabs]
         self.add_class("wb-step")
         self.solve()
 
@@ -701,6 +702,10 @@ class ReallocateStep(w.VBox):
                 self._msg.show(f"{summary} Note: {s['diagnosis']}", "warning")
             else:
                 self._msg.show(summary, "warning" if dropped else level)
+        assumed = s.get("assumed") or []
+        self._assumed.value = ('<div class="wb-msg wb-msg-warning">Assumed, not from the data: '
+                               + html.escape("; ".join(assumed)) + ". The plan balances these assumed hours.</div>"
+                               if assumed else "")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in s.get("notes", []))
         # a plan that misses the band pays a penalty per hour outside it: its cost and gap (often "100 %") would
         # only measure that penalty
@@ -773,7 +778,7 @@ class ReallocateStep(w.VBox):
         self.state.assignment = None
         for pane in (self._chart, self._aux_chart, self._reason_chart, self._region_chart):
             pane.value = ""
-        self._stats.value = self._moves.value = self._loads.value = self._crm_link.value = ""
+        self._stats.value = self._moves.value = self._loads.value = self._crm_link.value = self._assumed.value = ""
         for row in self._edit_rows:
             row.account_id, row.layout.display = "", "none"
         self._edit_head.value = ""

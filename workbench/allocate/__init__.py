@@ -6,6 +6,7 @@ from .engine import (
     DEFAULT_WEIGHTS,
     REASON_LABELS,
     InfeasibleError,
+    assumed_inputs,
     moves_summary,
     normalise_locks,
     parse_event,
@@ -15,4 +16,4 @@ from .engine import (
 from .tradeoff import band_tradeoff
 
 __all__ = ["reallocate", "band_tradeoff", "InfeasibleError", "DEFAULT_WEIGHTS", "ASSUMPTIONS", "parse_event", "normalise_locks",
-           "REASON_LABELS", "reason_label", "moves_summary"]
+           "REASON_LABELS", "reason_label", "moves_summary", "assumed_inputs"]

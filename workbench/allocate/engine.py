@@ -20,7 +20,7 @@ from . import solver as S
 from .assumptions import ASSUMPTIONS, COUNTRY_LANGUAGE
 
 __all__ = ["reallocate", "InfeasibleError", "DEFAULT_WEIGHTS", "BALANCE_QUANTITIES", "MOVE_SHARE_OF", "parse_event",
-           "normalise_locks", "REASON_LABELS", "reason_label", "moves_summary"]
+           "normalise_locks", "REASON_LABELS", "reason_label", "moves_summary", "assumed_inputs"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {"continuity": 1.0, "fit": 1.0, "balance": 1.0}
 _EVENT_TYPES = ("leave", "hire", "override")
@@ -57,6 +57,27 @@ def moves_summary(moves, leavers=()) -> str:
     if first:
         parts.append(f"{counted(first, 'unowned account')} get{'s' if first == 1 else ''} one")
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def assumed_inputs(book: AccountBook, has_need: bool | None = None) -> list[str]:
+    """The plan's inputs that are defaults rather than data, in words (empty when the data gives them): a plan
+    that evens out assumed hours must say so (on the Maven CRM book every manager had the import's 1,600 h and
+    every strategic account the coverage model's 267 h, and nothing on the Reallocate step said it)."""
+    from ..io.owners import DEFAULT_CAPACITY_HOURS
+
+    out = []
+    cap = pd.to_numeric(book.managers["capacity_hours"], errors="coerce") if "capacity_hours" in book.managers \
+        else pd.Series(dtype=float)
+    if len(cap) and bool((cap == DEFAULT_CAPACITY_HOURS).all()):
+        out.append(f"every manager's capacity is {DEFAULT_CAPACITY_HOURS:,.0f} h a year, the import's default "
+                   "when the data gives none (give a capacity column in the managers file)")
+    if has_need is None:
+        acc = book.accounts
+        has_need = "service_need" in acc and bool(pd.to_numeric(acc["service_need"], errors="coerce").notna().any())
+    if not has_need:
+        out.append("the hours each account needs are the coverage model's per segment, as the data has no service "
+                   "need (set them under the Segment step's coverage)")
+    return out
 
 
 def reason_label(code: str) -> str:
@@ -637,6 +658,7 @@ def reallocate(book: AccountBook, segmentation: Segmentation, band: float = 0.15
                                   u_count)
     stats = _stats(sol, prob, mg, mframe, notes, checks, warnings, loads, moves, n_acc, n_u, k, soft_band, move_stats,
                    aux_diag, time.perf_counter() - t0, sol_mode=mode)
+    stats["assumed"] = assumed_inputs(book, has_need)
     if progress is not None:
         progress("done", 1.0)
     return Assignment(owners=owners, moves=moves, loads=loads, params=params, stats=stats)
