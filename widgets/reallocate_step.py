@@ -832,7 +832,8 @@ class ReallocateStep(w.VBox):
             mv = mv[fr | to]
         mv = mv.assign(account=self._account_names(mv["account_id"]))
         self._fill_edit_rows(mv)
-        cols = ["account", "account_id", "segment", "from_name", "to_name", "revenue_12m", "reason"]
+        # the name, not the id (the CRM files carry the ids): an id column squeezed the reasons off the card
+        cols = ["account", "segment", "from_name", "to_name", "revenue_12m", "reason"]
         # the count in the same words as the summary and the KPI strip (owner changes, a leaver's handovers and
         # first owners apart), so "524 moves" does not stand unexplained beside "Accounts moved 263"
         count = f"{len(mv):,} moves" + (f": {moves_summary(mv, _leavers(asg))}" if len(mv) else "")
