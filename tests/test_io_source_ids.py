@@ -87,3 +87,19 @@ def test_managers_file_with_only_id_and_capacity_imports(tmp_path):
     book = import_book(acc, managers=man)
     assert book.managers["source_id"].tolist() == ["0055g01", "0055g02"]
     assert any("no capacity column" in n for n in book.report.notes)
+
+
+def test_managers_known_by_name_only_have_no_crm_user_id():
+    # Maven's sales_teams.csv names its agents and has no id: an OwnerId "Rosie Papadopoulos" in the Salesforce
+    # file would only fail at the CRM's import, so every such move goes to needs_source_ids.csv, and the note says why
+    maven = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "maven_crm_sales_opportunities"
+    book = import_book(maven / "accounts.csv", managers=maven / "sales_teams.csv",
+                       pipeline=maven / "sales_pipeline.csv")
+    assert book.managers["source_id"].isna().all()
+    assert any("known by name only" in n and "needs_source_ids.csv" in n for n in book.report.notes)
+    owners = book.accounts["owner_id"].dropna().unique()
+    moves = pd.DataFrame({"account_id": book.accounts["account_id"].iloc[:3],
+                          "from_manager": book.accounts["owner_id"].iloc[:3],
+                          "to_manager": [owners[-1]] * 3, "reason": "test"})
+    files = move_files(Assignment(owners=pd.DataFrame(), moves=moves, loads=pd.DataFrame()), book, ("salesforce",))
+    assert len(files["salesforce_account_owner_update.csv"]) == 0 and len(files["needs_source_ids.csv"]) == 3

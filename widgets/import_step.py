@@ -56,6 +56,7 @@ _TARGET_LABELS = {
     "employees": "Employees", "revenue_12m": "Revenue 12 m", "annual_revenue": "Company size",
     "potential": "Potential",
     "service_need": "Service need (h/yr)", "owner_id": "Owner id", "owner_name": "Owner name",
+    "source_id": "CRM id",
 }
 _TEXT = {
     "title": "1 · Import",

@@ -624,8 +624,9 @@ class ReallocateStep(w.VBox):
         if missing is not None and choice not in ("all", "plain"):
             links.append(download_link(MISSING_IDS, missing.to_csv(index=False).encode("utf-8"), "text/csv"))
         if missing is not None and choice != "plain":
-            note += (f"; {len(missing):,} moves have no CRM id (a new hire, an account typed in by hand) and are "
-                     f"listed in {MISSING_IDS} instead: create those records in the CRM first")
+            note += (f"; {len(missing):,} moves have no CRM id for the account or its new owner (ids the import "
+                     "generated, managers known by name only, a new hire) and are listed in "
+                     f"{MISSING_IDS} instead: find or create those records in the CRM first")
         self._crm_link.value = " ".join(links) + f' <span class="wb-muted">{html.escape(note)}.</span>'
         return name, data
 

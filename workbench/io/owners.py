@@ -172,7 +172,8 @@ def map_managers(raw: RawTable) -> tuple[pd.DataFrame, dict, list[str]]:
     out = pd.DataFrame(index=df.index)
     for target, src in m.items():
         out[target] = df[src]
-    if "manager_id" not in out:
+    by_name = "manager_id" not in out
+    if by_name:
         out["manager_id"] = out["name"]
         notes.append(f"{raw.file}: no manager id column; the name is used as manager_id")
     if "name" not in out:
@@ -191,7 +192,12 @@ def map_managers(raw: RawTable) -> tuple[pd.DataFrame, dict, list[str]]:
             out.loc[blank, "capacity_hours"] = DEFAULT_CAPACITY_HOURS
             notes.append(f"{raw.file}: capacity missing for {int(blank.sum())} managers; "
                          f"{DEFAULT_CAPACITY_HOURS:,.0f} hours/year assumed")
-    if "source_id" not in out:
+    if "source_id" not in out and by_name:
+        # a person's name is no CRM user id: an OwnerId "Rosie Papadopoulos" would only fail at the CRM's import
+        out["source_id"] = pd.Series(pd.NA, index=out.index, dtype="string")
+        notes.append(f"{raw.file}: managers are known by name only, so there is no CRM user id for them; moves to "
+                     "them are listed in needs_source_ids.csv instead of the CRM files")
+    elif "source_id" not in out:
         # a CRM's user export keys users by their CRM id already (Salesforce User.Id)
         out["source_id"] = out["manager_id"]
         notes.append(f"{raw.file}: no separate CRM id column (source_id, CRM ID); the manager id is taken as the "
