@@ -19,7 +19,8 @@ def test_defaults_are_documented_and_inside_their_range():
     assert a.items["handover_loss"].high == 0.20 and "Shi" in a.items["handover_loss"].source
     assert a["elasticity"] == 0.30 and "Albers" in a.items["elasticity"].source
     frame = a.to_frame()
-    assert list(frame.columns) == ["name", "label", "value", "low", "high", "unit", "uncertain", "source"]
+    assert list(frame.columns) == ["name", "label", "value", "low", "high", "unit", "uncertain", "source",
+                                   "draw_low", "draw_high"]
     assert len(frame) == len(DEFAULT_ASSUMPTIONS)
 
 
@@ -80,3 +81,39 @@ def test_missing_file_and_bad_range():
         Assumptions.from_yaml("/nonexistent/s.yaml")
     with pytest.raises(AssumptionError, match="range low"):
         Assumptions(items={"elasticity": Assumption("elasticity", "e", 0.3, 0.5, 0.2, "elasticity", "x")})
+
+
+def test_draws_keep_the_ranges_relative_width_around_the_value():
+    """Monte Carlo varies an assumption around the value in use: the range's relative width (half its width over
+    its midpoint) or, for a range holding negative values, its half-width; cut at what it can physically be."""
+    a = Assumptions()
+    loss = a.items["handover_loss"]
+    assert loss.draw_range() == pytest.approx((0.10, 0.20))  # the default sits mid-range: draws = the range
+    assert a.with_values(handover_loss=0.10).items["handover_loss"].draw_range() == pytest.approx((0.10 * 2 / 3,
+                                                                                                0.10 * 4 / 3))
+    assert a.with_values(handover_loss=0.20).items["handover_loss"].draw_range() == pytest.approx((0.20 * 2 / 3,
+                                                                                                0.20 * 4 / 3))
+    # growth −5 … +10 % holds negative values: ± 7.5 points around the value
+    assert a.with_values(baseline_growth=0.10).items["baseline_growth"].draw_range() == pytest.approx((0.025, 0.175))
+    # a range from 0: ± 100 % of the value, so "no extra churn" is not drawn at all
+    assert a.with_values(handover_churn_uplift=0.0).items["handover_churn_uplift"].draw_range() == (0.0, 0.0)
+    # cut at the physical bound: retention cannot exceed 1; the value is still the mode, well inside
+    r = a.with_values(retention=0.97).items["retention"]
+    lo, hi = r.draw_range()
+    assert hi == 1.0 and lo < 0.97 and not r.one_sided()
+    # not uncertain: no spread
+    assert a.items["discount_rate"].draw_range() == (0.08, 0.08)
+    assert set(a.draw_ranges()) == {n for n, it in a.items.items() if it.uncertain}
+    assert a.one_sided() == []
+
+
+def test_a_company_range_at_a_physical_bound_is_one_sided_and_bounds_are_the_models():
+    a = Assumptions.from_dict({"assumptions": {"retention": {"value": 1.0, "low": 0.95, "high": 1.0}}})
+    assert a.items["retention"].draw_range()[1] == 1.0 and a.one_sided() == ["retention"]
+    with pytest.raises(AssumptionError, match="retention: range high 1.2 is above the highest it can be, 1"):
+        Assumptions.from_dict({"assumptions": {"retention": {"value": 1.0, "low": 0.9, "high": 1.2}}})
+    with pytest.raises(AssumptionError, match="below the lowest it can be"):
+        Assumptions.from_dict({"assumptions": {"handover_loss": {"value": 0.0, "low": -0.1, "high": 0.2}}})
+    # bounds cannot be restated by a file or a constructor: they are what the quantity can be
+    own = Assumption("elasticity", "e", 0.3, 0.2, 0.4, "elasticity", "x", bounds=(-5.0, 5.0))
+    assert Assumptions(items={"elasticity": own}).items["elasticity"].bounds == (0.0, 1.0)

@@ -48,7 +48,7 @@ from ..book import AccountBook
 from ..results import Assignment, Projection, Segmentation
 from .baseline import Baseline, fit_baseline
 
-__all__ = ["KpiModel", "project", "as_assumptions", "KPI_LABELS", "gini"]
+__all__ = ["KpiModel", "project", "as_assumptions", "KPI_LABELS", "gini", "outside_band"]
 
 #: label and unit per KPI key (unit "currency" is replaced by the book's currency)
 KPI_LABELS: dict[str, tuple[str, str]] = {
@@ -100,6 +100,24 @@ def as_assumptions(assumptions) -> Assumptions:
         seg = values.pop("segment_retention", None)
         return Assumptions().with_values(segment_retention=seg, **values)
     raise ValueError(f"assumptions must be an Assumptions object, a mapping or a YAML path, not {type(assumptions)}")
+
+
+def outside_band(kpis: Mapping[str, dict]) -> list[str]:
+    """Keys of the KPIs whose change lies outside its own P10–P90 band (``delta_p10`` … ``delta_p90``), in order.
+
+    With every uncertain assumption drawn around its value this happens only when an assumption sits at a
+    physical bound (``Assumptions.one_sided``) or the history's estimates lean one way; the KPI step says why.
+    A relative tolerance of 1e-9 of the band's scale keeps rounding from flagging a band that ends at the value.
+    """
+    out = []
+    for key, k in kpis.items():
+        lo, hi, d = k.get("delta_p10"), k.get("delta_p90"), k.get("delta")
+        if lo is None or hi is None or d is None or lo == hi:
+            continue
+        tol = 1e-9 * max(abs(lo), abs(hi), abs(d), 1.0)
+        if d < lo - tol or d > hi + tol:
+            out.append(key)
+    return out
 
 
 def gini(x: np.ndarray) -> float:
@@ -382,12 +400,16 @@ class KpiModel:
         return g, r
 
     def _draw(self, a: Assumptions, draws: int, rng: np.random.Generator | None) -> dict[str, np.ndarray]:
-        """Assumption values per draw (triangular low / value / high for uncertain ones)."""
+        """Assumption values per draw: for uncertain ones triangular with mode = the value over
+        ``Assumption.draw_range()`` (the range's relative width around the value, cut at physical bounds).
+        Drawing from the fixed range instead skewed every draw away from a value set at an end of it, and a
+        KPI's P10–P90 band could leave out the KPI's own value."""
         d = max(draws, 1)
         out = {}
         for name, item in a.items.items():
-            if rng is not None and item.uncertain and item.high > item.low:
-                out[name] = rng.triangular(item.low, item.value, item.high, d)
+            lo, hi = item.draw_range() if rng is not None else (item.value, item.value)
+            if hi > lo:
+                out[name] = rng.triangular(lo, float(item.value), hi, d)
             else:
                 out[name] = np.full(d, float(item.value))
         return out
@@ -575,7 +597,9 @@ class KpiModel:
                   "history_months": self.baseline_.n_months,
                   "purchase_model": None if pm is None else {"model": "BG/BB", "alpha_beta_gamma_delta": pm.params_,
                                                              "converged": pm.converged_},
-                  "history_cutoff": None if self.history_cutoff is None else str(self.history_cutoff)}
+                  "history_cutoff": None if self.history_cutoff is None else str(self.history_cutoff),
+                  # what each uncertain assumption was drawn from (mode = its value): bands are reproducible
+                  "draw_ranges": a.draw_ranges() if draws > 0 else {}}
         return Projection(kpis=kpis, series=series, by_segment=by_segment, by_manager=by_manager,
                           assumptions=_jsonable(used), params=params)
 
