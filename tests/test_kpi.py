@@ -86,7 +86,7 @@ def test_contract_keys_and_json():
     book, seg = small_book()
     proj = project(book, seg, assignment(book), draws=0)
     for key in ("revenue_12m", "accounts_moved", "workload_imbalance", "managers_in_band", "revenue_growth",
-                "retention_rate", "clv", "gross_margin_after_cts", "cost_reduction", "revenue_per_manager",
+                "retention_rate", "clv", "gross_margin_after_cts", "cost_to_serve", "revenue_per_manager",
                 "revenue_moved", "revenue_at_risk", "accounts_per_account_manager",
                 "accounts_per_key_account_manager"):
         assert key in proj.kpis, key

@@ -10,10 +10,10 @@ from ..assumptions import Assumption, Assumptions
 from .backtest import Backtest, backtest
 from .baseline import Baseline, fit_baseline, history_matrix
 from .bgnbd import BGBB, rfm_from_matrix
-from .model import KPI_LABELS, KpiModel, as_assumptions, gini, outside_band, project
+from .model import KPI_LABELS, KpiModel, as_assumptions, current_kpis, gini, outside_band, project
 from .pilot import PilotReport, track_pilot
 
 __all__ = ["project", "KpiModel", "KPI_LABELS", "Assumptions", "Assumption", "as_assumptions", "gini",
-           "outside_band",
+           "outside_band", "current_kpis",
            "Baseline", "fit_baseline", "history_matrix", "Backtest", "backtest",
            "PilotReport", "track_pilot", "BGBB", "rfm_from_matrix"]

@@ -48,9 +48,12 @@ from ..book import AccountBook
 from ..results import Assignment, Projection, Segmentation
 from .baseline import Baseline, fit_baseline
 
-__all__ = ["KpiModel", "project", "as_assumptions", "KPI_LABELS", "gini", "outside_band"]
+__all__ = ["KpiModel", "project", "as_assumptions", "KPI_LABELS", "gini", "outside_band", "current_kpis"]
 
-#: label and unit per KPI key (unit "currency" is replaced by the book's currency)
+#: label and unit per KPI key (unit "currency" is replaced by the book's currency). Each KPI is named for what it
+#: measures, so its change reads with its own sign: the saving on cost to serve is the change of "Cost to serve"
+#: (−336 k EUR, lower is better), not a KPI of its own ("Cost-to-serve reduction −336 k EUR" read as a double
+#: negative and said the same thing again, with the opposite sign)
 KPI_LABELS: dict[str, tuple[str, str]] = {
     "revenue_12m": ("Revenue, next 12 months", "currency"),
     "revenue_horizon": ("Revenue over the horizon", "currency"),
@@ -60,7 +63,6 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "clv_bgbb": ("Customer lifetime value (BG/BB purchase model, 10 years)", "currency"),
     "cost_to_serve": ("Cost to serve, 12 months", "currency"),
     "gross_margin_after_cts": ("Gross margin after cost to serve, 12 months", "currency"),
-    "cost_reduction": ("Cost-to-serve reduction, 12 months", "currency"),
     "revenue_per_manager": ("Revenue per manager, 12 months", "currency"),
     "workload_imbalance": ("Workload imbalance (Gini of hours / capacity)", "index"),
     "managers_in_band": ("Managers inside the workload band", "share"),
@@ -100,6 +102,23 @@ def as_assumptions(assumptions) -> Assumptions:
         seg = values.pop("segment_retention", None)
         return Assumptions().with_values(segment_retention=seg, **values)
     raise ValueError(f"assumptions must be an Assumptions object, a mapping or a YAML path, not {type(assumptions)}")
+
+
+def current_kpis(kpis: Mapping[str, dict]) -> dict[str, dict]:
+    """KPIs saved by an earlier version, in today's keys and labels (a copy; today's KPIs pass unchanged).
+
+    ``cost_reduction`` ("Cost-to-serve reduction") is left out: it was ``cost_to_serve``'s change with the sign
+    turned. ``accounts_per_no_role`` ("Accounts per no role") becomes ``accounts_per_manager`` ("Accounts per
+    manager") when no manager had a role, else ``accounts_per_manager_without_role``.
+    """
+    out = {k: dict(v) for k, v in kpis.items() if k != "cost_reduction"}
+    old = out.pop("accounts_per_no_role", None)
+    if old is not None:
+        alone = not any(k.startswith("accounts_per_") for k in out)
+        key, label = (("accounts_per_manager", "Accounts per manager") if alone
+                      else ("accounts_per_manager_without_role", "Accounts per manager without a role"))
+        out[key] = {**old, "label": label}
+    return out
 
 
 def outside_band(kpis: Mapping[str, dict]) -> list[str]:
@@ -649,9 +668,8 @@ class KpiModel:
         out = {key: self._kpi(key, b, s) for key, (b, s) in self._static.items()
                if key not in self._optional_kpis or self._optional_kpis[key]}
         out["cost_to_serve"] = self._kpi("cost_to_serve", cts_b.sum(), cts_a.sum())
-        out["cost_reduction"] = self._kpi("cost_reduction", 0.0, cts_b.sum() - cts_a.sum())
-        for key, (role, b, s) in self._roles.items():
-            out[key] = {**self._kpi(key, b, s), "label": f"Accounts per {role}", "unit": "accounts"}
+        for key, (label, b, s) in self._roles.items():
+            out[key] = {**self._kpi(key, b, s), "label": label, "unit": "accounts"}
         return out
 
     def _prepare_static(self) -> None:
@@ -676,15 +694,24 @@ class KpiModel:
         self._static = st
         self._optional_kpis = {"accounts_from_leavers": bool(mg["leaves"].any()),
                                "unowned_assigned": bool((g_["accounts"][g_["from"] < 0]).sum() > 0)}
-        roles = _col(mg, "role").astype("string").fillna("no role").to_numpy(dtype=object)
+        role_col = _col(mg, "role").astype("string").str.strip()
+        roles = role_col.where(role_col != "").to_numpy(dtype=object, na_value=None)
         fi, ti, n_acc = g_["from"], g_["to"], g_["accounts"]
         self._roles = {}
         team_b, team_a = mg["team_before"].to_numpy(dtype=bool), mg["team_after"].to_numpy(dtype=bool)
-        for role in sorted(set(roles)):  # a handful of roles; per manager of the team before / after, as above
-            in_role = roles == role
+        named = sorted({r for r in roles if r is not None})
+        for role in [*named, None]:  # a handful of roles; per manager of the team before / after, as above
+            in_role = np.array([r == role for r in roles], dtype=bool)
+            if role is None and not in_role.any():
+                continue
             before = n_acc[(fi >= 0) & in_role[fi.clip(0)]].sum() / max(int((in_role & team_b).sum()), 1)
             after = n_acc[(ti >= 0) & in_role[ti.clip(0)]].sum() / max(int((in_role & team_a).sum()), 1)
-            self._roles[f"accounts_per_{_slug(role)}"] = (role, float(before), float(after))
+            # managers without a role: the whole team when nobody has one (a CRM export rarely has roles),
+            # else the rest beside the named roles; never "Accounts per no role"
+            key, label = ((f"accounts_per_{_slug(role)}", f"Accounts per {role}") if role is not None
+                          else ("accounts_per_manager", "Accounts per manager") if not named
+                          else ("accounts_per_manager_without_role", "Accounts per manager without a role"))
+            self._roles[key] = (label, float(before), float(after))
         self._bands_ = (low, high, cap)
 
     def _move_kinds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
