@@ -31,7 +31,7 @@ def test_projection_follows_assignment_and_assumptions():
     assert "<svg" in view._fan.value and "<svg" in view._waterfall.value and "<svg" in view._mgr_chart.value
     before = proj.kpis["delta_handover"]["scenario"]
     t0 = time.perf_counter()
-    view._sliders["handover_loss"].value = 0.20
+    view._sliders["handover_loss"].value = 20  # in percent, like the Reallocate step's shares
     seconds = time.perf_counter() - t0
     after = st.projection.kpis["delta_handover"]["scenario"]
     assert abs(after / before - 0.20 / 0.15) < 1e-9
@@ -103,7 +103,7 @@ def test_starts_from_the_scenario_assumptions_in_params():
     assert seg.loc["Grow", "retention_baseline"] == 0.8 and seg.loc["Maintain", "retention_baseline"] == 0.9
     assert st.projection.assumptions["elasticity"] == 0.4
     # a value a viewer sends outside the range is clamped by the slider, never used as is
-    view._sliders["handover_loss"].value = 0.9
+    view._sliders["handover_loss"].value = 90
     assert st.projection.assumptions["handover_loss"] == 0.20
 
 
@@ -129,7 +129,7 @@ def test_an_overtaken_refresh_does_not_draw_over_a_newer_one():
     old = threading.Thread(target=view.refresh)
     old.start()
     assert entered.wait(30)
-    view._sliders["handover_loss"].value = 0.20  # a newer refresh, drawn at once
+    view._sliders["handover_loss"].value = 20  # a newer refresh, drawn at once
     newest = st.projection
     gate.set()
     old.join(30)

@@ -11,10 +11,11 @@ import threading
 
 import ipywidgets as w
 
-from workbench.assumptions import Assumptions
-from workbench.kpi import KpiModel, backtest
+from workbench.assumptions import Assumption, Assumptions
+from workbench.kpi import KpiModel, backtest, outside_band
+from workbench.kpi.display import backtest_table, estimates_table, manager_table, segment_table
 from workbench.report.charts.kpi import backtest_chart, fan_chart, manager_change_chart, revenue_waterfall
-from workbench.report.format import fmt_kpi
+from workbench.report.format import CARD_KPIS, fmt_kpi
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, kpi_cards_html, step_header, table_html
@@ -23,9 +24,12 @@ from .state import WorkbenchState
 __all__ = ["KpiStep"]
 
 _DRAW_OPTIONS = (("none (deterministic)", 0), ("200", 200), ("1,000", 1000), ("5,000", 5000))
-_MANAGER_COLUMNS = ("manager_id", "name", "role", "accounts_before", "accounts_after", "moved_in", "moved_out",
-                    "utilisation_before", "utilisation_after", "revenue_before_12m", "revenue_after_12m",
-                    "revenue_delta_12m")
+_MANAGER_ROWS = 25
+# how a unit is set and read: shares in percent like the Reallocate step's sliders (a number typed into a
+# readout is read in the slider's own unit), each with its words; (scale, step, decimals, words)
+_UNITS = {"share": (100.0, 0.1, 1, "%"), "share/year": (100.0, 0.1, 1, "% a year"),
+          "elasticity": (1.0, 0.01, 2, ""), "ratio": (1.0, 0.05, 2, "times"),
+          "months": (1.0, 1.0, 0, "months"), "currency/hour": (1.0, 1.0, 0, "{cur} an hour")}
 _TEXT = {
     "title": "4 · KPIs",
     "subtitle": "Projected effect of the new assignment: baseline (keep owners) vs scenario, with every "
@@ -40,6 +44,17 @@ _TEXT = {
     "backtest": "Fitted on {fit} months, tested on the last {h}: error (MAPE) {total:.1%} in total, {seg:.1%} "
                 "per segment; the actual total fell inside the P10–P90 band in {cov:.0%} of the months.",
     "estimated": "Estimated from revenue history (these replace the growth and retention defaults):",
+    "drawn": "drawn from {lo} to {hi}{unit} around the value",
+    "fixed": "not drawn",
+    "range": "range {lo} to {hi}{unit}",
+    "draws_note": "With Monte Carlo draws each uncertain assumption varies around the value set here, as widely "
+                  "as its range is relative to its middle (10–20 % is ± a third: 15 % is drawn from 10–20 %, "
+                  "10 % from 6.7–13.3 %), so a KPI's value sits inside its P10–P90 band.",
+    "outside": "{kpis}: the value lies outside its P10–P90 band. {why}",
+    "outside_one_sided": "{names} sits at the edge of what it can be, so its draws can only go one way from the "
+                         "value set.",
+    "outside_history": "The draws of growth and retention estimated from history lean one way here.",
+    "more_managers": "{n:,} more managers with a smaller change",
     "clv_apart": "The two lifetime values point different ways. The retention-based one is margin after cost to "
                  "serve ({cts} a year here) over the expected customer life, with the handover churn; the BG/BB "
                  "one is gross margin from purchase frequency over 10 years, before cost to serve. Read the first "
@@ -64,20 +79,22 @@ class KpiStep(w.VBox):
         self._segment_retention = dict(given.pop("segment_retention", None) or {})
         start = self._defaults.with_values(**given)
         self._sliders: dict[str, w.FloatSlider] = {}
+        self._info: dict[str, w.HTML] = {}
+        self._units: dict[str, w.HTML] = {}
+        self._currency = ""
         rows = []
         for name, a in start.items.items():
-            step = 1.0 if a.unit == "months" else round((a.high - a.low) / 40, 6) or 0.01
-            sl = w.FloatSlider(value=a.value, min=a.low, max=a.high, step=step, continuous_update=False,
-                               readout_format=".0f" if a.unit in ("months", "currency/hour") else ".3f",
+            scale, step, dec, words = _UNITS.get(a.unit, (1.0, 0.01, 2, ""))
+            sl = w.FloatSlider(value=_shown(a.value, scale), min=_shown(a.low, scale), max=_shown(a.high, scale),
+                               step=step, continuous_update=False, readout_format=f".{dec}f",
                                layout=w.Layout(width="320px"))
             sl.observe(self._on_assumption, names="value")
             self._sliders[name] = sl
-            info = w.HTML(f'<div class="wb-assumption" title="{html.escape(a.source)}">'
-                          f'<b>{html.escape(a.label)}</b> <span class="wb-unit">({html.escape(a.unit)}, range '
-                          f'{a.low:g}–{a.high:g}{", uncertain" if a.uncertain else ""})</span><br>'
-                          f'<span class="wb-source">{html.escape(a.source)}</span></div>',
-                          layout=w.Layout(width="560px"))
-            rows.append(w.HBox([sl, info]))
+            self._info[name] = w.HTML(layout=w.Layout(width="600px"))
+            # the unit beside the figure, so "15.0" reads "15.0 %" (the currency is known once a book is fitted)
+            self._units[name] = w.HTML(layout=w.Layout(width="90px"))
+            rows.append(w.HBox([sl, self._units[name], self._info[name]]))
+        self._show_ranges(start)
         self._draws = w.Dropdown(options=_DRAW_OPTIONS, value=self._draw_value(kpi.get("draws", 0)),
                                  description="Monte Carlo draws", style={"description_width": "initial"})
         self._horizon = w.IntSlider(value=int(kpi.get("horizon_months", 12) or 12), min=1, max=36,
@@ -100,13 +117,15 @@ class KpiStep(w.VBox):
         self._bt_text = w.HTML()
         self._bt_chart = ChartPane()
         self._bt_table = w.HTML()
-        editor = w.Accordion(children=[w.VBox([*rows, self._estimates])],
+        self._band_note = w.HTML()
+        editor = w.Accordion(children=[w.VBox([w.HTML(f'<p class="wb-muted">{html.escape(_TEXT["draws_note"])}</p>'),
+                                               *rows, self._estimates])],
                              titles=("Assumptions: value, range and source",))
         self.children = [step_header(_TEXT["title"], _TEXT["subtitle"]),
                          w.HBox([self._draws, self._horizon, self._reset]), editor, self._msg, self._cards,
-                         w.HBox([self._fan, self._waterfall]),
+                         self._band_note, w.HBox([self._fan, self._waterfall]),
                          w.HTML("<h4>Per segment</h4>"), self._segments,
-                         w.HTML("<h4>Per manager</h4>"), w.HBox([self._mgr_chart, self._managers]),
+                         w.HTML("<h4>Per manager</h4>"), self._mgr_chart, self._managers,
                          w.HTML("<h4>Backtest: how far to trust the baseline</h4>"), self._holdout, self._bt_text,
                          w.HBox([self._bt_chart, self._bt_table])]
         self.add_class("wb-step")
@@ -130,14 +149,21 @@ class KpiStep(w.VBox):
         values = [v for _, v in _DRAW_OPTIONS]
         return int(draws) if int(draws or 0) in values else 0
 
+    def _value(self, name: str) -> float:
+        """An assumption's value as the model takes it (a share, not the percent its slider shows)."""
+        return _taken(self._sliders[name].value, _UNITS.get(self._defaults.items[name].unit, (1.0,))[0])
+
+    def _set_slider(self, name: str, value: float) -> None:
+        self._sliders[name].value = _shown(value, _UNITS.get(self._defaults.items[name].unit, (1.0,))[0])
+
     @property
     def assumptions(self) -> Assumptions:
         """The assumptions as currently set in the editor."""
         return self._defaults.with_values(segment_retention=self._segment_retention,
-                                          **{n: s.value for n, s in self._sliders.items()})
+                                          **{n: self._value(n) for n in self._sliders})
 
     def _changed(self) -> dict:
-        out = {n: s.value for n, s in self._sliders.items() if s.value != self._defaults[n]}
+        out = {n: self._value(n) for n in self._sliders if self._value(n) != self._defaults[n]}
         if self._segment_retention:
             out["segment_retention"] = dict(self._segment_retention)
         return out
@@ -157,10 +183,20 @@ class KpiStep(w.VBox):
             self._generation += 1  # a refresh still running on the previous model must not draw over this one
             self._model = model
         self._managers_stale = True
+        self._currency = model.currency_ or ""
+        self._show_ranges(self.assumptions)
         self._show_estimates()
         if not st.loading:  # a loaded scenario brings its own projection, drawn when it arrives
             self.refresh()
         self.run_backtest()
+
+    def _show_ranges(self, assumptions: Assumptions) -> None:
+        """Each assumption's words: label, range and unit, what the draws vary it over (it moves with the value),
+        source."""
+        for name, a in assumptions.items.items():
+            self._info[name].value = _assumption_html(a, self._currency)
+            words = _UNITS.get(a.unit, (1.0, 0.01, 2, ""))[3].format(cur=self._currency).strip()
+            self._units[name].value = f'<span class="wb-unit">{html.escape(words)}</span>'
 
     def _show_estimates(self) -> None:
         est = self._model.baseline_.segments.assign(segment=self._model.segment_names_)
@@ -168,8 +204,7 @@ class KpiStep(w.VBox):
         if not len(est):
             self._estimates.value = ""
             return
-        cols = ["segment", "growth", "growth_se", "retention", "retention_se"]
-        self._estimates.value = f"<p>{_TEXT['estimated']}</p>" + table_html(est[cols], float_format="{:,.3f}")
+        self._estimates.value = f"<p>{_TEXT['estimated']}</p>" + _table(estimates_table(est))
 
     @guarded()
     def _on_holdout(self, _change=None) -> None:
@@ -204,12 +239,13 @@ class KpiStep(w.VBox):
             fit=m["fit_months"], h=m["holdout_months"], total=m["mape_total"], seg=m["mape_segments"] or 0.0,
             cov=m["coverage_total"] or 0.0)) + "".join(f"<br>{html.escape(n)}" for n in bt.notes) + "</p>"
         self._bt_chart.show(backtest_chart(bt.series, currency=self._model.currency_ if self._model else ""))
-        self._bt_table.value = table_html(bt.by_segment, float_format="{:,.3f}")
+        self._bt_table.value = _table(backtest_table(bt.by_segment, self._currency))
 
     @guarded()
     def _on_assumption(self, _change=None) -> None:
         if self._syncing:
             return
+        self._show_ranges(self.assumptions)
         self.state.set_section("kpi", assumptions=self._changed())
         self.refresh()
 
@@ -230,12 +266,13 @@ class KpiStep(w.VBox):
         self._syncing = True
         try:
             self._segment_retention = dict(given.pop("segment_retention", None) or {})
-            for name, slider in self._sliders.items():
-                slider.value = float(given.get(name, self._defaults[name]))
+            for name in self._sliders:
+                self._set_slider(name, float(given.get(name, self._defaults[name])))
             self._draws.value = self._draw_value(kpi.get("draws", 0))
             self._horizon.value = int(kpi.get("horizon_months", 12) or 12)
         finally:
             self._syncing = False
+        self._show_ranges(self.assumptions)
 
     def _on_projection(self, change) -> None:
         if change.new is not None and change.new is not self._projected:  # a loaded scenario's KPIs: draw them
@@ -247,7 +284,7 @@ class KpiStep(w.VBox):
         """Put every assumption back to its default (one recompute)."""
         for n, s in self._sliders.items():
             s.unobserve(self._on_assumption, names="value")
-            s.value = self._defaults[n]
+            self._set_slider(n, self._defaults[n])
             s.observe(self._on_assumption, names="value")
         self._on_assumption()
 
@@ -280,25 +317,67 @@ class KpiStep(w.VBox):
     # -- rendering ------------------------------------------------------------------------------------------
     def _render(self, proj) -> None:
         self._cards.value = kpi_cards_html(proj.kpis) + _clv_note(proj.kpis)
+        self._band_note.value = _band_note(proj.kpis, self.assumptions)
         cur = self._model.currency_ if self._model is not None else ""
         self._fan.show(fan_chart(proj.series, currency=cur))
         self._waterfall.show(revenue_waterfall(proj.kpis, currency=cur))
         if self._managers_stale:
             self._mgr_chart.show(manager_change_chart(proj.by_manager))
             self._managers_stale = False
-        seg_cols = [c for c in ("segment", "accounts", "revenue_last_12m", "baseline_revenue_12m",
-                                "scenario_revenue_12m", "delta_revenue_12m", "retention_baseline", "p_alive",
-                                "accounts_moved", "revenue_at_risk") if c in proj.by_segment]
-        shares = {c: proj.by_segment[c].map(lambda v: "" if v != v else f"{100 * v:.1f} %")  # not "1.0"
-                  for c in ("retention_baseline", "p_alive") if c in seg_cols}
-        self._segments.value = table_html(proj.by_segment[seg_cols].assign(**shares), max_rows=20)
-        cols = [c for c in _MANAGER_COLUMNS if c in proj.by_manager]
-        top = proj.by_manager.reindex(proj.by_manager["revenue_delta_12m"].abs().sort_values(ascending=False).index)
-        # the next 12 months as projected, not the last 12 of the Reallocate step's table: say which is which
-        shown = top[cols].rename(columns={"revenue_before_12m": "revenue_next_12m_keep_owners",
-                                          "revenue_after_12m": "revenue_next_12m_new_owners",
-                                          "revenue_delta_12m": "revenue_next_12m_change"})
-        self._managers.value = table_html(shown, max_rows=25, float_format="{:,.2f}")
+        self._segments.value = _table(segment_table(proj.by_segment, cur))
+        # the next 12 months as projected, not the last 12 of the Reallocate step's table: the headers say so
+        more = len(proj.by_manager) - _MANAGER_ROWS
+        self._managers.value = _table(manager_table(proj.by_manager, cur, rows=_MANAGER_ROWS)) + (
+            f'<div class="wb-more">{html.escape(_TEXT["more_managers"].format(n=more))}</div>' if more > 0 else "")
+
+
+def _shown(value: float, scale: float) -> float:
+    """A model value as its slider shows it (0.15 → 15.0 for a share), free of float noise (0.07 × 100)."""
+    return round(float(value) * scale, 6)
+
+
+def _taken(shown: float, scale: float) -> float:
+    """A slider's figure as the model takes it (15.0 → 0.15)."""
+    return round(float(shown) / scale, 10)
+
+
+def _figure(x: float, scale: float, dec: int) -> str:
+    """A range end in the slider's unit, without trailing zeros ("6.7", "10", "0.25")."""
+    text = f"{x * scale:,.{dec}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _assumption_html(a: Assumption, currency: str) -> str:
+    scale, _, dec, words = _UNITS.get(a.unit, (1.0, 0.01, 2, ""))
+    words = words.format(cur=currency).strip()
+    unit = f" {words}" if words else ""
+    rng = _TEXT["range"].format(lo=_figure(a.low, scale, dec), hi=_figure(a.high, scale, dec), unit=unit)
+    lo, hi = a.draw_range()
+    fine = dec + (a.unit == "months")  # months are drawn as fractions: "4.8 to 19.2 months"
+    drawn = (_TEXT["drawn"].format(lo=_figure(lo, scale, fine), hi=_figure(hi, scale, fine), unit=unit)
+             if hi > lo else _TEXT["fixed"])
+    return (f'<div class="wb-assumption" title="{html.escape(a.source)}"><b>{html.escape(a.label)}</b> '
+            f'<span class="wb-unit">({html.escape(rng)}; {html.escape(drawn)})</span><br>'
+            f'<span class="wb-source">{html.escape(a.source)}</span></div>')
+
+
+def _table(df) -> str:
+    """A table whose headers wrap onto more lines (they are words, some long), so it fits the step's width."""
+    return table_html(df, max_rows=len(df)).replace(
+        "<th>", '<th style="white-space: normal; vertical-align: bottom; min-width: 56px">')
+
+
+def _band_note(kpis: dict, assumptions: Assumptions) -> str:
+    """A word when a card's value lies outside its own P10–P90 band, and why (only a one-sided assumption or the
+    history's estimates can put it there: every assumption is drawn around its value)."""
+    shown = [k for k in outside_band(kpis) if k in CARD_KPIS or k.startswith("accounts_per_")]
+    if not shown:
+        return ""
+    one_sided = assumptions.one_sided()
+    why = (_TEXT["outside_one_sided"].format(names=", ".join(assumptions.items[n].label for n in one_sided))
+           if one_sided else _TEXT["outside_history"])
+    text = _TEXT["outside"].format(kpis=", ".join(kpis[k]["label"] for k in shown), why=why)
+    return f'<p class="wb-muted wb-band-note">{html.escape(text)}</p>'
 
 
 def _clv_note(kpis: dict) -> str:
