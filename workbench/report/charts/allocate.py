@@ -13,7 +13,7 @@ from ...allocate.engine import reason_label
 __all__ = ["workload_chart", "balance_chart", "region_chart", "moves_by_reason_chart", "tradeoff_chart",
            "manager_labels"]
 
-_BEFORE, _AFTER, _BAND = "#9db4cc", "#1f4e79", "#d9ead3"
+_BEFORE, _AFTER, _BAND, _TARGET, _EDGE = "#9db4cc", "#1f4e79", "#d9ead3", "#2e7d32", "#a40000"
 #: the share-of-target axis ends here at the most: one manager at 1,150 % must not squash the band into a sliver
 _AXIS_CUT = 3.0
 
@@ -84,19 +84,26 @@ def _dumbbell(df: pd.DataFrame, band: float, max_managers: int, x_title: str, ti
     height = max(120, 14 * len(df))
     y = alt.Y("label:N", sort=order, title=None)
     scale = alt.Scale(domain=[0, _AXIS_CUT], clamp=True) if cut else alt.Undefined
-    strip = alt.Chart(pd.DataFrame({"lo": [1 - band], "hi": [1 + band]})).mark_rect(color=_BAND, opacity=0.8).encode(
-        x=alt.X("lo:Q", scale=scale), x2="hi:Q")
-    target = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#2e7d32", strokeDash=[4, 3]).encode(
-        x=alt.X("x:Q", scale=scale))
+    # one legend for every mark: the shaded strip, the target line and the red ticks were left unexplained
+    keys = ["before", "after", f"band ±{band:.0%}", "target", "own upper edge (band or capacity)"]
+    legend = alt.Scale(domain=keys, range=[_BEFORE, _AFTER, _BAND, _TARGET, _EDGE])
+
+    def key(i: int) -> alt.ColorDatum:  # coloured through the points' scale, which all layers share
+        return alt.ColorDatum(keys[i])
+
+    strip = alt.Chart(pd.DataFrame({"lo": [1 - band], "hi": [1 + band]})).mark_rect(opacity=0.8).encode(
+        x=alt.X("lo:Q", scale=scale), x2="hi:Q", color=key(2))
+    target = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 3]).encode(
+        x=alt.X("x:Q", scale=scale), color=key(3))
     link = alt.Chart(df).mark_rule(color="#999").encode(y=y, x=alt.X("before:Q", scale=scale), x2="after:Q")
     long = df.melt(id_vars=["label"], value_vars=["before", "after"], var_name="when", value_name="load")
     pts = alt.Chart(long).mark_circle(size=70, opacity=1).encode(
         y=y,
         x=alt.X("load:Q", title=x_title, axis=alt.Axis(format="%"), scale=scale),
-        color=alt.Color("when:N", scale=alt.Scale(domain=["before", "after"], range=[_BEFORE, _AFTER]),
-                        title=None))
+        color=alt.Color("when:N", scale=legend, title=None,
+                        legend=alt.Legend(orient="bottom", direction="horizontal", columns=3, symbolType="square")))
     # the red tick is each manager's own upper edge: band high, or capacity where that is lower
-    caps = alt.Chart(df).mark_tick(color="#a40000", thickness=2, size=10).encode(y=y, x=alt.X("cap:Q", scale=scale))
+    caps = alt.Chart(df).mark_tick(thickness=2, size=10).encode(y=y, x=alt.X("cap:Q", scale=scale), color=key(4))
     return alt.layer(strip, target, link, caps, pts).properties(title=title, width=420, height=height)
 
 
