@@ -44,7 +44,11 @@ def test_kpi_deltas_against_baseline_and_reference(trio):
     assert np.isnan(k.loc[("accounts_moved", "Wide band"), "p10"])  # no Monte Carlo → NaN band
     wide = cmp.kpi_table.set_index("kpi")
     assert wide.loc["revenue_12m", "Wide band"] == pytest.approx(rb["scenario"])
-    assert wide.loc["revenue_12m", "Wide band P10–P90"] != "" and wide.loc["accounts_moved", "Wide band P10–P90"] == ""
+    assert wide.loc["revenue_12m", "Wide band value P10–P90"] != ""
+    assert wide.loc["accounts_moved", "Wide band value P10–P90"] == ""
+    # the change's own band (as on the KPI cards) beside the value's, each named
+    assert k.loc[("revenue_12m", "Wide band"), "delta_p10"] == pytest.approx(rb["delta_p10"])
+    assert wide.loc["revenue_12m", "Wide band change P10–P90"] != ""
     assert list(cmp.kpis["kpi"].unique()) == list(a.projection.kpis)
 
 
@@ -149,7 +153,7 @@ def test_charts_stay_under_the_mark_limit():
     cmp = compare(big)
     chart = loads_side_by_side(cmp.loads_long)
     assert _marks(chart) <= MAX_MARKS
-    assert "60 of 400" in chart.to_dict()["title"]
+    assert "25 of 400" in chart.to_dict()["title"]  # one row per manager: a few dozen stay readable
     assert _marks(loads_before_after(big[0].assignment.loads)) <= MAX_MARKS
     assert _marks(kpi_bands(cmp.kpis)) <= MAX_MARKS
 
@@ -180,7 +184,9 @@ def test_kpi_bands_chart_the_change_from_zero_with_readable_figures():
     cmp = compare([a, b])
     spec = kpi_bands(cmp.kpis).to_dict()
     rev = spec["vconcat"][0]
-    assert rev["title"]["subtitle"] == "change against the baseline (EUR)"
+    # the subtitle says what the bar and the whisker are (they had no legend)
+    assert rev["title"]["subtitle"] == ["change against the baseline (EUR)",
+                                        "bar: the change · black line: its P10–P90 band"]
     bar = rev["layer"][0]
     assert bar["mark"]["type"] == "bar" and bar["encoding"]["x"]["field"] == "change"
     domain = bar["encoding"]["x"]["scale"]["domain"]
@@ -221,7 +227,7 @@ def test_own_band_kpi_says_so_and_legends_have_no_field_names():
     line = [layer for layer in series["layer"] if layer["mark"]["type"] == "line"][0]
     assert line["encoding"]["color"]["title"] is None
     assert line["encoding"]["color"]["scale"]["domain"] == ["without the plan (baseline)", "with the plan"]
-    pts = loads_before_after(a.assignment.loads).to_dict()["layer"][1]
+    pts = [ly for ly in loads_before_after(a.assignment.loads).to_dict()["layer"] if ly["mark"]["type"] == "point"][0]
     assert pts["encoding"]["color"]["title"] is None
     side = loads_side_by_side(cmp.loads_long).to_dict()["layer"][-1]
     assert side["encoding"]["color"]["title"] is None

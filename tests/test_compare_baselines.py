@@ -69,7 +69,10 @@ def test_parameter_labels_for_people():
     assert param_text("allocate.band", "0.15") == "±15 %"
     assert param_text("allocate.max_move_share", "null") == "no limit"
     assert param_text("allocate.max_move_share", "0.2") == "20 %"
-    assert param_text("allocate.locks", '[{"account_id": "A1"}, {"account_id": "A2"}]') == "2"
+    # locks and what-if events in words, by name where the scenarios know the ids
+    assert param_text("allocate.locks", '[{"account_id": "A1"}, {"account_id": "A2", "manager_id": "M7"}]',
+                      {"A2": "Acme GmbH", "M7": "Lena Peters"}) == \
+        "A1 stays with its owner; Acme GmbH stays with Lena Peters"
     assert param_text("segment.features", '["revenue", "headroom"]') == "revenue, headroom"
     assert param_text("segment.method", '"kmeans"') == "kmeans"
     assert param_text("kpi.seed", "—") == "—"  # a scenario that does not set it

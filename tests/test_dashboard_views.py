@@ -67,7 +67,9 @@ def test_moves_without_revenue_keep_the_plan_order_and_fill_a_missing_owner():
     assert shown.loc[0, "From"] == "no owner"
 
 
-def test_comparison_shows_notes_apart_from_warnings_and_the_change_column_before_the_bands(store_path):
+def test_comparison_shows_notes_apart_from_warnings_and_the_bands_in_a_table_of_their_own(store_path):
+    """Three scenarios took 12 columns with their bands and were cut off at 1,280 px: the values and changes form
+    one table, the bands (of each change, as on the KPI cards) a second one."""
     from widgets.dashboard import Dashboard
     from widgets.scenario_step import comparison_table
 
@@ -77,6 +79,12 @@ def test_comparison_shows_notes_apart_from_warnings_and_the_change_column_before
     assert "wb-msg-warning" not in html  # one book, one set of assumptions: no alarm
     assert 'wb-msg wb-msg-info' in html and "own band" in html
     assert 'class="wb-cmp"' in html
-    cols = list(comparison_table(compare([d._load("Wide"), d._load("Narrow")])).columns)
-    assert cols.index("Narrow vs Wide") < min(i for i, c in enumerate(cols) if c.endswith("P10–P90"))
+    cmp = compare([d._load("Wide"), d._load("Narrow")])
+    cols = list(comparison_table(cmp).columns)
+    assert cols == ["KPI", "Baseline", "Wide", "Narrow", "Narrow vs Wide"]
+    assert html.index("Narrow vs Wide") < html.index("change against its own baseline, P10–P90")
+    k = d._load("Narrow").projection.kpis["revenue_12m"]
+    from workbench.report.format import change_band_text
+
+    assert html.count("<table") == 2 and change_band_text(k) in html
     assert "Band ± (share of target)" in d._cmp_params.value and "±15 %" in d._cmp_params.value

@@ -52,13 +52,16 @@ def test_workbook_has_the_sheets(workbook):
 
 def test_kpis_round_trip(workbook, scenario):
     got = _sheet_frame(workbook["KPIs"]).set_index("kpi")
+    # the change's band and the value's band each say which they are
+    heads = {"baseline": "baseline", "scenario": "scenario", "delta": "change", "delta_p10": "change_p10",
+             "delta_p90": "change_p90", "p10": "scenario_p10", "p90": "scenario_p90"}
     for key, k in scenario.projection.kpis.items():
-        for col in ("baseline", "scenario", "delta", "p10", "p90"):
-            want = k[col]
+        for col, head in heads.items():
+            want = k.get(col)
             if want is None:
-                assert pd.isna(got.loc[key, col])  # an empty cell, not 0
+                assert pd.isna(got.loc[key, head])  # an empty cell, not 0
             else:
-                assert got.loc[key, col] == pytest.approx(want, rel=1e-12)
+                assert got.loc[key, head] == pytest.approx(want, rel=1e-12)
 
 
 def test_each_kpi_row_has_the_number_format_of_its_unit(workbook, scenario):
@@ -75,16 +78,16 @@ def test_each_kpi_row_has_the_number_format_of_its_unit(workbook, scenario):
         fmt = want[k["unit"]]
         if k["unit"] == "accounts" and not float(k["scenario"]).is_integer():
             fmt = "#,##0.0"  # an average (accounts per manager of a role)
-        for col in ("baseline", "scenario", "delta"):
-            cell = ws.cell(row=rows[key], column=header.index(col) + 1)
+        for col, head in (("baseline", "baseline"), ("scenario", "scenario"), ("delta", "change")):
+            cell = ws.cell(row=rows[key], column=header.index(head) + 1)
             assert cell.number_format == fmt, (key, col, cell.number_format)
             assert cell.value == pytest.approx(k[col], rel=1e-12)
     summary = workbook["Summary"]
-    head = next(r for r in range(1, summary.max_row + 1) if summary.cell(row=r, column=1).value == "label")
+    head = next(r for r in range(1, summary.max_row + 1) if summary.cell(row=r, column=1).value == "KPI")
     labels = {summary.cell(row=r, column=1).value: r for r in range(head + 1, head + 1 + len(kpis))}
     for k in kpis.values():
         if k["unit"] in ("share", "index"):
-            assert summary.cell(row=labels[k["label"]], column=5).number_format == want[k["unit"]]  # delta
+            assert summary.cell(row=labels[k["label"]], column=5).number_format == want[k["unit"]]  # change
 
 
 def test_loads_and_moves_round_trip(workbook, scenario):
@@ -158,7 +161,8 @@ def test_html_report_is_self_contained(scenario, tmp_path):
 
     assert fmt_kpi(kp.loc["revenue_12m", "scenario"], kp.loc["revenue_12m", "unit"]) in text
     shown = kpi_display(scenario.projection.kpis)
-    assert shown["KPI"].iloc[0] == kp.loc["revenue_12m", "label"] and ">P10–P90</th>" in text
+    assert shown["KPI"].iloc[0] == kp.loc["revenue_12m", "label"]
+    assert ">Change P10–P90</th>" in text and ">Scenario P10–P90</th>" in text
     cmp_path = export_html([scenario, make_scenario("Other", seed=8)], tmp_path / "c.html")
     ctext = cmp_path.read_text(encoding="utf-8")
     assert ctext.count("<svg") == 3 and "Other" in ctext and "different books" in ctext
@@ -203,7 +207,7 @@ def test_report_figures_read_like_the_cards():
     assert t.iloc[1].tolist() == ["In band", "25.0 %", "100.0 %", "+75.0 pp"]
     assert t.iloc[2].tolist() == ["Accounts moved", "0 accounts", "334 accounts", "+334 accounts"]
     kpis["revenue_12m"].update(p10=158e6, p90=161e6)
-    assert kpi_display(kpis)["P10–P90"].iloc[0] == "158.00 M EUR … 161.00 M EUR"
+    assert kpi_display(kpis)["Scenario P10–P90"].iloc[0] == "158.00 M EUR … 161.00 M EUR"
     assert when("2026-11-30T00:18:32+00:00") == "30 Nov 2026, 00:18 UTC" and when("not a date") == "not a date"
     from workbench.report.format import header, kpi_line
 

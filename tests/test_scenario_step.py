@@ -13,7 +13,7 @@ from workbench.cli import main
 from workbench.pipeline import run
 from workbench.report.export import assumptions_table, export_excel
 from workbench.sampledata import generate
-from workbench.scenario import Scenario, ScenarioStore, pseudonymise, read_yaml
+from workbench.scenario import Scenario, ScenarioStore, pseudonymise, read_yaml, with_account_names
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,11 @@ def test_step_saves_publishes_loads_and_compares(tmp_path, state, result):
         assert ro.names(published_only=True) == ["Workshop A"]
         saved = ro.load("Workshop A")
     assert saved.author == "Kim" and saved.params["allocate"]["band"] == result.assignment.params["band"]
+    # the move list keeps each company's name beside its id (a scenario holds no copy of the book)
+    named = with_account_names(result.assignment, state.book.accounts)
+    assert "account_name" in saved.assignment.moves and saved.assignment.moves["account_name"].notna().all()
     assert_same_results(Scenario("x", params=saved.params, fingerprint=saved.fingerprint,
-                                 segmentation=result.segmentation, assignment=result.assignment,
+                                 segmentation=result.segmentation, assignment=named,
                                  projection=result.projection, import_report=saved.import_report), saved)
     step.publish("Workshop B")
     step.unpublish("Workshop A")
@@ -93,7 +96,7 @@ def test_step_saves_publishes_loads_and_compares(tmp_path, state, result):
     step._export._format.value = "xlsx"
     data = step._export.export()
     assert data[:2] == b"PK" and step._export._bar.value == 100
-    assert 'download="Workshop A.xlsx"' in step._export._link.value and "base64," in step._export._link.value
+    assert 'download="Workshop_A.xlsx"' in step._export._link.value and "base64," in step._export._link.value
     step._export._format.value = "html"
     page = step._export.export()
     assert b"<svg" in page
@@ -151,7 +154,10 @@ def test_cli_run_save_publish_and_yaml_batch(tmp_path, book, capsys):
     # the batch run gives the numbers the workshop (pipeline.run with the same parameters) gives
     same = run(book, {"allocate": {"band": 0.25}, "kpi": {"draws": 0}})
     assert sc.projection.kpis["revenue_12m"] == same.projection.kpis["revenue_12m"]
-    pd.testing.assert_frame_equal(sc.assignment.moves, same.assignment.moves)
+    # the same moves, each with its company's name beside its id
+    pd.testing.assert_frame_equal(sc.assignment.moves.drop(columns="account_name"), same.assignment.moves)
+    names = book.accounts.set_index("account_id")["name"]
+    assert (sc.assignment.moves["account_name"] == sc.assignment.moves["account_id"].map(names)).all()
     assert sc.author == "batch"
     out = tmp_path / "wide.xlsx"
     assert main(["scenario", "export", "Wide band", "--store", str(store), "--out", str(out)]) == 0
@@ -222,7 +228,8 @@ def test_loading_a_scenario_puts_its_settings_back_in_every_step(tmp_path, book)
     p = app.state.params
     assert p["allocate"]["band"] == 0.3 and p["allocate"]["max_move_share"] == 0.25 and p["segment"]["k"] == 4
     assert ra.params() == {k: v for k, v in p["allocate"].items() if k in ra.params()}
-    pd.testing.assert_frame_equal(app.state.assignment.moves, saved_moves)
+    # the saved plan, its moves named (the scenario carries each company's name beside the id)
+    pd.testing.assert_frame_equal(app.state.assignment.moves.drop(columns="account_name"), saved_moves)
     assert app.state.projection.kpis == saved_kpis
     # the Reallocate tab shows the loaded plan, and the next change starts from the loaded settings
     assert f"{int(saved_moves['from_manager'].notna().sum()):,} accounts change owner" in ra._msg.value

@@ -71,9 +71,11 @@ def make_scenario(name: str = "Balanced", n_accounts: int = 500, n_managers: int
     base = float(rev.sum())
     gain = float(rng.uniform(0.01, 0.05))
     kpis = {
+        # the change's own band is narrower than the value's: baseline and scenario move together in every draw
         "revenue_12m": {"label": "Revenue (12 months)", "unit": "EUR", "baseline": base, "scenario": base * (1 + gain),
                         "delta": base * gain, "p10": base * (1 + gain - 0.02), "p50": base * (1 + gain),
-                        "p90": base * (1 + gain + 0.02)},
+                        "p90": base * (1 + gain + 0.02), "delta_p10": base * (gain - 0.008),
+                        "delta_p90": base * (gain + 0.008)},
         "accounts_moved": {"label": "Accounts moved", "unit": "accounts", "baseline": 0.0,
                            "scenario": float(moved.sum()), "delta": float(moved.sum()),
                            "p10": None, "p50": None, "p90": None},

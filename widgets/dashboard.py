@@ -17,9 +17,16 @@ import pandas as pd
 
 from workbench.cli.serve import PSEUDONYMISE_ENV
 from workbench.compare import compare
-from workbench.report.export import kpi_frame, moves_table, scenario_charts
+from workbench.report.export import kpi_frame, moves_table, plan_in_brief, scenario_charts
 from workbench.report.format import fmt_kpi, when
-from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
+from workbench.scenario import (
+    Scenario,
+    ScenarioStore,
+    ScenarioStoreError,
+    default_store_path,
+    pseudonymise,
+    pseudonymise_text,
+)
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, kpi_cards_html, step_header, table_html
@@ -37,10 +44,16 @@ _TEXT = {
     "no_owner": "no owner",
     "moves_shown": "{shown:,} of {n:,} moves shown, largest revenue first; the Excel export lists them all.",
     "moves_shown_plain": "{shown:,} of {n:,} moves shown; the Excel export lists them all.",
+    "plan": "Plan in brief: {plan}",
+    "technical": "Technical details",
+    "technical_line": "Version {version} · book fingerprint {fingerprint} (identifies the data the plan was made on)",
 }
 
 #: moves listed on the dashboard (the most valuable first); the export carries every move
 MOVES_SHOWN = 25
+#: the columns of "All figures" and their headers: the change's band first (as on the cards), then the value's
+_ALL_FIGURES = {"label": "KPI", "unit": "unit", "baseline": "baseline", "scenario": "scenario", "delta": "change",
+                "delta_p10": "change P10", "delta_p90": "change P90", "p10": "scenario P10", "p90": "scenario P90"}
 
 
 def _who(names: pd.Series, ids: pd.Series) -> pd.Series:
@@ -50,16 +63,19 @@ def _who(names: pd.Series, ids: pd.Series) -> pd.Series:
 
 
 def moves_for_people(sc: Scenario, limit: int = MOVES_SHOWN) -> tuple[pd.DataFrame, bool]:
-    """The moves a stakeholder reads: ``Account, Segment`` (its short name), ``From, To, Revenue, 12 months,
-    Reason``, the largest
-    revenue first (when the plan carries revenue per move), at most ``limit`` rows; manager names, not ids.
+    """The moves a stakeholder reads: ``Account`` (the company's name), ``Segment`` (its short name), ``From, To,
+    Revenue, 12 months, Reason``, the largest revenue first (when the plan carries revenue per move), at most
+    ``limit`` rows; company and manager names, not ids.
     Returns the table and whether it is sorted by revenue."""
     m = moves_table(sc)
     raw = sc.assignment.moves
     by_revenue = "revenue_12m" in raw.columns and len(raw) == len(m)
     rev = pd.to_numeric(raw["revenue_12m"], errors="coerce").to_numpy() if by_revenue else None
+    # the company's name (its alias when pseudonymised); the id only for scenarios saved without names
+    account = m["account_name"].astype("string").fillna(m["account_id"].astype("string")) \
+        if "account_name" in m else m["account_id"]
     out = pd.DataFrame({
-        "Account": m["account_id"],
+        "Account": account,
         # "Long tail – low value, low need, lower potential" → "Long tail": the Segment step explains the rest
         "Segment": m["segment"].astype("string").str.split(" – ", n=1).str[0],
         "From": _who(m["from_name"], m["from_manager"]),
@@ -96,6 +112,7 @@ class Dashboard(w.VBox):
         self._quiet = False
         self._compared: list[str] = []
         self._listed: tuple = ()
+        self._labels: dict[tuple[str, int], str] = {}  # (name, published version) → its name with aliases
         self._msg = MessageBox()
         self._pick = w.Select(options=[], description="Published", rows=8, layout=w.Layout(width="320px"))
         self._pick_many = w.SelectMultiple(options=[], description="Compare", rows=8, layout=w.Layout(width="320px"))
@@ -115,9 +132,14 @@ class Dashboard(w.VBox):
         # min_width 0: a wide table scrolls inside its own box instead of widening the view past the tab's edge
         # (the comparison's 'B vs A' column and its warning were cut off at 1,440 px)
         fit = {"min_width": "0", "max_width": "100%"}
-        scenario_view = w.VBox([self._head, self._kpis, w.HBox(self._charts[:2]), self._charts[2], self._moves,
-                                self._export], layout=w.Layout(**fit))
-        compare_view = w.VBox([self._cmp_kpis, self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params],
+        # charts side by side only where both fit at their own size, else one under the other: squeezed into
+        # half the card they were scaled down to ~8 px text
+        for pane in (*self._charts, *self._cmp_charts):
+            pane.layout.margin = "0 12px 12px 0"
+        wrap = {"flex_flow": "row wrap", "align_items": "flex-start"}
+        scenario_view = w.VBox([self._head, self._kpis, w.HBox(self._charts[:2], layout=w.Layout(**wrap)),
+                                self._charts[2], self._moves, self._export], layout=w.Layout(**fit))
+        compare_view = w.VBox([self._cmp_kpis, w.HBox(self._cmp_charts, layout=w.Layout(**wrap)), self._cmp_params],
                               layout=w.Layout(**fit))
         # the tabs take the room left and never less than nothing: wide content (cards, tables) used to push
         # the scenario list to zero width, hidden under the tabs
@@ -174,8 +196,7 @@ class Dashboard(w.VBox):
         current = self._pick.value
         self._quiet = True  # changing options moves the selection; open once below, not per change
         try:
-            self._pick.options = names
-            self._pick_many.options = names
+            self._set_options()
             target = current if current in names else (names[0] if names else None)
             self._pick.value = target
         finally:
@@ -185,6 +206,30 @@ class Dashboard(w.VBox):
             self._clear()
             return
         self.show_scenario(target)
+
+    def _label(self, name: str, version: int) -> str:
+        """A published scenario's name as the list shows it: with aliases on, its managers' names (a surname
+        alone too: "S1, Peters leaves") replaced as everywhere else on the page."""
+        if not self.pseudonymised:
+            return name
+        key = (name, version)
+        if key not in self._labels:
+            store = self._open_store()
+            loads = store.load_part(name, "assignment.loads", published_only=True)
+            self._labels[key] = name if loads is None else pseudonymise_text(name, loads, store.alias_salt)
+        return self._labels[key]
+
+    def _set_options(self) -> None:
+        """Fill both lists from ``_listed``; the values stay the real names (they never reach the browser, only
+        the labels do), so a viewer's choice is checked against the store as always."""
+        if self.pseudonymised:
+            options = [(self._label(n, v), n) for n, v in self._listed]
+        else:
+            options = [n for n, _ in self._listed]
+        chosen = tuple(v for v in self._pick_many.value if v in {n for n, _ in self._listed})
+        self._pick.options = options
+        self._pick_many.options = options
+        self._pick_many.value = chosen
 
     def _snapshot(self) -> tuple:
         """(name, published version) of every published scenario: what ``poll`` compares."""
@@ -241,10 +286,17 @@ class Dashboard(w.VBox):
         sc = self._load(name)
         self.tabs.selected_index = 0
         meta = " · ".join(html.escape(x) for x in (sc.author, when(sc.saved_at), sc.book_summary) if x)
+        # what a re-run needs (version, the book's fingerprint) is folded away from the people reading the plan
+        tech = (f'<details class="wb-all-kpis wb-tech"><summary>{_TEXT["technical"]}</summary><div class="wb-sub">'
+                + html.escape(_TEXT["technical_line"].format(version=sc.version, fingerprint=sc.fingerprint))
+                + "</div></details>")
         self._head.value = (f'<h3 class="wb-h" data-scenario="{html.escape(sc.name)}">{html.escape(sc.name)}</h3>'
-                            f'<div class="wb-sub">{html.escape(sc.description)}</div><div class="wb-sub">{meta}</div>')
+                            f'<div class="wb-sub">{html.escape(sc.description)}</div><div class="wb-sub">{meta}</div>'
+                            f'<div class="wb-sub">{html.escape(_TEXT["plan"].format(plan=plan_in_brief(sc)))}</div>'
+                            f"{tech}")
         # cards as in the workshop's KPIs step; every figure, unrounded, one click away
-        k = kpi_frame(sc)[["label", "unit", "baseline", "scenario", "delta", "p10", "p90"]]
+        k = kpi_frame(sc)[list(_ALL_FIGURES)].rename(columns=_ALL_FIGURES)
+        k = k.drop(columns=[c for c in k.columns if c.endswith(("P10", "P90")) and k[c].isna().all()])
         self._kpis.value = (kpi_cards_html(sc.projection.kpis) + '<details class="wb-all-kpis"><summary>All '
                             f"figures ({len(k)})</summary>{table_html(k, max_rows=60, float_format='{:,.2f}')}"
                             "</details>")
@@ -272,7 +324,7 @@ class Dashboard(w.VBox):
         self._compared = names
         self.tabs.selected_index = 1
         show_comparison(cmp, self._cmp_kpis, self._cmp_charts, self._cmp_params)
-        self._msg.show(_TEXT["compared"].format(names=", ".join(names)), "ok")
+        self._msg.show(_TEXT["compared"].format(names=", ".join(cmp.names)), "ok")  # aliased when switched on
 
     def _on_alias(self, _change) -> None:
         if self._force_alias and not self._alias.value:
@@ -280,6 +332,13 @@ class Dashboard(w.VBox):
             return
         # re-render everything on screen so that no view keeps showing the other kind of names
         tab = self.tabs.selected_index
+        current = self._pick.value
+        self._quiet = True
+        try:
+            self._set_options()
+            self._pick.value = current
+        finally:
+            self._quiet = False
         if self._compared:
             self.show_comparison(self._compared)
         self.show_scenario(self._pick.value)

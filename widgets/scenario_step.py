@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import html
-import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +18,16 @@ import pandas as pd
 
 from workbench.compare import Comparison, compare
 from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
-from workbench.report.export import export_excel, export_html
-from workbench.report.format import comparison_display, when
-from workbench.scenario import Scenario, ScenarioStore, ScenarioStoreError, default_store_path, pseudonymise
+from workbench.report.export import export_excel, export_html, safe_file_name
+from workbench.report.format import comparison_bands, comparison_display, when
+from workbench.scenario import (
+    Scenario,
+    ScenarioStore,
+    ScenarioStoreError,
+    default_store_path,
+    pseudonymise,
+    with_account_names,
+)
 
 from .charting import ChartPane
 from .common import MessageBox, download_link, guarded, step_header, table_html
@@ -48,22 +54,30 @@ _MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 
 
 def comparison_table(cmp: Comparison) -> pd.DataFrame:
-    """``comparison_display`` with the P10–P90 columns moved to the end, so each scenario's change against the
-    first (the point of the view) stands next to the values instead of behind the bands."""
-    shown = comparison_display(cmp)
-    bands = [c for c in shown.columns if c.endswith(" P10–P90")]
-    return shown[[c for c in shown.columns if c not in bands] + bands]
+    """``comparison_display`` without the P10–P90 bands (``comparison_bands`` has them, in a table of their own):
+    each scenario's value and its change against the first, the point of the view, in columns few enough to fit
+    a 1,280 px screen (with the bands beside them three scenarios took 12 columns and were cut off)."""
+    return comparison_display(cmp, bands=False)
+
+
+#: the heading of a comparison's band table
+_BANDS_HEAD = ("Uncertainty: each scenario's change against its own baseline, P10–P90 (as on the KPI cards; "
+               "a band that holds zero may go either way)")
 
 
 def show_comparison(cmp: Comparison, table: w.HTML, charts: list[ChartPane], params: w.HTML) -> None:
     """Render a comparison into its KPI table, the three comparison charts and the parameter diff.
 
     Shared by the workshop's Scenarios step and the stakeholder dashboard so both show the same thing. Warnings
-    (other books, other assumptions) are set apart from notes that only explain a difference.
+    (other books, other assumptions) are set apart from notes that only explain a difference; the P10–P90 bands
+    of the changes follow the KPI table in a table of their own.
     """
     msgs = [(x, "warning") for x in cmp.warnings] + [(x, "info") for x in cmp.notes]
     head = "".join(f'<div class="wb-msg wb-msg-{level}">{html.escape(x)}</div>' for x, level in msgs)
-    table.value = (f'<div class="wb-cmp">{head}{table_html(comparison_table(cmp), max_rows=40)}</div>')
+    bands = comparison_bands(cmp)
+    band_html = (f'<h4 class="wb-cmp-bands">{html.escape(_BANDS_HEAD)}</h4>{table_html(bands, max_rows=40)}'
+                 if len(bands) else "")
+    table.value = (f'<div class="wb-cmp">{head}{table_html(comparison_table(cmp), max_rows=40)}{band_html}</div>')
     charts[0].show(kpi_bands(cmp.kpis))
     charts[1].show(loads_side_by_side(cmp.loads_long))
     charts[2].show(move_overlap(cmp.overlap))
@@ -118,7 +132,7 @@ class ExportBox(w.VBox):
             sc = pseudonymise(sc, self._get_salt())
         self._link.value, self._bar.value = "", 0
         self._bar.layout.display = ""
-        file_name = re.sub(r"[^\w\-. ]+", "_", sc.name).strip() or "scenario"
+        file_name = safe_file_name(sc.name)
         with tempfile.TemporaryDirectory(prefix="wb-export-") as tmp:
             path = Path(tmp) / f"{file_name}.{fmt}"
             (export_excel if fmt == "xlsx" else export_html)(sc, path, progress=self._progress)
@@ -139,7 +153,8 @@ def scenario_from_state(state: WorkbenchState, name: str, description: str = "",
         raise ScenarioStoreError(_TEXT["nothing"])
     params = copy.deepcopy(state.params)
     return Scenario(name=name, params=params, fingerprint=book.fingerprint(), description=description,
-                    author=author, segmentation=state.segmentation, assignment=state.assignment,
+                    author=author, segmentation=state.segmentation,
+                    assignment=with_account_names(state.assignment, book.accounts),
                     projection=state.projection, import_report=book.report.to_dict(), book_summary=book.summary(),
                     currency=book.currency)
 
@@ -180,6 +195,8 @@ class ScenarioStep(w.VBox):
         self._cmp_table = w.HTML()
         self._cmp_charts = [ChartPane() for _ in range(3)]
         self._cmp_params = w.HTML()
+        for pane in self._cmp_charts:
+            pane.layout.margin = "0 12px 12px 0"
         self._save.on_click(lambda _: self.save())
         self._load_btn.on_click(lambda _: self.load(self._list.value))
         self._publish.on_click(lambda _: self.publish(self._list.value))
@@ -195,16 +212,29 @@ class ScenarioStep(w.VBox):
             w.HBox([self._list, w.VBox([self._load_btn, self._publish, self._unpublish, self._delete])]),
             self._history, self._export,
             w.HTML("<h4>Compare</h4>"), w.HBox([self._pick_many, self._compare_btn]), self._cmp_table,
-            self._cmp_charts[0], w.HBox(self._cmp_charts[1:]), self._cmp_params,
+            # side by side where they fit at their own size, else one under the other (not scaled down)
+            w.HBox(self._cmp_charts, layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
+            self._cmp_params,
         ]
         self.add_class("wb-step")
         self.refresh()
+        self._author.value = self._last_author()
 
     # ---- store
     def _open(self, create: bool = False) -> ScenarioStore | None:
         if self._store is None and (create or self._store_path.is_file()):
             self._store = ScenarioStore(self._store_path)
         return self._store
+
+    def _last_author(self) -> str:
+        """Who saved last in this store: the Author field starts with it, so a page reload (a new kernel) does not
+        leave the next save, and its Excel file, without an author."""
+        store = self._open()
+        if store is None:
+            return ""
+        df = store.list()
+        df = df[df["author"].astype(str).str.strip() != ""]
+        return str(df.sort_values("saved_at", kind="stable")["author"].iloc[-1]) if len(df) else ""
 
     def _selected(self, name) -> str:
         store = self._open()
@@ -238,10 +268,14 @@ class ScenarioStep(w.VBox):
             self._history.value = ""
             return
         hist = store.history(name)
-        # for people: a date, not an ISO stamp; "published" yes or blank, not True / False
+        # for people: a date, not an ISO stamp; "published" yes or blank, not True / False; the book's
+        # fingerprint (which book a version was made on) folded away as a technical detail
         hist = hist.assign(saved_at=hist["saved_at"].map(when), published=hist["published"].map({True: "yes",
                                                                                                   False: ""}))
-        self._history.value = table_html(hist, max_rows=20)
+        prints = hist[["version", "fingerprint"]].rename(columns={"fingerprint": "book fingerprint"})
+        self._history.value = (table_html(hist.drop(columns="fingerprint"), max_rows=20)
+                               + '<details class="wb-all-kpis"><summary>Technical details</summary>'
+                               + table_html(prints, max_rows=20) + "</details>")
 
     # ---- actions
     @guarded()

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .scenario import Scenario
 
-__all__ = ["Comparison", "OWN_YARDSTICK_KPIS", "PARAM_LABELS", "baselines_differ", "compare", "flatten_params",
-           "param_label", "param_text", "scenario_labels"]
+__all__ = ["Comparison", "OWN_YARDSTICK_KPIS", "PARAM_LABELS", "baselines_differ", "compare", "event_text",
+           "flatten_params", "lock_text", "names_by_id", "param_label", "param_text", "scenario_labels"]
 
 #: KPIs whose baseline is measured against a parameter of the scenario itself (KPI key → that parameter's
 #: dotted path): "managers inside the workload band" before the plan counts the managers inside *this scenario's*
@@ -68,10 +68,12 @@ class Comparison:
     names : display label per scenario (its name, or ``"name v3"`` when one name appears in several versions).
     kpis : long form, one row per KPI and scenario: ``kpi, label, unit, scenario, baseline, value, delta``
         (value − baseline), ``delta_vs_reference`` (value − reference scenario's value), ``p10``, ``p50``,
-        ``p90`` (NaN when no Monte Carlo ran).
+        ``p90`` (the value's band) and ``delta_p10``, ``delta_p90`` (the change's own band, as on the KPI cards);
+        NaN when no Monte Carlo ran.
     kpi_table : wide form for people: ``kpi, label, unit, baseline`` (the reference's) then per scenario
-        ``<label>``, ``<label> Δ ref`` and ``<label> P10–P90`` (text); when the baselines differ between scenarios
-        (other assumptions, another book) also ``<label> baseline`` before each ``<label>``.
+        ``<label>``, ``<label> Δ ref``, ``<label> change P10–P90`` and ``<label> value P10–P90`` (text); when the
+        baselines differ between scenarios (other assumptions, another book) also ``<label> baseline`` before each
+        ``<label>``.
     moves : one row per account moved in at least one scenario: ``account_id``, ``from_manager`` and per
         scenario the new owner (``<label>``; empty when that scenario does not move it).
     overlap : one row per pair of scenarios: ``a, b, moves_a, moves_b, both_moved, same_target,
@@ -84,6 +86,8 @@ class Comparison:
     warnings : plain sentences (for example: the scenarios were computed on different books).
     notes : plain sentences that explain a difference which is no cause for alarm (a KPI measured against each
         scenario's own band, say).
+    people : id → name of the managers and accounts the scenarios know (``names_by_id``), so that events and
+        locks read in words.
     """
 
     names: list[str]
@@ -96,6 +100,7 @@ class Comparison:
     params: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    people: dict[str, str] = field(default_factory=dict)
 
     @property
     def param_diff(self) -> pd.DataFrame:
@@ -103,11 +108,12 @@ class Comparison:
         return self.params[self.params["differs"]].reset_index(drop=True)
 
     def param_diff_table(self) -> pd.DataFrame:
-        """The parameters that differ, for people: ``Parameter`` (its label) then per scenario its value as text."""
+        """The parameters that differ, for people: ``Parameter`` (its label) then per scenario its value as text;
+        what-if events and locks in words ("Lena Peters leaves; hire Nina Neu (Account Manager, 50 % ramp-up)")."""
         diff = self.param_diff
         out = pd.DataFrame({"Parameter": [param_label(p) for p in diff["parameter"]]})
         for name in self.names:
-            out[name] = [param_text(p, v) for p, v in zip(diff["parameter"], diff[name])]
+            out[name] = [param_text(p, v, self.people) for p, v in zip(diff["parameter"], diff[name])]
         return out
 
 
@@ -143,9 +149,75 @@ def _kind(path: str) -> str:
     return "text"
 
 
-def param_text(path: str, value: str) -> str:
+def _share_text(x) -> str:
+    try:
+        return f"{float(x) * 100:.4g} %"
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def event_text(event: dict, names: dict[str, str] | None = None) -> str:
+    """A what-if event in words, managers and accounts by name where ``names`` (id → name) knows them: "Lena
+    Peters leaves", "hire Nina Neu (Account Manager, 50 % ramp-up)", "Acme GmbH goes to Thomas Meier (the rest
+    kept as it is)"."""
+    names = names or {}
+    if not isinstance(event, dict):
+        return str(event)
+
+    def who(key: str) -> str:
+        v = event.get(key)
+        return str(names.get(str(v), v)) if v not in (None, "") else "?"
+
+    kind = event.get("type")
+    if kind == "leave":
+        return f"{who('manager_id')} leaves"
+    if kind == "hire":
+        role = event.get("role")
+        detail = [str(role)] if role not in (None, "") and not (isinstance(role, float) and np.isnan(role)) else []
+        if event.get("ramp") not in (None, "") and float(event.get("ramp")) < 1:
+            detail.append(f"{_share_text(event['ramp'])} ramp-up")
+        name = event.get("name") or names.get(str(event.get("manager_id")), "a new manager")
+        return f"hire {name}" + (f" ({', '.join(detail)})" if detail else "")
+    if kind == "override":
+        rest = " (the rest kept as it is)" if event.get("rest") == "freeze" else ""
+        return f"{who('account_id')} goes to {who('manager_id')}{rest}"
+    return json.dumps(event, ensure_ascii=False, default=str)
+
+
+def lock_text(lock, names: dict[str, str] | None = None) -> str:
+    """A lock in words: "Acme GmbH stays with Thomas Meier", or "… stays with its owner"."""
+    names = names or {}
+    if not isinstance(lock, dict):
+        return f"{names.get(str(lock), lock)} stays with its owner"
+    acc, mgr = lock.get("account_id"), lock.get("manager_id")
+    to = f"with {names.get(str(mgr), mgr)}" if mgr not in (None, "") else "with its owner"
+    return f"{names.get(str(acc), acc)} stays {to}"
+
+
+#: parameters whose list items are said in words, at most this many (then "and N more")
+_IN_WORDS = {"allocate.events": event_text, "allocate.locks": lock_text}
+_WORDS_SHOWN = 6
+
+
+def names_by_id(scenarios: list[Scenario]) -> dict[str, str]:
+    """Manager id → name (the plans' manager loads) and account id → company name (their move lists, where the
+    scenario carries names): what events and locks name."""
+    out: dict[str, str] = {}
+    for sc in scenarios:
+        if sc.assignment is None:
+            continue
+        for frame, key, name in ((sc.assignment.loads, "manager_id", "name"),
+                                 (sc.assignment.moves, "account_id", "account_name")):
+            if {key, name} <= set(frame.columns):
+                pairs = frame[[key, name]].dropna().astype(str)
+                out.update(zip(pairs[key], pairs[name]))
+    return out
+
+
+def param_text(path: str, value: str, names: dict[str, str] | None = None) -> str:
     """A parameter value (the JSON text of ``Comparison.params``) as people read it: ``0.15`` of
-    ``allocate.band`` → "±15 %", ``null`` → "none" (or "no limit" where that is what it means), lists joined."""
+    ``allocate.band`` → "±15 %", ``null`` → "none" (or "no limit" where that is what it means), lists joined;
+    what-if events and locks in words, with the managers' and accounts' names from ``names`` (id → name)."""
     try:
         v = json.loads(value)
     except (TypeError, ValueError):
@@ -153,6 +225,12 @@ def param_text(path: str, value: str) -> str:
     kind = _kind(path)
     if v is None or v == {}:
         return _NONE_TEXT.get(path, "none")
+    if path in _IN_WORDS and isinstance(v, list):
+        if not v:
+            return "none"
+        said = [_IN_WORDS[path](x, names) for x in v[:_WORDS_SHOWN]]
+        more = f" and {len(v) - _WORDS_SHOWN:,} more" if len(v) > _WORDS_SHOWN else ""
+        return "; ".join(said) + more
     if kind == "count" and isinstance(v, list):
         return f"{len(v):,}" if v else "none"
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -195,10 +273,11 @@ def _kpis_long(scenarios: list[Scenario], labels: list[str]) -> pd.DataFrame:
         for key, k in sc.projection.kpis.items():
             rows.append({"kpi": key, "label": k.get("label", key), "unit": k.get("unit", ""), "scenario": label,
                          "baseline": k.get("baseline"), "value": k.get("scenario"), "delta": k.get("delta"),
-                         "p10": k.get("p10"), "p50": k.get("p50"), "p90": k.get("p90")})
+                         "p10": k.get("p10"), "p50": k.get("p50"), "p90": k.get("p90"),
+                         "delta_p10": k.get("delta_p10"), "delta_p90": k.get("delta_p90")})
     df = pd.DataFrame(rows, columns=["kpi", "label", "unit", "scenario", "baseline", "value", "delta",
-                                     "p10", "p50", "p90"])
-    for c in ("baseline", "value", "delta", "p10", "p50", "p90"):
+                                     "p10", "p50", "p90", "delta_p10", "delta_p90"])
+    for c in ("baseline", "value", "delta", "p10", "p50", "p90", "delta_p10", "delta_p90"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     ref = df[df["scenario"] == labels[0]].set_index("kpi")["value"]
     df["delta_vs_reference"] = df["value"] - df["kpi"].map(ref)
@@ -241,8 +320,10 @@ def _kpi_table(kpis: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
             out[f"{label} baseline"] = part["baseline"]
         out[label] = part["value"]
         out[f"{label} Δ ref"] = part["delta_vs_reference"]
-        out[f"{label} P10–P90"] = [_band_text(a, b) for a, b in zip(part["p10"].reindex(out.index),
-                                                                     part["p90"].reindex(out.index))]
+        out[f"{label} change P10–P90"] = [_band_text(a, b) for a, b in zip(part["delta_p10"].reindex(out.index),
+                                                                            part["delta_p90"].reindex(out.index))]
+        out[f"{label} value P10–P90"] = [_band_text(a, b) for a, b in zip(part["p10"].reindex(out.index),
+                                                                           part["p90"].reindex(out.index))]
     return out.reset_index()
 
 
@@ -328,21 +409,29 @@ def compare(scenarios: list[Scenario]) -> Comparison:
     moves, overlap = _moves(scenarios, labels)
     loads, loads_long = _loads(scenarios, labels)
     return Comparison(names=labels, kpis=kpis, kpi_table=_kpi_table(kpis, labels), moves=moves, overlap=overlap,
-                      loads=loads, loads_long=loads_long, params=params, warnings=warnings, notes=notes)
+                      loads=loads, loads_long=loads_long, params=params, warnings=warnings, notes=notes,
+                      people=names_by_id(scenarios))
 
 
 def _baseline_cause(params: pd.DataFrame, other_books: bool) -> str:
-    """Why baselines that do not depend on the plan can differ: the book, the KPI assumptions or the segmentation
-    (its coverage model sets the hours each account needs)."""
+    """Why baselines that do not depend on the plan can differ: the book, the KPI assumptions, the segmentation
+    (its coverage model sets the hours each account needs) or the what-if events (a leaver or a hire changes the
+    team the before-plan figures are counted on); each cause the parameters show is named."""
     if other_books:
         return "they were computed on different books"
-    differs = params.loc[params["differs"], "parameter"]
+    differs = list(params.loc[params["differs"], "parameter"])
+    causes = []
     kpi = [param_label(p) for p in differs if p.startswith("kpi.")]
     if kpi:
-        return f"their KPI assumptions differ ({', '.join(kpi)})"
+        causes.append(f"their KPI assumptions differ ({', '.join(kpi)})")
     if any(p.startswith("segment.") for p in differs):
-        return "their segmentations (and so the hours each account needs) differ"
-    return "their assumptions or books differ"
+        causes.append("their segmentations (and so the hours each account needs) differ")
+    if any(p.startswith("allocate.events") for p in differs):
+        causes.append("their what-if events differ (a leaver or a hire changes the team the figures before the "
+                      "plan are counted on)")
+    if not causes:
+        return "their parameters do not say why (they may have been saved by different versions of the workbench)"
+    return " and ".join(causes)
 
 
 def _own_yardstick_notes(kpis: pd.DataFrame, params: pd.DataFrame, labels: list[str],

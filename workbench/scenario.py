@@ -41,6 +41,8 @@ __all__ = [
     "read_yaml",
     "pseudonymise",
     "aliases",
+    "pseudonymise_text",
+    "with_account_names",
 ]
 
 #: parameter sections of ``workbench.pipeline`` (kept here so the store does not import the stage modules)
@@ -100,9 +102,12 @@ class Scenario:
     @classmethod
     def from_run(cls, name: str, result: RunResult, book=None, description: str = "", author: str = "") -> Scenario:
         """A scenario from a ``pipeline.run`` result (and, when given, the ``AccountBook`` it ran on)."""
+        assignment = result.assignment
+        if book is not None and assignment is not None:
+            assignment = with_account_names(assignment, book.accounts)
         sc = cls(name=name, params=copy.deepcopy(result.params), fingerprint=result.fingerprint,
                  description=description, author=author, segmentation=result.segmentation,
-                 assignment=result.assignment, projection=result.projection)
+                 assignment=assignment, projection=result.projection)
         if book is not None:
             sc.import_report = book.report.to_dict()
             sc.book_summary = book.summary()
@@ -146,6 +151,24 @@ class Scenario:
     def from_yaml(cls, source: str | Path) -> Scenario:
         """Read a scenario's parameter part from a YAML file (or YAML text); results stay ``None``."""
         return read_yaml(source)
+
+
+def with_account_names(assignment: Assignment, accounts: pd.DataFrame) -> Assignment:
+    """``assignment`` with each move's company name (``account_name``, the book's ``name``) beside its id.
+
+    A scenario keeps no copy of the book, and a stakeholder cannot act on "A001613": the move list carries the
+    names with it (pseudonymised like the ids). Returned as it is when the moves carry names already or the
+    book has none.
+    """
+    moves = assignment.moves
+    if "account_name" in moves.columns or "account_id" not in moves.columns or \
+            not {"account_id", "name"} <= set(accounts.columns):
+        return assignment
+    names = accounts.drop_duplicates("account_id").set_index("account_id")["name"].astype("string")
+    named = moves.copy()
+    named.insert(int(moves.columns.get_loc("account_id")) + 1, "account_name",
+                 moves["account_id"].astype("string").map(names).astype("string"))
+    return dataclasses.replace(assignment, moves=named)
 
 
 def read_yaml(source: str | Path) -> Scenario:
@@ -755,6 +778,33 @@ class ScenarioStore:
                         book_summary=extra.get("book_summary", ""), currency=extra.get("currency", "EUR"),
                         version=v, saved_at=row[4], published=info["published_version"] == v, **results)
 
+    def load_part(self, name: str, part: str, published_only: bool = False) -> pd.DataFrame | None:
+        """One result frame (``"assignment.loads"``, say) of a scenario's latest (or published) version, read
+        alone: what a listing needs (the managers' names, to pseudonymise scenario names) without decoding
+        every frame. ``None`` when that version has no such part.
+
+        Raises
+        ------
+        ScenarioStoreError : no such (live / published) scenario, or a damaged BLOB.
+        """
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            info = self._row(name)
+            v = info["published_version"] if published_only else info["latest_version"]
+            if v is None:
+                raise ScenarioStoreError(f"Scenario {name!r} is not published.")
+            row = db.execute("SELECT p.data, p.sha256 FROM parts p JOIN versions v ON v.id = p.version_id "
+                             "WHERE v.name = ? AND v.version = ? AND p.part = ?", (name, int(v), part)).fetchone()
+        finally:
+            db.execute("COMMIT")
+        if row is None:
+            return None
+        data = bytes(row[0])
+        if hashlib.sha256(data).hexdigest() != row[1]:
+            raise ScenarioStoreError(f"Scenario {name!r} version {v}: stored part {part} is damaged.")
+        return _frame_from_bytes(data)
+
     def integrity_ok(self) -> bool:
         """``PRAGMA integrity_check`` says ok (used after crashes and by tests)."""
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -790,7 +840,20 @@ _NAME_ID = {"name": ("manager_id", "account_id"), "manager_name": ("manager_id",
 _TEXT_COLS = ("reason", "note", "notes", "comment")
 
 
-def _pseudo_frame(df: pd.DataFrame, salt: str, manager_names: dict[str, str]) -> pd.DataFrame:
+_FAMILY = re.compile(r"(account family \()([^)]*)(\))")
+
+
+def _pseudo_frame(df: pd.DataFrame, salt: str, manager_names: dict[str, str],
+                  companies: dict[str, str] | None = None) -> pd.DataFrame:
+    """``df`` with ids, names and the managers' names in its text columns aliased; the company a move reason
+    names as the account family's lead ("Follows its account family (Scotfind) …") takes that account's alias
+    from ``companies`` (company name → alias) where known, else an alias of its own."""
+    companies = companies or {}
+
+    def family(m: re.Match) -> str:
+        lead = m.group(2)
+        return m.group(1) + (companies.get(lead) or str(aliases([lead], salt, "Account", 12)[0])) + m.group(3)
+
     df = df.copy()
     for c in df.columns:
         if c in _ACCOUNT_COLS:
@@ -801,26 +864,83 @@ def _pseudo_frame(df: pd.DataFrame, salt: str, manager_names: dict[str, str]) ->
         if not isinstance(c, str) or not (c == "name" or c.endswith("_name")):
             continue
         ref = next((i for i in _NAME_ID.get(c, ()) if i in df.columns), None)
-        # an aliased id column is the alias; a name column without one is aliased on its own text
-        df[c] = df[ref] if ref is not None else pd.array(aliases(df[c], salt, "Name"), dtype="string")
+        # an aliased id column is the alias; a name column without one takes the alias of the manager of that
+        # name (so a hire reads like every other manager), else an alias of its own text
+        df[c] = df[ref] if ref is not None else _name_aliases(df[c], salt, manager_names)
     texts = [c for c in _TEXT_COLS if c in df.columns]
-    if texts and manager_names:
-        names = sorted((n for n in manager_names if n), key=len, reverse=True)
-        pattern = re.compile("|".join(re.escape(n) for n in names))
-        for c in texts:
-            col = df[c].astype("string")
-            # replace on the distinct texts only: reasons repeat, and the regex is the slow part
-            uniq = pd.Series(col.dropna().unique(), dtype="string")
-            new = uniq.str.replace(pattern, lambda m: manager_names[m.group(0)], regex=True)
-            df[c] = col.map(dict(zip(uniq, new))).astype("string")
+    names = sorted((n for n in manager_names if n), key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(n) for n in names)) if names else None
+    for c in texts:
+        col = df[c].astype("string")
+        # replace on the distinct texts only: reasons repeat, and the regex is the slow part
+        uniq = pd.Series(col.dropna().unique(), dtype="string")
+        new = uniq if pattern is None else uniq.str.replace(pattern, lambda m: manager_names[m.group(0)], regex=True)
+        new = new.str.replace(_FAMILY, family, regex=True)
+        df[c] = col.map(dict(zip(uniq, new))).astype("string")
     return df
 
 
-def _replace_names(text: str, manager_names: dict[str, str]) -> str:
-    if not text or not manager_names:
+def _name_aliases(names: pd.Series, salt: str, manager_names: dict[str, str]) -> pd.Series:
+    own = pd.Series(aliases(names, salt, "Manager"), index=names.index, dtype="string")
+    return names.astype("string").map(manager_names).astype("string").fillna(own)
+
+
+def _replace_names(text: str, manager_names: dict[str, str], parts: dict[str, str] | None = None) -> str:
+    """``text`` with every known name or id replaced by its alias; with ``parts`` also each first or last name
+    that stands alone as a word ("Peters leaves")."""
+    if not text or not (manager_names or parts):
         return text
-    names = sorted((n for n in manager_names if n), key=len, reverse=True)
-    return re.sub("|".join(re.escape(n) for n in names), lambda m: manager_names[m.group(0)], text)
+    parts = parts or {}
+    full = [re.escape(n) for n in sorted((n for n in manager_names if n), key=len, reverse=True)]
+    alone = [rf"\b{re.escape(p)}\b" for p in sorted(parts, key=len, reverse=True)]
+    return re.sub("|".join(full + alone), lambda m: manager_names.get(m.group(0)) or parts[m.group(0)], text)
+
+
+def _name_parts(manager_names: dict[str, str], salt: str) -> dict[str, str]:
+    """The first and last names of the managers as words of their own ("S1 ±10 %, Peters leaves"): each takes its
+    manager's alias, or an alias of its own when managers share it. Only capitalised words of three letters or
+    more count, so that "van", "de" or an initial stay as they are."""
+    owners: dict[str, set[str]] = {}
+    for real, alias in manager_names.items():
+        if len(real.split()) < 2:
+            continue  # ids and one-word names are replaced whole already
+        for part in re.findall(r"[^\W\d_]{3,}", real):
+            if part[0].isupper():
+                owners.setdefault(part, set()).add(alias)
+    return {p: next(iter(a)) if len(a) == 1 else str(aliases([p], salt, "Manager")[0]) for p, a in owners.items()}
+
+
+def _manager_aliases(loads: pd.DataFrame, salt: str) -> dict[str, str]:
+    """Real manager id or name → its alias (``Manager …``), from a plan's manager loads (hires included)."""
+    table: dict[str, str] = {}
+    if {"manager_id", "name"} <= set(loads.columns):
+        for real_id, real_name, alias in zip(loads["manager_id"], loads["name"],
+                                             aliases(loads["manager_id"], salt, "Manager")):
+            if isinstance(real_name, str) and real_name:
+                table[real_name] = alias
+            if isinstance(real_id, str) and real_id:
+                table[real_id] = alias
+    return table
+
+
+def _company_aliases(moves: pd.DataFrame, salt: str) -> dict[str, str]:
+    """Company name → its account's alias (``Account …``), from a move list that carries names."""
+    if not {"account_id", "account_name"} <= set(moves.columns):
+        return {}
+    named = moves[["account_id", "account_name"]].dropna()
+    return {n: a for n, a in zip(named["account_name"], aliases(named["account_id"], salt, "Account", 12))
+            if isinstance(n, str) and n.strip()}
+
+
+def pseudonymise_text(text: str, loads: pd.DataFrame, salt: str) -> str:
+    """A scenario's name or other free text with its managers' names and ids replaced by their aliases, as
+    ``pseudonymise`` does (a first or last name alone too: "S1, Peters leaves" → "S1, Manager 2d67a288 leaves").
+
+    ``loads`` is the scenario's ``Assignment.loads`` (``manager_id``, ``name``): what a listing needs without
+    loading the whole scenario (``ScenarioStore.load_part``).
+    """
+    table = _manager_aliases(loads, salt)
+    return _replace_names(text, table, _name_parts(table, salt))
 
 
 def _pseudo_params(obj, salt: str, manager_names: dict[str, str]):
@@ -840,7 +960,11 @@ def _pseudo_params(obj, salt: str, manager_names: dict[str, str]):
             out[key] = str(aliases([v], salt, "Manager")[0])
         elif (key == "name" or (isinstance(key, str) and key.endswith("_name"))) and isinstance(v, str) and v:
             ref = next((i for i in _NAME_ID.get(key, ()) if obj.get(i) is not None), None)
-            out[key] = str(aliases([obj[ref] if ref else v], salt, "Manager" if ref else "Name")[0])
+            if ref is not None:  # the alias of the id beside it, as in the frames
+                out[key] = str(aliases([obj[ref]], salt, "Account" if ref in _ACCOUNT_COLS else "Manager",
+                                       12 if ref in _ACCOUNT_COLS else 8)[0])
+            else:  # a hire's name: the alias the plan's loads give that manager, so it reads like the others
+                out[key] = manager_names.get(v) or str(aliases([v], salt, "Manager")[0])
         elif key in _TEXT_COLS and isinstance(v, str):
             out[key] = _replace_names(v, manager_names)
         else:
@@ -855,25 +979,27 @@ def pseudonymise(scenario: Scenario, salt: str) -> Scenario:
     manager carries the same alias in every scenario of a store. Manager names inside move reasons and the
     description are replaced too, the ids and names in locks and events (the parameters and each result's
     ``params``) are aliased, the author becomes an alias, and rejected values in the import report are blanked.
+    The scenario's name and description, free text people wrote, lose the managers' and companies' names and a
+    manager's first or last name standing alone ("Peters leaves"); a hire carries a ``Manager …`` alias like
+    every other manager, the one the plan's loads give it; a company name in a move reason's "account family
+    (…)" becomes an alias of its own.
     """
-    manager_names: dict[str, str] = {}
-    if scenario.assignment is not None and {"manager_id", "name"} <= set(scenario.assignment.loads.columns):
-        loads = scenario.assignment.loads
-        al = aliases(loads["manager_id"], salt, "Manager")
-        for real_id, real_name, alias in zip(loads["manager_id"], loads["name"], al):
-            if isinstance(real_name, str) and real_name:
-                manager_names[real_name] = alias
-            if isinstance(real_id, str) and real_id:
-                manager_names[real_id] = alias
+    asg = scenario.assignment
+    manager_names = _manager_aliases(asg.loads, salt) if asg is not None else {}
+    # companies too, for the few texts people wrote (a move list's reasons name managers, not companies)
+    every_name = {**(_company_aliases(asg.moves, salt) if asg is not None else {}), **manager_names}
+    parts = _name_parts(manager_names, salt)
     out = copy.copy(scenario)
     out.params = _pseudo_params(scenario.params, salt, manager_names)
-    out.description = _replace_names(scenario.description, manager_names)
+    # free text people wrote: a name or a surname alone ("S1 ±10 %, Peters leaves, hire") is replaced too
+    out.name = _replace_names(scenario.name, every_name, parts)
+    out.description = _replace_names(scenario.description, every_name, parts)
     out.author = str(aliases([scenario.author], salt, "Author")[0]) if scenario.author else ""
     for attr in _RESULT_PARTS:
         obj = getattr(scenario, attr)
         if obj is None:
             continue
-        changes = {f.name: _pseudo_frame(getattr(obj, f.name), salt, manager_names)
+        changes = {f.name: _pseudo_frame(getattr(obj, f.name), salt, manager_names, every_name)
                    for f in dataclasses.fields(obj) if isinstance(getattr(obj, f.name), pd.DataFrame)}
         if isinstance(getattr(obj, "params", None), dict):
             changes["params"] = _pseudo_params(obj.params, salt, manager_names)
@@ -882,6 +1008,9 @@ def pseudonymise(scenario: Scenario, salt: str) -> Scenario:
         rep = copy.deepcopy(scenario.import_report)
         for r in rep.get("rejections") or []:
             r["value"] = "…"
+        for key in ("warnings", "notes"):  # they can name owners ("owner Lena Peters is not in the managers table")
+            if isinstance(rep.get(key), list):
+                rep[key] = [_replace_names(x, every_name, parts) if isinstance(x, str) else x for x in rep[key]]
         out.import_report = rep
     return out
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import math
+import re
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,13 +19,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ..compare import Comparison, compare, flatten_params, param_label, param_text
+from ..compare import Comparison, compare, flatten_params, names_by_id, param_label, param_text
 from ..scenario import Scenario
 from .charts.compare import kpi_bands, kpi_series, loads_before_after, loads_side_by_side, move_overlap
-from .format import comparison_display, header, kpi_display, when
+from .format import CARD_KPIS, comparison_bands, comparison_display, header, kpi_display, ordered_keys, when
 
 __all__ = ["export_excel", "export_html", "scenario_html", "comparison_html", "save_chart", "scenario_charts",
-           "assumptions_table", "kpi_frame", "moves_table", "EXPORT_FORMATS"]
+           "assumptions_table", "kpi_frame", "moves_table", "plan_in_brief", "safe_file_name", "EXPORT_FORMATS"]
 
 EXPORT_FORMATS = ("xlsx", "html")
 Progress = Callable[[str, float], None]
@@ -34,7 +36,36 @@ padding:0 1em}h1{color:#1f4e79;margin-bottom:.2em}h2{color:#1f4e79;border-bottom
 margin-top:1.6em}.meta{color:#555}table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{padding:.25em .6em;
 border-bottom:1px solid #e5e5e5;text-align:right}th{background:#f2f5f9}td.t,th.t{text-align:left}
 .warn{color:#8a6d00}.note{color:#555}.charts{display:flex;flex-wrap:wrap;gap:1.5em}.foot{color:#888;font-size:.8em;margin-top:3em}
+details{margin:.8em 0}summary{cursor:pointer;color:#555}details.tech{margin-top:2em}
 """
+
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_file_name(text: str, default: str = "scenario", limit: int = 80) -> str:
+    """A file name people can read and every system accepts, from a scenario's name: letters (umlauts too),
+    digits, "-", "_" and a decimal point; a band "±10 %" reads "10pct", "+" "plus", "&" "and", anything else
+    between words "_".
+
+    "S1 ±10 %, Peters leaves, hire" → "S1_10pct_Peters_leaves_hire"; "Größere Bänder – Süd" →
+    "Größere_Bänder-Süd". At most ``limit`` characters (cut at a word); ``default`` when nothing is left.
+    """
+    t = unicodedata.normalize("NFC", str(text or ""))
+    t = re.sub(r"±\s*", "", t)
+    t = re.sub(r"\s*%", "pct", t)
+    t = re.sub(r"\s*\+\s*", " plus ", t).replace("&", " and ")
+    t = re.sub(r"\s*[–—-]+\s*", "-", t)  # dashes stay one hyphen
+    t = re.sub(r"(\d)[.,](?=\d)", r"\1.", t)  # a decimal point stays: "1.5"
+    t = re.sub(r"[^\w.-]+|(?<!\d)\.|\.(?!\d)", "_", t)  # \w: letters of any script, digits, underscore
+    t = re.sub(r"_*-_*", "-", re.sub(r"_+", "_", t)).strip("_-")
+    if len(t) > limit:
+        cut = t[:limit]
+        t = cut[: max(cut.rfind("_"), cut.rfind("-"))] if max(cut.rfind("_"), cut.rfind("-")) > limit // 2 else cut
+        t = t.strip("_-")
+    if not t:
+        return default
+    return f"{t}_" if t.upper() in _RESERVED else t
 
 
 def _say(progress: Progress | None, stage: str, fraction: float) -> None:
@@ -43,25 +74,35 @@ def _say(progress: Progress | None, stage: str, fraction: float) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- tables
+_KPI_COLUMNS = ["kpi", "label", "unit", "baseline", "scenario", "delta", "delta_p10", "delta_p90", "p10", "p50",
+                "p90"]
+
+
 def kpi_frame(scenario: Scenario) -> pd.DataFrame:
-    """One row per KPI: ``kpi, label, unit, baseline, scenario, delta, p10, p50, p90`` (NaN when absent)."""
-    rows = [{"kpi": key, "label": k.get("label", key), "unit": k.get("unit", ""), "baseline": k.get("baseline"),
-             "scenario": k.get("scenario"), "delta": k.get("delta"), "p10": k.get("p10"), "p50": k.get("p50"),
-             "p90": k.get("p90")} for key, k in scenario.projection.kpis.items()]
-    df = pd.DataFrame(rows, columns=["kpi", "label", "unit", "baseline", "scenario", "delta", "p10", "p50", "p90"])
-    for c in ("baseline", "scenario", "delta", "p10", "p50", "p90"):
+    """One row per KPI, in the order of the KPI cards (``format.ordered_keys``): ``kpi, label, unit, baseline,
+    scenario, delta, delta_p10, delta_p90`` (the change's own P10–P90 band, as on the cards), ``p10, p50, p90``
+    (the scenario value's band); NaN when absent."""
+    kpis = scenario.projection.kpis
+    rows = [{"kpi": key, **{c: kpis[key].get(c) for c in _KPI_COLUMNS[2:]}, "label": kpis[key].get("label", key)}
+            for key in ordered_keys(kpis)]
+    df = pd.DataFrame(rows, columns=_KPI_COLUMNS)
+    df["unit"] = df["unit"].fillna("")
+    for c in _KPI_COLUMNS[3:]:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     return df
 
 
 def moves_table(scenario: Scenario) -> pd.DataFrame:
-    """The move list with segment and manager names: ``account_id, segment, from_manager, from_name,
-    to_manager, to_name, revenue_12m, reason`` (names and segment empty when unknown; revenue where the plan
+    """The move list with company, segment and manager names: ``account_id, account_name, segment, from_manager,
+    from_name, to_manager, to_name, revenue_12m, reason`` (names and segment empty when unknown; the company
+    name where the scenario carries it, see ``workbench.scenario.with_account_names``; revenue where the plan
     carries it)."""
     moves = scenario.assignment.moves
     names = scenario.assignment.loads.set_index("manager_id")["name"] if "name" in scenario.assignment.loads else None
     seg = scenario.segmentation.labels.set_index("account_id")["segment"]
     out = pd.DataFrame({"account_id": moves["account_id"]})
+    if "account_name" in moves:
+        out["account_name"] = moves["account_name"]
     out["segment"] = moves["account_id"].map(seg)
     for side in ("from", "to"):
         out[f"{side}_manager"] = moves[f"{side}_manager"]
@@ -70,6 +111,21 @@ def moves_table(scenario: Scenario) -> pd.DataFrame:
         out["revenue_12m"] = pd.to_numeric(moves["revenue_12m"], errors="coerce")
     out["reason"] = moves["reason"] if "reason" in moves else ""
     return out.reset_index(drop=True)
+
+
+def plan_in_brief(scenario: Scenario) -> str:
+    """What the scenario sets, in one line for people: "Band ±10 %; Lena Peters leaves; hire Nina Neu (Account
+    Manager, 50 % ramp-up)" (band, move limit, second balance band, locks and what-if events)."""
+    flat = flatten_params(scenario.params)
+    names = names_by_id([scenario])
+    said = []
+    for path in ("allocate.band", "allocate.max_move_share", "allocate.balance_on", "allocate.balance_band",
+                 "allocate.locks", "allocate.events"):
+        if path not in flat or flat[path] in ("null", "[]", "{}"):
+            continue
+        text = param_text(path, flat[path], names)
+        said.append(text if path in ("allocate.locks", "allocate.events") else f"{param_label(path)}: {text}")
+    return "; ".join(said) or "the defaults"
 
 
 def assumptions_table(scenario: Scenario) -> pd.DataFrame:
@@ -151,7 +207,22 @@ def _num_format(col: str, unit: str = "") -> str | None:
     return None
 
 
-_KPI_VALUES = ("baseline", "scenario", "delta", "p10", "p50", "p90")
+def _date_format(t: pd.Series) -> str:
+    """"mmm yyyy" for months (every date the 1st at midnight: the Monthly sheet's periods), "yyyy-mm-dd" for days,
+    else with the time."""
+    d = t.dropna()
+    days = bool((d.dt.normalize() == d).all())
+    return "mmm yyyy" if days and bool((d.dt.day == 1).all()) else "yyyy-mm-dd" if days else "yyyy-mm-dd hh:mm"
+
+
+_KPI_VALUES = ("baseline", "scenario", "delta", "delta_p10", "delta_p90", "p10", "p50", "p90")
+#: KPI columns as the workbook heads them: the change's band and the value's band each say which they are
+_KPI_HEADERS = {"delta": "change", "delta_p10": "change_p10", "delta_p90": "change_p90", "p10": "scenario_p10",
+                "p50": "scenario_p50", "p90": "scenario_p90"}
+#: the Summary's headline table, for people
+_SUMMARY_HEADERS = {"label": "KPI", "unit": "unit", "baseline": "baseline", "scenario": "scenario",
+                    "delta": "change", "delta_p10": "change P10", "delta_p90": "change P90",
+                    "p10": "scenario P10", "p90": "scenario P90"}
 
 
 def _unit_format(unit: str, values: list[float | None]) -> str:
@@ -189,11 +260,13 @@ class _Book:
         return self._fmts[num_format]
 
     def table(self, name: str, df: pd.DataFrame, formats: dict[str, str] | None = None, start_row: int = 0,
-              ws=None, wrap: tuple[str, ...] = ()) -> object:
+              ws=None, wrap: tuple[str, ...] = (), headers: dict[str, str] | None = None) -> object:
         """Write ``df`` with a header row at ``start_row``: frozen, filtered, formatted, sized columns. A KPI table
-        (a ``unit`` column beside ``baseline``, ``scenario`` …) gets each row's number format from its unit."""
+        (a ``unit`` column beside ``baseline``, ``scenario`` …) gets each row's number format from its unit; dates
+        are date cells. ``headers``: the header text of some columns (formats still go by the column names)."""
         ws = ws or self.wb.add_worksheet(name)
         formats = formats or {}
+        headers = headers or {}
         by_unit = [c for c in _KPI_VALUES if c in df.columns] if "unit" in df.columns else []
         row_fmts = []
         if by_unit:
@@ -201,9 +274,20 @@ class _Book:
             row_fmts = [_unit_format(str(u), [v for v in row if not math.isnan(v)])
                         for u, row in zip(df["unit"].astype("string").fillna(""), vals.to_numpy().tolist())]
         for j, col in enumerate(df.columns):
-            ws.write_string(start_row, j, str(col), self.head)
+            ws.write_string(start_row, j, str(headers.get(col, col)), self.head)
             s = df[col]
             fmt = formats.get(col, _num_format(col)) if pd.api.types.is_numeric_dtype(s) else None
+            if pd.api.types.is_datetime64_any_dtype(s):
+                # a real date cell (Excel sorts and filters it as a date), month precision where all are 1sts
+                t = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+                fmt = formats.get(col) or _date_format(t)
+                for i, v in enumerate(t.tolist()):
+                    if pd.isna(v):
+                        ws.write_blank(start_row + 1 + i, j, None, self.fmt(fmt))
+                    else:
+                        ws.write_datetime(start_row + 1 + i, j, v.to_pydatetime(), self.fmt(fmt))
+                ws.set_column(j, j, max(12, len(str(headers.get(col, col))) + 2), self.fmt(fmt))
+                continue
             if pd.api.types.is_bool_dtype(s):
                 values = s.astype(object).where(s.notna(), None).tolist()
             elif pd.api.types.is_numeric_dtype(s):
@@ -222,7 +306,7 @@ class _Book:
                 ws.write_column(start_row + 1, j, values, self.fmt(fmt))
             # width from the longest text in a sample (vectorised), header included, capped for readability
             sample = s.head(2000).astype("string").str.len().max() if len(s) else 0
-            longest = max(len(str(col)), 0 if pd.isna(sample) else int(sample), 8 if fmt else 4)
+            longest = max(len(str(headers.get(col, col))), 0 if pd.isna(sample) else int(sample), 8 if fmt else 4)
             width = min(60 if col in wrap else 45, longest + 2)
             ws.set_column(j, j, width, self.wrap if col in wrap else self.fmt(fmt))
         if len(df.columns):
@@ -255,19 +339,26 @@ def export_excel(scenario: Scenario, path: str | Path, progress: Progress | None
     _say(progress, "summary", 0 / steps)
     ws = book.wb.add_worksheet("Summary")
     ws.write(0, 0, f"Scenario: {scenario.name}", book.title)
-    info = [("Description", scenario.description), ("Author", scenario.author), ("Created", scenario.created),
-            ("Version", "" if scenario.version is None else str(scenario.version)), ("Saved", scenario.saved_at),
+    info = [("Description", scenario.description or "(none given)"),
+            ("Author", scenario.author or "(none given)"), ("Plan in brief", plan_in_brief(scenario)),
+            ("Created", when(scenario.created)),
+            ("Version", "" if scenario.version is None else str(scenario.version)), ("Saved", when(scenario.saved_at)),
             ("Book", scenario.book_summary), ("Book fingerprint", scenario.fingerprint),
-            ("Currency", scenario.currency), ("Exported", datetime.now(UTC).isoformat(timespec="seconds"))]
+            ("Currency", scenario.currency), ("Exported", when(datetime.now(UTC).isoformat(timespec="seconds")))]
     for i, (k, v) in enumerate(info, start=2):
         ws.write_string(i, 0, k, book.bold)
         ws.write_string(i, 1, str(v or ""))
     kpis = kpi_frame(scenario)
+    # the KPI cards, in their order (revenue first); every KPI is on the KPIs sheet
+    cards = kpis[kpis["kpi"].isin(CARD_KPIS) | kpis["kpi"].str.startswith("accounts_per_")]
+    cols = [c for c in _SUMMARY_HEADERS if c not in ("p10", "p90") or cards[c].notna().any()]
+    if not cards[["delta_p10", "delta_p90"]].notna().any().any():
+        cols = [c for c in cols if c not in ("delta_p10", "delta_p90")]
     row = len(info) + 3
-    ws.write_string(row, 0, "Headline KPIs", book.bold)
-    book.table("Summary", kpis[["label", "unit", "baseline", "scenario", "delta", "p10", "p90"]], ws=ws,
-               start_row=row + 1)
-    row += len(kpis) + 3
+    ws.write_string(row, 0, "Headline KPIs (change P10–P90: the band of the change itself, as on the KPI cards)",
+                    book.bold)
+    book.table("Summary", cards[cols], ws=ws, start_row=row + 1, headers=_SUMMARY_HEADERS)
+    row += len(cards) + 3
     ws.write_string(row, 0, "Parameters", book.bold)
     # for people ("Band ± (share of target)", "±15 %"), with the path and raw value a scenario file uses
     for i, (p, v) in enumerate(flatten_params(scenario.params).items(), start=row + 1):
@@ -279,7 +370,7 @@ def export_excel(scenario: Scenario, path: str | Path, progress: Progress | None
     ws.set_column(2, 2, 40)
     ws.freeze_panes(1, 0)
     _say(progress, "kpis", 1 / steps)
-    book.table("KPIs", kpis)
+    book.table("KPIs", kpis, headers=_KPI_HEADERS)
     _say(progress, "monthly", 2 / steps)
     book.table("Monthly", scenario.projection.series)
     _say(progress, "moves", 3 / steps)
@@ -375,6 +466,21 @@ def _table(df: pd.DataFrame, max_rows: int = 200, figures: bool = False) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
+_BANDS_NOTE = ("<p class='note'>Change P10–P90: the band of the change itself, from the same Monte Carlo draws "
+               "for baseline and scenario (as on the KPI cards); a band that holds zero may go either way. "
+               "Scenario P10–P90: the band of the scenario's own value, which also carries the uncertainty the "
+               "baseline shares with it.</p>")
+
+
+def _technical(scenario: Scenario) -> str:
+    """Version, book fingerprint and raw parameters: for whoever re-runs the scenario, folded away from readers."""
+    rows = [("Version", "" if scenario.version is None else str(scenario.version)),
+            ("Saved", when(scenario.saved_at)), ("Book fingerprint", scenario.fingerprint)]
+    rows += [(p, v) for p, v in flatten_params(scenario.params).items()]
+    table = _table(pd.DataFrame(rows, columns=["item", "value"]))
+    return f"<details class='tech'><summary>Technical details</summary>{table}</details>"
+
+
 def _page(title: str, body: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
@@ -393,19 +499,24 @@ def scenario_html(scenario: Scenario, progress: Progress | None = None) -> str:
     for i, (key, chart) in enumerate(charts.items()):
         svgs.append(f'<figure data-chart="{key}">{_svg(chart)}</figure>')
         _say(progress, f"chart {key}", (i + 1) / (len(charts) + 1))
-    meta = " · ".join(html.escape(x) for x in (scenario.author, when(scenario.created), scenario.book_summary,
-                                               f"book {scenario.fingerprint}") if x)
+    meta = " · ".join(html.escape(x) for x in (scenario.author, when(scenario.created), scenario.book_summary) if x)
     _, _, import_lines = _import_frames(scenario.import_report)
     kpis = kpi_display(scenario.projection.kpis)  # as the cards read; the workbook keeps the raw numbers
+    flat = flatten_params(scenario.params)
+    names = names_by_id([scenario])
+    params = pd.DataFrame({"parameter": [param_label(p) for p in flat],
+                           "value": [param_text(p, v, names) for p, v in flat.items()]})
     body = (f"<h1>{html.escape(scenario.name)}</h1><p class='meta'>{meta}</p>"
             f"<p>{html.escape(scenario.description)}</p>"
-            f"<h2>Headline KPIs</h2>{_table(kpis, figures=True)}"
+            f"<p class='meta'>Plan in brief: {html.escape(plan_in_brief(scenario))}</p>"
+            f"<h2>Headline KPIs</h2>{_table(kpis, figures=True)}{_BANDS_NOTE if len(kpis.columns) > 4 else ''}"
             f"<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
             f"<h2>Moves ({len(scenario.assignment.moves):,})</h2>{_table(moves_table(scenario), 100)}"
             f"<h2>Manager loads</h2>{_table(scenario.assignment.loads)}"
             f"<h2>Assumptions</h2>{_table(assumptions_table(scenario))}"
-            f"<h2>Parameters</h2>{_table(pd.DataFrame(list(flatten_params(scenario.params).items()), columns=['parameter', 'value']))}"
-            f"<h2>Import report</h2>" + "".join(f"<p>{html.escape(x)}</p>" for x in import_lines))
+            f"<h2>Parameters</h2>{_table(params)}"
+            f"<h2>Import report</h2>" + "".join(f"<p>{html.escape(x)}</p>" for x in import_lines)
+            + _technical(scenario))
     _say(progress, "done", 1.0)
     return _page(f"Scenario {scenario.name}", body)
 
@@ -419,9 +530,19 @@ def comparison_html(cmp: Comparison, progress: Progress | None = None) -> str:
         _say(progress, f"chart {key}", (i + 1) / (len(charts) + 1))
     warn = "".join(f"<p class='warn'>{html.escape(w)}</p>" for w in cmp.warnings)
     warn += "".join(f"<p class='note'>{html.escape(n)}</p>" for n in cmp.notes)  # differences by design
+    bands, values = comparison_bands(cmp), comparison_bands(cmp, value=True)
+    uncertainty = ""
+    if len(bands):
+        uncertainty = (f"<h2>Uncertainty: each scenario's change against its baseline, P10–P90</h2>"
+                       f"{_table(bands, figures=True)}{_BANDS_NOTE}"
+                       "<details><summary>The scenarios' values, P10–P90</summary>"
+                       f"{_table(values, figures=True)}</details>")
+    diff = cmp.param_diff_table()
     body = (f"<h1>Comparison: {html.escape(' vs '.join(cmp.names))}</h1>{warn}"
-            f"<h2>KPIs</h2>{_table(comparison_display(cmp), figures=True)}<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
-            f"<h2>Move lists</h2>{_table(cmp.overlap)}<h2>Parameters that differ</h2>{_table(cmp.param_diff)}"
+            f"<h2>KPIs</h2>{_table(comparison_display(cmp, bands=False), figures=True)}{uncertainty}"
+            f"<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
+            f"<h2>Move lists</h2>{_table(cmp.overlap)}"
+            f"<h2>Parameters that differ</h2>{_table(diff) if len(diff) else '<p>None: same parameters.</p>'}"
             f"<h2>Workload per manager</h2>{_table(cmp.loads)}")
     _say(progress, "done", 1.0)
     return _page("Scenario comparison", body)

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import pandas as pd
 
-__all__ = ["CARD_KPIS", "band_text", "fmt_kpi", "kpi_decimals", "kpi_display", "kpi_line", "comparison_display", "header", "when"]
+__all__ = ["CARD_KPIS", "band_text", "change_band_text", "fmt_kpi", "kpi_decimals", "kpi_display", "kpi_line",
+           "comparison_display", "comparison_bands", "header", "when"]
 
 #: the headline KPIs, in the order people read them (then the per-role "accounts per manager" ones, then the rest)
 CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
@@ -72,8 +73,24 @@ def band_text(p10, p90, unit: str, dec: int, sign: bool = False) -> str:
     return f"{fmt_kpi(p10, unit, sign=sign, decimals=dec)} … {fmt_kpi(p90, unit, sign=sign, decimals=dec)}"
 
 
+def change_band_text(k: dict, dec: int | None = None) -> str:
+    """A KPI's change band as the KPI cards read it: "+226 k EUR … +2.16 M EUR", with " (either way)" when it
+    holds zero; "" when the projection drew no band for the change (``delta_p10`` / ``delta_p90``).
+
+    The change's own band says whether the plan gains: the scenario value's band (``p10`` … ``p90``) straddles
+    the baseline for most KPIs, which a reader takes for "maybe no gain", although baseline and scenario move
+    together in every draw.
+    """
+    lo, hi, unit = k.get("delta_p10"), k.get("delta_p90"), k.get("unit", "")
+    if dec is None:
+        dec = kpi_decimals(k.get("baseline"), k.get("scenario"), k.get("delta"))
+    text = band_text(lo, hi, unit, dec, sign=True)
+    return text + (" (either way)" if text and lo < 0 < hi else "")
+
+
 def kpi_display(kpis: dict) -> pd.DataFrame:
-    """One scenario's KPIs as text: ``KPI, Baseline, Scenario, Change`` and ``P10–P90`` when it drew bands."""
+    """One scenario's KPIs as text: ``KPI, Baseline, Scenario, Change``, then, when it drew bands,
+    ``Change P10–P90`` (the change's own band, as on the KPI cards) and ``Scenario P10–P90`` (the value's)."""
     rows = []
     for key in ordered_keys(kpis):
         k = kpis[key]
@@ -82,38 +99,55 @@ def kpi_display(kpis: dict) -> pd.DataFrame:
         rows.append({"KPI": k.get("label", key), "Baseline": fmt_kpi(k.get("baseline"), unit, decimals=dec),
                      "Scenario": fmt_kpi(k.get("scenario"), unit, decimals=dec),
                      "Change": fmt_kpi(k.get("delta"), unit, sign=True, decimals=dec),
-                     "P10–P90": band_text(k.get("p10"), k.get("p90"), unit, dec)})
-    out = pd.DataFrame(rows, columns=["KPI", "Baseline", "Scenario", "Change", "P10–P90"])
-    return out if out["P10–P90"].astype(bool).any() else out.drop(columns=["P10–P90"])
+                     "Change P10–P90": change_band_text(k, dec),
+                     "Scenario P10–P90": band_text(k.get("p10"), k.get("p90"), unit, dec)})
+    out = pd.DataFrame(rows, columns=["KPI", "Baseline", "Scenario", "Change", "Change P10–P90", "Scenario P10–P90"])
+    return out.drop(columns=[c for c in ("Change P10–P90", "Scenario P10–P90") if not out[c].astype(bool).any()])
 
 
 def kpi_line(k: dict) -> str:
     """One KPI for a terminal: "Revenue, next 12 months: 157.51 M EUR -> 160.06 M EUR (+2.55 M EUR)", with
-    "[P10 … P90]" when the projection drew bands."""
+    "[change P10–P90 +0.23 M EUR … +2.16 M EUR]" when the projection drew bands (the scenario value's band,
+    "[P10–P90 …]", for a projection saved before changes had bands of their own)."""
     unit = k.get("unit", "")
     dec = kpi_decimals(k.get("baseline"), k.get("scenario"), k.get("delta"))
-    band = band_text(k.get("p10"), k.get("p90"), unit, dec)
+    change = change_band_text(k, dec)
+    band = f"change P10–P90 {change}" if change else \
+        (f"P10–P90 {b}" if (b := band_text(k.get("p10"), k.get("p90"), unit, dec)) else "")
     return (f"{k.get('label')}: {fmt_kpi(k.get('baseline'), unit, decimals=dec)} -> "
             f"{fmt_kpi(k.get('scenario'), unit, decimals=dec)} ({fmt_kpi(k.get('delta'), unit, sign=True, decimals=dec)})"
-            + (f"  [P10–P90 {band}]" if band else ""))
+            + (f"  [{band}]" if band else ""))
 
 
-def comparison_display(cmp) -> pd.DataFrame:
-    """A ``workbench.compare.Comparison``'s KPIs as text: one row per KPI (headline KPIs first), the baseline (when
-    baselines differ between the scenarios, each scenario's own before its value), each scenario's value and,
-    after the first, its change against the first; the P10–P90 columns only when a
-    scenario drew Monte Carlo bands. (``cmp.kpi_table`` keeps the raw numbers for the workbook.)"""
-    from ..compare import baselines_differ
+def _change_band(part: pd.DataFrame, name: str, unit: str, dec: int) -> str:
+    if name not in part.index or "delta_p10" not in part.columns:
+        return ""
+    row = part.loc[name]
+    return change_band_text({"delta_p10": row["delta_p10"], "delta_p90": row["delta_p90"], "unit": unit}, dec)
 
+
+def _kpi_parts(cmp):
+    """(key, that KPI's rows by scenario, unit, decimals) per KPI of a comparison, headline KPIs first."""
     k = cmp.kpis
-    ref = cmp.names[0]
-    own = bool(baselines_differ(k))  # then each scenario's own baseline stands beside its value
-    rows = []
     for key in ordered_keys(k["kpi"]):
         part = k[k["kpi"] == key].set_index("scenario")
-        first = part.iloc[0]
-        unit = first["unit"]
         dec = kpi_decimals(*part["baseline"], *part["value"], *part["delta_vs_reference"])
+        yield key, part, part.iloc[0]["unit"], dec
+
+
+def comparison_display(cmp, bands: bool = True) -> pd.DataFrame:
+    """A ``workbench.compare.Comparison``'s KPIs as text: one row per KPI (headline KPIs first), the baseline (when
+    baselines differ between the scenarios, each scenario's own before its value), each scenario's value and,
+    after the first, its change against the first; then, with ``bands`` and when a scenario drew Monte Carlo
+    bands, ``<name> change P10–P90`` per scenario: its change against its own baseline, as the KPI cards read
+    it. (``comparison_bands`` has the bands alone; ``cmp.kpi_table`` keeps the raw numbers.)"""
+    from ..compare import baselines_differ
+
+    ref = cmp.names[0]
+    own = bool(baselines_differ(cmp.kpis))  # then each scenario's own baseline stands beside its value
+    rows = []
+    for _, part, unit, dec in _kpi_parts(cmp):
+        first = part.iloc[0]
         row = {"KPI": first["label"]}
         if not own:
             row["Baseline"] = fmt_kpi(first["baseline"], unit, decimals=dec)
@@ -125,12 +159,31 @@ def comparison_display(cmp) -> pd.DataFrame:
             if name != ref:
                 row[f"{name} vs {ref}"] = (fmt_kpi(part["delta_vs_reference"].get(name), unit, sign=True, decimals=dec)
                                            if name in part.index else "")
-            row[f"{name} P10–P90"] = (band_text(part["p10"].get(name), part["p90"].get(name), unit, dec)
-                                      if name in part.index else "")
+        if bands:
+            for name in cmp.names:
+                row[f"{name} change P10–P90"] = _change_band(part, name, unit, dec)
         rows.append(row)
     out = pd.DataFrame(rows)
-    bands = [c for c in out.columns if c.endswith(" P10–P90")]
-    return out.drop(columns=[c for c in bands if not out[c].astype(bool).any()])
+    empty = [c for c in out.columns if c.endswith(" P10–P90") and not out[c].astype(bool).any()]
+    return out.drop(columns=empty)
+
+
+def comparison_bands(cmp, value: bool = False) -> pd.DataFrame:
+    """The P10–P90 bands of a comparison, one row per KPI that has one in some scenario: ``KPI``, then per
+    scenario a column named after it with the band of its change against its own baseline (as the KPI cards
+    read it), or with ``value`` the band of the scenario's value. No rows when no scenario drew bands."""
+    rows = []
+    for _, part, unit, dec in _kpi_parts(cmp):
+        row = {"KPI": part.iloc[0]["label"]}
+        for name in cmp.names:
+            if value:
+                row[name] = (band_text(part["p10"].get(name), part["p90"].get(name), unit, dec)
+                             if name in part.index else "")
+            else:
+                row[name] = _change_band(part, name, unit, dec)
+        if any(row[n] for n in cmp.names):
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["KPI", *cmp.names])
 
 
 def header(column) -> str:
