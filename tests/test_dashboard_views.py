@@ -72,6 +72,7 @@ def test_comparison_shows_notes_apart_from_warnings_and_the_bands_in_a_table_of_
     one table, the bands (of each change, as on the KPI cards) a second one."""
     from widgets.dashboard import Dashboard
     from widgets.scenario_step import comparison_table
+    from workbench.report.format import comparison_cells, fmt_kpi
 
     d = Dashboard(store_path, poll_seconds=None)
     d.show_comparison(["Wide", "Narrow"])
@@ -80,11 +81,15 @@ def test_comparison_shows_notes_apart_from_warnings_and_the_bands_in_a_table_of_
     assert 'wb-msg wb-msg-info' in html and "own band" in html
     assert 'class="wb-cmp"' in html
     cmp = compare([d._load("Wide"), d._load("Narrow")])
-    cols = list(comparison_table(cmp).columns)
-    assert cols == ["KPI", "Baseline", "Wide", "Narrow", "Narrow vs Wide"]
-    assert html.index("Narrow vs Wide") < html.index("change against its own baseline, P10–P90")
+    assert list(comparison_table(cmp).columns) == ["KPI", "Baseline", "Wide", "Narrow", "Narrow vs Wide"]
+    # on screen one column per scenario: its value, its change and its difference to the first beneath
+    assert list(comparison_cells(cmp).columns) == ["KPI", "Baseline", "Wide", "Narrow"]
+    k = cmp.kpis.set_index(["kpi", "scenario"]).loc[("revenue_12m", "Narrow")]
+    diff = fmt_kpi(k["delta_vs_reference"], "EUR", sign=True, decimals=0)
+    assert f"{diff} vs Wide" in html
+    assert html.index(f"{diff} vs Wide") < html.index("change against its own baseline, P10–P90")
     k = d._load("Narrow").projection.kpis["revenue_12m"]
     from workbench.report.format import change_band_text
 
-    assert html.count("<table") == 2 and change_band_text(k) in html
+    assert html.count("<table") == 2 and change_band_text(k) in html.replace("\xa0", " ")  # (no break in a figure)
     assert "Band ± (share of target)" in d._cmp_params.value and "±15 %" in d._cmp_params.value

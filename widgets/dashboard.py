@@ -30,7 +30,7 @@ from workbench.scenario import (
 
 from .charting import ChartPane
 from .common import MessageBox, guarded, kpi_cards_html, step_header, table_html
-from .scenario_step import ExportBox, show_comparison
+from .scenario_step import ExportBox, lines_table, show_comparison
 
 __all__ = ["Dashboard", "PSEUDONYMISE_ENV"]
 
@@ -309,7 +309,7 @@ class Dashboard(w.VBox):
             note = _TEXT["moves_shown" if by_revenue else "moves_shown_plain"].format(shown=len(shown), n=n)
             note = f'<div class="wb-muted wb-moves-note">{html.escape(note)}</div>'
         self._moves.value = (f"<h4>{_TEXT['moves_head'].format(n=n)}</h4>{note}<div class=\"wb-moves\">"
-                             f"{table_html(shown, max_rows=len(shown) or 1, wrap_last=True)}</div>")
+                             f"{lines_table(shown, 'wb-wrap-last', wrap=('Account', 'From', 'To', 'Reason'))}</div>")
         self._msg.show(_TEXT["opened"].format(name=sc.name, version=sc.version), "ok")
 
     @guarded()

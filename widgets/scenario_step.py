@@ -19,7 +19,7 @@ import pandas as pd
 from workbench.compare import Comparison, compare
 from workbench.report.charts.compare import kpi_bands, loads_side_by_side, move_overlap
 from workbench.report.export import export_excel, export_html, safe_file_name
-from workbench.report.format import comparison_bands, comparison_display, when
+from workbench.report.format import comparison_bands, comparison_cells, comparison_display, when
 from workbench.scenario import (
     Scenario,
     ScenarioStore,
@@ -33,7 +33,8 @@ from .charting import ChartPane
 from .common import MessageBox, download_link, guarded, step_header, table_html
 from .state import WorkbenchState
 
-__all__ = ["ScenarioStep", "ExportBox", "comparison_table", "scenario_from_state", "show_comparison"]
+__all__ = ["ScenarioStep", "ExportBox", "comparison_cells_html", "comparison_table", "lines_table",
+           "scenario_from_state", "show_comparison"]
 
 _TEXT = {
     "nothing": "Nothing to save yet: load a book and let segmentation, reallocation and KPIs run first.",
@@ -75,15 +76,61 @@ def show_comparison(cmp: Comparison, table: w.HTML, charts: list[ChartPane], par
     msgs = [(x, "warning") for x in cmp.warnings] + [(x, "info") for x in cmp.notes]
     head = "".join(f'<div class="wb-msg wb-msg-{level}">{html.escape(x)}</div>' for x, level in msgs)
     bands = comparison_bands(cmp)
-    band_html = (f'<h4 class="wb-cmp-bands">{html.escape(_BANDS_HEAD)}</h4>{table_html(bands, max_rows=40)}'
+    band_html = (f'<h4 class="wb-cmp-bands">{html.escape(_BANDS_HEAD)}</h4>{lines_table(_bands_lines(bands))}'
                  if len(bands) else "")
-    table.value = (f'<div class="wb-cmp">{head}{table_html(comparison_table(cmp), max_rows=40)}{band_html}</div>')
+    table.value = f'<div class="wb-cmp">{head}{comparison_cells_html(cmp)}{band_html}</div>'
     charts[0].show(kpi_bands(cmp.kpis))
     charts[1].show(loads_side_by_side(cmp.loads_long))
     charts[2].show(move_overlap(cmp.overlap))
     diff = cmp.param_diff_table()
     params.value = "<h4>Parameters that differ</h4>" + (
-        f'<div class="wb-cmp">{table_html(diff, max_rows=50)}</div>' if len(diff) else "<p>None: same parameters.</p>")
+        f'<div class="wb-cmp">{lines_table(diff)}</div>' if len(diff) else "<p>None: same parameters.</p>")
+
+
+def lines_table(df: pd.DataFrame, cls: str = "", wrap: tuple | None = None) -> str:
+    """A frame as an HTML table whose cells may hold several lines (a list: the first as it is, the rest smaller
+    and muted beneath) and whose text wraps: the comparison's tables and the dashboard's moves (long company
+    names beside the reason) fit the card instead of scrolling. ``cls``: more classes of the table; ``wrap``: the
+    columns whose text may wrap (default: all; the others keep a name or a figure on one line)."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    free = [wrap is None or c in wrap for c in df.columns]
+    body = []
+    for row in df.itertuples(index=False):
+        tds = []
+        for v, may_wrap in zip(row, free):
+            space = "normal" if may_wrap else "nowrap"
+            if isinstance(v, list):
+                lines = [html.escape(str(x)) for x in v]
+                text = (lines[0] + "".join(f'<div class="wb-muted" style="font-size:12px;line-height:1.35">{x}</div>'
+                                           for x in lines[1:])) if lines else ""
+                tds.append(f'<td style="white-space:{space};vertical-align:top">{text}</td>')
+            else:
+                text = "" if v is None or (isinstance(v, float) and pd.isna(v)) else html.escape(str(v))
+                tds.append(f'<td style="white-space:{space};vertical-align:top">{text}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return (f'<div class="wb-table-wrap"><table class="wb-table {cls}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def comparison_cells_html(cmp: Comparison) -> str:
+    """``comparison_cells`` as an HTML table: per scenario one column, its value on top and, smaller, its change
+    and its difference to the first scenario underneath (three scenarios side by side fit a 1,280 px screen)."""
+    return lines_table(comparison_cells(cmp), "wb-cmp-cells")
+
+
+def _bands_lines(bands: pd.DataFrame) -> pd.DataFrame:
+    """A band table's cells as lines: the band, and "either way" beneath where it holds zero (one narrow column
+    per scenario instead of "+226 k EUR … +2.16 M EUR (either way)" on one line)."""
+    def lines(text: str) -> list[str]:
+        band = text.removesuffix(" (either way)")
+        # a figure never breaks inside ("+2.16 M EUR"); a narrow column breaks after the "…"
+        band = band.replace(" ", "\u00a0").replace("\u00a0…\u00a0", " … ")
+        return [band, "either way"] if text.endswith(" (either way)") else [band]
+
+    out = bands.copy()
+    for c in out.columns[1:]:
+        out[c] = [lines(t) for t in out[c].astype(str)]
+    return out
 
 
 class ExportBox(w.VBox):

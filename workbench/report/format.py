@@ -13,7 +13,7 @@ from datetime import datetime
 import pandas as pd
 
 __all__ = ["CARD_KPIS", "band_text", "change_band_text", "fmt_kpi", "kpi_decimals", "kpi_display", "kpi_line",
-           "comparison_display", "comparison_bands", "header", "when"]
+           "comparison_display", "comparison_bands", "comparison_cells", "header", "when"]
 
 #: the headline KPIs, in the order people read them (then the per-role "accounts per manager" ones, then the rest)
 CARD_KPIS = ("revenue_12m", "revenue_growth", "retention_rate", "clv", "clv_bgbb", "gross_margin_after_cts",
@@ -166,6 +166,39 @@ def comparison_display(cmp, bands: bool = True) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     empty = [c for c in out.columns if c.endswith(" P10–P90") and not out[c].astype(bool).any()]
     return out.drop(columns=empty)
+
+
+def comparison_cells(cmp) -> pd.DataFrame:
+    """A comparison's KPIs compact enough for a screen: ``KPI``, ``Baseline`` (when every scenario shares it) and
+    one column per scenario whose cell is a list of lines: its value; its change against its own baseline (and
+    that baseline where baselines differ); after the first scenario, its difference to the first ("+1.56 M EUR
+    vs S1", "… vs the first" for a long name). Three scenarios take four or five columns instead of nine to
+    twelve."""
+    from ..compare import baselines_differ
+
+    ref = cmp.names[0]
+    first_name = ref if len(ref) <= 14 else "the first"  # the column's header names it in full
+    own = bool(baselines_differ(cmp.kpis))
+    rows = []
+    for _, part, unit, dec in _kpi_parts(cmp):
+        first = part.iloc[0]
+        row = {"KPI": first["label"]}
+        if not own:
+            row["Baseline"] = fmt_kpi(first["baseline"], unit, decimals=dec)
+        for name in cmp.names:
+            if name not in part.index:
+                row[name] = []
+                continue
+            r = part.loc[name]
+            lines = [fmt_kpi(r["value"], unit, decimals=dec),
+                     f"change {fmt_kpi(r['delta'], unit, sign=True, decimals=dec)}"]
+            if own:
+                lines.append(f"from {fmt_kpi(r['baseline'], unit, decimals=dec)}")
+            if name != ref:
+                lines.append(f"{fmt_kpi(r['delta_vs_reference'], unit, sign=True, decimals=dec)} vs {first_name}")
+            row[name] = lines
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["KPI", *([] if own else ["Baseline"]), *cmp.names])
 
 
 def comparison_bands(cmp, value: bool = False) -> pd.DataFrame:
