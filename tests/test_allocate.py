@@ -410,7 +410,12 @@ def test_cli_reallocate(small, tmp_path, capsys):
     assert managers.set_index("manager_id").loc[leaver, "accounts_after"] == 0
     assert (tmp_path / "out" / "salesforce_account_owner_update.csv").exists()
     meta = (tmp_path / "out" / "allocation.json").read_text()
-    assert '"band": 0.12' in meta and '"candidates": 6' in meta
+    assert '"band": 0.12' in meta and '"candidates": 12' in meta
+    # the command line's default is the engine's, so the CLI, `workbench run` and Python plan alike
+    import inspect
+
+    from workbench.cli.reallocate import _DEFAULT_CANDIDATES
+    assert _DEFAULT_CANDIDATES == inspect.signature(reallocate).parameters["candidates"].default
     rc = main(["reallocate", str(tmp_path / "book"), "--segments", str(tmp_path / "seg"), "--out",
                str(tmp_path / "out5"), "--candidates", "3", "--crm", "none"])
     assert rc == 0, capsys.readouterr().err

@@ -158,7 +158,8 @@ def load_result(cls, folder):
         raise FileNotFoundError(f"{folder} holds no saved {cls.__name__} (meta.json is missing)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("type") != cls.__name__:
-        raise ValueError(f"{folder} holds a {meta.get('type')}, not a {cls.__name__}")
+        found, want = str(meta.get("type")), cls.__name__
+        raise ValueError(f"{folder} holds {_article(found)} {found}, not {_article(want)} {want}")
     if (folder / "timing.json").exists():
         meta = join_timing(meta, json.loads((folder / "timing.json").read_text(encoding="utf-8")))
     kwargs = {}
@@ -183,3 +184,8 @@ def _json_default(v):
     if isinstance(v, pd.Timestamp):
         return v.isoformat()
     return str(v)
+
+
+def _article(word: str) -> str:
+    """'a' or 'an' before a type name ("an Assignment", "a Segmentation")."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -28,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_main)
 
 
+#: ``reallocate``'s own default (tests/test_allocate.py checks they agree), so `workbench reallocate`, `workbench
+#: run` and Python plan alike; importing the engine here would slow every command's start
+_DEFAULT_CANDIDATES = 12
+
+
 def add_allocate_options(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     """The reallocation settings, shared by ``workbench reallocate`` and ``workbench run``. With
     ``defaults=False`` (``run``) every option defaults to ``None``: only the flags given override the scenario
@@ -47,9 +52,9 @@ def add_allocate_options(p: argparse.ArgumentParser, defaults: bool = True) -> N
                         "share (the role's total shared out like its hours); default: workload only")
     p.add_argument("--balance-band", type=share("--balance-band"), default=d(0.2),
                    help="band of --balance-on around each manager's fair share, as a share (default 0.2 = ±20 %%)")
-    p.add_argument("--candidates", type=whole("--candidates", 1), default=d(6), metavar="N",
-                   help="managers considered per account, its current owner included (default 6); more lets a "
-                        "tight band be met at the cost of a slower solve")
+    p.add_argument("--candidates", type=whole("--candidates", 1), default=d(_DEFAULT_CANDIDATES), metavar="N",
+                   help=f"managers considered per account, its current owner included (default "
+                        f"{_DEFAULT_CANDIDATES}); more lets a tight band be met at the cost of a slower solve")
     p.add_argument("--lock", metavar="FILE", default=None,
                    help="CSV (any delimiter) with account_id and optional manager_id: accounts pinned to their owner "
                         "or to that manager")
@@ -273,7 +278,7 @@ def _main(args: argparse.Namespace) -> int:
     save_result(asg, out / "assignment")
     files = write_move_files(asg, book, out, systems)
     print(f"book: {book.summary()}")
-    print(f"moves: {moves_summary(asg.moves)} ({s['moved_share_accounts']:.1%} of owned accounts, "
+    print(f"moves: {moves_summary(asg)} ({s['moved_share_accounts']:.1%} of owned accounts, "
           f"{s['moved_share_revenue']:.1%} of their revenue); managers in band {s['managers_in_band_before']} -> "
           f"{s['managers_in_band_after']} of {s['active_managers']}")
     if args.balance_on:

@@ -100,7 +100,7 @@ def _main(args: argparse.Namespace) -> int:
     print(f"segments: {', '.join(f'{r.segment} ({r.n_accounts:,})' for r in result.segmentation.profiles.itertuples())}")
     if result.segmentation.quality.get("warning"):  # e.g. one segment because the features do not separate accounts
         print(f"warning: segments: {result.segmentation.quality['warning']}", file=sys.stderr)
-    print(f"moves: {moves_summary(result.assignment.moves)}")
+    print(f"moves: {moves_summary(result.assignment)}")
     for key in ("revenue_12m", "accounts_moved", "workload_imbalance"):
         if key in k:
             v = k[key]
