@@ -411,3 +411,14 @@ def test_accounts_in_region_and_progress(book):
     assert (found["segment"].to_numpy() == lab.loc[found["account_id"]].to_numpy()).all()
     only = accounts_in_region(acc, seg, segments=[2], limit=10_000)
     assert only.attrs["matches"] == int((seg.labels["segment_id"] == 2).sum())
+
+
+def test_auto_k_keeps_segments_big_enough_to_plan_for():
+    # the Maven CRM book: 85 accounts, and k="auto" chose 9 segments of about 9 accounts each
+    from workbench.segment.segmenter import AUTO_MIN_SEGMENT
+
+    small = generate(n_accounts=85, n_managers=5, seed=3).book()
+    seg = segment(small, k="auto")
+    k = seg.profiles["segment_id"].nunique()
+    assert 2 <= k <= 85 // AUTO_MIN_SEGMENT
+    assert max(r["k"] for r in seg.quality["k_scores"]) == 85 // AUTO_MIN_SEGMENT

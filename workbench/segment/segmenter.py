@@ -41,6 +41,8 @@ RULE_METHODS = ("abc", "value-need")
 METHODS = CLUSTER_METHODS + RULE_METHODS
 #: Candidate numbers of segments for ``k="auto"``.
 K_RANGE = (2, 10)
+#: ``k="auto"`` chooses at most one segment per this many accounts (at least K_RANGE's lowest).
+AUTO_MIN_SEGMENT = 20
 _GMM_SAMPLE = 50_000      # a full-covariance mixture on more rows buys little and costs seconds
 _WARD_SAMPLE = 4_000      # Ward linkage needs O(n²) memory: 4,000 rows ≈ 130 MB
 # Silhouette needs all pairwise distances of its sample for every candidate k: 5,000 accounts (25M distances,
@@ -238,7 +240,9 @@ class AccountSegmenter:
         """Score k = 2..10 and keep the best; k-means scans reuse the restarts' basin and refine afterwards."""
         n = len(X)
         lo, hi = K_RANGE
-        hi = min(hi, n - 1)
+        # a segment is planned for (a coverage role, hours per account): with fewer than about AUTO_MIN_SEGMENT
+        # accounts each on average it is noise (the Maven CRM book's 85 accounts got 9 segments)
+        hi = min(hi, n - 1, max(lo, n // AUTO_MIN_SEGMENT))
         if hi < lo:
             raise ValueError(f"k='auto' needs at least {lo + 1} accounts")
         scan = X if n <= self.sample_size else X[np.sort(np.random.default_rng(self.seed).choice(
