@@ -85,7 +85,7 @@ def test_report_and_workbook_show_the_change_band_like_the_cards(pair, tmp_path)
     k = s1.projection.kpis["revenue_12m"]
     assert k["delta_p10"] < k["delta_p90"]
     change = change_band_text(k)
-    page = export_html(s1, tmp_path / "s1.html").read_text(encoding="utf-8")
+    page = export_html(s1, tmp_path / "s1.html").read_text(encoding="utf-8").replace("\xa0", " ")
     assert ">Change P10–P90</th>" in page and change in page
     assert page.index(">Change P10–P90</th>") < page.index(">Scenario P10–P90</th>")  # the value band labelled
     wb = load_workbook(export_excel(s1, tmp_path / "s1.xlsx"))
@@ -104,7 +104,7 @@ def test_comparison_shows_each_change_band_in_report_and_dashboard(pair, store_p
     from widgets.dashboard import Dashboard
 
     cmp = compare(list(pair))
-    page = export_html(cmp, tmp_path / "c.html").read_text(encoding="utf-8")
+    page = export_html(cmp, tmp_path / "c.html").read_text(encoding="utf-8").replace("\xa0", " ")
     for sc in pair:
         assert change_band_text(sc.projection.kpis["revenue_12m"]) in page
     assert "change against its baseline, P10–P90" in page

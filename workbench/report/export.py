@@ -22,7 +22,7 @@ import pandas as pd
 from ..compare import Comparison, compare, flatten_params, names_by_id, param_label, param_text
 from ..scenario import Scenario
 from .charts.compare import kpi_bands, kpi_series, loads_before_after, loads_side_by_side, move_overlap
-from .format import CARD_KPIS, comparison_bands, comparison_display, header, kpi_display, ordered_keys, when
+from .format import CARD_KPIS, comparison_bands, comparison_cells, header, kpi_display, ordered_keys, when
 
 __all__ = ["export_excel", "export_html", "scenario_html", "comparison_html", "save_chart", "scenario_charts",
            "assumptions_table", "kpi_frame", "moves_table", "plan_in_brief", "safe_file_name", "EXPORT_FORMATS"]
@@ -37,6 +37,7 @@ margin-top:1.6em}.meta{color:#555}table{border-collapse:collapse;margin:.6em 0;f
 border-bottom:1px solid #e5e5e5;text-align:right}th{background:#f2f5f9}td.t,th.t{text-align:left}
 .warn{color:#8a6d00}.note{color:#555}.charts{display:flex;flex-wrap:wrap;gap:1.5em}.foot{color:#888;font-size:.8em;margin-top:3em}
 details{margin:.8em 0}summary{cursor:pointer;color:#555}details.tech{margin-top:2em}
+.sub{color:#5b6776;font-size:.85em}td,th{vertical-align:top}
 """
 
 
@@ -350,7 +351,10 @@ def export_excel(scenario: Scenario, path: str | Path, progress: Progress | None
         ws.write_string(i, 1, str(v or ""))
     kpis = kpi_frame(scenario)
     # the KPI cards, in their order (revenue first); every KPI is on the KPIs sheet
-    cards = kpis[kpis["kpi"].isin(CARD_KPIS) | kpis["kpi"].str.startswith("accounts_per_")]
+    cards = kpis[kpis["kpi"].isin(CARD_KPIS) | kpis["kpi"].str.startswith("accounts_per_")].copy()
+    for lo, hi in (("delta_p10", "delta_p90"), ("p10", "p90")):  # a KPI that does not vary has no band to read
+        flat = cards[lo] == cards[hi]
+        cards.loc[flat, [lo, hi]] = np.nan
     cols = [c for c in _SUMMARY_HEADERS if c not in ("p10", "p90") or cards[c].notna().any()]
     if not cards[["delta_p10", "delta_p90"]].notna().any().any():
         cols = [c for c in cols if c not in ("delta_p10", "delta_p90")]
@@ -437,9 +441,21 @@ def save_chart(chart: alt.TopLevelMixin, path: str | Path, scale: float = 2.0) -
 
 
 # ---------------------------------------------------------------------------------------------------- HTML
+def _cell(v, figure: bool = False) -> str:
+    """A table cell's HTML: a list is several lines (the first as it is, the rest smaller beneath); a ``figure``
+    ("157.51 M EUR", "+226 k EUR … +2.16 M EUR (either way)") never breaks inside a number and its unit."""
+    if isinstance(v, list):
+        lines = [_cell(x, figure) for x in v]
+        return (lines[0] + "".join(f"<br><span class='sub'>{x}</span>" for x in lines[1:])) if lines else ""
+    text = html.escape("" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+    if figure:
+        text = text.replace(" ", "\u00a0").replace("\u00a0…\u00a0", " … ").replace("\u00a0(either", " (either")
+    return text
+
+
 def _table(df: pd.DataFrame, max_rows: int = 200, figures: bool = False) -> str:
     """``figures=True``: a frame of formatted figures (``workbench.report.format``), right-aligned after the first
-    column like numbers."""
+    column like numbers; a cell holding a list shows it as lines."""
     shown = df.head(max_rows)
 
     def is_text(i: int, c) -> bool:
@@ -460,7 +476,7 @@ def _table(df: pd.DataFrame, max_rows: int = 200, figures: bool = False) -> str:
             cols.append(text)
         else:
             cls = "t" if is_text(len(cols), c) else ""
-            cols.append([(cls, html.escape("" if pd.isna(v) else str(v))) for v in s])
+            cols.append([(cls, _cell(v, figure=figures and not cls)) for v in s])
     body = "".join("<tr>" + "".join(f'<td class="{k}">{v}</td>' for k, v in row) + "</tr>" for row in zip(*cols))
     more = f'<p class="meta">{len(df) - max_rows:,} more rows in the Excel export.</p>' if len(df) > max_rows else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
@@ -539,7 +555,7 @@ def comparison_html(cmp: Comparison, progress: Progress | None = None) -> str:
                        f"{_table(values, figures=True)}</details>")
     diff = cmp.param_diff_table()
     body = (f"<h1>Comparison: {html.escape(' vs '.join(cmp.names))}</h1>{warn}"
-            f"<h2>KPIs</h2>{_table(comparison_display(cmp, bands=False), figures=True)}{uncertainty}"
+            f"<h2>KPIs</h2>{_table(comparison_cells(cmp), figures=True)}{uncertainty}"
             f"<h2>Charts</h2><div class='charts'>{''.join(svgs)}</div>"
             f"<h2>Move lists</h2>{_table(cmp.overlap)}"
             f"<h2>Parameters that differ</h2>{_table(diff) if len(diff) else '<p>None: same parameters.</p>'}"
