@@ -115,6 +115,18 @@ def test_voila_finds_our_template_and_reads_our_settings(monkeypatch):
     assert float(app.config.VoilaKernelManager.fill_delay) == 5.0  # parsed by the kernel manager it configures
 
 
+def test_app_takes_the_scenario_store_it_saves_to(tmp_path):
+    """``workbench app --store PATH`` hands the store to the kernel as the dashboard's ``--store`` takes it (the
+    only way was the environment variable, documented for ``serve``)."""
+    env = voila_env(store=tmp_path / "plans.sqlite", base={})
+    assert env["WORKBENCH_STORE"] == str((tmp_path / "plans.sqlite").resolve())
+    assert "WORKBENCH_STORE" not in voila_env(base={})
+    out = subprocess.run([sys.executable, "-m", "workbench", "app", "--store", str(tmp_path / "no" / "s.sqlite")],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "the folder of the scenario store does not exist" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_cli_refuses_a_busy_port_in_one_line():
     import socket
 

@@ -105,10 +105,13 @@ def voila_command(notebook: Path, host: str, port: int, python: str | None = Non
     ]
 
 
-def voila_env(book: str | Path | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the Voilà process: our template folder first on ``JUPYTER_PATH``, the book folder.
+def voila_env(book: str | Path | None = None, base: dict[str, str] | None = None,
+              store: str | Path | None = None) -> dict[str, str]:
+    """Environment for the Voilà process: our template folder first on ``JUPYTER_PATH``, the book folder, the
+    scenario store.
 
-    The kernel inherits it, so ``widgets.app.default_book_path`` sees ``WORKBENCH_BOOK``.
+    The kernel inherits it, so ``widgets.app.default_book_path`` sees ``WORKBENCH_BOOK`` and the Scenarios step
+    ``WORKBENCH_STORE``.
     """
     env = dict(os.environ if base is None else base)
     data_dirs = [str(template_data_dir())]
@@ -117,6 +120,8 @@ def voila_env(book: str | Path | None = None, base: dict[str, str] | None = None
     env["JUPYTER_PATH"] = os.pathsep.join(data_dirs)
     if book is not None:
         env["WORKBENCH_BOOK"] = str(Path(book).expanduser().resolve())
+    if store is not None:
+        env["WORKBENCH_STORE"] = str(Path(store).expanduser().resolve())
     # Server log lines should reach the terminal (or a test's log file) as they happen.
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
@@ -193,7 +198,8 @@ def _is_loopback(host: str) -> bool:
 
 def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", port: int = 8866,
                 book: str | Path | None = None, preheat: bool = True, token: str | None = None,
-                refill_delay: float | None = REFILL_DELAY_S, stdout=None, stderr=None) -> VoilaServer:
+                refill_delay: float | None = REFILL_DELAY_S, stdout=None, stderr=None,
+                store: str | Path | None = None) -> VoilaServer:
     """Start Voilà serving the workshop app in a child process; return at once (see ``wait_until_listening``).
 
     Parameters
@@ -213,6 +219,9 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
         Seconds before a used preheated kernel is replaced (see ``voila_command``).
     stdout, stderr : file or int, optional
         Where the server's log goes (``subprocess.Popen`` semantics); default: inherited.
+    store : str or Path, optional
+        Scenario store file the Scenarios step saves to (``WORKBENCH_STORE``; default
+        ``workspace/scenarios.sqlite``); the dashboard (``workbench serve --store``) shows what is published there.
     """
     nb = Path(notebook) if notebook is not None else default_notebook()
     if not nb.is_file():
@@ -226,7 +235,9 @@ def start_voila(notebook: str | Path | None = None, host: str = "127.0.0.1", por
     cmd = voila_command(nb.resolve(), host, port, preheat=preheat, refill_delay=refill_delay)
     if token:
         cmd.append(f"--Voila.token={token}")
-    proc = subprocess.Popen(cmd, env=voila_env(book), cwd=str(nb.resolve().parent), stdout=stdout, stderr=stderr,
+    if store is not None and not Path(store).expanduser().resolve().parent.is_dir():
+        raise CliError(f"the folder of the scenario store does not exist: {Path(store).expanduser().parent}")
+    proc = subprocess.Popen(cmd, env=voila_env(book, store=store), cwd=str(nb.resolve().parent), stdout=stdout, stderr=stderr,
                             preexec_fn=_stop_with_parent if sys.platform.startswith("linux") else None)
     return VoilaServer(proc, host, port, token)
 
@@ -239,6 +250,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8866, help="TCP port (default 8866)")
     p.add_argument("--book", default=None, help="book folder to load at start (default: sample_data)")
     p.add_argument("--token", default=None, help="access token (default: random when not on loopback)")
+    p.add_argument("--store", default=None, metavar="PATH",
+                   help="scenario store the Scenarios step saves to (default: $WORKBENCH_STORE or "
+                        "workspace/scenarios.sqlite); give 'workbench serve' the same one")
     p.add_argument("--no-preheat", dest="preheat", action="store_false",
                    help="do not keep a ready kernel for the next visitor (saves memory; every visit waits)")
     p.set_defaults(func=_main)
@@ -251,7 +265,8 @@ def _raise_keyboard_interrupt(_signum, _frame) -> None:
 def _main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, got {args.port}")
-    server = start_voila(host=args.host, port=args.port, book=args.book, preheat=args.preheat, token=args.token)
+    server = start_voila(host=args.host, port=args.port, book=args.book, preheat=args.preheat, token=args.token,
+                         store=args.store)
     return serve_until_stopped(server, f"Workshop app: {server.url}  (Ctrl+C stops it)", "the workshop app")
 
 
