@@ -36,7 +36,7 @@ SEG_ROLE = np.array([0, 1, 1, 2])
 SEG_REVENUE = np.array([400_000.0, 80_000.0, 25_000.0, 4_000.0])
 
 
-def make_instance(n: int, m: int, seed: int = 0, k: int = 6, band: float = 0.15, slack: float = 1.12,
+def make_instance(n: int, m: int, seed: int = 0, k: int = 12, band: float = 0.15, slack: float = 1.12,
                   regions: int = 16, n_industries: int = 12, profile: str = "lumpy") -> S.Problem:
     """A numpy-generated allocation instance with ``n`` units and ``m`` managers (see the module docstring).
 
@@ -139,20 +139,20 @@ def peak_mb() -> float:
 
 
 def one(n: int, m: int, seed: int, lp: bool, lp_limit: float, profile: str = "lumpy",
-        lp_method: str = "highs", mode: str = "auto") -> dict:
+        lp_method: str = "highs", mode: str = "auto", k: int = 12) -> dict:
     t0 = time.perf_counter()
-    prob = make_instance(n, m, seed, profile=profile)
+    prob = make_instance(n, m, seed, k=k, profile=profile)
     build = time.perf_counter() - t0
     sol, solve_s = run_ours(prob, mode)
     viol = float(sol.violations["over_band_hours"].sum() + sol.violations["under_band_hours"].sum())
     cand_s = prob.__dict__.get("_candidate_seconds", 0.0)
-    row = {"accounts": n, "managers": m, "profile": profile, "mode": mode, "solver": sol.solver,
+    row = {"accounts": n, "managers": m, "candidates": k, "profile": profile, "mode": mode, "solver": sol.solver,
            "generate_seconds": round(build - cand_s, 3),
            "candidates_seconds": round(cand_s, 3), "solve_seconds": round(solve_s, 3),
            "seconds": round(cand_s + solve_s, 3), "objective": sol.objective, "lagrangian_bound": sol.lower_bound,
            "gap_vs_own_bound": round(sol.gap, 5), "iterations": sol.iterations, "band_violation_hours": viol,
            "moves": float(sol.violations["moves"]), "peak_mb": round(peak_mb(), 1)}
-    print(f"[{profile}, {mode}] {n:>9,} units × {m:>5,} managers: data {build - cand_s:6.2f} s (not timed), "
+    print(f"[{profile}, {mode}, k={k}] {n:>9,} units × {m:>5,} managers: data {build - cand_s:6.2f} s (not timed), "
           f"candidates+costs {cand_s:6.2f} s, solve {solve_s:6.2f} s, total {cand_s + solve_s:6.2f} s; "
           f"objective {sol.objective:,.0f}, own bound {sol.lower_bound:,.0f} (gap {sol.gap:.3%}), "
           f"band violations {viol:.1f} h, peak RSS {peak_mb():,.0f} MB", flush=True)
@@ -249,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="lumpy", choices=["lumpy", "fine"], help="instance family")
     ap.add_argument("--mode", default="auto", choices=["auto", "thorough", "deep", "lagrangian", "lp"],
                     help="solver mode (default auto, what the app and `workbench run` use)")
+    ap.add_argument("--candidates", type=int, default=12, metavar="K",
+                    help="candidate managers per unit (default 12, as `reallocate`; every figure in "
+                         "bench/README.md before the eleventh session was measured with 6: --candidates 6)")
     ap.add_argument("--suite", action="store_true",
                     help="the issue's figures: 100k×1000, 1M×2000, gaps on 10k–100k, linprog on 100k×200 "
                          "(about 15 minutes)")
@@ -262,28 +265,35 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.suite:
         m = args.managers or int(min(2000, max(10, args.accounts // 100)))
-        row = one(args.accounts, m, args.seed, args.lp, args.lp_limit, args.profile, args.lp_method, args.mode)
+        row = one(args.accounts, m, args.seed, args.lp, args.lp_limit, args.profile, args.lp_method, args.mode,
+                  k=args.candidates)
         out = {"stage": "allocate", **row}
         out.setdefault("baseline", None)
         out.setdefault("baseline_seconds", None)
         print(json.dumps(out))
         return 0
     rows = {}
+    k = args.candidates
     for profile in ("lumpy", "fine"):
-        rows[f"gap_10k_100_{profile}"] = one(10_000, 100, args.seed, True, args.lp_limit, profile, "highs-ipm")
-    rows["gap_30k_300_lumpy"] = one(30_000, 300, args.seed, True, args.lp_limit, "lumpy", "highs-ipm")
+        rows[f"gap_10k_100_{profile}"] = one(10_000, 100, args.seed, True, args.lp_limit, profile, "highs-ipm", k=k)
+    rows["gap_30k_300_lumpy"] = one(30_000, 300, args.seed, True, args.lp_limit, "lumpy", "highs-ipm", k=k)
     rows["gap_30k_300_lumpy_thorough"] = one(30_000, 300, args.seed, True, args.lp_limit, "lumpy", "highs-ipm",
-                                             "thorough")
-    rows["lp_100k_200"] = one(100_000, 200, args.seed, True, args.lp_limit, "lumpy", "highs-ipm")
-    rows["speed_100k_1000"] = one(100_000, 1000, args.seed, False, args.lp_limit)
-    rows["speed_1m_2000"] = one(1_000_000, 2000, args.seed, False, args.lp_limit)
+                                             "thorough", k=k)
+    rows["lp_100k_200"] = one(100_000, 200, args.seed, True, args.lp_limit, "lumpy", "highs-ipm", k=k)
+    rows["speed_100k_1000"] = one(100_000, 1000, args.seed, False, args.lp_limit, k=k)
+    # thorough solves the exact LP itself (HiGHS simplex): its own bound is the LP optimum linprog would give
+    rows["gap_100k_1000_lumpy_thorough"] = one(100_000, 1000, args.seed, False, args.lp_limit, "lumpy",
+                                               mode="thorough", k=k)
+    rows["speed_1m_2000"] = one(1_000_000, 2000, args.seed, False, args.lp_limit, k=k)
     lp = rows["lp_100k_200"]
-    out = {"stage": "allocate", "accounts": 100_000, "managers": 1000,
+    gaps = {name: v.get("gap_vs_lp") for name, v in rows.items() if "gap_vs_lp" in v}
+    gaps["gap_100k_1000_lumpy_thorough (vs its exact LP)"] = rows["gap_100k_1000_lumpy_thorough"]["gap_vs_own_bound"]
+    out = {"stage": "allocate", "accounts": 100_000, "managers": 1000, "candidates": k,
            "seconds": rows["speed_100k_1000"]["seconds"],
            "seconds_1m_2000": rows["speed_1m_2000"]["seconds"], "peak_mb_1m_2000": rows["speed_1m_2000"]["peak_mb"],
            "baseline": "scipy linprog (HiGHS) exact LP on 100k×200", "baseline_seconds": lp.get("baseline_seconds"),
            "ours_seconds_100k_200": lp["solve_seconds"], "time_ratio": lp.get("time_ratio_lp_over_ours"),
-           "gap_vs_lp": {k: v.get("gap_vs_lp") for k, v in rows.items() if "gap_vs_lp" in v}}
+           "gap_vs_lp": gaps}
     print(json.dumps(out))
     return 0
 
