@@ -63,11 +63,11 @@ def test_dashboard_lists_published_only_and_refuses_crafted_names(store_path):
     # (drawn from two books, so each scenario's value stands beside its own baseline, and the page says why)
     assert list(shown.columns[:3]) == ["KPI", f"{VISIBLE} baseline", VISIBLE] and "Second Plan" in shown.columns
     assert "Second Plan baseline" in shown.columns and "baselines differ" in d._cmp_kpis.value + d._msg.value
-    assert f"{VISIBLE} P10–P90" in shown.columns  # these scenarios drew Monte Carlo bands
+    assert f"{VISIBLE} change P10–P90" in shown.columns  # these scenarios drew Monte Carlo bands (of the change)
     assert f"Second Plan vs {VISIBLE}" in shown.columns and f"{VISIBLE} vs {VISIBLE}" not in shown.columns
     assert shown[f"Second Plan vs {VISIBLE}"].str.match(r"^[+-]").all()
     assert shown["KPI"].iloc[0] == "Revenue (12 months)" and shown[VISIBLE].iloc[0].endswith(" M EUR")
-    assert "Second Plan vs" in d._cmp_kpis.value
+    assert f"vs {VISIBLE}" in d._cmp_kpis.value.replace("\xa0", " ")  # (on screen beneath Second Plan's value)
     assert store_path.read_bytes() == before  # the dashboard never writes the store
     with pytest.raises(Exception, match="read-only"):
         d._store.publish(SECRET)
@@ -232,10 +232,10 @@ def test_published_visible_unpublished_not_offline_no_source(dashboard_server, o
     # at 1,440 px the comparison fits its card: the 'B vs A' column and the whole warning are in view (they
     # were cut off at the card's edge, the text stopping mid-word)
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.wait_for_selector(".wb-cmp th:has-text(' vs ')", timeout=60_000)
+    page.wait_for_selector(".wb-cmp td:has-text(' vs ')", timeout=60_000)  # the difference to the first
     measure = """() => {
         const card = document.querySelector('.wb-dashboard .widget-tab-contents').getBoundingClientRect();
-        const th = [...document.querySelectorAll('.wb-cmp th')].find(t => t.textContent.includes(' vs '));
+        const th = [...document.querySelectorAll('.wb-cmp td')].find(t => t.textContent.includes(' vs '));
         const msg = document.querySelector('.wb-cmp .wb-msg');
         return {card: card.right, th: th.getBoundingClientRect().right, msg: msg.getBoundingClientRect().right,
                 page: document.documentElement.scrollWidth, width: window.innerWidth};
@@ -336,3 +336,53 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def test_notebook_is_committed_without_outputs():
     nb = json.loads(serve_cli.dashboard_notebook().read_text(encoding="utf-8"))
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb["cells"] if c["cell_type"] == "code")
+
+
+# ------------------------------------------------------------------ three scenarios at 1,280 px, with aliases
+@pytest.fixture(scope="module")
+def three_server(tmp_path_factory, artifacts_dir):
+    """Three published scenarios of one book whose first is named after a manager's surname ("Person 3 leaves")."""
+    path = tmp_path_factory.mktemp("three") / "scenarios.sqlite"
+    with ScenarioStore(path) as store:
+        for i, (name, band) in enumerate((("S1 ±10 %, Person 3 leaves, hire", 0.10), ("S2 ±15 % baseline plan", 0.15),
+                                          ("S3 ±15 % + revenue balance", 0.15))):
+            sc = make_scenario(name, n_accounts=2000, n_managers=41, seed=1, band=band)
+            sc.projection.kpis["revenue_12m"]["baseline"] *= 1 + 0.001 * i  # baselines that differ: widest table
+            store.save(sc, publish=True)
+    with open(artifacts_dir / "voila-dashboard-three.log", "w", encoding="utf-8") as log:
+        server = serve_cli.start_dashboard(path, port=free_port(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            server.wait_until_listening(timeout=90)
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_three_scenarios_fit_1280_charts_are_not_shrunk_and_aliases_cover_names(three_server, offline_page,
+                                                                                 artifacts_dir):
+    """The review's 12-column comparison was cut off at 1,280 px, its charts were squeezed to ~8 px text, and
+    with aliases on the surname in a scenario's name still showed in the lists."""
+    page = offline_page.page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(three_server.url, wait_until="commit", timeout=90_000)
+    page.wait_for_selector(".wb-dashboard .wb-chart svg", timeout=120_000)
+    page.locator(".wb-dashboard select").nth(1).select_option(index=[0, 1, 2])
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_selector(".wb-dashboard .wb-msg-ok:has-text('Comparing')", timeout=60_000)
+    page.wait_for_selector(".wb-cmp table", timeout=60_000)
+    fit = page.evaluate("""() => [...document.querySelectorAll('.wb-cmp .wb-table-wrap')]
+        .filter(w => w.getBoundingClientRect().width > 0)
+        .map(w => ({scroll: w.scrollWidth, client: w.clientWidth}))""")
+    assert fit and all(f["scroll"] <= f["client"] + 1 for f in fit), fit  # no table needs a sideways scroll
+    charts = page.evaluate("""() => [...document.querySelectorAll('.wb-dashboard .wb-chart svg')]
+        .filter(s => s.getBoundingClientRect().width > 0)
+        .map(s => [s.getBoundingClientRect().width, parseFloat(s.getAttribute('width'))])""")
+    assert charts and all(shown >= 0.95 * own for shown, own in charts), charts  # drawn at their own size
+    page.screenshot(path=str(artifacts_dir / "dashboard-compare-1280.png"), full_page=True)
+    page.locator(".wb-dashboard .wb-side").get_by_text("Pseudonymise names").click()
+    page.wait_for_function("() => !document.body.innerText.includes('Person 3')", timeout=60_000)
+    listed = page.locator(".wb-dashboard select").first.locator("option").all_inner_texts()
+    assert any("leaves" in x for x in listed) and not any("Person" in x for x in listed)
+    assert offline_page.foreign_requests == []
