@@ -216,7 +216,8 @@ class Dashboard(w.VBox):
         if key not in self._labels:
             store = self._open_store()
             loads = store.load_part(name, "assignment.loads", published_only=True)
-            self._labels[key] = name if loads is None else pseudonymise_text(name, loads, store.alias_salt)
+            params = store.load_params(name, published_only=True)
+            self._labels[key] = name if loads is None else pseudonymise_text(name, loads, store.alias_salt, params)
         return self._labels[key]
 
     def _set_options(self) -> None:

@@ -778,6 +778,16 @@ class ScenarioStore:
                         book_summary=extra.get("book_summary", ""), currency=extra.get("currency", "EUR"),
                         version=v, saved_at=row[4], published=info["published_version"] == v, **results)
 
+    def load_params(self, name: str, published_only: bool = False) -> dict:
+        """The parameters of a scenario's latest (or published) version, without its results."""
+        info = self._row(name)
+        v = info["published_version"] if published_only else info["latest_version"]
+        if v is None:
+            raise ScenarioStoreError(f"Scenario {name!r} is not published.")
+        row = self._db.execute("SELECT params_json FROM versions WHERE name = ? AND version = ?",
+                               (name, int(v))).fetchone()
+        return _loads(row[0]) if row else {}
+
     def load_part(self, name: str, part: str, published_only: bool = False) -> pd.DataFrame | None:
         """One result frame (``"assignment.loads"``, say) of a scenario's latest (or published) version, read
         alone: what a listing needs (the managers' names, to pseudonymise scenario names) without decoding
@@ -896,10 +906,11 @@ def _replace_names(text: str, manager_names: dict[str, str], parts: dict[str, st
     return re.sub("|".join(full + alone), lambda m: manager_names.get(m.group(0)) or parts[m.group(0)], text)
 
 
-def _name_parts(manager_names: dict[str, str], salt: str) -> dict[str, str]:
+def _name_parts(manager_names: dict[str, str], salt: str, prefer: set[str] = frozenset()) -> dict[str, str]:
     """The first and last names of the managers as words of their own ("S1 ±10 %, Peters leaves"): each takes its
-    manager's alias, or an alias of its own when managers share it. Only capitalised words of three letters or
-    more count, so that "van", "de" or an initial stay as they are."""
+    manager's alias; when managers share it, the alias of the one among ``prefer`` (the aliases of the managers
+    the scenario's events name: "Peters leaves" means the Peters who leaves), else an alias of its own. Only
+    capitalised words of three letters or more count, so that "van", "de" or an initial stay as they are."""
     owners: dict[str, set[str]] = {}
     for real, alias in manager_names.items():
         if len(real.split()) < 2:
@@ -907,7 +918,24 @@ def _name_parts(manager_names: dict[str, str], salt: str) -> dict[str, str]:
         for part in re.findall(r"[^\W\d_]{3,}", real):
             if part[0].isupper():
                 owners.setdefault(part, set()).add(alias)
-    return {p: next(iter(a)) if len(a) == 1 else str(aliases([p], salt, "Manager")[0]) for p, a in owners.items()}
+    out = {}
+    for part, owner in owners.items():
+        named = owner & set(prefer)
+        out[part] = (next(iter(owner)) if len(owner) == 1 else next(iter(named)) if len(named) == 1
+                     else str(aliases([part], salt, "Manager")[0]))
+    return out
+
+
+def _event_aliases(params: dict, manager_names: dict[str, str]) -> set[str]:
+    """The aliases of the managers a scenario's what-if events name (a leaver, an override's manager, a hire)."""
+    events = ((params or {}).get("allocate") or {}).get("events") or []
+    named = set()
+    for ev in events if isinstance(events, list) else []:
+        if isinstance(ev, dict):
+            for key in ("manager_id", "name"):
+                if isinstance(ev.get(key), str) and ev[key] in manager_names:
+                    named.add(manager_names[ev[key]])
+    return named
 
 
 def _manager_aliases(loads: pd.DataFrame, salt: str) -> dict[str, str]:
@@ -932,15 +960,16 @@ def _company_aliases(moves: pd.DataFrame, salt: str) -> dict[str, str]:
             if isinstance(n, str) and n.strip()}
 
 
-def pseudonymise_text(text: str, loads: pd.DataFrame, salt: str) -> str:
+def pseudonymise_text(text: str, loads: pd.DataFrame, salt: str, params: dict | None = None) -> str:
     """A scenario's name or other free text with its managers' names and ids replaced by their aliases, as
     ``pseudonymise`` does (a first or last name alone too: "S1, Peters leaves" → "S1, Manager 2d67a288 leaves").
 
-    ``loads`` is the scenario's ``Assignment.loads`` (``manager_id``, ``name``): what a listing needs without
-    loading the whole scenario (``ScenarioStore.load_part``).
+    ``loads`` is the scenario's ``Assignment.loads`` (``manager_id``, ``name``) and ``params`` its parameters
+    (whose events say which of two managers a shared surname means): what a listing needs without loading the
+    whole scenario (``ScenarioStore.load_part``, ``ScenarioStore.load_params``).
     """
     table = _manager_aliases(loads, salt)
-    return _replace_names(text, table, _name_parts(table, salt))
+    return _replace_names(text, table, _name_parts(table, salt, _event_aliases(params or {}, table)))
 
 
 def _pseudo_params(obj, salt: str, manager_names: dict[str, str]):
@@ -988,7 +1017,7 @@ def pseudonymise(scenario: Scenario, salt: str) -> Scenario:
     manager_names = _manager_aliases(asg.loads, salt) if asg is not None else {}
     # companies too, for the few texts people wrote (a move list's reasons name managers, not companies)
     every_name = {**(_company_aliases(asg.moves, salt) if asg is not None else {}), **manager_names}
-    parts = _name_parts(manager_names, salt)
+    parts = _name_parts(manager_names, salt, _event_aliases(scenario.params, manager_names))
     out = copy.copy(scenario)
     out.params = _pseudo_params(scenario.params, salt, manager_names)
     # free text people wrote: a name or a surname alone ("S1 ±10 %, Peters leaves, hire") is replaced too
