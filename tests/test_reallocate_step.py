@@ -514,9 +514,9 @@ def test_a_leaver_has_no_band_and_a_hire_without_role_reads_cleanly(view, data):
     row = view._loads.value.split(f"<td>{name}</td>")[1].split("</tr>")[0]
     assert "— (leaves)" in row and ">yes<" not in row
     assert f"1 manager leaves: {name}" in view._stats.value  # by name, not "1 manager(s) leave: M005"
-    from widgets.reallocate_step import _event_text
-    assert _event_text({"type": "hire", "name": "Nina Neu", "role": None, "ramp": 0.5}, {}) == \
-        "hire Nina Neu (50% ramp-up)"
+    view._hire_name.value, view._hire_role.value = "Nina Neu", view._hire_role.options[0]
+    view._add_event({"type": "hire", "name": "Nina Neu", "role": None, "capacity_hours": 800.0, "ramp": 0.5})
+    assert "hire Nina Neu (50 % ramp-up)" in view._events_html.value and "None" not in view._events_html.value
 
 
 def test_no_crm_file_for_a_plan_that_misses_a_setting(view):

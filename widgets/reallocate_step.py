@@ -18,6 +18,7 @@ import pandas as pd
 from workbench.allocate import moves_summary, normalise_locks, reallocate, reason_label
 from workbench.allocate.tradeoff import DEFAULT_BANDS, band_tradeoff, sweep_settings
 from workbench.book import counted
+from workbench.compare import event_text
 from workbench.crm import MISSING_IDS, SYSTEMS, move_files, move_files_zip
 from workbench.report.charts.allocate import (
     balance_chart,
@@ -723,7 +724,7 @@ class ReallocateStep(w.VBox):
             # the solver's own figures are for whoever checks the plan's quality, not for the room
             + f'<details class="wb-alloc-tech"><summary>Plan search details</summary>Solver '
               f'{html.escape(s["solver"])}: {quality}, {s["seconds"]:.2f} s.</details>')
-        ev = [_event_text(e, _manager_names(asg.loads).to_dict()) for e in self._events]
+        ev = [event_text(e, self._event_names(asg)) for e in self._events]
         nl = len(self._lock_df)
         self._events_html.value = html.escape("; ".join(ev + ([f"{nl} lock(s)"] if nl else [])) or "no events")
         self._undo_btn.disabled = not (self._events or self._history)
@@ -842,6 +843,14 @@ class ReallocateStep(w.VBox):
                              + table_html(mv.sort_values("revenue_12m", ascending=False)[cols], max_rows=40,
                                           wrap_last=True))
 
+    def _event_names(self, asg) -> dict[str, str]:
+        """Names for the events' words: managers (hires included) and the accounts an override names."""
+        names = _manager_names(asg.loads).to_dict()
+        ids = [str(e.get("account_id")) for e in self._events if e.get("account_id")]
+        if ids:
+            names.update(self._account_names(pd.Series(ids)).set_axis(ids).to_dict())
+        return names
+
     def _account_names(self, ids: pd.Series) -> pd.Series:
         """Account name by id (the id itself where the book has no name): people know customers by name."""
         book = self.state.book
@@ -913,18 +922,6 @@ def _leavers(asg) -> list[str]:
 def _manager_names(loads: pd.DataFrame) -> pd.Series:
     """Manager name by id (text), from an assignment's ``loads``."""
     return loads["name"].astype(str).set_axis(loads["manager_id"].astype(str))
-
-
-def _event_text(e: dict, names: dict[str, str]) -> str:
-    """An event in words, managers by name (``names``: id → name) where known."""
-    who = names.get(str(e.get("manager_id")), e.get("manager_id"))
-    if e.get("type") == "leave":
-        return f"{who} leaves"
-    if e.get("type") == "hire":
-        what = [str(x) for x in (e.get("role"), e.get("region")) if x is not None and not pd.isna(x) and str(x)]
-        what.append(f"{float(e.get('ramp', 1)):.0%} ramp-up")
-        return f"hire {e.get('name')} ({', '.join(what)})"
-    return f"override {e.get('account_id')} → {who}" + (" (rest frozen)" if e.get("rest") == "freeze" else "")
 
 
 def _same_accounts(book, seg) -> bool:
