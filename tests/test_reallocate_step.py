@@ -298,14 +298,19 @@ def test_a_new_book_that_cannot_be_planned_takes_the_old_plan_off_screen(view, d
     assert "Could not apply" in view._msg.value and st.assignment is not None and "<svg" in view._chart.value
 
 
-def test_infeasible_input_is_shown_plainly(data):
+def _tight_view(data) -> tuple[WorkbenchState, ReallocateStep]:
+    """The step on the book with half its capacity: no plan can meet the band."""
     book, seg = data
-    tight = AccountBook(accounts=book.accounts,
-                        managers=book.managers.assign(capacity_hours=book.managers["capacity_hours"] * 0.5))
     st = WorkbenchState()
-    st.book = tight
+    st.book = AccountBook(accounts=book.accounts,
+                          managers=book.managers.assign(capacity_hours=book.managers["capacity_hours"] * 0.5))
     v = ReallocateStep(st)
     st.segmentation = seg
+    return st, v
+
+
+def test_infeasible_input_is_shown_plainly(data):
+    st, v = _tight_view(data)
     assert st.assignment.stats["status"] == "infeasible"
     assert "wb-msg-error" in v._msg.value and "Capacity below demand" in v._msg.value
     assert "Traceback" not in v._msg.value
@@ -574,13 +579,7 @@ def test_a_book_without_regions_says_so_on_the_region_tab(data):
 
 
 def test_band_comparison_without_a_feasible_band_shows_no_penalty_costs(data):
-    book, seg = data
-    tight = AccountBook(accounts=book.accounts,
-                        managers=book.managers.assign(capacity_hours=book.managers["capacity_hours"] * 0.5))
-    st = WorkbenchState()
-    st.book = tight
-    v = ReallocateStep(st)
-    st.segmentation = seg
+    _, v = _tight_view(data)
     v.compare_bands(bands=(0.1, 0.3), wait=True)
     assert not v.tradeoff["feasible"].any()
     v._show_tradeoff()
