@@ -135,6 +135,17 @@ def _kpi_parts(cmp):
         yield key, part, part.iloc[0]["unit"], dec
 
 
+def _kpi_rows(cmp, own: bool):
+    """Per KPI of a comparison (headline KPIs first): its table row begun with the label and, when every scenario
+    shares it (``own`` false), the baseline; then its rows by scenario, unit and decimals."""
+    for _, part, unit, dec in _kpi_parts(cmp):
+        first = part.iloc[0]
+        row = {"KPI": first["label"]}
+        if not own:
+            row["Baseline"] = fmt_kpi(first["baseline"], unit, decimals=dec)
+        yield row, part, unit, dec
+
+
 def comparison_display(cmp, bands: bool = True) -> pd.DataFrame:
     """A ``workbench.compare.Comparison``'s KPIs as text: one row per KPI (headline KPIs first), the baseline (when
     baselines differ between the scenarios, each scenario's own before its value), each scenario's value and,
@@ -146,11 +157,7 @@ def comparison_display(cmp, bands: bool = True) -> pd.DataFrame:
     ref = cmp.names[0]
     own = bool(baselines_differ(cmp.kpis))  # then each scenario's own baseline stands beside its value
     rows = []
-    for _, part, unit, dec in _kpi_parts(cmp):
-        first = part.iloc[0]
-        row = {"KPI": first["label"]}
-        if not own:
-            row["Baseline"] = fmt_kpi(first["baseline"], unit, decimals=dec)
+    for row, part, unit, dec in _kpi_rows(cmp, own):
         for name in cmp.names:
             if own:
                 row[f"{name} baseline"] = (fmt_kpi(part["baseline"].get(name), unit, decimals=dec)
@@ -180,11 +187,7 @@ def comparison_cells(cmp) -> pd.DataFrame:
     first_name = ref if len(ref) <= 14 else "the first"  # the column's header names it in full
     own = bool(baselines_differ(cmp.kpis))
     rows = []
-    for _, part, unit, dec in _kpi_parts(cmp):
-        first = part.iloc[0]
-        row = {"KPI": first["label"]}
-        if not own:
-            row["Baseline"] = fmt_kpi(first["baseline"], unit, decimals=dec)
+    for row, part, unit, dec in _kpi_rows(cmp, own):
         for name in cmp.names:
             if name not in part.index:
                 row[name] = []
