@@ -144,3 +144,16 @@ def test_row_lists_have_no_thousands_commas(tmp_path):
     hist.write_text("account_id,period,revenue\n" + "A1,2025-01-01,1\n" * 1200 + "".join(f"A9999,2025-01-01,{i}\n" for i in range(3)))
     warn = " | ".join(import_book(acc, history=hist).report.warnings)
     assert "'A9999' in rows 1201, 1202, 1203" in warn and "row 2 = row 1" in warn
+
+
+def test_import_names_parent_cycles(tmp_path):
+    # 'workbench import' says it too, not only a later command that loads the saved book
+    from workbench.io import import_book
+
+    f = tmp_path / "accounts.csv"
+    f.write_text("Account ID,Account Name,Parent Account ID,Revenue\nA1,Alpha,A2,10\nA2,Beta,A1,20\nA3,Gamma,A3,5\n"
+                 "A4,Delta,,7\n", encoding="utf-8")
+    book = import_book(f)
+    warn = [w for w in book.report.warnings if "parent cycle" in w]
+    assert len(warn) == 1 and "2 parent cycles" in warn[0] and "A1 → A2 → A1" in warn[0]
+    assert "A3 is its own parent" in warn[0]

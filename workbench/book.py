@@ -17,7 +17,7 @@ import pandas as pd
 from . import schema
 
 __all__ = ["AccountBook", "ImportReport", "BookError", "load_book", "save_book", "counted", "account_units",
-           "parent_cycles"]
+           "parent_cycles", "cycles_warning"]
 
 _FILES = {"accounts": "accounts", "managers": "managers", "history": "revenue_history"}
 
@@ -304,7 +304,7 @@ def load_book(folder: str | Path, currency: str | None = None) -> AccountBook:
         accounts.loc[unknown, "owner_id"] = pd.NA
     cycles = parent_cycles(accounts)
     if cycles:
-        report.warnings.append(_cycles_warning(cycles))
+        report.warnings.append(cycles_warning(cycles))
     if currency is None:
         meta = folder / _META
         currency = json.loads(meta.read_text(encoding="utf-8")).get("currency") if meta.exists() else None
@@ -312,7 +312,9 @@ def load_book(folder: str | Path, currency: str | None = None) -> AccountBook:
                        currency=currency or "EUR")
 
 
-def _cycles_warning(cycles: list[list[str]]) -> str:
+def cycles_warning(cycles: list[list[str]]) -> str:
+    """The warning for ``parent_cycles``' result: the first cycles by id, and what becomes of them."""
+
     def one(c: list[str]) -> str:
         if len(c) == 1:
             return f"{c[0]} is its own parent"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ..book import AccountBook, ImportReport, counted
+from ..book import AccountBook, ImportReport, counted, cycles_warning, parent_cycles
 from .errors import ImportFileError
 from .history import history_frame
 from .owners import derive_owners, managers_from_owners, map_managers, won_revenue
@@ -676,6 +676,9 @@ def _import_book(accounts, managers, history, pipeline, preset, mapping, sheet, 
     elif hist_derived is not None and len(hist_derived):
         hist = hist_derived.astype({"account_id": "string"}).reset_index(drop=True)
     currency = _book_currency(currency, raw, report)
+    cycles = parent_cycles(acc)  # said at import too, not only when a command loads the saved book
+    if cycles:
+        report.warnings.append(cycles_warning(cycles))
     step(1.0, "done")
     report.notes.append(f"book: {counted(len(acc), 'account')}, {counted(len(man), 'manager')}"
                         + (f", {hist['period'].nunique()} months of history" if hist is not None else ""))
