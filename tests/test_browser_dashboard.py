@@ -8,6 +8,7 @@ a token is required when one is set, and always off loopback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -179,15 +180,22 @@ def test_serve_refuses_a_missing_store(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- real browser
-@pytest.fixture(scope="module")
-def dashboard_server(store_path, artifacts_dir):
-    with open(artifacts_dir / "voila-dashboard.log", "w", encoding="utf-8") as log:
-        server = serve_cli.start_dashboard(store_path, port=free_port(), stdout=log, stderr=subprocess.STDOUT)
+@contextlib.contextmanager
+def _dashboard(store: Path, log_path: Path):
+    """``workbench serve`` on ``store`` at a free port, its log in ``log_path``; stopped on leaving."""
+    with open(log_path, "w", encoding="utf-8") as log:
+        server = serve_cli.start_dashboard(store, port=free_port(), stdout=log, stderr=subprocess.STDOUT)
         try:
             server.wait_until_listening(timeout=90)
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def dashboard_server(store_path, artifacts_dir):
+    with _dashboard(store_path, artifacts_dir / "voila-dashboard.log") as server:
+        yield server
 
 
 def _open_dashboard(offline_page, server):
@@ -349,13 +357,8 @@ def three_server(tmp_path_factory, artifacts_dir):
             sc = make_scenario(name, n_accounts=2000, n_managers=41, seed=1, band=band)
             sc.projection.kpis["revenue_12m"]["baseline"] *= 1 + 0.001 * i  # baselines that differ: widest table
             store.save(sc, publish=True)
-    with open(artifacts_dir / "voila-dashboard-three.log", "w", encoding="utf-8") as log:
-        server = serve_cli.start_dashboard(path, port=free_port(), stdout=log, stderr=subprocess.STDOUT)
-        try:
-            server.wait_until_listening(timeout=90)
-            yield server
-        finally:
-            server.stop()
+    with _dashboard(path, artifacts_dir / "voila-dashboard-three.log") as server:
+        yield server
 
 
 @pytest.mark.browser
